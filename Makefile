@@ -1,0 +1,65 @@
+# nnc — build, test, benchmark. `make check` runs every test.
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c99 -Wall -Wextra -pedantic -D_POSIX_C_SOURCE=200809L
+BUILD   := build
+
+# Pipeline order; see README "Internals".
+SRCS := compiler/main.c compiler/util.c compiler/diag.c compiler/ast.c \
+        compiler/catalog.c compiler/check.c compiler/ir.c compiler/lower.c \
+        compiler/autodiff.c compiler/optim.c compiler/fuse.c compiler/plan.c \
+        compiler/emit.c compiler/summary.c
+GEN  := $(BUILD)/parse.c $(BUILD)/lex.c
+OBJS := $(SRCS:compiler/%.c=$(BUILD)/%.o) $(BUILD)/parse.o $(BUILD)/lex.o
+HDRS := compiler/nnc.h compiler/ops.h $(BUILD)/parse.h
+
+# The runtime that nnc train links: built once here, found beside nnc.
+RT_SRCS := $(wildcard runtime/*.c)
+RT_OBJS := $(RT_SRCS:runtime/%.c=$(BUILD)/rt/%.o)
+RT_LIB  := $(BUILD)/libnncrt.a
+
+all: nnc $(RT_LIB)
+
+nnc: $(OBJS)
+	$(CC) $(CFLAGS) -o $@ $(OBJS) -lm
+
+$(BUILD)/%.o: compiler/%.c $(HDRS) | $(BUILD)
+	$(CC) $(CFLAGS) -Icompiler -I$(BUILD) -c -o $@ $<
+
+# Generated scanner and parser: warnings that flex/bison output triggers are theirs.
+$(BUILD)/parse.o: $(BUILD)/parse.c $(HDRS)
+	$(CC) $(CFLAGS) -Wno-unused-function -Icompiler -I$(BUILD) -c -o $@ $<
+$(BUILD)/lex.o: $(BUILD)/lex.c $(HDRS)
+	$(CC) $(CFLAGS) -Wno-unused-function -Wno-sign-compare -Icompiler -I$(BUILD) -c -o $@ $<
+
+$(BUILD)/parse.c $(BUILD)/parse.h: compiler/parse.y | $(BUILD)
+	bison -Wall -Werror --defines=$(BUILD)/parse.h -o $(BUILD)/parse.c $<
+$(BUILD)/lex.c: compiler/lex.l $(BUILD)/parse.h | $(BUILD)
+	flex -o $@ $<
+
+$(RT_LIB): $(RT_OBJS)
+	rm -f $@
+	ar rcs $@ $(RT_OBJS)
+
+$(BUILD)/rt/%.o: runtime/%.c $(wildcard runtime/*.h) | $(BUILD)
+	@mkdir -p $(BUILD)/rt
+	$(CC) $(CFLAGS) -O2 -Iruntime -c -o $@ $<
+
+$(BUILD):
+	mkdir -p $@
+
+# Every test; the last line is "N passed, M failed".
+check: all
+	bash tests/run.sh
+
+bench: all
+	bash bench/run.sh
+
+# Debian packages the project needs (run once as root on a fresh machine).
+deps:
+	bash tools/install-deps.sh
+
+clean:
+	rm -rf $(BUILD) nnc
+
+.PHONY: all check bench deps clean

@@ -1,0 +1,100 @@
+/* autodiff.c — reverse-mode differentiation as an IR -> IR pass. Walks the
+ * forward and loss nodes backwards and, for each node whose output carries a
+ * gradient, appends the backward nodes its op's gradient rule builds (named
+ * in ops.h). A value read by several nodes gets their contributions summed
+ * with ADD, as ggml does; values that no parameter influences (the input)
+ * get no gradient at all. */
+#include "nnc.h"
+
+typedef struct Grads {
+    Graph *g;
+    Node **d;           /* d[id]: gradient of node id so far */
+    char *needs;        /* needs[id]: some parameter flows into node id */
+} Grads;
+
+typedef void GradRule(Grads *gr, Node *n, Node *dy);
+
+/* Add a contribution dx to the gradient of x. */
+static void acc(Grads *gr, Node *x, Node *dx) {
+    if (!x || !gr->needs[x->id])
+        return;
+    dx->wrt = x;
+    if (gr->d[x->id]) {
+        dx = node_new(gr->g, OP_ADD, gr->d[x->id], dx, NULL, NULL);
+        dx->wrt = x;
+    }
+    gr->d[x->id] = dx;
+}
+
+static void grad_leaf(Grads *gr, Node *n, Node *dy) { (void)gr, (void)n, (void)dy; }
+
+static void grad_never(Grads *gr, Node *n, Node *dy) {
+    (void)gr, (void)dy;
+    internal_error("%s is not differentiable", op_names[n->op]);
+}
+
+/* y = x W^T + b:  dx = dy W,  dW = dy^T x,  db = sum over rows of dy. */
+static void grad_linear(Grads *gr, Node *n, Node *dy) {
+    Graph *g = gr->g;
+    Node *x = n->in[0], *w = n->in[1], *b = n->in[2];
+    acc(gr, w, node_new(g, OP_LINEAR_DW, dy, x, NULL, NULL));
+    if (b)
+        acc(gr, b, node_new(g, OP_LINEAR_DB, dy, NULL, NULL, NULL));
+    if (gr->needs[x->id])
+        acc(gr, x, node_new(g, OP_LINEAR_DX, dy, w, NULL, NULL));
+}
+
+/* Elementwise activations differentiate through their output y. */
+static void grad_act(Grads *gr, Node *n, Node *dy) {
+    if (!gr->needs[n->in[0]->id])
+        return;
+    Node *dx;
+    if (n->op == OP_SOFTMAX) {
+        dx = node_new(gr->g, OP_SOFTMAX_BWD, dy, n, NULL, NULL);
+    } else {
+        dx = node_new(gr->g, OP_ACT_BWD, dy, n, NULL, NULL);
+        dx->act = n->op;
+    }
+    acc(gr, n->in[0], dx);
+}
+
+/* The loss is the root: its gradient is the seed 1, so the rule needs no dy. */
+static void grad_loss(Grads *gr, Node *n, Node *dy) {
+    (void)dy;
+    Node *dx = node_new(gr->g, OP_LOSS_BWD, n->in[0], n->in[1], NULL, NULL);
+    dx->loss = n->op;
+    acc(gr, n->in[0], dx);
+}
+
+static GradRule *const grad_rules[OP_COUNT] = {
+#define OP(name, str, nin, shape, grad, emit) [OP_##name] = grad,
+#include "ops.h"
+#undef OP
+};
+
+void autodiff(Graph *g) {
+    int nfwd = g->nodes.n;
+    Grads gr = {g, xalloc(sizeof(Node *) * nfwd), xalloc(nfwd)};
+    for (int i = 0; i < nfwd; i++) {
+        Node *n = g->nodes.v[i];
+        gr.needs[i] = n->op == OP_PARAM;
+        for (int j = 0; j < n->nin; j++)
+            if (n->in[j] && gr.needs[n->in[j]->id])
+                gr.needs[i] = 1;
+    }
+    cur_phase = PH_BACKWARD;
+    gr.d[g->loss->id] = g->loss;    /* the seed; grad_loss ignores it */
+    for (int i = nfwd - 1; i >= 0; i--) {
+        Node *n = g->nodes.v[i];
+        if (gr.d[i]) {
+            cur_layer = n->layer;
+            grad_rules[n->op](&gr, n, gr.d[i]);
+        }
+    }
+    for (int i = 0; i < g->params.n; i++) {
+        Node *p = g->params.v[i];
+        if (!gr.d[p->id])
+            internal_error("parameter %s got no gradient", p->label);
+        p->grad = gr.d[p->id];
+    }
+}

@@ -1,0 +1,219 @@
+/* catalog.c — every name a model file may use, in one table: statements,
+ * layers, activations, losses, optimizers, initializers, preprocessing.
+ * The checker, `nnc --list` and the docs are all driven from it, so adding
+ * a name is adding a row (plus, for a new layer, its lowering).
+ *
+ * Defaults are written exactly as in a model file and parsed by the same
+ * parser; "" marks an optional argument without a default (a layer's name,
+ * which the checker makes up Keras-style). */
+#include "nnc.h"
+
+#include <ctype.h>
+#include <limits.h>
+#include <math.h>
+#include <string.h>
+
+#define ANY   (-HUGE_VAL), HUGE_VAL, 0, 0
+#define NAME  {"name", T_STR, "", ANY, "a C identifier; by default the layer type, numbered: dense, dense_1, ..."}
+
+const Entry catalog[] = {
+    /* name, kind, op, layer, {params: name, type, default, lo, hi, lo_open, hi_open, doc}, doc, example */
+
+    /* ---- statements ---- */
+    {"input", K_STATEMENT, 0, L_NONE, {
+        {"shape", T_SHAPE, NULL, 1, 4, 0, 0, "1 to 4 positive sizes"},
+     }, "the shape of one sample, without the batch dimension", "input [64]"},
+    {"loss", K_STATEMENT, 0, L_NONE, {
+        {"loss", T_LOSS, NULL, ANY, "a loss, with arguments if any"},
+     }, "the loss to minimise", "loss mse"},
+    {"optimizer", K_STATEMENT, 0, L_NONE, {
+        {"optimizer", T_OPTIMIZER, NULL, ANY, "an optimizer, with arguments if any"},
+     }, "how the parameters are updated", "optimizer adam(learning_rate = 0.001)"},
+    {"fit", K_STATEMENT, 0, L_NONE, {
+        {"epochs", T_INT, "1", 1, INT_MAX, 0, 0, "passes over the training data"},
+        {"batch_size", T_INT, "32", 1, INT_MAX, 0, 0, "samples per step (and the compiled batch size)"},
+        {"shuffle", T_BOOL, "true", ANY, "shuffle the training data every epoch"},
+        {"seed", T_INT, "0", 0, HUGE_VAL, 0, 0, "seeds initialization and shuffling"},
+        {"validation_split", T_FLOAT, "0.0", 0, 1, 0, 1, "fraction of the training data held out, from its end"},
+     }, "training settings, as Keras' Model.fit", "fit(epochs = 10, batch_size = 32)"},
+    {"data", K_STATEMENT, 0, L_NONE, {
+        {"train", T_STR, "", ANY, "CSV file of training samples, relative to the model file"},
+        {"test", T_STR, "", ANY, "CSV file of test samples, relative to the model file"},
+     }, "where the data is", "data(train = \"train.csv\", test = \"test.csv\")"},
+    {"preprocess", K_STATEMENT, 0, L_NONE, {
+        {"method", T_PREPROCESS, NULL, ANY, "none, standardize or min_max"},
+     }, "input scaling, fitted on the training data (default: none)", "preprocess standardize"},
+
+    /* ---- layers ---- */
+    {"dense", K_LAYER, 0, L_DENSE, {
+        {"units", T_INT, NULL, 1, INT_MAX, 0, 0, "output size"},
+        {"activation", T_ACTIVATION, "linear", ANY, "applied to the output"},
+        {"use_bias", T_BOOL, "true", ANY, "add a bias vector"},
+        {"kernel_initializer", T_INITIALIZER, "glorot_uniform", ANY, "initial weights"},
+        {"bias_initializer", T_INITIALIZER, "zeros", ANY, "initial bias"},
+        NAME,
+     }, "densely connected layer on the last axis: activation(x W + b)", "dense(32, activation = relu)"},
+    {"activation", K_LAYER, 0, L_ACTIVATION, {
+        {"activation", T_ACTIVATION, NULL, ANY, "the activation to apply"},
+        NAME,
+     }, "applies an activation (Keras' Activation layer)", "activation(relu)"},
+    {"linear", K_LAYER, OP_NONE, L_ACTIVATION, {NAME}, "identity layer", "linear"},
+    {"relu", K_LAYER, OP_RELU, L_ACTIVATION, {NAME}, "applies relu", "relu"},
+    {"sigmoid", K_LAYER, OP_SIGMOID, L_ACTIVATION, {NAME}, "applies sigmoid", "sigmoid"},
+    {"tanh", K_LAYER, OP_TANH, L_ACTIVATION, {NAME}, "applies tanh", "tanh"},
+    {"softmax", K_LAYER, OP_SOFTMAX, L_ACTIVATION, {NAME}, "applies softmax over the last axis", "softmax"},
+
+    /* ---- activations ---- */
+    {"linear", K_ACTIVATION, OP_NONE, L_NONE, {{0}}, "identity: x", NULL},
+    {"relu", K_ACTIVATION, OP_RELU, L_NONE, {{0}}, "max(x, 0)", NULL},
+    {"sigmoid", K_ACTIVATION, OP_SIGMOID, L_NONE, {{0}}, "1 / (1 + exp(-x))", NULL},
+    {"tanh", K_ACTIVATION, OP_TANH, L_NONE, {{0}}, "hyperbolic tangent", NULL},
+    {"softmax", K_ACTIVATION, OP_SOFTMAX, L_NONE, {{0}}, "exp(x) / sum(exp(x)) over the last axis", NULL},
+
+    /* ---- losses ---- */
+    {"mse", K_LOSS, OP_MSE, L_NONE, {{0}}, "mean squared error, for regression", "loss mse"},
+    {"mean_squared_error", K_LOSS, OP_MSE, L_NONE, {{0}}, "same as mse", "loss mean_squared_error"},
+    {"binary_crossentropy", K_LOSS, OP_BCE, L_NONE, {
+        {"from_logits", T_BOOL, "false", ANY, "the output is a logit, not a probability"},
+     }, "two classes: one output, the probability of class 1", "loss binary_crossentropy"},
+    {"sparse_categorical_crossentropy", K_LOSS, OP_SCE, L_NONE, {
+        {"from_logits", T_BOOL, "false", ANY, "the outputs are logits, not probabilities"},
+     }, "k classes given as integer labels: k outputs", "loss sparse_categorical_crossentropy"},
+
+    /* ---- optimizers ---- */
+    {"sgd", K_OPTIMIZER, OP_SGD, L_NONE, {
+        {"learning_rate", T_FLOAT, "0.01", 0, HUGE_VAL, 1, 0, "step size"},
+        {"momentum", T_FLOAT, "0.0", 0, 1, 0, 1, "velocity decay (0: plain gradient descent)"},
+     }, "stochastic gradient descent, with optional momentum", "optimizer sgd(learning_rate = 0.01)"},
+    {"adam", K_OPTIMIZER, OP_ADAM, L_NONE, {
+        {"learning_rate", T_FLOAT, "0.001", 0, HUGE_VAL, 1, 0, "step size"},
+        {"beta_1", T_FLOAT, "0.9", 0, 1, 0, 1, "decay of the first moment estimate"},
+        {"beta_2", T_FLOAT, "0.999", 0, 1, 0, 1, "decay of the second moment estimate"},
+        {"epsilon", T_FLOAT, "1e-7", 0, HUGE_VAL, 1, 0, "added to the denominator"},
+     }, "Adam, with Keras' defaults", "optimizer adam(learning_rate = 0.001)"},
+
+    /* ---- initializers ---- */
+    {"glorot_uniform", K_INITIALIZER, 0, L_NONE, {{0}}, "uniform in +-sqrt(6 / (fan_in + fan_out))", NULL},
+    {"zeros", K_INITIALIZER, 0, L_NONE, {{0}}, "all zero", NULL},
+
+    /* ---- preprocessing ---- */
+    {"none", K_PREPROCESS, 0, L_NONE, {{0}}, "inputs as they are", NULL},
+    {"standardize", K_PREPROCESS, 0, L_NONE, {{0}}, "zero mean, unit variance per feature", NULL},
+    {"min_max", K_PREPROCESS, 0, L_NONE, {{0}}, "scaled to [0, 1] per feature", NULL},
+};
+
+const int catalog_len = (int)(sizeof catalog / sizeof catalog[0]);
+
+const Entry *catalog_find(const char *name, Kind kind) {
+    for (int i = 0; i < catalog_len; i++)
+        if (catalog[i].kind == kind && strcmp(catalog[i].name, name) == 0)
+            return &catalog[i];
+    return NULL;
+}
+
+/* Activations before layers: `optimizer relu` is about the activation. */
+const Entry *catalog_find_any(const char *name) {
+    static const Kind order[] = {K_ACTIVATION, K_LOSS, K_OPTIMIZER, K_INITIALIZER,
+                                 K_PREPROCESS, K_STATEMENT, K_LAYER};
+    for (int k = 0; k < (int)(sizeof order / sizeof order[0]); k++) {
+        const Entry *e = catalog_find(name, order[k]);
+        if (e)
+            return e;
+    }
+    return NULL;
+}
+
+const char *kind_name(Kind k) {
+    static const char *const names[K_NKINDS] = {
+        "statement", "layer", "activation", "loss", "optimizer", "initializer",
+        "preprocessing method",
+    };
+    if (k < 0 || k >= K_NKINDS)
+        internal_error("bad kind %d", (int)k);
+    return names[k];
+}
+
+static const char *type_name(const ParamDef *p) {
+    switch (p->type) {
+    case T_INT: return "int";
+    case T_FLOAT: return "float";
+    case T_BOOL: return "bool";
+    case T_STR: return "string";
+    case T_ACTIVATION: return "activation";
+    case T_INITIALIZER: return "initializer";
+    case T_SHAPE: return "shape";
+    case T_LOSS: return "loss";
+    case T_OPTIMIZER: return "optimizer";
+    case T_PREPROCESS: return "preprocessing method";
+    }
+    internal_error("bad type %d", (int)p->type);
+}
+
+/* "int >= 1", "float in [0, 1)"; plain type name if unbounded. */
+static char *type_range(const ParamDef *p) {
+    const char *t = type_name(p);
+    if (p->type == T_SHAPE)
+        return fmt("shape (%g to %g sizes)", p->lo, p->hi);
+    if (p->type != T_INT && p->type != T_FLOAT)
+        return (char *)t;
+    /* An upper bound beyond 1e6 only guards against overflow: not shown. */
+    int lo = p->lo > -HUGE_VAL, hi = p->hi <= 1e6;
+    if (lo && hi)
+        return fmt("%s in %c%g, %g%c", t, p->lo_open ? '(' : '[', p->lo, p->hi, p->hi_open ? ')' : ']');
+    if (lo)
+        return fmt("%s %s %g", t, p->lo_open ? ">" : ">=", p->lo);
+    if (hi)
+        return fmt("%s %s %g", t, p->hi_open ? "<" : "<=", p->hi);
+    return (char *)t;
+}
+
+/* A keyword statement takes its one required parameter as an operand. */
+static int keyword_statement(const Entry *e) {
+    return e->kind == K_STATEMENT && e->params[0].name && !e->params[0].dflt;
+}
+
+static void print_signature(FILE *out, const Entry *e) {
+    const ParamDef *p = e->params;
+    if (keyword_statement(e)) {
+        fprintf(out, "  %s ", e->name);
+        for (const char *c = p->name; *c; c++)
+            fputc(toupper((unsigned char)*c), out);
+        fprintf(out, "\n");
+        return;
+    }
+    fprintf(out, "  %s", e->name);
+    if (!p->name && e->kind != K_STATEMENT && e->kind != K_LAYER) {
+        fprintf(out, "\n");
+        return;
+    }
+    fprintf(out, "(");
+    for (int i = 0; i < MAX_PARAMS && p[i].name; i++) {
+        fprintf(out, "%s%s", i ? ", " : "", p[i].name);
+        if (p[i].dflt && *p[i].dflt)
+            fprintf(out, " = %s", p[i].dflt);
+    }
+    fprintf(out, ")\n");
+}
+
+void catalog_print(FILE *out) {
+    static const char *const titles[K_NKINDS] = {
+        "Statements", "Layers", "Activations (activation = NAME)", "Losses (loss NAME)",
+        "Optimizers (optimizer NAME)", "Initializers (kernel_initializer = NAME)",
+        "Preprocessing (preprocess NAME)",
+    };
+    for (int k = 0; k < K_NKINDS; k++) {
+        fprintf(out, "%s%s:\n", k ? "\n" : "", titles[k]);
+        for (int i = 0; i < catalog_len; i++) {
+            const Entry *e = &catalog[i];
+            if (e->kind != (Kind)k)
+                continue;
+            print_signature(out, e);
+            fprintf(out, "      %s\n", e->doc);
+            for (int j = 0; j < MAX_PARAMS && e->params[j].name; j++) {
+                const ParamDef *p = &e->params[j];
+                fprintf(out, "      %-20s %-26s %s%s\n", p->name, type_range(p),
+                        p->dflt ? "" : "required; ", p->doc);
+            }
+        }
+    }
+}

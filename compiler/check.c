@@ -1,0 +1,758 @@
+/* check.c — from syntax to meaning: resolves every name against the
+ * catalogue, binds and type-checks arguments (filling in defaults), checks
+ * the order and count of statements, names the layers, infers shapes, checks
+ * that the loss fits the output and that the model fits in memory. Errors
+ * carry on to the next statement so one run reports several; the stages that
+ * need earlier results run only when those are sound. */
+#include "nnc.h"
+
+#include <limits.h>
+#include <math.h>
+#include <string.h>
+
+#define FLOAT_BYTES 4.0
+#define MAX_BYTES (2.0 * 1024 * 1024 * 1024)   /* all storage stays below 2 GiB */
+
+/* ---- small helpers ---------------------------------------------------------- */
+
+static const char *article(const char *noun) {
+    return strchr("aeiou", noun[0]) ? "an" : "a";
+}
+
+/* A keyword statement (input, loss, ...) takes its one required parameter
+ * as an operand: `loss mse`, or `loss(mse)`. */
+static int keyword_statement(const Entry *e) {
+    return e->kind == K_STATEMENT && e->params[0].name && !e->params[0].dflt;
+}
+
+static int nparams(const Entry *e) {
+    int n = 0;
+    while (n < MAX_PARAMS && e->params[n].name)
+        n++;
+    return n;
+}
+
+static int find_param(const Entry *e, const char *name) {
+    for (int i = 0; i < nparams(e); i++)
+        if (strcmp(e->params[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+/* "a, b, c" */
+static char *join(const char *const *names, int n) {
+    char *s = "";
+    for (int i = 0; i < n; i++)
+        s = fmt("%s%s%s", s, i ? ", " : "", names[i]);
+    return s;
+}
+
+/* Names of entries of kind k (and k2, if not -1). */
+static int names_of(Kind k, int k2, const char **out) {
+    int n = 0;
+    for (int i = 0; i < catalog_len; i++) {
+        if (catalog[i].kind != k && (int)catalog[i].kind != k2)
+            continue;
+        int dup = 0;
+        for (int j = 0; j < n; j++)
+            dup |= strcmp(out[j], catalog[i].name) == 0;
+        if (!dup)
+            out[n++] = catalog[i].name;
+    }
+    return n;
+}
+
+/* How a value looks in "got ..." */
+static char *describe(const Value *v) {
+    switch (v->kind) {
+    case V_NUM: return (char *)v->str;
+    case V_STR: return strlen(v->str) > 24 ? fmt("\"%.20s...\"", v->str) : fmt("\"%s\"", v->str);
+    case V_BOOL: return v->num ? "true" : "false";
+    case V_IDENT: return (char *)v->str;
+    case V_CALL: return fmt("%s(...)", v->str);
+    case V_TUPLE: return "a tuple";
+    case V_LIST: return "a list";
+    }
+    internal_error("bad value kind %d", (int)v->kind);
+}
+
+static int is_c_keyword(const char *s) {
+    static const char *const kw[] = {
+        "auto", "break", "case", "char", "const", "continue", "default", "do", "double",
+        "else", "enum", "extern", "float", "for", "goto", "if", "inline", "int", "long",
+        "register", "restrict", "return", "short", "signed", "sizeof", "static", "struct",
+        "switch", "typedef", "union", "unsigned", "void", "volatile", "while", "_Alignas",
+        "_Alignof", "_Atomic", "_Bool", "_Complex", "_Generic", "_Imaginary", "_Noreturn",
+        "_Static_assert", "_Thread_local", "alignas", "alignof", "bool", "constexpr",
+        "false", "nullptr", "static_assert", "thread_local", "true", "typeof",
+        "typeof_unqual",
+    };
+    for (int i = 0; i < (int)(sizeof kw / sizeof *kw); i++)
+        if (strcmp(s, kw[i]) == 0)
+            return 1;
+    return 0;
+}
+
+static int is_c_identifier(const char *s) {
+    if (!(*s == '_' || (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z')))
+        return 0;
+    for (; *s; s++)
+        if (!(*s == '_' || (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+              (*s >= '0' && *s <= '9')))
+            return 0;
+    return 1;
+}
+
+static char *size_str(double bytes) {
+    static const char *const unit[] = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+    double v = bytes / 1024;
+    int u = 0;
+    while (v >= 1024 && u < 5) {
+        v /= 1024;
+        u++;
+    }
+    return fmt("%.1f %s", v, unit[u]);
+}
+
+/* Values in a shape, in floating point so no product can overflow. */
+static double numel(const Shape *s) {
+    double n = 1;
+    for (int i = 0; i < s->ndim; i++)
+        n *= (double)s->dim[i];
+    return n;
+}
+
+static int shape_numel_ok(const Shape *s) {
+    return numel(s) * FLOAT_BYTES < MAX_BYTES;
+}
+
+/* The name of the activation with this op ("softmax"). */
+static const char *act_name(int op) {
+    for (int i = 0; i < catalog_len; i++)
+        if (catalog[i].kind == K_ACTIVATION && catalog[i].op == op)
+            return catalog[i].name;
+    internal_error("no activation with op %d", op);
+}
+
+/* ---- names ---------------------------------------------------------------- */
+
+/* `name` is not a `kind` (or, with kind2, not either). Says what it is
+ * instead, or suggests a near name valid here. */
+static void unknown_name(Loc loc, const char *name, Kind kind, int kind2) {
+    const char *noun = kind2 < 0 ? kind_name(kind) : "layer or statement";
+    const Entry *other = catalog_find_any(name);
+    if (other) {
+        const char *on = kind_name(other->kind);
+        error_at(loc, "'%s' is %s %s, not %s %s", name, article(on), on, article(noun), noun);
+        if (other->kind == K_LOSS)
+            hint("a loss is given with its own statement: loss %s", name);
+        else if (other->kind == K_OPTIMIZER)
+            hint("an optimizer is given with its own statement: optimizer %s", name);
+        else if (other->kind == K_PREPROCESS)
+            hint("preprocessing is given with its own statement: preprocess %s", name);
+        else if (other->kind == K_INITIALIZER)
+            hint("an initializer is an argument: dense(32, kernel_initializer = %s)", name);
+        return;
+    }
+    const char *names[128];
+    int n = names_of(kind, kind2, names);
+    const char *near = nearest(name, names, n);
+    error_at(loc, "unknown %s '%s'", noun, name);
+    if (near)
+        hint("did you mean '%s'?", near);
+    else if (kind2 < 0)
+        hint("%s%s: %s", kind_name(kind), strcmp(kind_name(kind), "loss") ? "s" : "es", join(names, n));
+    else
+        hint("'nnc --list' shows every layer and statement");
+}
+
+/* ---- arguments ------------------------------------------------------------ */
+
+static Call *bind(const Entry *e, const Arg *args, int nargs, Loc loc);
+
+static const Kind kind_of_type[] = {
+    [T_ACTIVATION] = K_ACTIVATION, [T_INITIALIZER] = K_INITIALIZER, [T_LOSS] = K_LOSS,
+    [T_OPTIMIZER] = K_OPTIMIZER, [T_PREPROCESS] = K_PREPROCESS,
+};
+
+/* A name or call in a value position of kind k. */
+static Call *resolve(const Value *v, Kind k) {
+    const Entry *e = catalog_find(v->str, k);
+    if (!e) {
+        unknown_name(v->loc, v->str, k, -1);
+        return NULL;
+    }
+    if (v->kind == V_CALL)
+        return bind(e, v->args, v->nargs, v->loc);
+    return bind(e, NULL, 0, v->loc);
+}
+
+/* "must be >= 1", "must be in [0, 1)"; both bounds only when the upper one
+ * is a real limit rather than a guard against overflow. */
+static char *range_str(const ParamDef *p, double x) {
+    int lo = p->lo > -HUGE_VAL, hi = p->hi < HUGE_VAL;
+    if (lo && hi && p->hi <= 1e6)
+        return fmt("in %c%g, %g%c", p->lo_open ? '(' : '[', p->lo, p->hi, p->hi_open ? ')' : ']');
+    if (lo && (x < p->lo || (p->lo_open && x == p->lo)))
+        return fmt("%s %g", p->lo_open ? ">" : ">=", p->lo);
+    return fmt("%s %.0f", p->hi_open ? "<" : "<=", p->hi);
+}
+
+static int in_range(const ParamDef *p, double x) {
+    return !(x < p->lo || x > p->hi || (p->lo_open && x == p->lo) || (p->hi_open && x == p->hi));
+}
+
+/* What a parameter is called in messages: a keyword statement's operand by
+ * the statement's name ("input must be ..."). */
+static const char *label(const Entry *e, const ParamDef *p) {
+    return keyword_statement(e) ? e->name : p->name;
+}
+
+static int convert_shape(const Entry *e, const ParamDef *p, const Value *v, ArgVal *out) {
+    const char *what = label(e, p);
+    if (v->kind != V_LIST && v->kind != V_TUPLE) {
+        error_at(v->loc, "%s must be a list of sizes, got %s", what, describe(v));
+        if (v->kind == V_NUM && v->is_int)
+            hint("write [%s]", v->str);
+        return 0;
+    }
+    if (v->nargs < p->lo || v->nargs > p->hi) {
+        error_at(v->loc, "%s must have %g to %g sizes, got %d", what, p->lo, p->hi, v->nargs);
+        return 0;
+    }
+    out->shape.ndim = v->nargs;
+    for (int i = 0; i < v->nargs; i++) {
+        const Value *d = v->args[i].val;
+        if (d->kind != V_NUM || !d->is_int || d->num < 1) {
+            error_at(d->loc, "sizes in %s must be positive integers, got %s", what, describe(d));
+            return 0;
+        }
+        out->shape.dim[i] = (long)d->num;
+    }
+    return 1;
+}
+
+/* Check value v against parameter p of entry e and store it in out. */
+static int convert(const Entry *e, const ParamDef *p, const Value *v, ArgVal *out) {
+    const char *what = label(e, p);
+    out->loc = v->loc;
+    switch (p->type) {
+    case T_INT:
+    case T_FLOAT:
+        if (v->kind != V_NUM) {
+            error_at(v->loc, "%s must be %s, got %s", what,
+                     p->type == T_INT ? "an integer" : "a number", describe(v));
+            if (v->kind == V_STR)
+                hint("numbers are written without quotes");
+            return 0;
+        }
+        if (p->type == T_INT && !v->is_int) {
+            error_at(v->loc, "%s must be an integer, got %s", what, v->str);
+            return 0;
+        }
+        if (!in_range(p, v->num)) {
+            error_at(v->loc, "%s must be %s, got %s", what, range_str(p, v->num), v->str);
+            return 0;
+        }
+        out->num = v->num;
+        return 1;
+    case T_BOOL:
+        if (v->kind != V_BOOL) {
+            static const char *const tf[] = {"true", "false"};
+            error_at(v->loc, "%s must be true or false, got %s", what, describe(v));
+            const char *near = v->kind == V_IDENT ? nearest(v->str, tf, 2) : NULL;
+            if (near)
+                hint("did you mean '%s'?", near);
+            return 0;
+        }
+        out->num = v->num;
+        return 1;
+    case T_STR:
+        if (v->kind != V_STR) {
+            error_at(v->loc, "%s must be a string, got %s", what, describe(v));
+            if (v->kind == V_IDENT)
+                hint("strings are written in double quotes: \"%s\"", v->str);
+            return 0;
+        }
+        out->str = v->str;
+        return 1;
+    case T_SHAPE:
+        return convert_shape(e, p, v, out);
+    case T_ACTIVATION:
+    case T_INITIALIZER:
+    case T_LOSS:
+    case T_OPTIMIZER:
+    case T_PREPROCESS: {
+        const char *kn = kind_name(kind_of_type[p->type]);
+        if (v->kind == V_STR && catalog_find(v->str, kind_of_type[p->type])) {
+            error_at(v->loc, "%s must be %s %s name, not a string", what, article(kn), kn);
+            hint("write %s without quotes", v->str);
+            return 0;
+        }
+        if (v->kind != V_IDENT && v->kind != V_CALL) {
+            error_at(v->loc, "%s must be %s %s, got %s", what, article(kn), kn, describe(v));
+            return 0;
+        }
+        out->call = resolve(v, kind_of_type[p->type]);
+        return out->call != NULL;
+    }
+    }
+    internal_error("bad type %d", (int)p->type);
+}
+
+static const char *type_noun(const ParamDef *p) {
+    if (p->type == T_SHAPE)
+        return "shape";
+    if (p->type >= T_ACTIVATION && p->type != T_SHAPE)
+        return kind_name(kind_of_type[p->type]);
+    return "value";
+}
+
+static void missing(const Entry *e, const ParamDef *p, Loc loc) {
+    if (keyword_statement(e))
+        error_at(loc, "'%s' needs %s %s", e->name, article(type_noun(p)), type_noun(p));
+    else
+        error_at(loc, "%s needs the argument '%s'", e->name, p->name);
+    if (e->example)
+        hint("for example: %s", e->example);
+}
+
+/* Bind arguments to e's parameters: positionally in order, then by name;
+ * check each and fill in the defaults. NULL after reporting errors. */
+static Call *bind(const Entry *e, const Arg *args, int nargs, Loc loc) {
+    Call *c = xalloc(sizeof *c);
+    int np = nparams(e), ok = 1;
+    c->e = e;
+    c->loc = loc;
+    for (int i = 0; i < nargs; i++) {
+        const Arg *a = &args[i];
+        int k = i;
+        if (a->name) {
+            k = find_param(e, a->name);
+            if (k < 0) {
+                const char *names[MAX_PARAMS];
+                for (int j = 0; j < np; j++)
+                    names[j] = e->params[j].name;
+                const char *near = nearest(a->name, names, np);
+                error_at(a->loc, "%s has no argument '%s'", e->name, a->name);
+                if (near)
+                    hint("did you mean '%s'?", near);
+                else if (np)
+                    hint("%s's arguments are: %s", e->name, join(names, np));
+                ok = 0;
+                continue;
+            }
+        } else if (k >= np) {
+            if (np == 0)
+                error_at(a->loc, "%s takes no arguments", e->name);
+            else
+                error_at(a->loc, "%s takes at most %d positional argument%s, got %d", e->name, np,
+                         np == 1 ? "" : "s", nargs);
+            ok = 0;
+            break;
+        }
+        if (c->v[k].given) {
+            error_at(a->loc, "argument '%s' given twice", e->params[k].name);
+            note_at(c->v[k].loc, "first given here");
+            ok = 0;
+            continue;
+        }
+        c->v[k].given = 1;
+        if (!convert(e, &e->params[k], a->val, &c->v[k]))
+            ok = 0;
+        c->v[k].loc = a->val->loc;
+    }
+    for (int k = 0; k < np; k++) {
+        const ParamDef *p = &e->params[k];
+        if (c->v[k].given)
+            continue;
+        c->v[k].loc = loc;
+        if (!p->dflt) {
+            missing(e, p, loc);
+            ok = 0;
+        } else if (*p->dflt) {
+            int errors = error_count();
+            if (!convert(e, p, parse_value(p->dflt), &c->v[k]) || error_count() != errors)
+                internal_error("bad default %s = %s for %s", p->name, p->dflt, e->name);
+            c->v[k].loc = loc;
+        }
+    }
+    return ok ? c : NULL;
+}
+
+/* ---- statements ------------------------------------------------------------ */
+
+/* One statement's catalogue entry and checked arguments, or NULL. */
+static Call *statement(const Stmt *s) {
+    const Entry *e = catalog_find(s->name, K_STATEMENT);
+    if (!e)
+        e = catalog_find(s->name, K_LAYER);
+    if (!e) {
+        unknown_name(s->loc, s->name, K_STATEMENT, K_LAYER);
+        return NULL;
+    }
+    if (s->operand) {
+        if (!keyword_statement(e)) {
+            error_at(s->operand->loc, "%s takes its arguments in parentheses", e->name);
+            if (e->example)
+                hint("for example: %s", e->example);
+            return NULL;
+        }
+        Arg a = {NULL, s->operand->loc, s->operand};
+        return bind(e, &a, 1, s->loc);
+    }
+    if (s->call)
+        return bind(e, s->call->args, s->call->nargs, s->loc);
+    return bind(e, NULL, 0, s->loc);
+}
+
+/* A statement that may appear at most once; *first remembers the first. */
+static int once(const Stmt *s, const Stmt **first) {
+    if (*first) {
+        error_at(s->loc, "more than one '%s' statement", s->name);
+        note_at((*first)->loc, "the first is here");
+        return 0;
+    }
+    *first = s;
+    return 1;
+}
+
+static void need(const Ast *ast, const Stmt *s, const char *what, const char *entry) {
+    if (s)
+        return;
+    error_at(ast->loc, "model '%s' has no %s", ast->name, what);
+    hint("add a line such as: %s", catalog_find(entry, K_STATEMENT)->example);
+}
+
+/* ---- layers --------------------------------------------------------------- */
+
+int layer_activation(const Layer *l) {
+    if (find_param(l->c->e, "activation") >= 0)
+        return call_sub(l->c, "activation")->e->op;
+    return l->c->e->op;
+}
+
+/* Where to point at a layer's name: the name argument if written. */
+static Loc name_loc(const Layer *l) {
+    const ArgVal *a = call_arg(l->c, "name");
+    return a->given ? a->loc : l->loc;
+}
+
+/* Given names must be C identifiers (they name generated functions); the
+ * others are Keras': dense, dense_1, ... counted per layer type. */
+static void name_layers(Spec *spec) {
+    const char *base[64];
+    int count[64], nbase = 0;
+    for (int i = 0; i < spec->nlayers; i++) {
+        Layer *l = &spec->layers[i];
+        const ArgVal *a = call_arg(l->c, "name");
+        if (a->given) {
+            l->name = a->str;
+            if (!is_c_identifier(l->name)) {
+                error_at(a->loc, "layer name \"%s\" is not a C identifier", l->name);
+                hint("use letters, digits and '_', not starting with a digit");
+            } else if (is_c_keyword(l->name)) {
+                error_at(a->loc, "layer name \"%s\" is a C keyword", l->name);
+            }
+            continue;
+        }
+        int b = 0;
+        while (b < nbase && strcmp(base[b], l->c->e->name) != 0)
+            b++;
+        if (b == nbase) {
+            if (nbase == 64)
+                internal_error("too many layer types");
+            base[nbase] = l->c->e->name;
+            count[nbase++] = 0;
+        }
+        l->name = count[b] ? fmt("%s_%d", base[b], count[b]) : base[b];
+        count[b]++;
+    }
+    for (int j = 1; j < spec->nlayers; j++) {
+        for (int i = 0; i < j; i++) {
+            Layer *a = &spec->layers[i], *b = &spec->layers[j];
+            if (strcmp(a->name, b->name) != 0)
+                continue;
+            /* Point at the name the user wrote, the later one if both. */
+            int b_given = call_arg(b->c, "name")->given;
+            Layer *at = b_given ? b : a, *other = b_given ? a : b;
+            error_at(name_loc(at), "duplicate layer name '%s'", at->name);
+            note_at(name_loc(other), call_arg(other->c, "name")->given
+                                         ? "also the name of this layer"
+                                         : "also the default name of this layer");
+            break;
+        }
+    }
+}
+
+/* Per-sample shapes through every layer, stopping at the first too big. */
+static int infer_shapes(Spec *spec, Loc input_loc) {
+    Shape cur = spec->input;
+    if (shape_numel_ok(&cur) == 0) {
+        error_at(input_loc, "input %s has %.0f values per sample (%s), over the 2 GiB limit",
+                 shape_str(&cur), numel(&cur), size_str(numel(&cur) * FLOAT_BYTES));
+        return 0;
+    }
+    for (int i = 0; i < spec->nlayers; i++) {
+        Layer *l = &spec->layers[i];
+        l->in = cur;
+        if (l->c->e->layer == L_DENSE)
+            cur.dim[cur.ndim - 1] = (long)call_num(l->c, "units");
+        l->out = cur;
+        if (!shape_numel_ok(&cur)) {
+            error_at(l->loc, "layer '%s' outputs %s, %.0f values per sample (%s), over the 2 GiB limit",
+                     l->name, shape_str(&cur), numel(&cur), size_str(numel(&cur) * FLOAT_BYTES));
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* ---- the loss against the output -------------------------------------------- */
+
+/* The layer whose activation the output carries: identity layers after it
+ * (linear, activation(linear)) change nothing. */
+static const Layer *output_layer(const Spec *spec) {
+    int i = spec->nlayers - 1;
+    while (i > 0 && spec->layers[i].c->e->layer == L_ACTIVATION &&
+           layer_activation(&spec->layers[i]) == OP_NONE)
+        i--;
+    return &spec->layers[i];
+}
+
+static void check_loss(const Spec *spec) {
+    const Call *loss = spec->loss;
+    const char *ln = loss->e->name;
+    Shape o = spec->layers[spec->nlayers - 1].out;
+    if (o.ndim != 1) {
+        error_at(loss->loc, "%s needs a 1-D output [k], but the model outputs %s", ln, shape_str(&o));
+        hint("dense maps only the last axis; use a 1-D input such as input [%.0f]", numel(&spec->input));
+        return;
+    }
+    long k = o.dim[0];
+    int op = loss->e->op;
+    if (op == OP_SCE && k < 2) {
+        error_at(loss->loc, "%s needs one output per class (at least 2), but the model has %ld", ln, k);
+        hint("for two classes use binary_crossentropy with one sigmoid output, "
+             "or give the last layer more units");
+        return;
+    }
+    if (op == OP_BCE && k != 1) {
+        error_at(loss->loc, "%s needs exactly 1 output (the probability of class 1), but the model has %ld",
+                 ln, k);
+        hint("for %ld classes use sparse_categorical_crossentropy", k);
+        return;
+    }
+    if (op != OP_SCE && op != OP_BCE)
+        return;
+    const Layer *out = output_layer(spec);
+    int act = layer_activation(out), want = op == OP_SCE ? OP_SOFTMAX : OP_SIGMOID;
+    const ArgVal *logits = call_arg(loss, "from_logits");
+    if (logits->num && (act == OP_SOFTMAX || act == OP_SIGMOID)) {
+        error_at(logits->loc, "from_logits = true, but layer '%s' already applies %s", out->name,
+                 act_name(act));
+        hint("drop the %s (the loss applies it to logits), or set from_logits = false", act_name(act));
+    } else if (!logits->num && act != want) {
+        error_at(loss->loc, "%s expects probabilities, but layer '%s' %s", ln, out->name,
+                 act == OP_NONE ? "outputs logits (no activation)" : fmt("applies %s", act_name(act)));
+        hint("end the model with activation = %s, or write %s(from_logits = true)", act_name(want), ln);
+    }
+}
+
+/* ---- memory ------------------------------------------------------------------ */
+
+/* Parameters live with their gradients and the optimizer's state; each
+ * layer's output is kept per sample of the batch for the backward pass. */
+static void check_sizes(const Spec *spec) {
+    const Call *opt = spec->optimizer;
+    double copies = 2, params = 0, acts = numel(&spec->input);
+    const char *what = "weights and gradients";
+    if (opt->e->op == OP_ADAM) {
+        copies = 4;
+        what = "weights, gradients and Adam's moments";
+    } else if (opt->e->op == OP_SGD && call_num(opt, "momentum") > 0) {
+        copies = 3;
+        what = "weights, gradients and momentum";
+    }
+    for (int i = 0; i < spec->nlayers; i++) {
+        const Layer *l = &spec->layers[i];
+        if (l->c->e->layer == L_DENSE) {
+            double in = (double)l->in.dim[l->in.ndim - 1], units = call_num(l->c, "units");
+            params += in * units + (call_num(l->c, "use_bias") ? units : 0);
+            double bytes = params * copies * FLOAT_BYTES;
+            if (bytes >= MAX_BYTES) {
+                error_at(call_arg(l->c, "units")->loc,
+                         "the parameters up to layer '%s' need %s (%s), over the 2 GiB limit",
+                         l->name, size_str(bytes), what);
+                return;
+            }
+        }
+        acts += numel(&l->out);
+    }
+    const ArgVal *bs = call_arg(spec->fit, "batch_size");
+    double pbytes = params * copies * FLOAT_BYTES, abytes = acts * bs->num * FLOAT_BYTES;
+    if (pbytes + abytes >= MAX_BYTES) {
+        error_at(bs->loc, "batch_size %.0f needs %s for activations, %s in all, over the 2 GiB limit",
+                 bs->num, size_str(abytes), size_str(pbytes + abytes));
+        double fits = floor((MAX_BYTES - pbytes - 1) / (acts * FLOAT_BYTES));
+        if (fits >= 1)
+            hint("batch_size = %.0f or less fits", fits);
+    }
+}
+
+/* ---- the model ------------------------------------------------------------------ */
+
+static const char *dir_of(const char *path) {
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        return ".";
+    if (slash == path)
+        return "/";
+    return xstrndup(path, (size_t)(slash - path));
+}
+
+Spec *check(const Ast *ast) {
+    int errors = error_count();
+    Spec *spec = xalloc(sizeof *spec);
+    spec->name = ast->name;
+    spec->loc = ast->loc;
+    spec->src = ast->loc.src;
+    spec->dir = dir_of(spec->src->path);
+    if (is_c_keyword(ast->name)) {
+        error_at(ast->loc, "model name '%s' is a C keyword", ast->name);
+        hint("the model name prefixes every generated C name; pick another");
+    }
+
+    const Stmt *input = NULL, *loss = NULL, *opt = NULL, *fit = NULL, *data = NULL, *pre = NULL;
+    const Stmt *first_layer = NULL;
+    int layers_ok = 1, input_ok = 0;
+    Loc input_loc = ast->loc;
+    Vec layers = {0};
+    for (int i = 0; i < ast->nstmts; i++) {
+        const Stmt *s = &ast->stmts[i];
+        const Entry *e = catalog_find(s->name, K_STATEMENT);
+        if (!e)
+            e = catalog_find(s->name, K_LAYER);
+        Call *c = statement(s);
+        if (!e) {
+            layers_ok = 0;      /* perhaps a misspelled layer: shapes would mislead */
+            continue;
+        }
+        if (e->kind == K_LAYER) {
+            if (!first_layer)
+                first_layer = s;
+            if (!c) {
+                layers_ok = 0;
+                continue;
+            }
+            Layer *l = xalloc(sizeof *l);
+            l->c = c;
+            l->loc = s->loc;
+            vec_push(&layers, l);
+        } else if (strcmp(e->name, "input") == 0) {
+            if (once(s, &input) && c) {
+                spec->input = c->v[0].shape;
+                input_loc = c->v[0].loc;
+                input_ok = 1;
+            }
+        } else if (strcmp(e->name, "loss") == 0) {
+            if (once(s, &loss) && c)
+                spec->loss = c->v[0].call;
+        } else if (strcmp(e->name, "optimizer") == 0) {
+            if (once(s, &opt) && c)
+                spec->optimizer = c->v[0].call;
+        } else if (strcmp(e->name, "fit") == 0) {
+            if (once(s, &fit) && c)
+                spec->fit = c;
+        } else if (strcmp(e->name, "data") == 0) {
+            if (once(s, &data) && c)
+                spec->data = c;
+        } else if (strcmp(e->name, "preprocess") == 0) {
+            if (once(s, &pre) && c)
+                spec->preprocess = c->v[0].call;
+        } else {
+            internal_error("statement '%s' not handled", e->name);
+        }
+    }
+
+    need(ast, input, "input shape", "input");
+    if (input && first_layer && first_layer < input) {
+        error_at(first_layer->loc, "layer '%s' comes before 'input'", first_layer->name);
+        note_at(input->loc, "'input' is here; it must come before the first layer");
+    }
+    if (!first_layer && layers_ok) {
+        error_at(ast->loc, "model '%s' has no layers", ast->name);
+        hint("add a layer such as: %s", catalog_find("dense", K_LAYER)->example);
+    }
+    need(ast, loss, "loss", "loss");
+    need(ast, opt, "optimizer", "optimizer");
+    if (!fit)
+        spec->fit = bind(catalog_find("fit", K_STATEMENT), NULL, 0, ast->loc);
+    if (!pre)
+        spec->preprocess = bind(catalog_find("none", K_PREPROCESS), NULL, 0, ast->loc);
+
+    spec->nlayers = layers.n;
+    spec->layers = xalloc(sizeof(Layer) * (size_t)(layers.n + 1));
+    for (int i = 0; i < layers.n; i++)
+        spec->layers[i] = *(Layer *)layers.v[i];
+
+    if (layers_ok && spec->nlayers) {
+        name_layers(spec);
+        if (input_ok && infer_shapes(spec, input_loc)) {
+            if (spec->loss)
+                check_loss(spec);
+            if (spec->optimizer && spec->fit)
+                check_sizes(spec);
+        }
+    }
+    return error_count() > errors ? NULL : spec;
+}
+
+/* ---- accessors ---------------------------------------------------------------- */
+
+const ArgVal *call_arg(const Call *c, const char *param) {
+    int k = find_param(c->e, param);
+    if (k < 0)
+        internal_error("%s has no parameter '%s'", c->e->name, param);
+    return &c->v[k];
+}
+
+double call_num(const Call *c, const char *param) {
+    return call_arg(c, param)->num;
+}
+
+const char *call_str(const Call *c, const char *param) {
+    return call_arg(c, param)->str;
+}
+
+Call *call_sub(const Call *c, const char *param) {
+    Call *sub = call_arg(c, param)->call;
+    if (!sub)
+        internal_error("%s's '%s' is not a name", c->e->name, param);
+    return sub;
+}
+
+long shape_numel(const Shape *s) {
+    long n = 1;
+    for (int i = 0; i < s->ndim; i++) {
+        if (s->dim[i] <= 0 || n > LONG_MAX / s->dim[i])
+            internal_error("shape %s overflows", shape_str(s));
+        n *= s->dim[i];
+    }
+    return n;
+}
+
+char *shape_str(const Shape *s) {
+    char *r = "[";
+    for (int i = 0; i < s->ndim; i++)
+        r = fmt("%s%s%ld", r, i ? ", " : "", s->dim[i]);
+    return fmt("%s]", r);
+}
+
+/* Whether the call's entry has the parameter at all (mse has no from_logits). */
+int call_has(const Call *c, const char *param) {
+    for (int i = 0; i < MAX_PARAMS && c->e->params[i].name; i++)
+        if (!strcmp(c->e->params[i].name, param))
+            return 1;
+    return 0;
+}

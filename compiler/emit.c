@@ -1,0 +1,912 @@
+/* emit.c — the C emitter: prints a planned graph as a standalone C99 file and
+ * its header. Every compute node becomes one static function with literal
+ * loop bounds, named after its layer (fc1_linear_relu, fc1_linear_dw, ...);
+ * the public functions call them in schedule order on fixed offsets into the
+ * caller's model struct. The generated code should read like llm.c.
+ *
+ * Printing goes through emit(): '$' prints the real type ("float", or
+ * "double" for gradient checks) and '@' the matching suffix of literals and
+ * math functions, so `exp@(v)` is expf(v) and `1.0@` is 1.0f. */
+#include "nnc.h"
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static FILE *out;
+static int indent;
+static const char *real = "float";
+static Graph *G;
+static const char **vars;       /* C name of each node's buffer */
+static const char **funcs;      /* C name of each node's function */
+static Vec used;                /* names taken in the generated file */
+
+static void emit(const char *f, ...) {
+    char *s;
+    va_list ap;
+    va_start(ap, f);
+    int n = vsnprintf(NULL, 0, f, ap);
+    va_end(ap);
+    s = xalloc(n + 1);
+    va_start(ap, f);
+    vsnprintf(s, n + 1, f, ap);
+    va_end(ap);
+    if (*s && *s != '}' && s[0] != '#')
+        for (int i = 0; i < indent; i++)
+            fputs("    ", out);
+    if (*s == '}')
+        for (int i = 1; i < indent; i++)
+            fputs("    ", out);
+    for (char *p = s; *p; p++)
+        if (*p == '$')
+            fputs(real, out);
+        else if (*p == '@')
+            fputs(strcmp(real, "float") ? "" : "f", out);
+        else
+            fputc(*p, out);
+    fputc('\n', out);
+}
+
+/* emit() with a trailing '{' opens a block, a line "}" closes one. */
+#define OPEN(...) (emit(__VA_ARGS__), indent++)
+#define CLOSE() (emit("}"), indent--)
+
+/* The shortest decimal that reads back as exactly v. */
+static const char *dbl(double v) {
+    for (int prec = 6; prec < 17; prec++) {
+        char *s = fmt("%.*g", prec, v);
+        if (strtod(s, NULL) == v)
+            return s;
+    }
+    return fmt("%.17g", v);
+}
+
+/* A float constant as a C literal that reads back exactly. */
+static const char *lit(double v) {
+    char *s = fmt("%.9g", v);
+    if (!strpbrk(s, ".eEn"))
+        s = fmt("%s.0", s);
+    return fmt("%s@", s);
+}
+
+static char *upper(const char *s) {
+    char *u = xstrdup(s);
+    for (char *p = u; *p; p++)
+        *p = (char)toupper((unsigned char)*p);
+    return u;
+}
+
+/* ---- names ------------------------------------------------------------- */
+
+static const char *const reserved[] = {
+    "m", "n", "x", "y", "out", "loss", "t", "i", "j", "r", "l", "s", "p", "g", "v",
+    "acc", "sum", "rng", "seed", "d", "mx", "dot", "inv", "int", "float", "double",
+    "long", "char", "short", "void", "const", "static", "return", "for", "if", "else",
+    "while", "do", "switch", "case", "default", "break", "continue", "goto", "sizeof",
+    "struct", "union", "enum", "typedef", "extern", "register", "auto", "volatile",
+    "signed", "unsigned", "inline", "restrict", "main", "memset", "memcpy", "exp",
+    "log", "tanh", "sqrt", "pow", "fabs", "expf", "logf", "tanhf", "sqrtf", "powf",
+    "fabsf", "fmax", "fmaxf", "log1p", "log1pf", "sgd_step", "adam_step", "rng_next",
+    "init_uniform", "params", "init", "train_step", "evaluate", "predict", "tensors",
+    "model", "buf", "lp", "lq", "z", "e", "q", "se", "scale", "bc2_sqrt", "step_size",
+};
+
+static int taken(const char *s) {
+    for (size_t i = 0; i < sizeof reserved / sizeof *reserved; i++)
+        if (!strcmp(reserved[i], s))
+            return 1;
+    for (int i = 0; i < used.n; i++)
+        if (!strcmp(used.v[i], s))
+            return 1;
+    return 0;
+}
+
+/* A fresh C identifier from `base` ('.' becomes '_'; suffixes keep it unique). */
+static const char *fresh(const char *base) {
+    char *s = xstrdup(base);
+    for (char *p = s; *p; p++)
+        if (!isalnum((unsigned char)*p))
+            *p = '_';
+    const char *name = s;
+    for (int k = 2; taken(name); k++)
+        name = fmt("%s_%d", s, k);
+    vec_push(&used, (void *)name);
+    return name;
+}
+
+static const char *var(Node *n) { return vars[n->id]; }
+
+static void name_nodes(void) {
+    vars = xalloc(sizeof(char *) * G->nodes.n);
+    funcs = xalloc(sizeof(char *) * G->nodes.n);
+    const char *prev_layer = NULL;
+    for (int i = 0; i < G->nodes.n; i++) {
+        Node *n = G->nodes.v[i];
+        const char *base;
+        switch (n->op) {
+        case OP_INPUT: vars[i] = "x"; continue;
+        case OP_TARGET: vars[i] = "y"; continue;
+        case OP_PARAM: case OP_STATE: vars[i] = fresh(n->label); continue;
+        default:
+            if (n->phase == PH_UPDATE)
+                continue;
+            if (n->phase == PH_LOSS)
+                base = "loss_value";
+            else if (n->wrt)
+                base = fmt("d_%s", var(n->wrt));
+            else if (n->layer != prev_layer)
+                base = n->layer;
+            else
+                base = fmt("%s_%s", n->layer, op_names[n->op]);
+        }
+        prev_layer = n->layer;
+        vars[i] = fresh(base);
+    }
+    for (int i = 0; i < G->nodes.n; i++) {
+        Node *n = G->nodes.v[i];
+        const char *what = op_names[n->op];
+        if (n->op == OP_LINEAR && n->act)
+            what = fmt("linear_%s", op_names[n->act]);
+        else if (n->op == OP_ACT_BWD)
+            what = fmt("%s_backward", op_names[n->act]);
+        else if (n->op == OP_LOSS_BWD)
+            what = fmt("%s_backward", op_names[n->loss]);
+        if (op_arity[n->op] && n->phase != PH_UPDATE)
+            funcs[i] = fresh(fmt("%s_%s", n->layer, what));
+    }
+}
+
+/* "(n, 32)" — the shape with the batch dimension written as n. */
+static const char *dims(Node *n) {
+    char *s = "(";
+    for (int d = 0; d < n->shape.ndim; d++)
+        s = fmt("%s%s%s", s, d ? ", " : "", d == 0 && n->batched ? "n" : fmt("%ld", n->shape.dim[d]));
+    return fmt("%s)", s);
+}
+
+/* The trip count of a loop over a value's elements: "n * 32", or "32". */
+static const char *count(Node *n) {
+    long row = node_row(n);
+    if (!n->batched)
+        return fmt("%ld", row);
+    return row == 1 ? "n" : fmt("n * %ld", row);
+}
+
+/* Rows of length `len` in a batched value: "n", "n * 7" or a literal. */
+static const char *rows(Node *n, long len) {
+    long per = node_row(n) / len;
+    if (!n->batched)
+        return fmt("%ld", per);
+    return per == 1 ? "n" : fmt("n * %ld", per);
+}
+
+static long last_dim(Node *n) { return n->shape.dim[n->shape.ndim - 1]; }
+
+/* ---- activation formulas, shared by the forward and backward emitters -- */
+
+static const char *act_expr(Op act, const char *v) {
+    switch (act) {
+    case OP_NONE: return v;
+    case OP_RELU: return fmt("%s > 0.0@ ? %s : 0.0@", v, v);
+    case OP_SIGMOID: return fmt("1.0@ / (1.0@ + exp@(-%s))", v);
+    case OP_TANH: return fmt("tanh@(%s)", v);
+    default: internal_error("no elementwise formula for %s", op_names[act]);
+    }
+}
+
+/* The derivative through the activation's output y, times dy. */
+static const char *act_grad_expr(Op act, const char *dy, const char *y) {
+    switch (act) {
+    case OP_RELU: return fmt("%s > 0.0@ ? %s : 0.0@", y, dy);
+    case OP_SIGMOID: return fmt("%s * %s * (1.0@ - %s)", dy, y, y);
+    case OP_TANH: return fmt("%s * (1.0@ - %s * %s)", dy, y, y);
+    default: internal_error("no derivative formula for %s", op_names[act]);
+    }
+}
+
+/* Softmax of one row in place: o[0..len) holds the inputs on entry. */
+static void emit_softmax_row(const char *o, long len) {
+    emit("$ mx = %s[0];", o);
+    emit("for (int i = 1; i < %ld; i++) mx = %s[i] > mx ? %s[i] : mx;", len, o, o);
+    emit("$ sum = 0.0@;");
+    OPEN("for (int i = 0; i < %ld; i++) {", len);
+    emit("%s[i] = exp@(%s[i] - mx);", o, o);
+    emit("sum += %s[i];", o);
+    CLOSE();
+    emit("$ inv = 1.0@ / sum;");
+    emit("for (int i = 0; i < %ld; i++) %s[i] *= inv;", len, o);
+}
+
+/* ---- op emitters: each prints one static function ----------------------- */
+
+typedef void Emitter(Node *n);
+
+static void emit_nothing(Node *n) { (void)n; }
+
+/* A dot product of length k, in `lanes` independent partial sums so the C
+ * compiler can vectorize it without reassociating floating point. */
+static void emit_dot(const char *dst, const char *a, const char *b, long k) {
+    int lanes = k >= 64 ? 16 : k >= 16 ? 8 : 1;
+    if (lanes == 1) {
+        emit("for (int i = 0; i < %ld; i++) %s += %s[i] * %s[i];", k, dst, a, b);
+        return;
+    }
+    long body = k / lanes * lanes;
+    emit("$ acc[%d] = {0};", lanes);
+    emit("for (int i = 0; i < %ld; i += %d)", body, lanes);
+    emit("    for (int l = 0; l < %d; l++) acc[l] += %s[i + l] * %s[i + l];", lanes, a, b);
+    emit("for (int l = 0; l < %d; l++) %s += acc[l];", lanes, dst);
+    if (body < k)
+        emit("for (int i = %ld; i < %ld; i++) %s += %s[i] * %s[i];", body, k, dst, a, b);
+}
+
+/* out = act(x W^T + b), one output row at a time, bias and activation fused. */
+static void emit_linear(Node *n) {
+    Node *x = n->in[0], *w = n->in[1], *b = n->in[2];
+    long k = w->shape.dim[1], o = w->shape.dim[0];
+    emit("/* %s: out %s = %s(x %s . weight %s^T%s) */", n->layer, dims(n),
+         n->act ? op_names[n->act] : "", dims(x), dims(w), b ? " + bias" : "");
+    OPEN("static void %s($ *out, const $ *x, const $ *weight%s, int n) {", funcs[n->id],
+         b ? ", const $ *bias" : "");
+    if (!x->batched || !n->batched)
+        emit("(void)n;");
+    OPEN("for (int r = 0; r < %s; r++) {", rows(x, k));
+    emit("const $ *xr = x + r * %ld;", k);
+    emit("$ *o = out + r * %ld;", o);
+    OPEN("for (int j = 0; j < %ld; j++) {", o);
+    emit("const $ *wj = weight + j * %ld;", k);
+    emit("$ sum = %s;", b ? "bias[j]" : "0.0@");
+    emit_dot("sum", "xr", "wj", k);
+    emit("o[j] = %s;", n->act == OP_SOFTMAX ? "sum" : act_expr(n->act, "sum"));
+    CLOSE();
+    if (n->act == OP_SOFTMAX)
+        emit_softmax_row("o", o);
+    CLOSE();
+    CLOSE();
+}
+
+static void emit_act(Node *n) {
+    emit("/* %s: out %s = %s(x) */", n->layer, dims(n), op_names[n->op]);
+    OPEN("static void %s($ *out, const $ *x, int n) {", funcs[n->id]);
+    if (!n->batched)
+        emit("(void)n;");
+    emit("for (int i = 0; i < %s; i++) out[i] = %s;", count(n), act_expr(n->op, "x[i]"));
+    CLOSE();
+}
+
+static void emit_softmax(Node *n) {
+    long len = last_dim(n);
+    emit("/* %s: out %s = softmax(x) over the last axis */", n->layer, dims(n));
+    OPEN("static void %s($ *out, const $ *x, int n) {", funcs[n->id]);
+    if (!n->batched)
+        emit("(void)n;");
+    OPEN("for (int r = 0; r < %s; r++) {", rows(n, len));
+    emit("$ *o = out + r * %ld;", len);
+    emit("for (int i = 0; i < %ld; i++) o[i] = x[r * %ld + i];", len, len);
+    emit_softmax_row("o", len);
+    CLOSE();
+    CLOSE();
+}
+
+static void emit_add(Node *n) {
+    emit("/* gradient contributions summed: out %s = a + b */", dims(n));
+    OPEN("static void %s($ *out, const $ *a, const $ *b, int n) {", funcs[n->id]);
+    if (!n->batched)
+        emit("(void)n;");
+    emit("for (int i = 0; i < %s; i++) out[i] = a[i] + b[i];", count(n));
+    CLOSE();
+}
+
+static void emit_act_bwd(Node *n) {
+    emit("/* %s: dx %s = dy * %s'(x), written through the output y */", n->layer, dims(n),
+         op_names[n->act]);
+    OPEN("static void %s($ *dx, const $ *dy, const $ *y, int n) {", funcs[n->id]);
+    if (!n->batched)
+        emit("(void)n;");
+    emit("for (int i = 0; i < %s; i++) dx[i] = %s;", count(n),
+         act_grad_expr(n->act, "dy[i]", "y[i]"));
+    CLOSE();
+}
+
+static void emit_softmax_bwd(Node *n) {
+    long len = last_dim(n);
+    emit("/* %s: dx %s = y * (dy - sum(dy * y)) per row */", n->layer, dims(n));
+    OPEN("static void %s($ *dx, const $ *dy, const $ *y, int n) {", funcs[n->id]);
+    if (!n->batched)
+        emit("(void)n;");
+    OPEN("for (int r = 0; r < %s; r++) {", rows(n, len));
+    emit("const $ *dyr = dy + r * %ld, *yr = y + r * %ld;", len, len);
+    emit("$ dot = 0.0@;");
+    emit("for (int i = 0; i < %ld; i++) dot += dyr[i] * yr[i];", len);
+    emit("for (int i = 0; i < %ld; i++) dx[r * %ld + i] = yr[i] * (dyr[i] - dot);", len, len);
+    CLOSE();
+    CLOSE();
+}
+
+/* dx = dy W: each row of dx accumulates rows of W scaled by dy. */
+static void emit_linear_dx(Node *n) {
+    Node *dy = n->in[0], *w = n->in[1];
+    long k = w->shape.dim[1], o = w->shape.dim[0];
+    emit("/* %s: dx %s = dy %s . weight %s */", n->layer, dims(n), dims(dy), dims(w));
+    OPEN("static void %s($ *dx, const $ *dy, const $ *weight, int n) {", funcs[n->id]);
+    OPEN("for (int r = 0; r < %s; r++) {", rows(dy, o));
+    emit("$ *dxr = dx + r * %ld;", k);
+    emit("for (int i = 0; i < %ld; i++) dxr[i] = 0.0@;", k);
+    OPEN("for (int j = 0; j < %ld; j++) {", o);
+    emit("$ d = dy[r * %ld + j];", o);
+    emit("const $ *wj = weight + j * %ld;", k);
+    emit("for (int i = 0; i < %ld; i++) dxr[i] += d * wj[i];", k);
+    CLOSE();
+    CLOSE();
+    CLOSE();
+}
+
+/* dW = dy^T x, summed over every row of the batch. */
+static void emit_linear_dw(Node *n) {
+    Node *dy = n->in[0], *x = n->in[1];
+    long o = n->shape.dim[0], k = n->shape.dim[1];
+    emit("/* %s: dweight %s = dy %s^T . x %s */", n->layer, dims(n), dims(dy), dims(x));
+    OPEN("static void %s($ *dw, const $ *dy, const $ *x, int n) {", funcs[n->id]);
+    OPEN("for (int j = 0; j < %ld; j++) {", o);
+    emit("$ *dwj = dw + j * %ld;", k);
+    emit("for (int i = 0; i < %ld; i++) dwj[i] = 0.0@;", k);
+    OPEN("for (int r = 0; r < %s; r++) {", rows(dy, o));
+    emit("$ d = dy[r * %ld + j];", o);
+    emit("const $ *xr = x + r * %ld;", k);
+    emit("for (int i = 0; i < %ld; i++) dwj[i] += d * xr[i];", k);
+    CLOSE();
+    CLOSE();
+    CLOSE();
+}
+
+static void emit_linear_db(Node *n) {
+    Node *dy = n->in[0];
+    long o = n->shape.dim[0];
+    emit("/* %s: dbias %s = dy %s summed over rows */", n->layer, dims(n), dims(dy));
+    OPEN("static void %s($ *db, const $ *dy, int n) {", funcs[n->id]);
+    emit("for (int j = 0; j < %ld; j++) db[j] = 0.0@;", o);
+    emit("for (int r = 0; r < %s; r++)", rows(dy, o));
+    emit("    for (int j = 0; j < %ld; j++) db[j] += dy[r * %ld + j];", o, o);
+    CLOSE();
+}
+
+/* Losses: means over the batch as PyTorch's reduction='mean' takes them.
+ * Class targets arrive as floats holding integers (checked by the runtime). */
+static void emit_loss(Node *n) {
+    Node *p = n->in[0];
+    long k = last_dim(p);
+    const char *all = count(p);
+    emit("/* loss: %s over pred %s; returns the batch mean */", op_names[n->op], dims(p));
+    OPEN("static void %s($ *out, const $ *pred, const $ *y, int n) {", funcs[n->id]);
+    emit("$ sum = 0.0@;");
+    switch (n->op) {
+    case OP_MSE:
+        OPEN("for (int i = 0; i < %s; i++) {", all);
+        emit("$ e = pred[i] - y[i];");
+        emit("sum += e * e;");
+        CLOSE();
+        emit("out[0] = sum / (%s);", all);
+        break;
+    case OP_BCE:  /* PyTorch clamps each log at -100 so p = 0 or 1 stays finite */
+        OPEN("for (int i = 0; i < %s; i++) {", all);
+        emit("$ lp = log@(pred[i]), lq = log@(1.0@ - pred[i]);");
+        emit("lp = lp > -100.0@ ? lp : -100.0@;");
+        emit("lq = lq > -100.0@ ? lq : -100.0@;");
+        emit("sum -= y[i] * lp + (1.0@ - y[i]) * lq;");
+        CLOSE();
+        emit("out[0] = sum / (%s);", all);
+        break;
+    case OP_BCE_LOGITS:  /* max(z, 0) - z y + log(1 + exp(-|z|)), stable for any z */
+        OPEN("for (int i = 0; i < %s; i++) {", all);
+        emit("$ z = pred[i];");
+        emit("sum += (z > 0.0@ ? z : 0.0@) - z * y[i] + log1p@(exp@(-fabs@(z)));");
+        CLOSE();
+        emit("out[0] = sum / (%s);", all);
+        break;
+    case OP_SCE:
+        OPEN("for (int r = 0; r < %s; r++) {", rows(p, k));
+        emit("$ lp = log@(pred[r * %ld + (int)y[r]]);", k);
+        emit("sum -= lp > -100.0@ ? lp : -100.0@;");
+        CLOSE();
+        emit("out[0] = sum / (%s);", rows(p, k));
+        break;
+    case OP_SCE_LOGITS:  /* logsumexp(z) - z[class], shifted by the row max */
+        OPEN("for (int r = 0; r < %s; r++) {", rows(p, k));
+        emit("const $ *z = pred + r * %ld;", k);
+        emit("$ mx = z[0];");
+        emit("for (int i = 1; i < %ld; i++) mx = z[i] > mx ? z[i] : mx;", k);
+        emit("$ se = 0.0@;");
+        emit("for (int i = 0; i < %ld; i++) se += exp@(z[i] - mx);", k);
+        emit("sum += mx + log@(se) - z[(int)y[r]];");
+        CLOSE();
+        emit("out[0] = sum / (%s);", rows(p, k));
+        break;
+    default:
+        internal_error("no emitter for loss %s", op_names[n->op]);
+    }
+    CLOSE();
+}
+
+static void emit_loss_bwd(Node *n) {
+    Node *p = n->in[0];
+    long k = last_dim(p);
+    const char *all = count(p);
+    emit("/* loss: d %s / d pred %s */", op_names[n->loss], dims(p));
+    OPEN("static void %s($ *dpred, const $ *pred, const $ *y, int n) {", funcs[n->id]);
+    switch (n->loss) {
+    case OP_MSE:
+        emit("$ scale = 2.0@ / (%s);", all);
+        emit("for (int i = 0; i < %s; i++) dpred[i] = scale * (pred[i] - y[i]);", all);
+        break;
+    case OP_BCE:  /* as PyTorch: (p - y) / max(p (1 - p), 1e-12) */
+        emit("$ scale = 1.0@ / (%s);", all);
+        OPEN("for (int i = 0; i < %s; i++) {", all);
+        emit("$ q = pred[i] * (1.0@ - pred[i]);");
+        emit("dpred[i] = scale * (pred[i] - y[i]) / (q > 1e-12@ ? q : 1e-12@);");
+        CLOSE();
+        break;
+    case OP_BCE_LOGITS:
+        emit("$ scale = 1.0@ / (%s);", all);
+        emit("for (int i = 0; i < %s; i++)", all);
+        emit("    dpred[i] = scale * (1.0@ / (1.0@ + exp@(-pred[i])) - y[i]);");
+        break;
+    case OP_SCE:
+        emit("$ scale = 1.0@ / (%s);", rows(p, k));
+        emit("for (int i = 0; i < %s; i++) dpred[i] = 0.0@;", all);
+        emit("for (int r = 0; r < %s; r++)", rows(p, k));
+        emit("    dpred[r * %ld + (int)y[r]] = -scale / pred[r * %ld + (int)y[r]];", k, k);
+        break;
+    case OP_SCE_LOGITS:  /* softmax(z) - onehot(class) */
+        emit("$ scale = 1.0@ / (%s);", rows(p, k));
+        OPEN("for (int r = 0; r < %s; r++) {", rows(p, k));
+        emit("$ *o = dpred + r * %ld;", k);
+        emit("for (int i = 0; i < %ld; i++) o[i] = pred[r * %ld + i];", k, k);
+        emit_softmax_row("o", k);
+        emit("o[(int)y[r]] -= 1.0@;");
+        emit("for (int i = 0; i < %ld; i++) o[i] *= scale;", k);
+        CLOSE();
+        break;
+    default:
+        internal_error("no gradient emitter for loss %s", op_names[n->loss]);
+    }
+    CLOSE();
+}
+
+/* Update ops are printed per run of parameters (emit_update below). */
+static void emit_sgd(Node *n) { (void)n; }
+static void emit_adam(Node *n) { (void)n; }
+
+static Emitter *const emitters[OP_COUNT] = {
+#define OP(name, str, nin, shape, grad, emit) [OP_##name] = emit,
+#include "ops.h"
+#undef OP
+};
+
+/* ---- the optimizer step ------------------------------------------------- */
+
+/* Parameters are contiguous and their state slots parallel (plan.c), so one
+ * loop per optimizer covers the whole block; the padding between tensors
+ * has zero gradients and stays zero. */
+static void emit_update_func(Node *u, long total) {
+    switch (u->op) {
+    case OP_SGD:
+        emit("/* sgd(learning_rate = %g, momentum = %g), as PyTorch: buf = momentum buf + g;"
+             " p -= lr buf */", u->f[0], u->f[1]);
+        if (u->in[2]) {
+            OPEN("static void sgd_step($ *p, const $ *g, $ *buf) {");
+            OPEN("for (int i = 0; i < %ld; i++) {", total);
+            emit("buf[i] = %s * buf[i] + g[i];", lit(u->f[1]));
+            emit("p[i] -= %s * buf[i];", lit(u->f[0]));
+            CLOSE();
+        } else {
+            OPEN("static void sgd_step($ *p, const $ *g) {");
+            emit("for (int i = 0; i < %ld; i++) p[i] -= %s * g[i];", total, lit(u->f[0]));
+        }
+        CLOSE();
+        break;
+    case OP_ADAM:
+        emit("/* adam(learning_rate = %g, beta_1 = %g, beta_2 = %g, epsilon = %g), as PyTorch:",
+             u->f[0], u->f[1], u->f[2], u->f[3]);
+        emit(" * m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;");
+        emit(" * p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps) */");
+        OPEN("static void adam_step($ *p, const $ *g, $ *m, $ *v, long t) {");
+        emit("const $ step_size = ($)(%s / (1.0 - pow(%s, (double)t)));", dbl(u->f[0]), dbl(u->f[1]));
+        emit("const $ bc2_sqrt = ($)sqrt(1.0 - pow(%s, (double)t));", dbl(u->f[2]));
+        OPEN("for (int i = 0; i < %ld; i++) {", total);
+        emit("m[i] = %s * m[i] + %s * g[i];", lit(u->f[1]), lit(1.0 - u->f[1]));
+        emit("v[i] = %s * v[i] + %s * g[i] * g[i];", lit(u->f[2]), lit(1.0 - u->f[2]));
+        emit("p[i] -= step_size * (m[i] / (sqrt@(v[i]) / bc2_sqrt + %s));", lit(u->f[3]));
+        CLOSE();
+        CLOSE();
+        break;
+    default:
+        internal_error("no update emitter for %s", op_names[u->op]);
+    }
+}
+
+static Node *first_update(void) {
+    for (int i = 0; i < G->nodes.n; i++) {
+        Node *n = G->nodes.v[i];
+        if (n->phase == PH_UPDATE && n->op != OP_STATE) {
+            for (int j = i + 1; j < G->nodes.n; j++) {
+                Node *o = G->nodes.v[j];
+                if (o->op != OP_STATE && (o->op != n->op || memcmp(o->f, n->f, sizeof n->f) || !o->in[2] != !n->in[2]))
+                    internal_error("mixed optimizers need one update loop per run");
+            }
+            return n;
+        }
+    }
+    return NULL;
+}
+
+/* ---- the public functions ----------------------------------------------- */
+
+static const char *P;   /* model name: prefix of every public symbol */
+static const char *U;   /* the same in upper case: prefix of macros */
+
+static const char *area_expr(Node *n) {
+    switch (n->area) {
+    case A_INPUT: return "x";
+    case A_TARGET: return "y";
+    case A_PARAM: return fmt("m->params + %ld", n->offset);
+    case A_GRAD: return fmt("m->grads + %ld", n->offset);
+    case A_STATE: return fmt("m->state + %ld", n->offset);
+    case A_ACT: return fmt("m->acts + %ld", n->offset);
+    default: internal_error("node %%%d has no storage", n->id);
+    }
+}
+
+/* Declare the buffers that nodes [0, end) of the given phases read or write. */
+static void declare(int end, int max_phase) {
+    char *seen = xalloc(G->nodes.n);
+    for (int i = 0; i < end; i++) {
+        Node *n = G->nodes.v[i];
+        if ((int)n->phase > max_phase)
+            continue;
+        Node *all[5] = {n, n->in[0], n->in[1], n->in[2], n->in[3]};
+        for (int j = 0; j < 5; j++) {
+            Node *v = all[j];
+            if (!v || seen[v->id] || v->area == A_INPUT || v->area == A_TARGET || !v->area)
+                continue;
+            seen[v->id] = 1;
+            const char *what = v->op == OP_PARAM ? v->label
+                             : v->wrt ? fmt("gradient of %s", var(v->wrt))
+                             : n->act && v == n ? fmt("%s + %s", op_names[v->op], op_names[v->act])
+                             : op_names[v->op];
+            emit("$ *%s = %s; /* %s %s */", var(v), area_expr(v), dims(v), what);
+        }
+    }
+}
+
+static void call(Node *n) {
+    if (!funcs[n->id])
+        return;
+    char *args = fmt("%s", var(n));
+    for (int j = 0; j < n->nin; j++)
+        if (n->in[j])
+            args = fmt("%s, %s", args, var(n->in[j]));
+    emit("%s(%s, n);", funcs[n->id], args);
+}
+
+static void calls(int max_phase) {
+    for (int i = 0; i < G->nodes.n; i++) {
+        Node *n = G->nodes.v[i];
+        if ((int)n->phase <= max_phase)
+            call(n);
+    }
+}
+
+static void guard(const char *ret) {
+    emit("if (n < 1 || n > %d) return%s; /* n must be 1..%s_BATCH */", G->batch, ret, U);
+}
+
+static void emit_public(void) {
+    Node *o = G->out;
+    emit("void %s_forward(%s_model *m, const $ *x, $ *out, int n) {", P, P);
+    indent++;
+    guard("");
+    declare(G->nodes.n, PH_FORWARD);
+    calls(PH_FORWARD);
+    emit("memcpy(out, %s, sizeof(*out) * %s);", var(o), count(o));
+    CLOSE();
+    emit("");
+    emit("$ %s_evaluate(%s_model *m, const $ *x, const $ *y, $ *out, int n) {", P, P);
+    indent++;
+    guard(" -1");
+    declare(G->nodes.n, PH_LOSS);
+    calls(PH_LOSS);
+    emit("memcpy(out, %s, sizeof(*out) * %s);", var(o), count(o));
+    emit("return %s[0];", var(G->loss));
+    CLOSE();
+    emit("");
+    emit("$ %s_backward(%s_model *m, const $ *x, const $ *y, int n) {", P, P);
+    indent++;
+    guard(" -1");
+    declare(G->nodes.n, PH_BACKWARD);
+    calls(PH_BACKWARD);
+    emit("return %s[0];", var(G->loss));
+    CLOSE();
+    emit("");
+    Node *u = first_update();
+    emit("void %s_update(%s_model *m) {", P, P);
+    indent++;
+    emit("m->step++;");
+    if (u && u->op == OP_SGD)
+        emit(u->in[2] ? "sgd_step(m->params, m->grads, m->state);" : "sgd_step(m->params, m->grads);");
+    else if (u && u->op == OP_ADAM)
+        emit("adam_step(m->params, m->grads, m->state, m->state + %ld, m->step);",
+             G->area_size[A_PARAM]);
+    CLOSE();
+    emit("");
+    emit("$ %s_train_step(%s_model *m, const $ *x, const $ *y, int n) {", P, P);
+    indent++;
+    emit("$ loss = %s_backward(m, x, y, n);", P);
+    emit("if (loss >= 0) %s_update(m);", P);
+    emit("return loss;");
+    CLOSE();
+}
+
+/* ---- initialization ------------------------------------------------------ */
+
+static int random_init(void) {
+    for (int i = 0; i < G->params.n; i++)
+        if (strcmp(((Node *)G->params.v[i])->init->e->name, "zeros"))
+            return 1;
+    return 0;
+}
+
+static void emit_init(void) {
+    if (!random_init()) {
+        emit("void %s_init(%s_model *m, uint64_t seed) {", P, P);
+        emit("    (void)seed;");
+        emit("    memset(m, 0, sizeof *m);");
+        emit("}");
+        return;
+    }
+    emit("/* splitmix64: a small, good, seedable generator for the initial weights. */");
+    OPEN("static uint64_t rng_next(uint64_t *s) {");
+    emit("uint64_t z = (*s += 0x9e3779b97f4a7c15u);");
+    emit("z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;");
+    emit("z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;");
+    emit("return z ^ (z >> 31);");
+    CLOSE();
+    emit("");
+    emit("/* Uniform in [-limit, limit). */");
+    OPEN("static void init_uniform($ *p, long count, $ limit, uint64_t *s) {");
+    emit("for (long i = 0; i < count; i++)");
+    emit("    p[i] = limit * (($)(rng_next(s) >> 40) * ($)(2.0 / 16777216.0) - 1.0@);");
+    CLOSE();
+    emit("");
+    emit("void %s_init(%s_model *m, uint64_t seed) {", P, P);
+    indent++;
+    emit("uint64_t rng = seed;");
+    emit("memset(m, 0, sizeof *m);");
+    for (int i = 0; i < G->params.n; i++) {
+        Node *p = G->params.v[i];
+        const char *name = p->init->e->name;
+        long numel = node_numel(p);
+        /* Keras' fans: a kernel [out, in, k...] has fan_in = in * k..., fan_out = out * k... */
+        long recept = 1;
+        for (int d = 2; d < p->shape.ndim; d++)
+            recept *= p->shape.dim[d];
+        long fan_out = p->shape.dim[0] * recept;
+        long fan_in = p->shape.ndim > 1 ? p->shape.dim[1] * recept : fan_out;
+        if (!strcmp(name, "zeros")) {
+            emit("/* %s %s: zeros */", p->label, dims(p));
+        } else if (!strcmp(name, "glorot_uniform")) {
+            double limit = sqrt(6.0 / (double)(fan_in + fan_out));
+            emit("/* %s %s: glorot_uniform, limit sqrt(6 / (%ld + %ld)) */", p->label, dims(p),
+                 fan_in, fan_out);
+            emit("init_uniform(m->params + %ld, %ld, %s, &rng);", p->offset, numel, lit(limit));
+        } else {
+            internal_error("no emitter for initializer %s", name);
+        }
+    }
+    CLOSE();
+}
+
+/* ---- the files ---------------------------------------------------------- */
+
+/* Text from outside (paths) with emit()'s two special characters replaced. */
+static const char *plain(const char *s) {
+    char *r = xstrdup(s);
+    for (char *p = r; *p; p++)
+        if (*p == '$' || *p == '@' || *p == '*')
+            *p = '_';
+    return r;
+}
+
+static void banner(const char *what) {
+    emit("/* %s — generated by nnc %s from %s. Do not edit; regenerate instead.", plain(what),
+         NNC_VERSION, plain(G->spec->src->path));
+    emit(" *");
+    emit(" * Model %s: input %s -> output %s, loss %s, optimizer %s.", P,
+         shape_str(&G->spec->input), dims(G->out), G->spec->loss->e->name,
+         G->spec->optimizer->e->name);
+    emit(" * Every function takes n <= %s_BATCH samples, stored contiguously. */", U);
+}
+
+static void emit_header(const EmitOpts *o) {
+    long np = G->area_size[A_PARAM], ns = G->area_size[A_STATE], na = G->area_size[A_ACT];
+    banner(o->h_name);
+    emit("#ifndef %s_H", U);
+    emit("#define %s_H", U);
+    emit("");
+    emit("#include <stddef.h>");
+    emit("#include <stdint.h>");
+    emit("");
+    emit("#ifdef __cplusplus");
+    emit("extern \"C\" {");
+    emit("#endif");
+    emit("");
+    emit("#define %s_BATCH %d        /* samples per call, at most */", U, G->batch);
+    emit("#define %s_IN %ld          /* $s per input sample %s */", U, node_row(G->x),
+         shape_str(&G->spec->input));
+    emit("#define %s_OUT %ld         /* $s per output sample */", U, node_row(G->out));
+    emit("#define %s_TARGET %d       /* $s per target sample%s */", U, G->n_target,
+         G->task ? " (a class index)" : "");
+    emit("#define %s_NUM_PARAMS %ld  /* $s of parameters, padded to 16 per tensor */", U, np);
+    emit("#define %s_NUM_STATE %ld   /* $s of optimizer state */", U, ns);
+    emit("#define %s_NUM_ACTS %ld    /* $s of activations for one batch */", U, na);
+    emit("#define %s_NUM_TENSORS %d  /* named parameter tensors */", U, G->params.n);
+    emit("");
+    emit("/* Everything the model needs, owned by the caller: no malloc, no globals.");
+    emit(" * Instances are independent, so threads may each use their own. */");
+    emit("typedef struct %s_model {", P);
+    emit("    $ params[%ld]; /* weights and biases, see %s_tensors */", np ? np : 1, P);
+    emit("    $ grads[%ld];  /* d loss / d params, after %s_backward */", np ? np : 1, P);
+    emit("    $ state[%ld];  /* optimizer state, slots parallel to params */", ns ? ns : 1);
+    emit("    $ acts[%ld];   /* activations and temporaries of one batch */", na ? na : 1);
+    emit("    long step;     /* optimizer steps taken */");
+    emit("} %s_model;", P);
+    emit("");
+    emit("/* A named tensor in params, as PyTorch names it (fc1.weight is [out, in]). */");
+    emit("typedef struct %s_tensor {", P);
+    emit("    const char *name;");
+    emit("    size_t offset; /* in $s from params */");
+    emit("    int ndim;");
+    emit("    int shape[4];");
+    emit("} %s_tensor;", P);
+    emit("extern const %s_tensor %s_tensors[%s_NUM_TENSORS];", P, P, U);
+    emit("");
+    emit("/* Zero the model and draw initial weights from seed (same seed, same weights). */");
+    emit("void %s_init(%s_model *m, uint64_t seed);", P, P);
+    emit("/* Inference: out (n, %s_OUT) = model(x (n, %s_IN)). */", U, U);
+    emit("void %s_forward(%s_model *m, const $ *x, $ *out, int n);", P, P);
+    emit("/* Inference and the mean loss against targets y (n, %s_TARGET). */", U);
+    emit("$ %s_evaluate(%s_model *m, const $ *x, const $ *y, $ *out, int n);", P, P);
+    emit("/* Forward and backward: fills m->grads, returns the mean loss. */");
+    emit("$ %s_backward(%s_model *m, const $ *x, const $ *y, int n);", P, P);
+    emit("/* One optimizer step from m->grads. */");
+    emit("void %s_update(%s_model *m);", P, P);
+    emit("/* %s_backward then %s_update; returns the mean loss (-1 if n is out of range). */", P, P);
+    emit("$ %s_train_step(%s_model *m, const $ *x, const $ *y, int n);", P, P);
+    emit("");
+    emit("#ifdef __cplusplus");
+    emit("}");
+    emit("#endif");
+    emit("#endif");
+}
+
+static void emit_tensor_table(const char *type, const char *name) {
+    emit("const %s %s[%d] = {", type, name, G->params.n);
+    for (int i = 0; i < G->params.n; i++) {
+        Node *p = G->params.v[i];
+        char *shape = "";
+        for (int d = 0; d < p->shape.ndim; d++)
+            shape = fmt("%s%s%ld", shape, d ? ", " : "", p->shape.dim[d]);
+        emit("    {\"%s\", %ld, %d, {%s}},", p->label, p->offset, p->shape.ndim, shape);
+    }
+    emit("};");
+}
+
+void emit_c(Graph *g, const EmitOpts *o) {
+    G = g;
+    P = g->spec->name;
+    U = upper(P);
+    real = o->real ? o->real : "float";
+    used.n = 0;
+    vec_push(&used, (void *)P);
+    name_nodes();
+
+    if (!(out = fopen(o->h_path, "w")))
+        fatal("cannot write %s: %s", o->h_path, strerror(errno));
+    emit_header(o);
+    if (fclose(out))
+        fatal("cannot write %s: %s", o->h_path, strerror(errno));
+
+    if (!(out = fopen(o->c_path, "w")))
+        fatal("cannot write %s: %s", o->c_path, strerror(errno));
+    const char *base = strrchr(o->c_path, '/');
+    banner(base ? base + 1 : o->c_path);
+    emit("#include \"%s\"", o->h_name);
+    emit("#include <math.h>");
+    emit("#include <string.h>");
+    emit("");
+    emit_tensor_table(fmt("%s_tensor", P), fmt("%s_tensors", P));
+    emit("");
+    emit_init();
+    emit("");
+    for (int i = 0; i < g->nodes.n; i++) {
+        Node *n = g->nodes.v[i];
+        if (funcs[i]) {
+            emitters[n->op](n);
+            emit("");
+        }
+    }
+    Node *u = first_update();
+    if (u) {
+        emit_update_func(u, g->area_size[A_PARAM]);
+        emit("");
+    }
+    emit_public();
+    if (fclose(out))
+        fatal("cannot write %s: %s", o->c_path, strerror(errno));
+}
+
+/* ---- nnc train's glue program -------------------------------------------- */
+
+static const char *c_string(const char *s) {
+    if (!s)
+        return "NULL";
+    char *r = "\"";
+    for (; *s; s++)
+        r = (*s == '"' || *s == '\\') ? fmt("%s\\%c", r, *s)
+          : isprint((unsigned char)*s) && !strchr("$@?", *s) ? fmt("%s%c", r, *s)
+          : fmt("%s\\%03o", r, (unsigned char)*s);
+    return fmt("%s\"", r);
+}
+
+static const char *data_path(const Spec *s, const char *key) {
+    if (!s->data || !call_has(s->data, key) || !call_str(s->data, key))
+        return NULL;
+    const char *p = call_str(s->data, key);
+    return p[0] == '/' ? p : fmt("%s/%s", s->dir, p);
+}
+
+void emit_driver(Graph *g, FILE *f, const char *h_name) {
+    const Spec *s = g->spec;
+    const char *pre = s->preprocess->e->name;
+    G = g;
+    P = s->name;
+    U = upper(P);
+    real = "float";
+    out = f;
+    indent = 0;
+    emit("/* Generated by nnc %s: links model %s with the nnc runtime (nnc train). */",
+         NNC_VERSION, P);
+    emit("#include \"%s\"", h_name);
+    emit("#include \"nnc_rt.h\"");
+    emit("");
+    emit("static %s_model model;", P);
+    emit_tensor_table("nnc_tensor", "tensors");
+    emit("static float *params(void *m) { return ((%s_model *)m)->params; }", P);
+    emit("static void init(void *m, uint64_t seed) { %s_init(m, seed); }", P);
+    emit("static float train_step(void *m, const float *x, const float *y, int n) {");
+    emit("    return %s_train_step(m, x, y, n);", P);
+    emit("}");
+    emit("static float evaluate(void *m, const float *x, const float *y, int n, float *out) {");
+    emit("    return %s_evaluate(m, x, y, out, n);", P);
+    emit("}");
+    emit("static void predict(void *m, const float *x, int n, float *out) {");
+    emit("    %s_forward(m, x, out, n);", P);
+    emit("}");
+    emit("");
+    emit("int main(int argc, char **argv) {");
+    emit("    static const nnc_model_desc d = {");
+    emit("        %s, %s,", c_string(P), c_string(s->src->path));
+    emit("        %s_BATCH, %s_IN, %s_OUT, %s_TARGET, %s, %d,", U, U, U, U,
+         g->task == 2 ? "NNC_SPARSE" : g->task == 1 ? "NNC_BINARY" : "NNC_REGRESSION", g->logits);
+    emit("        %s_NUM_PARAMS, tensors, %s_NUM_TENSORS,", U, U);
+    emit("        params, init, train_step, evaluate, predict,");
+    emit("        %ld, %d, %lluu, %.17g,", (long)call_num(s->fit, "epochs"),
+         (int)call_num(s->fit, "shuffle"), (unsigned long long)call_num(s->fit, "seed"),
+         call_num(s->fit, "validation_split"));
+    emit("        %s, %s,", c_string(data_path(s, "train")), c_string(data_path(s, "test")));
+    emit("        %s,", !strcmp(pre, "standardize") ? "NNC_PRE_STANDARDIZE"
+                      : !strcmp(pre, "min_max") ? "NNC_PRE_MINMAX" : "NNC_PRE_NONE");
+    emit("    };");
+    emit("    return nnc_main(&d, &model, argc, argv);");
+    emit("}");
+}

@@ -1,0 +1,215 @@
+/* ir.c — the IR: a graph of tensor ops with static shapes, kept in schedule
+ * order (every node after its inputs). Nodes are built only through
+ * node_new(), which takes the shape rule from the op table, so every pass —
+ * lowering, autodiff, the optimizer — builds IR the same way. */
+#include "nnc.h"
+
+Phase cur_phase = PH_FORWARD;
+const char *cur_layer = "model";
+
+const char *const op_names[OP_COUNT] = {
+    [OP_NONE] = "none",
+#define OP(name, str, nin, shape, grad, emit) [OP_##name] = str,
+#include "ops.h"
+#undef OP
+};
+
+const int op_arity[OP_COUNT] = {
+#define OP(name, str, nin, shape, grad, emit) [OP_##name] = nin,
+#include "ops.h"
+#undef OP
+};
+
+/* ---- shape rules: one per family of ops, named in ops.h ---------------- */
+
+typedef void ShapeRule(Node *n);
+
+static void shape_leaf(Node *n) { (void)n; /* set by op_leaf */ }
+
+static void shape_same(Node *n) {
+    n->shape = n->in[0]->shape;
+    n->batched = n->in[0]->batched;
+}
+
+static void shape_scalar(Node *n) {
+    n->shape.ndim = 1;
+    n->shape.dim[0] = 1;
+    n->batched = 0;
+}
+
+static void shape_none(Node *n) { n->shape.ndim = 0; }
+
+/* LINEAR: x [..., in] with W [out, in] -> [..., out]. */
+static void shape_linear(Node *n) {
+    Node *x = n->in[0], *w = n->in[1];
+    if (w->shape.ndim != 2 || x->shape.dim[x->shape.ndim - 1] != w->shape.dim[1])
+        internal_error("linear: x %s, W %s", shape_str(&x->shape), shape_str(&w->shape));
+    n->shape = x->shape;
+    n->shape.dim[n->shape.ndim - 1] = w->shape.dim[0];
+    n->batched = x->batched;
+}
+
+/* LINEAR_DX: dy [..., out] with W [out, in] -> dx [..., in]. */
+static void shape_linear_dx(Node *n) {
+    Node *dy = n->in[0], *w = n->in[1];
+    n->shape = dy->shape;
+    n->shape.dim[n->shape.ndim - 1] = w->shape.dim[1];
+    n->batched = dy->batched;
+}
+
+/* LINEAR_DW: dy [..., out], x [..., in] -> dW [out, in]. */
+static void shape_linear_dw(Node *n) {
+    Node *dy = n->in[0], *x = n->in[1];
+    n->shape.ndim = 2;
+    n->shape.dim[0] = dy->shape.dim[dy->shape.ndim - 1];
+    n->shape.dim[1] = x->shape.dim[x->shape.ndim - 1];
+    n->batched = 0;
+}
+
+/* LINEAR_DB: dy [..., out] -> db [out]. */
+static void shape_linear_db(Node *n) {
+    Node *dy = n->in[0];
+    n->shape.ndim = 1;
+    n->shape.dim[0] = dy->shape.dim[dy->shape.ndim - 1];
+    n->batched = 0;
+}
+
+static ShapeRule *const shape_rules[OP_COUNT] = {
+#define OP(name, str, nin, shape, grad, emit) [OP_##name] = shape,
+#include "ops.h"
+#undef OP
+};
+
+/* ---- construction ------------------------------------------------------ */
+
+Graph *graph_new(const Spec *spec, int batch) {
+    Graph *g = xalloc(sizeof *g);
+    g->spec = spec;
+    g->batch = batch;
+    return g;
+}
+
+Node *node_new(Graph *g, Op op, Node *a, Node *b, Node *c, Node *d) {
+    Node *n = xalloc(sizeof *n);
+    Node *ins[4] = {a, b, c, d};
+    n->id = g->nodes.n;
+    n->op = op;
+    n->nin = op_arity[op];
+    for (int i = 0; i < n->nin; i++)
+        n->in[i] = ins[i];
+    for (int i = n->nin; i < 4; i++)
+        if (ins[i])
+            internal_error("%s takes %d inputs", op_names[op], n->nin);
+    n->phase = cur_phase;
+    n->layer = cur_layer;
+    shape_rules[op](n);
+    vec_push(&g->nodes, n);
+    return n;
+}
+
+Node *op_leaf(Graph *g, Op op, Shape shape, int batched, const char *label) {
+    Node *n = node_new(g, op, NULL, NULL, NULL, NULL);
+    n->shape = shape;
+    n->batched = batched;
+    n->label = label;
+    return n;
+}
+
+Node *op_linear(Graph *g, Node *x, Node *w, Node *b) {
+    return node_new(g, OP_LINEAR, x, w, b, NULL);
+}
+
+Node *op_unary(Graph *g, Op op, Node *x) {
+    return node_new(g, op, x, NULL, NULL, NULL);
+}
+
+Node *op_loss(Graph *g, Op op, Node *pred, Node *target) {
+    return node_new(g, op, pred, target, NULL, NULL);
+}
+
+long node_numel(const Node *n) {
+    long k = 1;
+    for (int i = 0; i < n->shape.ndim; i++)
+        k *= n->shape.dim[i];
+    return k;
+}
+
+long node_row(const Node *n) {
+    return n->batched ? node_numel(n) / n->shape.dim[0] : node_numel(n);
+}
+
+void ir_uses(Graph *g) {
+    for (int i = 0; i < g->nodes.n; i++)
+        ((Node *)g->nodes.v[i])->nuses = 0;
+    for (int i = 0; i < g->nodes.n; i++) {
+        Node *n = g->nodes.v[i];
+        for (int j = 0; j < n->nin; j++)
+            if (n->in[j])
+                n->in[j]->nuses++;
+    }
+}
+
+/* ---- dump and verify ---------------------------------------------------- */
+
+static const char *phase_names[] = {"forward", "loss", "backward", "update"};
+static const char *area_names[] = {"-", "input", "target", "params", "grads", "state", "acts"};
+
+/* One line per node, e.g.
+ *   %5 = linear(%0, %1, %2) act=relu  [32, 32]  fc1  @acts+0 */
+void ir_dump(Graph *g, FILE *out, const char *after) {
+    fprintf(out, "# nnc IR of model %s after %s: %d nodes, batch %d\n",
+            g->spec->name, after, g->nodes.n, g->batch);
+    Phase ph = (Phase)-1;
+    for (int i = 0; i < g->nodes.n; i++) {
+        Node *n = g->nodes.v[i];
+        if (n->phase != ph)
+            fprintf(out, "%s:\n", phase_names[ph = n->phase]);
+        fprintf(out, "  %%%d = %s(", n->id, op_names[n->op]);
+        for (int j = 0; j < n->nin; j++)
+            if (n->in[j])
+                fprintf(out, "%s%%%d", j ? ", " : "", n->in[j]->id);
+            else
+                fprintf(out, "%s_", j ? ", " : "");
+        fprintf(out, ")");
+        if (n->act)
+            fprintf(out, " act=%s", op_names[n->act]);
+        if (n->loss)
+            fprintf(out, " loss=%s", op_names[n->loss]);
+        if (n->op == OP_SGD || n->op == OP_ADAM)
+            fprintf(out, " f=(%g, %g, %g, %g)", n->f[0], n->f[1], n->f[2], n->f[3]);
+        if (n->shape.ndim) {
+            fprintf(out, "  [");
+            for (int d = 0; d < n->shape.ndim; d++)
+                if (d == 0 && n->batched)
+                    fprintf(out, "n");
+                else
+                    fprintf(out, "%s%ld", d ? ", " : "", n->shape.dim[d]);
+            fprintf(out, "]");
+        }
+        fprintf(out, "  %s", n->label ? n->label : n->layer);
+        if (n->area)
+            fprintf(out, "  @%s+%ld", area_names[n->area], n->offset);
+        fprintf(out, "\n");
+    }
+}
+
+void ir_verify(Graph *g, const char *after) {
+    for (int i = 0; i < g->nodes.n; i++) {
+        Node *n = g->nodes.v[i];
+        if (n->id != i)
+            internal_error("after %s: node %d has id %d", after, i, n->id);
+        for (int j = 0; j < n->nin; j++) {
+            Node *a = n->in[j];
+            if (!a) {
+                if (!(n->op == OP_LINEAR && j == 2) && !(n->op == OP_SGD && j == 2))
+                    internal_error("after %s: %%%d %s lacks input %d", after, i, op_names[n->op], j);
+                continue;
+            }
+            if (a->id >= i || g->nodes.v[a->id] != a)
+                internal_error("after %s: %%%d uses %%%d out of order", after, i, a->id);
+        }
+        for (int d = 0; d < n->shape.ndim; d++)
+            if (n->shape.dim[d] <= 0)
+                internal_error("after %s: %%%d has shape %s", after, i, shape_str(&n->shape));
+    }
+}

@@ -1,0 +1,90 @@
+/* lower.c — from a checked Spec to the forward and loss IR. Each layer kind
+ * lowers to the ops it is made of; parameters are PARAM leaves named as
+ * PyTorch names them, so weights round-trip with a state_dict. */
+#include "nnc.h"
+
+static Shape batched(long batch, const Shape *s) {
+    Shape r = {.ndim = s->ndim + 1};
+    r.dim[0] = batch;
+    for (int i = 0; i < s->ndim; i++)
+        r.dim[i + 1] = s->dim[i];
+    return r;
+}
+
+static Node *param(Graph *g, const char *layer, const char *what, Shape s, const Call *init) {
+    Node *p = op_leaf(g, OP_PARAM, s, 0, fmt("%s.%s", layer, what));
+    p->init = init;
+    vec_push(&g->params, p);
+    return p;
+}
+
+static Node *activation(Graph *g, const Call *act, Node *h) {
+    return act->e->op == OP_NONE ? h : op_unary(g, (Op)act->e->op, h);
+}
+
+static Node *lower_dense(Graph *g, const Layer *l, Node *h) {
+    Shape ws = {.ndim = 2, .dim = {(long)call_num(l->c, "units"), l->in.dim[l->in.ndim - 1]}};
+    Shape bs = {.ndim = 1, .dim = {ws.dim[0]}};
+    Node *w = param(g, l->name, "weight", ws, call_sub(l->c, "kernel_initializer"));
+    Node *b = NULL;
+    if (call_num(l->c, "use_bias"))
+        b = param(g, l->name, "bias", bs, call_sub(l->c, "bias_initializer"));
+    return activation(g, call_sub(l->c, "activation"), op_linear(g, h, w, b));
+}
+
+/* A loss op and its target layout; from_logits picks the fused variant. */
+static void lower_loss(Graph *g, const Call *loss) {
+    int logits = call_has(loss, "from_logits") && call_num(loss, "from_logits");
+    Op op = (Op)loss->e->op;
+    long k = node_row(g->out);
+    switch (op) {
+    case OP_MSE:
+        g->task = 0, g->n_target = (int)k;
+        break;
+    case OP_BCE:
+        g->task = 1, g->n_target = 1;
+        if (logits)
+            op = OP_BCE_LOGITS;
+        break;
+    case OP_SCE:
+        g->task = 2, g->n_target = 1;
+        if (logits)
+            op = OP_SCE_LOGITS;
+        break;
+    default:
+        internal_error("loss %s has no lowering", loss->e->name);
+    }
+    g->logits = logits;
+    Shape ts = {.ndim = 2, .dim = {g->batch, g->n_target}};
+    cur_phase = PH_LOSS;
+    cur_layer = "loss";
+    g->y = op_leaf(g, OP_TARGET, ts, 1, "y");
+    g->loss = op_loss(g, op, g->out, g->y);
+}
+
+Graph *lower(const Spec *spec, int batch) {
+    Graph *g = graph_new(spec, batch);
+    cur_phase = PH_FORWARD;
+    cur_layer = "input";
+    g->x = op_leaf(g, OP_INPUT, batched(batch, &spec->input), 1, "x");
+    Node *h = g->x;
+    for (int i = 0; i < spec->nlayers; i++) {
+        const Layer *l = &spec->layers[i];
+        cur_layer = l->name;
+        switch (l->c->e->layer) {
+        case L_DENSE:
+            h = lower_dense(g, l, h);
+            break;
+        case L_ACTIVATION: {
+            const Call *act = call_has(l->c, "activation") ? call_sub(l->c, "activation") : NULL;
+            h = act ? activation(g, act, h) : (l->c->e->op ? op_unary(g, (Op)l->c->e->op, h) : h);
+            break;
+        }
+        default:
+            internal_error("layer %s has no lowering", l->c->e->name);
+        }
+    }
+    g->out = h;
+    lower_loss(g, spec->loss);
+    return g;
+}

@@ -1,0 +1,301 @@
+/* main.c — the nnc command line. compile() below is the whole pipeline, one
+ * pass per file: parse -> check -> lower -> autodiff -> optim -> fuse -> plan,
+ * then emit. The IR is verified after every pass and --dump=PASS prints it.
+ * `nnc train/eval/predict` emit the model plus a glue main(), compile them
+ * with $CC against runtime/, and run the program. */
+#include "nnc.h"
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static const char usage[] =
+    "usage: nnc MODEL.nn [-o OUT.c] [--batch N] [--dump=PASS] [--emit=c|json] [--real=float|double]\n"
+    "       nnc train MODEL.nn [--data CSV] [--test CSV] [--epochs N] [--batch-size N]\n"
+    "                 [--seed N] [--init W.safetensors] [--save W.safetensors] [--quiet]\n"
+    "       nnc eval MODEL.nn --weights W.safetensors [--data CSV]\n"
+    "       nnc predict MODEL.nn --weights W.safetensors --data CSV [--out OUT.csv]\n"
+    "       nnc summary MODEL.nn [--batch N]\n"
+    "       nnc --list | --version | --help\n"
+    "\n"
+    "  -o OUT.c        write the model as C to OUT.c and its header OUT.h\n"
+    "                  (default: MODEL.c beside the current directory's MODEL name)\n"
+    "  --dump=PASS     print the IR after PASS: lower, autodiff, optim, fuse, plan, or all\n"
+    "  --emit=json     print the checked model as JSON instead of writing C\n"
+    "  --batch N       compile for N samples per call (default: fit's batch_size)\n"
+    "  --real=double   emit double precision (for gradient checks)\n"
+    "  --list          print every layer, activation, loss, optimizer and initializer\n"
+    "Environment: CC (default cc) and NNC_CFLAGS (default -O3 -march=native) for train/eval/predict.\n";
+
+static const char *dump_pass;   /* --dump=PASS */
+
+static void after(Graph *g, const char *pass) {
+    ir_verify(g, pass);
+    if (dump_pass && (!strcmp(dump_pass, pass) || !strcmp(dump_pass, "all")))
+        ir_dump(g, stdout, pass);
+}
+
+static long parse_count(const char *flag, const char *s, long lo, long hi) {
+    char *end;
+    errno = 0;
+    long v = s ? strtol(s, &end, 10) : 0;
+    if (!s || !*s || *end || errno || v < lo || v > hi)
+        fatal("%s needs a whole number from %ld to %ld, got '%s'", flag, lo, hi, s ? s : "");
+    return v;
+}
+
+/* The pipeline. batch 0 means fit's batch_size. */
+static Graph *compile(const char *path, long batch) {
+    Source *src = read_source(path);
+    Ast *ast = parse_file(src);
+    check_errors();
+    Spec *spec = check(ast);
+    check_errors();
+    if (!batch)
+        batch = (long)call_num(spec->fit, "batch_size");
+    Graph *g = lower(spec, (int)batch);
+    after(g, "lower");
+    if (!g->params.n)
+        fatal("%s: model %s has no trainable parameters: add a dense layer", path, spec->name);
+    autodiff(g);
+    after(g, "autodiff");
+    optim(g);
+    after(g, "optim");
+    fuse(g);
+    after(g, "fuse");
+    plan(g);
+    after(g, "plan");
+    /* The checker bounds the model at fit's batch size; --batch may differ. */
+    double bytes = 4.0 * (2.0 * g->area_size[A_PARAM] + g->area_size[A_STATE] + g->area_size[A_ACT]);
+    if (bytes > 2147483648.0)
+        fatal("model %s needs %.1f GiB of storage at batch %ld; the limit is 2 GiB: use a smaller batch",
+              spec->name, bytes / 1073741824.0, batch);
+    return g;
+}
+
+/* ---- nnc MODEL.nn -o OUT.c ----------------------------------------------- */
+
+static char *strip_ext(const char *path, const char *ext) {
+    size_t n = strlen(path), e = strlen(ext);
+    return n > e && !strcmp(path + n - e, ext) ? xstrndup(path, n - e) : xstrdup(path);
+}
+
+static void write_c(Graph *g, const char *c_path, const char *real) {
+    char *stem = strip_ext(c_path, ".c");
+    EmitOpts o = {.c_path = c_path, .h_path = fmt("%s.h", stem), .real = real};
+    const char *slash = strrchr(o.h_path, '/');
+    o.h_name = slash ? slash + 1 : o.h_path;
+    emit_c(g, &o);
+}
+
+/* ---- nnc train / eval / predict ------------------------------------------ */
+
+/* The project root: where runtime/nnc_rt.h and build/libnncrt.a (built by
+ * make) are, beside the nnc binary, or $NNC_ROOT. */
+static const char *project_root(void) {
+    const char *root = getenv("NNC_ROOT");
+    char exe[PATH_MAX];
+    ssize_t n;
+    if ((!root || !*root) && (n = readlink("/proc/self/exe", exe, sizeof exe - 1)) > 0) {
+        exe[n] = 0;
+        char *slash = strrchr(exe, '/');
+        if (slash)
+            *slash = 0;
+        root = exe;
+    }
+    struct stat st;
+    if (!root || stat(fmt("%s/runtime/nnc_rt.h", root), &st))
+        fatal("cannot find the nnc runtime (runtime/ beside the nnc binary); set NNC_ROOT");
+    if (stat(fmt("%s/build/libnncrt.a", root), &st))
+        fatal("the runtime library %s/build/libnncrt.a is missing: run make", root);
+    return xstrdup(root);
+}
+
+/* Split a command string like $CC ("ccache gcc") into words. */
+static void push_words(Vec *argv, const char *s) {
+    while (*s) {
+        while (*s == ' ' || *s == '\t')
+            s++;
+        const char *b = s;
+        while (*s && *s != ' ' && *s != '\t')
+            s++;
+        if (s > b)
+            vec_push(argv, xstrndup(b, s - b));
+    }
+}
+
+/* Run argv, returning its exit status; a signal is reported, not hidden. */
+static int run(Vec *argv, int quiet_stdout) {
+    vec_push(argv, NULL);
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid < 0)
+        fatal("cannot start %s: %s", (char *)argv->v[0], strerror(errno));
+    if (pid == 0) {
+        if (quiet_stdout && !freopen("/dev/null", "w", stdout))
+            _exit(127);
+        execvp(argv->v[0], (char **)argv->v);
+        fprintf(stderr, "nnc: error: cannot run %s: %s\n", (char *)argv->v[0], strerror(errno));
+        _exit(127);
+    }
+    int st;
+    while (waitpid(pid, &st, 0) < 0)
+        if (errno != EINTR)
+            fatal("waiting for %s: %s", (char *)argv->v[0], strerror(errno));
+    if (WIFSIGNALED(st)) {
+        fprintf(stderr, "nnc: error: %s was killed by signal %d\n", (char *)argv->v[0], WTERMSIG(st));
+        return 128 + WTERMSIG(st);
+    }
+    return WEXITSTATUS(st);
+}
+
+static char *tmp_root;
+
+static void remove_tmp(void) {
+    if (!tmp_root || getenv("NNC_KEEP"))
+        return;
+    /* Only the files this process wrote live there. */
+    const char *names[] = {"model.c", "model.h", "main.c", "prog"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        unlink(fmt("%s/%s", tmp_root, names[i]));
+    rmdir(tmp_root);
+}
+
+/* train, eval, predict: build the program, then hand it our arguments. */
+static int run_program(const char *cmd, int argc, char **argv) {
+    const char *model = NULL;
+    long batch = 0;
+    Vec pass = {0};
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--batch-size") || !strcmp(a, "--batch")) {
+            if (strcmp(cmd, "train"))
+                fatal("%s takes no %s: the batch only changes training", cmd, a);
+            batch = parse_count(a, i + 1 < argc ? argv[++i] : NULL, 1, 1 << 20);
+        } else if (a[0] != '-' && !model) {
+            model = a;
+        } else {
+            vec_push(&pass, (void *)a);
+        }
+    }
+    if (!model)
+        fatal("nnc %s needs a model file\n%s", cmd, usage);
+    Graph *g = compile(model, batch);
+
+    const char *tmpdir = getenv("TMPDIR");
+    tmp_root = fmt("%s/nnc-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
+    if (!mkdtemp(tmp_root))
+        fatal("cannot make a build directory in %s: %s", tmpdir ? tmpdir : "/tmp", strerror(errno));
+    atexit(remove_tmp);
+    write_c(g, fmt("%s/model.c", tmp_root), NULL);
+    FILE *f = fopen(fmt("%s/main.c", tmp_root), "w");
+    if (!f)
+        fatal("cannot write %s/main.c: %s", tmp_root, strerror(errno));
+    emit_driver(g, f, "model.h");
+    if (fclose(f))
+        fatal("cannot write %s/main.c: %s", tmp_root, strerror(errno));
+
+    const char *root = project_root();
+    const char *cc = getenv("CC"), *cflags = getenv("NNC_CFLAGS");
+    Vec cv = {0};
+    push_words(&cv, cc && *cc ? cc : "cc");
+    push_words(&cv, "-std=c99 -w");
+    push_words(&cv, cflags ? cflags : "-O3 -march=native -ffp-contract=fast");
+    vec_push(&cv, fmt("-I%s/runtime", root));
+    vec_push(&cv, "-o");
+    vec_push(&cv, fmt("%s/prog", tmp_root));
+    vec_push(&cv, fmt("%s/model.c", tmp_root));
+    vec_push(&cv, fmt("%s/main.c", tmp_root));
+    vec_push(&cv, fmt("%s/build/libnncrt.a", root));
+    vec_push(&cv, "-lm");
+    if (run(&cv, 0))
+        fatal("compiling the generated model failed (kept in %s)", (getenv("NNC_KEEP") ? tmp_root : "a removed directory; set NNC_KEEP=1 to keep it"));
+
+    Vec pv = {0};
+    vec_push(&pv, fmt("%s/prog", tmp_root));
+    vec_push(&pv, (void *)cmd);
+    for (int i = 0; i < pass.n; i++)
+        vec_push(&pv, pass.v[i]);
+    return run(&pv, 0);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        fputs(usage, stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+        fputs(usage, stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "--version")) {
+        printf("nnc %s\n", NNC_VERSION);
+        return 0;
+    }
+    if (!strcmp(cmd, "--list")) {
+        catalog_print(stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "train") || !strcmp(cmd, "eval") || !strcmp(cmd, "predict"))
+        return run_program(cmd, argc - 2, argv + 2);
+
+    const char *model = NULL, *outp = NULL, *emit_kind = "c", *real = NULL;
+    int want_summary = !strcmp(cmd, "summary");
+    long batch = 0;
+    for (int i = want_summary ? 2 : 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-o")) {
+            if (++i >= argc)
+                fatal("-o needs a file name");
+            outp = argv[i];
+        } else if (!strncmp(a, "--dump=", 7)) {
+            dump_pass = a + 7;
+            const char *passes[] = {"lower", "autodiff", "optim", "fuse", "plan", "all"};
+            int ok = 0;
+            for (int k = 0; k < 6; k++)
+                ok |= !strcmp(dump_pass, passes[k]);
+            if (!ok)
+                fatal("unknown pass '%s' in --dump; passes: lower, autodiff, optim, fuse, plan, all", dump_pass);
+        } else if (!strncmp(a, "--emit=", 7)) {
+            emit_kind = a + 7;
+            if (strcmp(emit_kind, "c") && strcmp(emit_kind, "json"))
+                fatal("--emit takes c or json, not '%s'", emit_kind);
+        } else if (!strncmp(a, "--real=", 7)) {
+            real = a + 7;
+            if (strcmp(real, "float") && strcmp(real, "double"))
+                fatal("--real takes float or double, not '%s'", real);
+        } else if (!strcmp(a, "--batch")) {
+            batch = parse_count(a, i + 1 < argc ? argv[++i] : NULL, 1, 1 << 20);
+        } else if (a[0] == '-' && a[1]) {
+            fatal("unknown option '%s'\n%s", a, usage);
+        } else if (model) {
+            fatal("more than one model file ('%s' and '%s')", model, a);
+        } else {
+            model = a;
+        }
+    }
+    if (!model)
+        fatal("no model file given\n%s", usage);
+    Graph *g = compile(model, batch);
+    if (want_summary) {
+        summary(g, stdout);
+        return 0;
+    }
+    if (!strcmp(emit_kind, "json")) {
+        emit_json(g, stdout);
+        return 0;
+    }
+    if (dump_pass && !outp)
+        return 0;
+    if (!outp) {
+        const char *base = strrchr(model, '/');
+        outp = fmt("%s.c", strip_ext(base ? base + 1 : model, ".nn"));
+    }
+    write_c(g, outp, real);
+    return 0;
+}

@@ -1,0 +1,418 @@
+/* nnc.h — the one internal header of the nnc compiler, a section per file,
+ * in pipeline order. Memory is allocated and never freed: nnc is a short-lived
+ * process, and this keeps every pass simple (see README, Internals). */
+#ifndef NNC_H
+#define NNC_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define NNC_VERSION "0.1.0"
+
+/* C99 has no _Noreturn; GCC and Clang understand the attribute. */
+#if defined(__GNUC__)
+#define NORETURN __attribute__((noreturn))
+#else
+#define NORETURN
+#endif
+
+/* ---- util.c: allocation, strings, internal errors ---------------------- */
+
+void *xalloc(size_t n);                 /* zeroed; dies on out-of-memory */
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+char *fmt(const char *f, ...);          /* printf into a fresh string */
+int edit_distance(const char *a, const char *b);
+/* The candidate nearest to `s`, or NULL if none is close enough to suggest. */
+const char *nearest(const char *s, const char *const *cands, int n);
+
+/* A compiler bug, not a user error: never reached by any input. */
+#define internal_error(...) internal_error_at(__FILE__, __LINE__, __VA_ARGS__)
+NORETURN void internal_error_at(const char *file, int line, const char *f, ...);
+
+/* A growable array of pointers. */
+typedef struct Vec {
+    void **v;
+    int n, cap;
+} Vec;
+void vec_push(Vec *v, void *p);
+
+/* ---- diag.c: user errors with locations -------------------------------- */
+
+typedef struct Source {
+    const char *path;       /* as given on the command line */
+    const char *text;       /* whole file, NUL-terminated */
+    size_t len;
+} Source;
+
+typedef struct Loc {
+    const Source *src;      /* NULL: no location (command line) */
+    int line, col;          /* 1-based; col counts bytes */
+    int len;                /* caret run length, >= 1 */
+} Loc;
+
+/* Print "file:line:col: error: msg", the source line and a caret, and
+ * remember that an error happened. Compilation goes on where it can so one run
+ * reports several errors; nnc exits 1 at the end of the stage. */
+void error_at(Loc loc, const char *f, ...);
+void note_at(Loc loc, const char *f, ...);   /* "note:" follow-up, no count */
+void hint(const char *f, ...);               /* indented "hint: ..." line */
+NORETURN void fatal(const char *f, ...);    /* "nnc: error: ...", exit 1 */
+int error_count(void);
+/* Exit 1 if any error was reported so far. Called between stages. */
+void check_errors(void);
+
+/* ---- lex.l / parse.y / ast.c: the front end ----------------------------- */
+
+typedef enum {
+    V_NUM,      /* 32, 1e-3            */
+    V_STR,      /* "fc1"               */
+    V_BOOL,     /* true / false        */
+    V_IDENT,    /* relu                */
+    V_TUPLE,    /* (3, 3)              */
+    V_LIST,     /* [1, 28, 28]         */
+    V_CALL      /* leaky_relu(alpha = 0.2) */
+} ValueKind;
+
+typedef struct Value Value;
+
+typedef struct Arg {
+    const char *name;       /* NULL for a positional argument */
+    Loc loc;                /* of the name, or of the value if positional */
+    Value *val;
+} Arg;
+
+struct Value {
+    ValueKind kind;
+    Loc loc;
+    double num;             /* V_NUM, V_BOOL (0/1) */
+    int is_int;             /* V_NUM written without '.', 'e' */
+    const char *str;        /* V_STR text, V_IDENT and V_CALL name, V_NUM as written */
+    Arg *args;              /* V_CALL arguments, V_TUPLE/V_LIST items (name NULL) */
+    int nargs;
+};
+
+/* One statement of the model block:
+ *   dense(32, activation = relu)    name "dense", call = that call
+ *   input [64]                      name "input", operand = [64]
+ *   loss mse                        name "loss",  operand = mse
+ *   relu                            name "relu",  neither            */
+typedef struct Stmt {
+    const char *name;
+    Loc loc;
+    Value *call;            /* V_CALL when written with parentheses */
+    Value *operand;         /* the value after a keyword statement */
+} Stmt;
+
+typedef struct Ast {
+    const char *name;       /* model NAME */
+    Loc loc;
+    Stmt *stmts;
+    int nstmts;
+} Ast;
+
+/* Parse a whole file; reports syntax errors and returns NULL if any. */
+Ast *parse_file(const Source *src);
+Source *read_source(const char *path);   /* fatal() if unreadable */
+/* Parse one value written as in a model file ("0.001", "glorot_uniform"),
+ * with the same scanner and grammar; internal_error if it is malformed. */
+Value *parse_value(const char *text);
+
+/* The scanner's state (flex's extra data), shared with the parser. Brackets
+ * are tracked here so newlines inside () and [] can be skipped and a syntax
+ * error can name the bracket left open. */
+typedef struct Bracket {
+    char c;                 /* '(', '[' or '{' */
+    Loc loc;
+} Bracket;
+
+typedef struct Token {
+    const char *text;       /* into the source */
+    int len;
+    Loc loc;
+} Token;
+
+typedef struct Lexer {
+    const Source *src;
+    int start;              /* first token to hand the parser: which grammar */
+    size_t pos;             /* next byte to scan, and its line and column */
+    int line, col;
+    size_t mark;            /* first byte of the match being scanned */
+    Loc loc;                /* and its location */
+    Vec open;               /* Bracket *: unclosed, innermost last */
+    Bracket before;         /* innermost unclosed bracket before tok (c 0: none) */
+    Token tok, prev;        /* the last token read and the one before it */
+    Ast *ast;               /* results */
+    Value *value;
+} Lexer;
+
+/* Constructors, one per grammar action. list_* build argument lists and
+ * tuple/list items; a NULL list starts a new one. */
+Ast *ast_new(const char *name, Loc loc, Vec *stmts);
+Vec *stmt_add(Vec *stmts, Stmt *s);             /* s may be NULL (blank) */
+Stmt *stmt_new(const char *name, Loc loc, Value *args, Value *operand);
+Arg *arg_new(const char *name, Loc loc, Value *v);
+Value *list_arg(Value *list, Arg *a);
+Value *list_item(Value *list, Value *v);
+Value *list_empty(Loc loc);
+Value *value_call(const char *name, Loc loc, Value *args);
+Value *value_seq(ValueKind kind, Loc loc, Value *items);
+Value *value_ident(const char *name, Loc loc);
+Value *value_bool(int b, Loc loc);
+Value *value_num(const char *text, int len, Loc loc);  /* reports "number too big" */
+Value *value_str(const char *text, int len, Loc loc);  /* unescapes, reports bad escapes */
+Loc loc_span(Loc first, Loc last);
+Loc loc_after(Loc l);
+/* Report a syntax error at the parser's look-ahead token (lx->tok, named
+ * `found` as in the grammar) given the names of the tokens that could have
+ * come instead. */
+void syntax_error(Lexer *lx, const char *found, const char *const *expected, int n);
+
+/* ---- catalog.c: every name a model file may use ------------------------- */
+
+/* What a name is. A name may be looked up in one kind only per position, so
+ * `optimizer relu` is "relu is an activation, not an optimizer". */
+typedef enum {
+    K_STATEMENT,    /* input, loss, optimizer, fit, data, preprocess */
+    K_LAYER,        /* dense, activation layers (relu, softmax, ...) */
+    K_ACTIVATION,   /* values of activation = */
+    K_LOSS,
+    K_OPTIMIZER,
+    K_INITIALIZER,
+    K_PREPROCESS,
+    K_NKINDS
+} Kind;
+
+/* Argument types. */
+typedef enum {
+    T_INT,          /* integer within [lo, hi] */
+    T_FLOAT,        /* real within [lo, hi] */
+    T_BOOL,
+    T_STR,
+    T_ACTIVATION,   /* an activation name or call */
+    T_INITIALIZER,  /* an initializer name or call */
+    T_SHAPE,        /* list or tuple of positive ints, [lo, hi] of them */
+    T_LOSS,         /* a loss name or call: the operand of `loss` */
+    T_OPTIMIZER,    /* an optimizer name or call: the operand of `optimizer` */
+    T_PREPROCESS    /* a preprocessing name: the operand of `preprocess` */
+} ArgType;
+
+typedef struct ParamDef {
+    const char *name;
+    ArgType type;
+    const char *dflt;       /* default written as in a model file; NULL: required;
+                               "": optional without a default (ArgVal.given says) */
+    double lo, hi;          /* range for T_INT / T_FLOAT */
+    int lo_open, hi_open;   /* exclusive bounds (e.g. learning_rate > 0) */
+    const char *doc;
+} ParamDef;
+
+#define MAX_PARAMS 16
+
+/* Which lowering a layer or activation uses. */
+typedef enum {
+    L_NONE,
+    L_DENSE,
+    L_ACTIVATION,           /* standalone activation layer (relu, softmax, ...) */
+} LayerKind;
+
+typedef struct Entry {
+    const char *name;
+    Kind kind;
+    int op;                 /* the IR Op of an activation / loss / optimizer, else 0 */
+    LayerKind layer;        /* K_LAYER: which lowering */
+    ParamDef params[MAX_PARAMS];    /* a keyword statement's operand is params[0] */
+    const char *doc;        /* one line, for nnc --list and docs */
+    const char *example;    /* a line using it, for hints; may be NULL */
+} Entry;
+
+extern const Entry catalog[];
+extern const int catalog_len;
+const Entry *catalog_find(const char *name, Kind kind);  /* NULL if absent */
+const Entry *catalog_find_any(const char *name);         /* any kind */
+const char *kind_name(Kind k);                           /* "activation" */
+void catalog_print(FILE *out);                           /* nnc --list */
+
+/* ---- check.c: names, types, ranges, shapes -> a checked Spec ----------- */
+
+#define MAX_DIMS 5          /* batch + up to 4 sample dims (N, C, H, W) */
+
+typedef struct Shape {
+    int ndim;
+    long dim[MAX_DIMS];
+} Shape;
+
+typedef struct Call Call;
+
+/* A checked argument value; which field is meaningful follows the ParamDef. */
+typedef struct ArgVal {
+    double num;             /* T_INT, T_FLOAT, T_BOOL */
+    const char *str;        /* T_STR */
+    Call *call;             /* T_ACTIVATION, T_INITIALIZER, T_LOSS, T_OPTIMIZER,
+                               T_PREPROCESS: resolved call */
+    Shape shape;            /* T_SHAPE (no batch dim) */
+    Loc loc;                /* where it was written, or the call's loc if defaulted */
+    int given;              /* written by the user (not a default) */
+} ArgVal;
+
+/* A name resolved against the catalogue with every argument checked and every
+ * default filled in: v[i] belongs to e->params[i]. */
+struct Call {
+    const Entry *e;
+    Loc loc;
+    ArgVal v[MAX_PARAMS];
+};
+
+double call_num(const Call *c, const char *param);   /* internal_error if absent */
+const char *call_str(const Call *c, const char *param);
+Call *call_sub(const Call *c, const char *param);
+const ArgVal *call_arg(const Call *c, const char *param);
+int call_has(const Call *c, const char *param);   /* the entry has this parameter */
+
+typedef struct Layer {
+    Call *c;                /* the layer's catalogue entry and arguments */
+    const char *name;       /* given, or Keras-style default: dense, dense_1, ... */
+    Loc loc;
+    Shape in, out;          /* per-sample shapes (no batch dim) */
+} Layer;
+
+typedef struct Spec {
+    const char *name;       /* model name = C prefix */
+    Loc loc;
+    const Source *src;
+    const char *dir;        /* directory of the .nn file, for data paths */
+    Shape input;            /* per-sample input shape */
+    Layer *layers;
+    int nlayers;
+    Call *loss;             /* K_LOSS entry, e.g. sparse_categorical_crossentropy */
+    Call *optimizer;        /* K_OPTIMIZER entry */
+    Call *fit;              /* always present: defaults filled in */
+    Call *data;             /* NULL if absent */
+    Call *preprocess;       /* always present: K_PREPROCESS entry ("none" by default) */
+} Spec;
+
+/* Check an AST; reports located errors and returns NULL if any. */
+Spec *check(const Ast *ast);
+long shape_numel(const Shape *s);
+char *shape_str(const Shape *s);     /* "[32, 10]" */
+/* The Op a layer applies last: dense's activation, an activation layer's;
+ * OP_NONE for linear. */
+int layer_activation(const Layer *l);
+
+/* ---- ir.c: the graph of typed tensor ops ------------------------------- */
+
+typedef enum {
+    OP_NONE,                /* 0: "no op", e.g. the linear activation */
+#define OP(name, str, nin, shape, grad, emit) OP_##name,
+#include "ops.h"
+#undef OP
+    OP_COUNT
+} Op;
+
+typedef enum { PH_FORWARD, PH_LOSS, PH_BACKWARD, PH_UPDATE } Phase;
+
+/* Where a value lives; plan.c assigns offsets inside each area. */
+typedef enum {
+    A_NONE,     /* no storage (update ops) */
+    A_INPUT,    /* the caller's x */
+    A_TARGET,   /* the caller's y */
+    A_PARAM,    /* m->params */
+    A_GRAD,     /* m->grads, same offsets as the parameter */
+    A_STATE,    /* m->state: optimizer state */
+    A_ACT       /* m->acts: activations and temporaries, reused by liveness */
+} Area;
+
+typedef struct Node Node;
+struct Node {
+    int id;
+    Op op;
+    Node *in[4];
+    int nin;
+    Shape shape;            /* full shape; dim[0] is the batch when batched */
+    int batched;            /* loops over dim[0] run to the call's n, not dim[0] */
+    Op act;                 /* LINEAR: fused activation; ACT_BWD: its activation */
+    Op loss;                /* LOSS_BWD: its loss */
+    double f[4];            /* optimizer hyperparameters, see optim.c */
+    const char *layer;      /* layer name: generated functions are named after it */
+    const char *label;      /* PARAM / STATE: tensor name ("fc1.weight") */
+    const Call *init;       /* PARAM: its initializer */
+    Node *grad;             /* PARAM: gradient node, set by autodiff */
+    Node *wrt;              /* backward: the forward value this is the gradient of;
+                               STATE: the parameter it belongs to */
+    int slot;               /* STATE: which of its parameter's states (0, 1, ...) */
+    Phase phase;
+    Area area;
+    long offset;            /* in floats, within the area */
+    int nuses;              /* set by ir_uses() */
+    int last_use;           /* schedule index of the last reader, plan.c */
+};
+
+typedef struct Graph {
+    const Spec *spec;
+    int batch;              /* compile-time batch size */
+    Vec nodes;              /* schedule order: a node comes after its inputs */
+    Node *x, *y;            /* INPUT, TARGET */
+    Node *out;              /* model output (forward phase) */
+    Node *loss;             /* scalar loss */
+    Vec params;             /* PARAM nodes, in model order */
+    Vec states;             /* STATE nodes */
+    int task;               /* NNC_REGRESSION / NNC_BINARY / NNC_SPARSE (runtime) */
+    int logits;             /* output is logits */
+    int n_target;           /* floats per target sample */
+    long area_size[A_ACT + 1]; /* floats per area, set by plan.c */
+} Graph;
+
+extern const char *const op_names[OP_COUNT];
+extern const int op_arity[OP_COUNT];
+
+Graph *graph_new(const Spec *spec, int batch);
+/* The generic constructor: checks arity, computes the shape from the op table
+ * and appends the node to the schedule in the graph's current phase. */
+Node *node_new(Graph *g, Op op, Node *a, Node *b, Node *c, Node *d);
+Node *op_leaf(Graph *g, Op op, Shape shape, int batched, const char *label);
+Node *op_linear(Graph *g, Node *x, Node *w, Node *b);
+Node *op_unary(Graph *g, Op op, Node *x);
+Node *op_loss(Graph *g, Op op, Node *pred, Node *target);
+extern Phase cur_phase;     /* phase given to new nodes */
+extern const char *cur_layer; /* layer name given to new nodes */
+
+long node_numel(const Node *n);      /* per whole batch */
+long node_row(const Node *n);        /* per sample (numel / dim[0]) if batched */
+void ir_uses(Graph *g);
+void ir_dump(Graph *g, FILE *out, const char *after);
+void ir_verify(Graph *g, const char *after);   /* internal_error on a broken invariant */
+
+/* ---- lower.c: Spec -> forward + loss graph ----------------------------- */
+Graph *lower(const Spec *spec, int batch);
+
+/* ---- autodiff.c: reverse mode, IR -> IR -------------------------------- */
+void autodiff(Graph *g);
+
+/* ---- optim.c: the optimizer step as IR --------------------------------- */
+void optim(Graph *g);
+
+/* ---- fuse.c: fold activations into the op that produces their input ---- */
+void fuse(Graph *g);
+
+/* ---- plan.c: fixed offsets for every value ----------------------------- */
+void plan(Graph *g);
+
+/* ---- emit.c: the C emitter ---------------------------------------------- */
+typedef struct EmitOpts {
+    const char *c_path, *h_path;    /* output files */
+    const char *h_name;             /* as #included by the .c */
+    const char *real;               /* "float" (default) or "double" (gradient checks) */
+} EmitOpts;
+void emit_c(Graph *g, const EmitOpts *o);
+/* The glue program that links a generated model with runtime/ (nnc train). */
+void emit_driver(Graph *g, FILE *out, const char *h_name);
+/* The checked model as JSON (--emit=json), for tools and the PyTorch oracle. */
+void emit_json(Graph *g, FILE *out);
+
+/* ---- summary.c: nnc summary -------------------------------------------- */
+void summary(Graph *g, FILE *out);
+
+#endif

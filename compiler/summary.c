@@ -1,0 +1,208 @@
+/* summary.c — the model described for people (nnc summary, a Keras-style
+ * table with the bytes of every storage area) and for tools (--emit=json,
+ * which the PyTorch oracle in tests/torch reads). Both read the checked Spec
+ * and the planned graph; neither changes them. */
+#include "nnc.h"
+#include <string.h>
+
+/* 1234567 -> "1,234,567" */
+static const char *commas(long v) {
+    char *s = fmt("%ld", v < 0 ? -v : v), *r = "";
+    int n = (int)strlen(s);
+    for (int i = 0; i < n; i++)
+        r = fmt("%s%c%s", r, s[i], (n - i - 1) % 3 == 0 && i < n - 1 ? "," : "");
+    return v < 0 ? fmt("-%s", r) : r;
+}
+
+static const char *bytes(long floats) {
+    double b = 4.0 * floats;
+    if (b < 1024)
+        return fmt("%.0f B", b);
+    if (b < 1024 * 1024)
+        return fmt("%.1f KiB", b / 1024);
+    return fmt("%.1f MiB", b / (1024 * 1024));
+}
+
+static long layer_params(Graph *g, const char *layer) {
+    long k = 0;
+    for (int i = 0; i < g->params.n; i++) {
+        Node *p = g->params.v[i];
+        if (!strncmp(p->label, layer, strlen(layer)) && p->label[strlen(layer)] == '.')
+            k += node_numel(p);
+    }
+    return k;
+}
+
+/* Multiply-accumulates per sample of the forward pass. */
+static long macs(Graph *g) {
+    long k = 0;
+    for (int i = 0; i < g->nodes.n; i++) {
+        Node *n = g->nodes.v[i];
+        if (n->op == OP_LINEAR && n->phase == PH_FORWARD)
+            k += node_row(n) * n->in[1]->shape.dim[1];
+    }
+    return k;
+}
+
+void summary(Graph *g, FILE *out) {
+    const Spec *s = g->spec;
+    const char *rule = "----------------------------------------------------------------";
+    fprintf(out, "Model: \"%s\"\n%s\n", s->name, rule);
+    fprintf(out, "%-30s %-20s %12s\n", "Layer (type)", "Output Shape", "Param #");
+    fprintf(out, "%s\n", rule);
+    fprintf(out, "%-30s %-20s %12s\n", "input (input)", fmt("(None, %s", shape_str(&s->input) + 1),
+            "0");
+    long total = 0;
+    for (int i = 0; i < s->nlayers; i++) {
+        const Layer *l = &s->layers[i];
+        long k = layer_params(g, l->name);
+        total += k;
+        fprintf(out, "%-30s %-20s %12s\n", fmt("%s (%s)", l->name, l->c->e->name),
+                fmt("(None, %s", shape_str(&l->out) + 1), commas(k));
+    }
+    fprintf(out, "%s\n", rule);
+    fprintf(out, "Total params: %s (%s)\n", commas(total), bytes(total));
+    fprintf(out, "Trainable params: %s\n", commas(total));
+    fprintf(out, "Non-trainable params: 0\n");
+    fprintf(out, "MACs per sample: %s\n", commas(macs(g)));
+    long p = g->area_size[A_PARAM], st = g->area_size[A_STATE], a = g->area_size[A_ACT];
+    fprintf(out, "Storage at batch %d (model struct, floats padded to 64 bytes per tensor):\n", g->batch);
+    fprintf(out, "  parameters       %12s\n", bytes(p));
+    fprintf(out, "  gradients        %12s\n", bytes(p));
+    fprintf(out, "  optimizer state  %12s  (%s)\n", bytes(st), s->optimizer->e->name);
+    fprintf(out, "  activations      %12s\n", bytes(a));
+    fprintf(out, "  total            %12s\n", bytes(2 * p + st + a));
+}
+
+/* ---- JSON ---------------------------------------------------------------- */
+
+static void json_str(FILE *out, const char *s) {
+    fputc('"', out);
+    for (; *s; s++)
+        if (*s == '"' || *s == '\\')
+            fprintf(out, "\\%c", *s);
+        else if ((unsigned char)*s < 0x20)
+            fprintf(out, "\\u%04x", *s);
+        else
+            fputc(*s, out);
+    fputc('"', out);
+}
+
+static void json_shape(FILE *out, const Shape *s) {
+    fputc('[', out);
+    for (int i = 0; i < s->ndim; i++)
+        fprintf(out, "%s%ld", i ? "," : "", s->dim[i]);
+    fputc(']', out);
+}
+
+static void json_call(FILE *out, const Call *c, int with_type);
+
+static void json_arg(FILE *out, const ParamDef *d, const ArgVal *v) {
+    switch (d->type) {
+    case T_INT: fprintf(out, "%ld", (long)v->num); break;
+    case T_FLOAT: fprintf(out, "%.17g", v->num); break;
+    case T_BOOL: fputs(v->num ? "true" : "false", out); break;
+    case T_STR:
+        if (v->str)
+            json_str(out, v->str);
+        else
+            fputs("null", out);
+        break;
+    case T_SHAPE: json_shape(out, &v->shape); break;
+    case T_ACTIVATION:
+    case T_INITIALIZER:
+    case T_LOSS:
+    case T_OPTIMIZER:
+    case T_PREPROCESS:
+        if (!v->call)
+            fputs("null", out);
+        else if (!v->call->e->params[0].name)
+            json_str(out, v->call->e->name);
+        else
+            json_call(out, v->call, 1);
+        break;
+    }
+}
+
+/* A call's arguments as object members: "units":32,"activation":"relu" */
+static void json_members(FILE *out, const Call *c) {
+    for (int i = 0; i < MAX_PARAMS && c->e->params[i].name; i++) {
+        fprintf(out, ",");
+        json_str(out, c->e->params[i].name);
+        fputc(':', out);
+        json_arg(out, &c->e->params[i], &c->v[i]);
+    }
+}
+
+static void json_call(FILE *out, const Call *c, int with_type) {
+    fputs("{\"type\":", out);
+    json_str(out, c->e->name);
+    if (with_type)
+        json_members(out, c);
+    fputc('}', out);
+}
+
+void emit_json(Graph *g, FILE *out) {
+    const Spec *s = g->spec;
+    fputs("{\"name\":", out);
+    json_str(out, s->name);
+    fputs(",\"input\":", out);
+    json_shape(out, &s->input);
+    fputs(",\"layers\":[", out);
+    for (int i = 0; i < s->nlayers; i++) {
+        const Layer *l = &s->layers[i];
+        const Call *c = l->c;
+        fputs(i ? ",{" : "{", out);
+        if (c->e->layer == L_ACTIVATION) {
+            /* Standalone activations all read as Keras' Activation layer. */
+            const Call *act = call_has(c, "activation") ? call_sub(c, "activation") : NULL;
+            fputs("\"type\":\"activation\",\"activation\":", out);
+            json_str(out, act ? act->e->name : c->e->name);
+        } else {
+            fputs("\"type\":", out);
+            json_str(out, c->e->name);
+            json_members(out, c);
+        }
+        fputs(",\"name\":", out);
+        json_str(out, l->name);
+        fputs(",\"input_shape\":", out);
+        json_shape(out, &l->in);
+        fputs(",\"output_shape\":", out);
+        json_shape(out, &l->out);
+        fputc('}', out);
+    }
+    fputs("],\"loss\":", out);
+    json_call(out, s->loss, 1);
+    fputs(",\"optimizer\":", out);
+    json_call(out, s->optimizer, 1);
+    fputs(",\"fit\":{", out);
+    for (int i = 0; i < MAX_PARAMS && s->fit->e->params[i].name; i++) {
+        fprintf(out, "%s", i ? "," : "");
+        json_str(out, s->fit->e->params[i].name);
+        fputc(':', out);
+        json_arg(out, &s->fit->e->params[i], &s->fit->v[i]);
+    }
+    fprintf(out, ",\"batch_size_compiled\":%d}", g->batch);
+    fputs(",\"data\":{", out);
+    const char *keys[] = {"train", "test"};
+    for (int k = 0; k < 2; k++) {
+        const char *p = s->data && call_has(s->data, keys[k]) ? call_str(s->data, keys[k]) : NULL;
+        fprintf(out, "%s\"%s\":", k ? "," : "", keys[k]);
+        if (p)
+            json_str(out, p[0] == '/' ? p : fmt("%s/%s", s->dir, p));
+        else
+            fputs("null", out);
+    }
+    fputs("},\"preprocess\":", out);
+    json_str(out, s->preprocess->e->name);
+    fputs(",\"params\":[", out);
+    for (int i = 0; i < g->params.n; i++) {
+        Node *p = g->params.v[i];
+        fputs(i ? ",{\"name\":" : "{\"name\":", out);
+        json_str(out, p->label);
+        fputs(",\"shape\":", out);
+        json_shape(out, &p->shape);
+        fputc('}', out);
+    }
+    fputs("]}\n", out);
+}

@@ -1,0 +1,512 @@
+/* data.c — training data: CSV files into float arrays, Keras' validation
+ * split, batch gathering and input preprocessing (standardize, min_max).
+ * Also the pieces every runtime file shares: the error message buffer,
+ * checked allocation and atomic file replacement (nnc_internal.h).
+ *
+ * A bad file never gets through: each problem is reported as
+ * "FILE:ROW:COL: error: column COL: ..." with ROW the line in the file and
+ * COL the field, and the whole load fails. Numbers are read with strtod(),
+ * so the program's LC_NUMERIC must be "C" (the default). */
+#ifndef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 200809L
+#endif
+#include <errno.h>
+#include <float.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "nnc_internal.h"
+
+/* ---- errors, allocation, output files */
+
+static char err_buf[8192];
+static size_t err_len;
+
+const char *nnc_error(void) { return err_buf; }
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 0)))
+#endif
+static int verr(int append, const char *fmt, va_list ap)
+{
+    const size_t cap = sizeof err_buf;
+    if (!append) err_len = 0;
+    else if (err_len > 0 && err_len + 1 < cap) err_buf[err_len++] = '\n';
+    err_buf[err_len] = 0;
+    int k = vsnprintf(err_buf + err_len, cap - err_len, fmt, ap);
+    if (k > 0) err_len = err_len + (size_t)k < cap ? err_len + (size_t)k : cap - 1;
+    err_buf[err_len] = 0;
+    return -1;
+}
+
+int nnc_errorf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    verr(0, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+int nnc_error_addf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    verr(1, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+void *nnc_alloc(size_t n, size_t size)
+{
+    size_t bytes;
+    void *p = NULL;
+    if (nnc_mul(n, size, &bytes)) p = malloc(bytes ? bytes : 1);
+    if (!p) nnc_errorf("error: out of memory (%zu x %zu bytes)", n, size);
+    return p;
+}
+
+void nnc_printable(char *dst, size_t cap, const char *s, size_t len)
+{
+    size_t keep = len;
+    int cut = 0;
+    if (cap < 8) { if (cap) dst[0] = 0; return; }
+    if (keep > cap - 4) {
+        keep = cap - 4;
+        /* do not split a UTF-8 sequence */
+        for (int i = 0; i < 3 && keep > 0 && ((unsigned char)s[keep] & 0xC0) == 0x80; i++) keep--;
+        cut = 1;
+    }
+    for (size_t i = 0; i < keep; i++) {
+        unsigned char c = (unsigned char)s[i];
+        dst[i] = (c < 0x20 || c == 0x7F) ? '?' : (char)c;
+    }
+    if (cut) memcpy(dst + keep, "...", 3), keep += 3;
+    dst[keep] = 0;
+}
+
+int nnc_out_open(nnc_outfile *o, const char *path)
+{
+    size_t n = strlen(path);
+    o->path = path;
+    o->f = NULL;
+    o->tmp = malloc(n + 5);
+    if (!o->tmp) return nnc_errorf("%s: error: out of memory", path);
+    memcpy(o->tmp, path, n);
+    memcpy(o->tmp + n, ".tmp", 5);
+    o->f = fopen(o->tmp, "wb");
+    if (!o->f) {
+        int e = errno;
+        free(o->tmp);
+        o->tmp = NULL;
+        return nnc_errorf("%s: error: cannot write: %s", path, strerror(e));
+    }
+    return 0;
+}
+
+int nnc_out_commit(nnc_outfile *o)
+{
+    int e = 0;
+    errno = 0;
+    if (fflush(o->f) != 0 || ferror(o->f)) e = errno ? errno : EIO;
+    if (!e && fsync(fileno(o->f)) != 0) e = errno;
+    if (fclose(o->f) != 0 && !e) e = errno ? errno : EIO;
+    o->f = NULL;
+    if (!e && rename(o->tmp, o->path) != 0) e = errno;
+    if (e) remove(o->tmp);
+    free(o->tmp);
+    o->tmp = NULL;
+    return e ? nnc_errorf("%s: error: cannot write: %s", o->path, strerror(e)) : 0;
+}
+
+void nnc_out_abort(nnc_outfile *o)
+{
+    if (o->f) fclose(o->f);
+    if (o->tmp) remove(o->tmp);
+    free(o->tmp);
+    o->f = NULL;
+    o->tmp = NULL;
+}
+
+/* ---- CSV */
+
+enum { NUM_OK, NUM_EMPTY, NUM_TEXT, NUM_NONFINITE, NUM_RANGE };
+
+static int is_space(char c) { return c == ' ' || c == '\t'; }
+
+/* Parses [b, e) as a float. e must point inside the line buffer: the byte
+ * there is replaced by a NUL for strtod() and restored. */
+static int parse_num(char *b, char *e, float *out)
+{
+    while (b < e && is_space(*b)) b++;
+    while (e > b && is_space(e[-1])) e--;
+    if (b == e) return NUM_EMPTY;
+    char save = *e, *stop;
+    *e = 0;
+    errno = 0;
+    double v = strtod(b, &stop);
+    int range = errno == ERANGE;
+    *e = save;
+    if (stop != e) return NUM_TEXT;
+    if (isnan(v) || (isinf(v) && !range)) return NUM_NONFINITE;
+    if (isinf(v) || fabs(v) > FLT_MAX) return NUM_RANGE;
+    *out = (float)v;
+    return NUM_OK;
+}
+
+/* One field starting at p: sets [*b, *e) to its text without surrounding
+ * blanks or quotes and returns the ',' or end that follows it, or NULL with
+ * *why set when a quoted field is malformed. "" inside quotes is a quote;
+ * only header names can contain one, so it is not unescaped. */
+static char *next_field(char *p, char *end, char **b, char **e, const char **why)
+{
+    while (p < end && is_space(*p)) p++;
+    if (p < end && *p == '"') {
+        char *q = p + 1;
+        for (;; q++) {
+            if (q >= end) { *why = "unterminated quoted field"; return NULL; }
+            if (*q == '"') {
+                if (q + 1 < end && q[1] == '"') q++;
+                else break;
+            }
+        }
+        *b = p + 1;
+        *e = q++;
+        while (q < end && is_space(*q)) q++;
+        if (q < end && *q != ',') { *why = "text after the closing quote"; return NULL; }
+        return q;
+    }
+    char *q = p;
+    while (q < end && *q != ',') q++;
+    *b = p;
+    *e = q;
+    while (*e > *b && is_space((*e)[-1])) (*e)--;
+    return q;
+}
+
+/* Number of fields, or -1 with *col and *why at the first malformed one. */
+static int count_fields(char *s, char *end, int *col, const char **why)
+{
+    char *b, *e;
+    for (int n = 1;; n++) {
+        s = next_field(s, end, &b, &e, why);
+        if (!s) { *col = n; return -1; }
+        if (s == end) return n;
+        if (n == INT_MAX) { *col = n; *why = "too many fields"; return -1; }
+        s++;
+    }
+}
+
+static int is_blank(const char *s, const char *end)
+{
+    while (s < end && is_space(*s)) s++;
+    return s == end;
+}
+
+static const char *pl(long long n) { return n == 1 ? "" : "s"; }
+
+static int count_error(const char *name, long long row, int got, int ncol, const nnc_model_desc *d,
+                       int optional)
+{
+    char with[96], without[64];
+    int n_in = d->n_in, n_t = d->n_target, full = n_in + n_t;
+    snprintf(with, sizeof with, "%d (%d input%s + %d target%s)", full, n_in, pl(n_in), n_t, pl(n_t));
+    snprintf(without, sizeof without, "%d (%d input%s)", n_in, n_in, pl(n_in));
+    int max = ncol ? ncol : full;
+    int col = got > max ? max + 1 : got + 1;
+    const char *exp = ncol == n_in ? without : with;
+    if (!ncol && optional)
+        return nnc_errorf("%s:%lld:%d: error: column %d: row has %d field%s, expected %s or %s",
+                          name, row, col, col, got, pl(got), without, with);
+    return nnc_errorf("%s:%lld:%d: error: column %d: row has %d field%s, expected %s",
+                      name, row, col, col, got, pl(got), exp);
+}
+
+/* Row 1 is a header when some field is text; "nan" or "1e999" are numbers
+ * (wrong ones, reported as such), and an empty field is no evidence. */
+static int is_header(char *s, char *end)
+{
+    char *b, *e;
+    const char *why;
+    float v;
+    for (;;) {
+        s = next_field(s, end, &b, &e, &why);
+        if (!s) return 0;
+        if (parse_num(b, e, &v) == NUM_TEXT) return 1;
+        if (s == end) return 0;
+        s++;
+    }
+}
+
+static int grow(nnc_dataset *ds, int *cap, const char *name)
+{
+    if (ds->n == INT_MAX) return nnc_errorf("%s: error: too many samples (more than %d)", name, INT_MAX);
+    int want = *cap < 256 ? 256 : *cap > INT_MAX / 2 ? INT_MAX : *cap * 2;
+    size_t bx, by;
+    if (!nnc_mul((size_t)want, (size_t)ds->n_in * sizeof(float), &bx) ||
+        !nnc_mul((size_t)want, (size_t)ds->n_target * sizeof(float), &by))
+        return nnc_errorf("%s: error: too many samples for memory", name);
+    float *x = realloc(ds->x, bx ? bx : 1);
+    if (!x) return nnc_errorf("%s: error: out of memory after %d samples", name, ds->n);
+    ds->x = x;
+    if (ds->n_target) {
+        float *y = realloc(ds->y, by);
+        if (!y) return nnc_errorf("%s: error: out of memory after %d samples", name, ds->n);
+        ds->y = y;
+    }
+    *cap = want;
+    return 0;
+}
+
+static int parse_row(nnc_dataset *ds, char *s, char *end, const char *name, long long row,
+                     const nnc_model_desc *d)
+{
+    float *x = ds->x + (size_t)ds->n * (size_t)ds->n_in;
+    float *y = ds->y + (size_t)ds->n * (size_t)ds->n_target;
+    char *b, *e, text[48];
+    const char *why;
+    for (int col = 1; col <= ds->n_in + ds->n_target; col++) {
+        float v = 0;
+        int r;
+        s = next_field(s, end, &b, &e, &why);
+        r = parse_num(b, e, &v);
+        if (r != NUM_OK) {
+            while (b < e && is_space(*b)) b++;
+            nnc_printable(text, sizeof text, b, (size_t)(e - b));
+            if (r == NUM_EMPTY)
+                return nnc_errorf("%s:%lld:%d: error: column %d: empty field", name, row, col, col);
+            return nnc_errorf("%s:%lld:%d: error: column %d: '%s' is %s", name, row, col, col, text,
+                              r == NUM_TEXT        ? "not a number"
+                              : r == NUM_NONFINITE ? "not a finite number"
+                                                   : "out of range for a float");
+        }
+        if (col <= ds->n_in) {
+            x[col - 1] = v;
+        } else if (d->task == NNC_SPARSE) {
+            if (!(v >= 0 && v < (float)d->n_out && v == floorf(v))) {
+                nnc_printable(text, sizeof text, b, (size_t)(e - b));
+                return nnc_errorf("%s:%lld:%d: error: column %d: class label '%s' is not an integer in [0, %d)",
+                                  name, row, col, col, text, d->n_out);
+            }
+            y[col - 1 - ds->n_in] = v + 0.0f; /* -0 becomes 0 */
+        } else if (d->task == NNC_BINARY) {
+            if (v != 0 && v != 1) {
+                nnc_printable(text, sizeof text, b, (size_t)(e - b));
+                return nnc_errorf("%s:%lld:%d: error: column %d: binary target '%s' is not 0 or 1",
+                                  name, row, col, col, text);
+            }
+            y[col - 1 - ds->n_in] = v + 0.0f;
+        } else {
+            y[col - 1 - ds->n_in] = v;
+        }
+        s++;
+    }
+    return 0;
+}
+
+int nnc_data_read(nnc_dataset *ds, FILE *f, const char *name, const nnc_model_desc *d,
+                  int targets_optional)
+{
+    char *line = NULL;
+    size_t line_cap = 0;
+    long long row = 0, blank = 0;
+    int ncol = 0, cap = 0, header = 0, rc = -1;
+
+    memset(ds, 0, sizeof *ds);
+    ds->n_in = d->n_in;
+    ds->owner = 1;
+    for (;;) {
+        errno = 0;
+        ssize_t len = getline(&line, &line_cap, f);
+        if (len < 0) break;
+        char *s = line, *end = line + len;
+        row++;
+        if (end > s && end[-1] == '\n') end--;
+        if (end > s && end[-1] == '\r') end--;
+        if (row == 1 && end - s >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) s += 3;
+        if (is_blank(s, end)) {
+            if (!blank) blank = row;
+            continue;
+        }
+        /* blank lines may only trail the data */
+        if (blank) {
+            nnc_errorf("%s:%lld:1: error: column 1: empty line", name, blank);
+            goto out;
+        }
+        int col;
+        const char *why;
+        int m = count_fields(s, end, &col, &why);
+        if (m < 0) {
+            nnc_errorf("%s:%lld:%d: error: column %d: %s", name, row, col, col, why);
+            goto out;
+        }
+        if (!ncol) {
+            if (m != d->n_in + d->n_target && !(targets_optional && m == d->n_in)) {
+                count_error(name, row, m, 0, d, targets_optional);
+                goto out;
+            }
+            ncol = m;
+            ds->n_target = m - d->n_in;
+        } else if (m != ncol) {
+            count_error(name, row, m, ncol, d, targets_optional);
+            goto out;
+        }
+        if (row == 1 && is_header(s, end)) {
+            header = 1;
+            continue;
+        }
+        if (ds->n == cap && grow(ds, &cap, name)) goto out;
+        if (parse_row(ds, s, end, name, row, d)) goto out;
+        ds->n++;
+    }
+    if (ferror(f) || errno) {
+        nnc_errorf("%s: error: cannot read: %s", name, strerror(errno ? errno : EIO));
+        goto out;
+    }
+    if (ds->n == 0) {
+        nnc_errorf("%s: error: no samples (%s)", name, header ? "only a header row" : "the file is empty");
+        goto out;
+    }
+    rc = 0;
+out:
+    free(line);
+    if (rc) nnc_data_free(ds);
+    return rc;
+}
+
+int nnc_data_load(nnc_dataset *ds, const char *path, const nnc_model_desc *d, int targets_optional)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        memset(ds, 0, sizeof *ds);
+        return nnc_errorf("%s: error: cannot open: %s", path, strerror(errno));
+    }
+    int rc = nnc_data_read(ds, f, path, d, targets_optional);
+    fclose(f);
+    return rc;
+}
+
+void nnc_data_free(nnc_dataset *ds)
+{
+    if (ds->owner) {
+        free(ds->x);
+        free(ds->y);
+    }
+    memset(ds, 0, sizeof *ds);
+}
+
+static nnc_dataset view(const nnc_dataset *all, int first, int n)
+{
+    nnc_dataset v = *all;
+    v.n = n;
+    v.x = all->x + (size_t)first * (size_t)all->n_in;
+    v.y = all->y ? all->y + (size_t)first * (size_t)all->n_target : NULL;
+    v.owner = 0;
+    return v;
+}
+
+int nnc_data_split(const nnc_dataset *all, double split, const char *name, nnc_dataset *train,
+                   nnc_dataset *val)
+{
+    if (!(split >= 0 && split < 1))
+        return nnc_errorf("%s: error: validation_split %g is not in [0, 1)", name, split);
+    /* Keras: split_at = int(n * (1 - validation_split)) */
+    int n_train = split > 0 ? (int)((double)all->n * (1.0 - split)) : all->n;
+    if (split > 0 && (n_train <= 0 || n_train >= all->n))
+        return nnc_errorf("%s: error: validation_split %g of %d sample%s leaves no %s samples", name,
+                          split, all->n, pl(all->n), n_train <= 0 ? "training" : "validation");
+    *train = view(all, 0, n_train);
+    *val = view(all, n_train, all->n - n_train);
+    return 0;
+}
+
+void nnc_data_gather(const nnc_dataset *ds, const int *idx, int n, float *bx, float *by)
+{
+    size_t ni = (size_t)ds->n_in, nt = (size_t)ds->n_target;
+    for (int i = 0; i < n; i++) {
+        memcpy(bx + (size_t)i * ni, ds->x + (size_t)idx[i] * ni, ni * sizeof(float));
+        if (nt && by) memcpy(by + (size_t)i * nt, ds->y + (size_t)idx[i] * nt, nt * sizeof(float));
+    }
+}
+
+/* ---- preprocessing */
+
+const char *nnc_prep_name(int kind)
+{
+    return kind == NNC_PRE_STANDARDIZE ? "standardize" : kind == NNC_PRE_MINMAX ? "min_max" : "none";
+}
+
+int nnc_prep_fit(nnc_prep *p, int kind, const nnc_dataset *train)
+{
+    size_t nf = (size_t)train->n_in, n = (size_t)train->n;
+    memset(p, 0, sizeof *p);
+    p->kind = kind;
+    p->n = train->n_in;
+    if (kind == NNC_PRE_NONE) return 0;
+    if (n == 0) return nnc_errorf("error: no samples to compute %s statistics from", nnc_prep_name(kind));
+    double *a = nnc_alloc(2 * nf, sizeof(double)), *b = a + nf;
+    p->shift = nnc_alloc(2 * nf, sizeof(float));
+    if (!a || !p->shift) {
+        free(a);
+        nnc_prep_free(p);
+        return -1;
+    }
+    p->scale = p->shift + nf;
+    const float *x = train->x;
+    if (kind == NNC_PRE_STANDARDIZE) {
+        /* two passes: the one-pass formula loses digits when |mean| >> std */
+        for (size_t j = 0; j < nf; j++) a[j] = b[j] = 0;
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = 0; j < nf; j++) a[j] += x[i * nf + j];
+        for (size_t j = 0; j < nf; j++) a[j] /= (double)n;
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = 0; j < nf; j++) {
+                double dv = x[i * nf + j] - a[j];
+                b[j] += dv * dv;
+            }
+        for (size_t j = 0; j < nf; j++) {
+            double sd = sqrt(b[j] / (double)n);
+            float s = (float)(1.0 / sd);
+            p->shift[j] = (float)a[j];
+            p->scale[j] = sd > 0 && isfinite(s) ? s : 1.0f;
+        }
+    } else {
+        for (size_t j = 0; j < nf; j++) a[j] = b[j] = x[j];
+        for (size_t i = 1; i < n; i++)
+            for (size_t j = 0; j < nf; j++) {
+                double v = x[i * nf + j];
+                if (v < a[j]) a[j] = v;
+                if (v > b[j]) b[j] = v;
+            }
+        for (size_t j = 0; j < nf; j++) {
+            double range = b[j] - a[j];
+            float s = (float)(1.0 / range);
+            p->shift[j] = (float)a[j];
+            p->scale[j] = range > 0 && isfinite(s) ? s : 1.0f;
+        }
+    }
+    free(a);
+    return 0;
+}
+
+void nnc_prep_apply(const nnc_prep *p, nnc_dataset *ds)
+{
+    if (p->kind == NNC_PRE_NONE || !p->shift) return;
+    size_t nf = (size_t)p->n;
+    for (size_t i = 0; i < (size_t)ds->n; i++) {
+        float *x = ds->x + i * nf;
+        for (size_t j = 0; j < nf; j++) x[j] = (x[j] - p->shift[j]) * p->scale[j];
+    }
+}
+
+void nnc_prep_free(nnc_prep *p)
+{
+    free(p->shift);
+    memset(p, 0, sizeof *p);
+}

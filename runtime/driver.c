@@ -1,0 +1,446 @@
+/* driver.c — nnc_main(), the command line of a program built by `nnc train`:
+ *
+ *   PROG train   [--data CSV] [--test CSV] [--epochs N] [--seed N]
+ *                [--init W.safetensors] [--save W.safetensors] [--quiet]
+ *   PROG eval    --weights W.safetensors [--data CSV]
+ *   PROG predict --weights W.safetensors --data CSV [--out OUT.csv]
+ *
+ * Exit status: 0 success, 1 bad data or weights (message on stderr),
+ * 2 bad command line (message and usage on stderr).
+ *
+ * The batch loops allocate nothing: batches are gathered into buffers sized
+ * once for d->batch samples, or passed straight from the dataset when they
+ * are already contiguous. */
+#ifndef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 200809L
+#endif
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "nnc_internal.h"
+
+enum { TRAIN = 1, EVAL = 2, PREDICT = 4 };
+
+typedef struct opts {
+    const char *data, *test, *init, *save, *weights, *out;
+    int epochs, quiet;
+    uint64_t seed;
+} opts;
+
+static void usage(FILE *f, const char *prog)
+{
+    int w = (int)strlen(prog) + 13; /* lines up with the flags after "usage: PROG train " */
+    fprintf(f,
+            "usage: %s train [--data CSV] [--test CSV] [--epochs N] [--seed N]\n"
+            "%*s[--init W.safetensors] [--save W.safetensors] [--quiet]\n"
+            "       %s eval --weights W.safetensors [--data CSV]\n"
+            "       %s predict --weights W.safetensors --data CSV [--out OUT.csv]\n",
+            prog, w, "", prog, prog);
+}
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 3)))
+#endif
+static int usage_error(const char *prog, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "%s: error: ", prog);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\n");
+    usage(stderr, prog);
+    return 2;
+}
+
+static void help(const nnc_model_desc *d, const char *prog)
+{
+    static const char *tasks[] = {"regression", "binary classification", "classification"};
+    usage(stdout, prog);
+    printf("\nmodel %s (%s): %d input%s -> %d output%s, %s\n", d->name, d->source ? d->source : "?", d->n_in,
+           d->n_in == 1 ? "" : "s", d->n_out, d->n_out == 1 ? "" : "s", tasks[d->task]);
+    printf("defaults: --data %s --test %s --epochs %d --seed %llu\n", d->train_path ? d->train_path : "(none)",
+           d->test_path ? d->test_path : "(none)", d->epochs, (unsigned long long)d->seed);
+    printf("          batch %d, shuffle %s, validation_split %g, preprocess %s\n", d->batch,
+           d->shuffle ? "yes" : "no", d->validation_split, nnc_prep_name(d->preprocess));
+}
+
+static int parse_int(const char *s, int *out)
+{
+    char *end;
+    if (*s < '0' || *s > '9') return -1;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (*end || errno || v > INT_MAX) return -1;
+    *out = (int)v;
+    return 0;
+}
+
+static int parse_u64(const char *s, uint64_t *out)
+{
+    char *end;
+    if (*s < '0' || *s > '9') return -1;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (*end || errno || v > UINT64_MAX) return -1;
+    *out = (uint64_t)v;
+    return 0;
+}
+
+/* Returns 0, or the exit status for a usage error (already reported). */
+static int parse_args(const nnc_model_desc *d, int cmd, int argc, char **argv, const char *prog, opts *o)
+{
+    const char *v;
+    struct flag {
+        const char *name;
+        int cmds;
+        const char **str; /* one of str, num, u64, on is set */
+        int *num;
+        uint64_t *u64;
+        int *on;
+    } flags[] = {
+        {"data", TRAIN | EVAL | PREDICT, &o->data, NULL, NULL, NULL},
+        {"test", TRAIN, &o->test, NULL, NULL, NULL},
+        {"epochs", TRAIN, NULL, &o->epochs, NULL, NULL},
+        {"seed", TRAIN, NULL, NULL, &o->seed, NULL},
+        {"init", TRAIN, &o->init, NULL, NULL, NULL},
+        {"save", TRAIN, &o->save, NULL, NULL, NULL},
+        {"quiet", TRAIN, NULL, NULL, NULL, &o->quiet},
+        {"weights", EVAL | PREDICT, &o->weights, NULL, NULL, NULL},
+        {"out", PREDICT, &o->out, NULL, NULL, NULL},
+    };
+    const int n_flags = (int)(sizeof flags / sizeof *flags);
+
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i], *eq;
+        const struct flag *f = NULL;
+        if (strncmp(a, "--", 2) != 0) return usage_error(prog, "unexpected argument '%s'", a);
+        eq = strchr(a, '=');
+        size_t len = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+        for (int k = 0; k < n_flags && !f; k++)
+            if ((flags[k].cmds & cmd) && strlen(flags[k].name) == len && strncmp(a + 2, flags[k].name, len) == 0)
+                f = &flags[k];
+        if (!f) return usage_error(prog, "unknown flag '%s' for %s", a, argv[1]);
+        if (f->on) {
+            if (eq) return usage_error(prog, "--%s takes no value", f->name);
+            *f->on = 1;
+            continue;
+        }
+        if (eq) v = eq + 1;
+        else if (i + 1 < argc) v = argv[++i];
+        else return usage_error(prog, "missing value for --%s", f->name);
+        if (!*v) return usage_error(prog, "empty value for --%s", f->name);
+        if (f->str) *f->str = v;
+        else if (f->num && parse_int(v, f->num))
+            return usage_error(prog, "bad value '%s' for --%s: expected a whole number >= 0", v, f->name);
+        else if (f->u64 && parse_u64(v, f->u64))
+            return usage_error(prog, "bad value '%s' for --%s: expected a whole number >= 0", v, f->name);
+    }
+    if (cmd == TRAIN && !o->data && !d->train_path)
+        return usage_error(prog, "no training data: pass --data CSV (the model names no training file)");
+    if (cmd != TRAIN && !o->weights) return usage_error(prog, "missing --weights W.safetensors");
+    if (cmd == EVAL && !o->data && !d->test_path)
+        return usage_error(prog, "no data to evaluate: pass --data CSV (the model names no test file)");
+    if (cmd == PREDICT && !o->data) return usage_error(prog, "missing --data CSV");
+    return 0;
+}
+
+/* The emitter fills the descriptor; a wrong one is a compiler bug, caught
+ * here before it can become a buffer overrun. */
+static int check_desc(const nnc_model_desc *d)
+{
+    const char *why = NULL;
+    if (!d->params || !d->init || !d->train_step || !d->evaluate || !d->predict) why = "a function is missing";
+    else if (d->batch < 1 || d->n_in < 1 || d->n_out < 1) why = "batch, n_in and n_out must be positive";
+    else if (d->task == NNC_REGRESSION ? d->n_target != d->n_out
+             : d->task == NNC_BINARY   ? d->n_target != 1 || d->n_out != 1
+             : d->task == NNC_SPARSE   ? d->n_target != 1 || d->n_out < 2
+                                       : 1)
+        why = "task, n_target and n_out disagree";
+    else if (!(d->validation_split >= 0 && d->validation_split < 1)) why = "validation_split is not in [0, 1)";
+    else if (d->preprocess < NNC_PRE_NONE || d->preprocess > NNC_PRE_MINMAX) why = "unknown preprocess";
+    else if (d->epochs < 0 || d->n_tensors < 0 || (d->n_tensors && !d->tensors)) why = "bad epochs or tensors";
+    for (int i = 0; !why && i < d->n_tensors; i++) {
+        const nnc_tensor *t = &d->tensors[i];
+        size_t n = 1;
+        if (!t->name || t->ndim < 0 || t->ndim > 4) why = "a tensor has no name or a bad rank";
+        for (int k = 0; !why && k < t->ndim; k++)
+            if (t->shape[k] < 0 || !nnc_mul(n, (size_t)t->shape[k], &n)) why = "a tensor has a bad shape";
+        if (!why && (t->offset > d->n_params || n > d->n_params - t->offset))
+            why = "a tensor lies outside the parameters";
+    }
+    if (why) return nnc_errorf("error: model '%s': bad descriptor: %s", d->name ? d->name : "?", why);
+    return 0;
+}
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* "%.4f", except that NaN prints as "nan" whatever its sign bit. */
+typedef struct { char s[48]; } num4;
+static num4 f4(double v)
+{
+    num4 r;
+    if (v != v) strcpy(r.s, "nan");
+    else snprintf(r.s, sizeof r.s, "%.4f", v);
+    return r;
+}
+
+/* Inference over a whole dataset in batches of d->batch; out holds one batch. */
+static void evaluate_all(const nnc_model_desc *d, void *m, const nnc_dataset *ds, float *out, nnc_metrics *mt)
+{
+    nnc_metrics_init(mt, d);
+    for (int i = 0; i < ds->n; i += d->batch) {
+        int nb = ds->n - i < d->batch ? ds->n - i : d->batch;
+        const float *x = ds->x + (size_t)i * (size_t)d->n_in;
+        const float *y = ds->y + (size_t)i * (size_t)d->n_target;
+        float loss = d->evaluate(m, x, y, nb, out);
+        nnc_metrics_add(mt, loss, out, y, nb);
+    }
+}
+
+/* " - accuracy: 0.9722" or " - rmse: 0.1234", with an optional prefix. */
+static void print_metric(const nnc_metrics *mt, const char *prefix)
+{
+    if (mt->task == NNC_REGRESSION) printf(" - %srmse: %s", prefix, f4(nnc_metrics_rmse(mt)).s);
+    else printf(" - %saccuracy: %s", prefix, f4(nnc_metrics_accuracy(mt)).s);
+}
+
+/* Fail before the work rather than after it, when the output cannot be written. */
+static int check_writable(const char *path)
+{
+    nnc_outfile o;
+    if (nnc_out_open(&o, path)) return -1;
+    nnc_out_abort(&o);
+    return 0;
+}
+
+static int cmd_train(const nnc_model_desc *d, void *m, const opts *o)
+{
+    const char *train_path = o->data ? o->data : d->train_path;
+    const char *test_path = o->test ? o->test : d->test_path;
+    nnc_dataset all = {0}, tr = {0}, va = {0}, test = {0};
+    nnc_prep prep = {0};
+    nnc_metrics run, mt;
+    nnc_rng rng;
+    float *bx = NULL, *by = NULL, *out = NULL;
+    int *idx = NULL, rc = -1;
+    int epochs = o->epochs >= 0 ? o->epochs : d->epochs;
+
+    if (o->save && check_writable(o->save)) goto done;
+    if (nnc_data_load(&all, train_path, d, 0)) goto done;
+    if (test_path && nnc_data_load(&test, test_path, d, 0)) goto done;
+    if (nnc_data_split(&all, d->validation_split, train_path, &tr, &va)) goto done;
+    /* statistics from the training rows only, applied to everything */
+    if (nnc_prep_fit(&prep, d->preprocess, &tr)) goto done;
+    nnc_prep_apply(&prep, &all);
+    nnc_prep_apply(&prep, &test);
+
+    d->init(m, o->seed);
+    if (o->init && nnc_weights_load(o->init, d, m, NULL)) goto done;
+
+    bx = nnc_alloc((size_t)d->batch, (size_t)d->n_in * sizeof(float));
+    by = nnc_alloc((size_t)d->batch, (size_t)d->n_target * sizeof(float));
+    out = nnc_alloc((size_t)d->batch, (size_t)d->n_out * sizeof(float));
+    idx = nnc_alloc((size_t)tr.n, sizeof(int));
+    if (!bx || !by || !out || !idx) goto done;
+    for (int i = 0; i < tr.n; i++) idx[i] = i;
+    nnc_rng_seed(&rng, o->seed);
+
+    for (int epoch = 1; epoch <= epochs; epoch++) {
+        double t0 = now_ms();
+        if (d->shuffle) nnc_shuffle(idx, tr.n, &rng);
+        nnc_metrics_init(&run, d);
+        for (int i = 0; i < tr.n; i += d->batch) {
+            int nb = tr.n - i < d->batch ? tr.n - i : d->batch;
+            const float *x = tr.x + (size_t)i * (size_t)d->n_in;
+            const float *y = tr.y + (size_t)i * (size_t)d->n_target;
+            if (d->shuffle) {
+                nnc_data_gather(&tr, idx + i, nb, bx, by);
+                x = bx;
+                y = by;
+            }
+            nnc_metrics_add(&run, d->train_step(m, x, y, nb), NULL, NULL, nb);
+        }
+        if (o->quiet) continue;
+        /* The loss is Keras' running mean of the batch losses. train_step
+         * returns no outputs, so the accuracy (or rmse) comes from one
+         * inference pass over the training split with the epoch's final
+         * weights: a forward pass costs about a third of a training step,
+         * and --quiet skips it. */
+        printf("epoch %d/%d - loss: %s", epoch, epochs, f4(nnc_metrics_loss(&run)).s);
+        evaluate_all(d, m, &tr, out, &mt);
+        print_metric(&mt, "");
+        if (va.n) {
+            evaluate_all(d, m, &va, out, &mt);
+            printf(" - val_loss: %s", f4(nnc_metrics_loss(&mt)).s);
+            print_metric(&mt, "val_");
+        }
+        printf(" - %.0f ms\n", now_ms() - t0);
+        fflush(stdout);
+    }
+
+    const nnc_dataset *final = test.n ? &test : va.n ? &va : &tr;
+    evaluate_all(d, m, final, out, &mt);
+    printf("%s loss: %s", test.n ? "test" : va.n ? "validation" : "train", f4(nnc_metrics_loss(&mt)).s);
+    print_metric(&mt, "");
+    printf("\n");
+    fflush(stdout);
+    if (o->save) {
+        if (nnc_weights_save(o->save, d, m, &prep)) goto done;
+        if (!o->quiet) printf("saved %s\n", o->save);
+    }
+    rc = 0;
+done:
+    nnc_data_free(&all);
+    nnc_data_free(&test);
+    nnc_prep_free(&prep);
+    free(bx);
+    free(by);
+    free(out);
+    free(idx);
+    return rc;
+}
+
+static int cmd_eval(const nnc_model_desc *d, void *m, const opts *o)
+{
+    const char *path = o->data ? o->data : d->test_path;
+    nnc_dataset ds = {0};
+    nnc_prep prep = {0};
+    nnc_metrics mt;
+    float *out = NULL;
+    int rc = -1;
+
+    d->init(m, d->seed);
+    if (nnc_weights_load(o->weights, d, m, &prep)) goto done;
+    if (nnc_data_load(&ds, path, d, 0)) goto done;
+    nnc_prep_apply(&prep, &ds);
+    if (!(out = nnc_alloc((size_t)d->batch, (size_t)d->n_out * sizeof(float)))) goto done;
+    evaluate_all(d, m, &ds, out, &mt);
+    printf("loss: %s", f4(nnc_metrics_loss(&mt)).s);
+    print_metric(&mt, "");
+    printf("\n");
+    rc = 0;
+done:
+    nnc_data_free(&ds);
+    nnc_prep_free(&prep);
+    free(out);
+    return rc;
+}
+
+static void predict_header(FILE *f, const nnc_model_desc *d)
+{
+    if (d->task == NNC_BINARY) {
+        fputs("class,p1\n", f);
+        return;
+    }
+    if (d->task == NNC_SPARSE) fputs("class,", f);
+    for (int j = 0; j < d->n_out; j++) fprintf(f, "%s%c%d", j ? "," : "", d->task == NNC_SPARSE ? 'p' : 'y', j);
+    fputc('\n', f);
+}
+
+/* One output row; prob has room for n_out floats. */
+static void predict_row(FILE *f, const nnc_model_desc *d, const float *o, float *prob)
+{
+    int k = d->n_out;
+    if (d->task == NNC_SPARSE) {
+        if (d->logits) nnc_softmax(prob, o, k);
+        else memcpy(prob, o, (size_t)k * sizeof(float));
+        fprintf(f, "%d", nnc_argmax(o, k));
+        for (int j = 0; j < k; j++) fprintf(f, ",%.6g", (double)prob[j]);
+    } else if (d->task == NNC_BINARY) {
+        /* the same decision rule as the accuracy metric */
+        int cls = d->logits ? o[0] > 0.0f : o[0] > 0.5f;
+        fprintf(f, "%d,%.6g", cls, (double)(d->logits ? nnc_sigmoid(o[0]) : o[0]));
+    } else {
+        for (int j = 0; j < k; j++) fprintf(f, "%s%.9g", j ? "," : "", (double)o[j]);
+    }
+    fputc('\n', f);
+}
+
+static int cmd_predict(const nnc_model_desc *d, void *m, const opts *o)
+{
+    nnc_dataset ds = {0};
+    nnc_prep prep = {0};
+    nnc_outfile of = {0};
+    float *out = NULL, *prob = NULL;
+    FILE *f = stdout;
+    int rc = -1;
+
+    if (o->out && check_writable(o->out)) goto done;
+    d->init(m, d->seed);
+    if (nnc_weights_load(o->weights, d, m, &prep)) goto done;
+    if (nnc_data_load(&ds, o->data, d, 1)) goto done;
+    nnc_prep_apply(&prep, &ds);
+    out = nnc_alloc((size_t)d->batch, (size_t)d->n_out * sizeof(float));
+    prob = nnc_alloc((size_t)d->n_out, sizeof(float));
+    if (!out || !prob) goto done;
+    if (o->out) {
+        if (nnc_out_open(&of, o->out)) goto done;
+        f = of.f;
+    }
+    predict_header(f, d);
+    for (int i = 0; i < ds.n; i += d->batch) {
+        int nb = ds.n - i < d->batch ? ds.n - i : d->batch;
+        d->predict(m, ds.x + (size_t)i * (size_t)d->n_in, nb, out);
+        for (int r = 0; r < nb; r++) predict_row(f, d, out + (size_t)r * (size_t)d->n_out, prob);
+    }
+    if (o->out) {
+        rc = nnc_out_commit(&of);
+    } else if (fflush(stdout) != 0 || ferror(stdout)) {
+        nnc_errorf("stdout: error: cannot write: %s", strerror(errno ? errno : EIO));
+    } else {
+        rc = 0;
+    }
+done:
+    if (rc && of.f) nnc_out_abort(&of);
+    nnc_data_free(&ds);
+    nnc_prep_free(&prep);
+    free(out);
+    free(prob);
+    return rc;
+}
+
+int nnc_main(const nnc_model_desc *d, void *model, int argc, char **argv)
+{
+    const char *prog = d->name ? d->name : "nnc";
+    opts o;
+    int cmd, st;
+
+    if (argc > 0 && argv[0] && *argv[0]) {
+        const char *slash = strrchr(argv[0], '/');
+        prog = slash ? slash + 1 : argv[0];
+    }
+    if (check_desc(d)) {
+        fprintf(stderr, "%s: %s\n", prog, nnc_error());
+        return 1;
+    }
+    if (argc < 2) return usage_error(prog, "missing command (train, eval or predict)");
+    if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+        help(d, prog);
+        return 0;
+    }
+    cmd = !strcmp(argv[1], "train") ? TRAIN : !strcmp(argv[1], "eval") ? EVAL : !strcmp(argv[1], "predict") ? PREDICT : 0;
+    if (!cmd) return usage_error(prog, "unknown command '%s'", argv[1]);
+    memset(&o, 0, sizeof o);
+    o.epochs = -1;
+    o.seed = d->seed;
+    if ((st = parse_args(d, cmd, argc, argv, prog, &o))) return st;
+    st = cmd == TRAIN ? cmd_train(d, model, &o) : cmd == EVAL ? cmd_eval(d, model, &o) : cmd_predict(d, model, &o);
+    if (st) {
+        fflush(stdout);
+        fprintf(stderr, "%s\n", nnc_error());
+        return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,70 @@
+/* metrics.c — what the driver reports: the epoch loss as Keras computes it
+ * (batch losses weighted by batch size, so a short last batch counts for
+ * what it holds), accuracy for classification, rmse for regression, and the
+ * softmax/sigmoid that turn logits into the probabilities predict prints. */
+#include <math.h>
+
+#include "nnc_rt.h"
+
+void nnc_metrics_init(nnc_metrics *mt, const nnc_model_desc *d)
+{
+    mt->task = d->task;
+    mt->n_out = d->n_out;
+    mt->logits = d->logits;
+    mt->loss_sum = mt->n = mt->correct = mt->sq_sum = mt->n_values = 0;
+}
+
+void nnc_metrics_add(nnc_metrics *mt, float batch_loss, const float *out, const float *y, int n)
+{
+    mt->loss_sum += (double)batch_loss * n;
+    mt->n += n;
+    if (!out || !y) return;
+    int k = mt->n_out;
+    for (int i = 0; i < n; i++) {
+        const float *o = out + (size_t)i * (size_t)k;
+        if (mt->task == NNC_SPARSE) {
+            mt->correct += nnc_argmax(o, k) == (int)y[i];
+        } else if (mt->task == NNC_BINARY) {
+            /* Keras' BinaryAccuracy: p > 0.5, which for a logit is z > 0 */
+            int pred = mt->logits ? o[0] > 0.0f : o[0] > 0.5f;
+            mt->correct += pred == (y[i] > 0.5f);
+        } else {
+            const float *t = y + (size_t)i * (size_t)k;
+            for (int j = 0; j < k; j++) {
+                double e = (double)o[j] - t[j];
+                mt->sq_sum += e * e;
+            }
+            mt->n_values += k;
+        }
+    }
+}
+
+double nnc_metrics_loss(const nnc_metrics *mt) { return mt->n > 0 ? mt->loss_sum / mt->n : 0.0; }
+double nnc_metrics_accuracy(const nnc_metrics *mt) { return mt->n > 0 ? mt->correct / mt->n : 0.0; }
+double nnc_metrics_rmse(const nnc_metrics *mt) { return mt->n_values > 0 ? sqrt(mt->sq_sum / mt->n_values) : 0.0; }
+
+/* The first maximum, like numpy; a NaN never wins, so a diverged model
+ * scores class 0 instead of reading past the row. */
+int nnc_argmax(const float *v, int n)
+{
+    int best = 0;
+    for (int i = 1; i < n; i++)
+        if (v[i] > v[best] || (v[best] != v[best] && v[i] == v[i])) best = i;
+    return best;
+}
+
+/* Written so that exp() never overflows, for large logits of either sign. */
+float nnc_sigmoid(float z)
+{
+    if (z >= 0) return 1.0f / (1.0f + expf(-z));
+    float e = expf(z);
+    return e / (1.0f + e);
+}
+
+void nnc_softmax(float *p, const float *z, int n)
+{
+    float max = z[nnc_argmax(z, n)];
+    double sum = 0;
+    for (int i = 0; i < n; i++) sum += p[i] = expf(z[i] - max);
+    for (int i = 0; i < n; i++) p[i] = (float)(p[i] / sum);
+}

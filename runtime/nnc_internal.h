@@ -1,0 +1,35 @@
+/* nnc_internal.h — helpers shared by the runtime's .c files; not part of the
+ * public API (nnc_rt.h). Defined in data.c. */
+#ifndef NNC_INTERNAL_H
+#define NNC_INTERNAL_H
+
+#include "nnc_rt.h"
+
+/* a * b without wrapping; 0 if it would. */
+static inline int nnc_mul(size_t a, size_t b, size_t *r)
+{
+    if (b && a > (size_t)-1 / b) return 0;
+    *r = a * b;
+    return 1;
+}
+
+/* malloc(n * size) that checks the product and sets nnc_error on failure. */
+void *nnc_alloc(size_t n, size_t size);
+/* Appends one more line to the current error message. */
+int nnc_error_addf(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+/* Copies s[0..len) into dst for quoting in a message: control bytes become
+ * '?', long text is cut with "...". */
+void nnc_printable(char *dst, size_t cap, const char *s, size_t len);
+
+/* Atomic replacement of a file: write to PATH.tmp, then rename over PATH, so
+ * that a crash never leaves a half-written PATH. */
+typedef struct nnc_outfile { FILE *f; char *tmp; const char *path; } nnc_outfile;
+int nnc_out_open(nnc_outfile *o, const char *path);
+int nnc_out_commit(nnc_outfile *o);   /* flush, fsync, close, rename */
+void nnc_out_abort(nnc_outfile *o);   /* close and remove PATH.tmp */
+
+#endif

@@ -1,0 +1,204 @@
+/* nnc_rt.h — the nnc runtime: what a generated model needs to be trained,
+ * evaluated and used from the command line. The generated model code itself
+ * never includes this file (it has no dependencies); `nnc train` writes a
+ * small glue file that fills an nnc_model_desc and calls nnc_main(). */
+#ifndef NNC_RT_H
+#define NNC_RT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* One named parameter tensor inside the model's parameter block, with
+ * PyTorch's name and layout ("fc1.weight" is [out, in]). */
+typedef struct nnc_tensor {
+    const char *name;
+    size_t offset;      /* in floats, from params(m) */
+    int ndim;
+    int shape[4];
+} nnc_tensor;
+
+/* How targets are read from data and how outputs are scored. */
+enum {
+    NNC_REGRESSION = 0, /* n_target == n_out real values; metric rmse */
+    NNC_BINARY = 1,     /* one 0/1 target column; metric accuracy */
+    NNC_SPARSE = 2      /* one integer class column in [0, n_out); metric accuracy */
+};
+
+enum { NNC_PRE_NONE = 0, NNC_PRE_STANDARDIZE = 1, NNC_PRE_MINMAX = 2 };
+
+typedef struct nnc_model_desc {
+    const char *name;        /* model name, e.g. "digits" */
+    const char *source;      /* the .nn file, for messages */
+    int batch;               /* compile-time batch size (max samples per call) */
+    int n_in, n_out;         /* floats per input sample, per output sample */
+    int n_target;            /* floats per target sample */
+    int task;                /* NNC_REGRESSION / NNC_BINARY / NNC_SPARSE */
+    int logits;              /* outputs are logits (apply sigmoid/softmax for probabilities) */
+    size_t n_params;         /* floats in the parameter block */
+    const nnc_tensor *tensors;
+    int n_tensors;
+    float *(*params)(void *m);
+    void (*init)(void *m, uint64_t seed);
+    /* one optimizer step on n <= batch samples; returns the batch mean loss */
+    float (*train_step)(void *m, const float *x, const float *y, int n);
+    /* inference-mode forward + loss on n <= batch samples; writes n*n_out outputs */
+    float (*evaluate)(void *m, const float *x, const float *y, int n, float *out);
+    /* inference-mode forward on n <= batch samples; writes n*n_out outputs */
+    void (*predict)(void *m, const float *x, int n, float *out);
+    /* fit() / data() / preprocess() from the model file; flags override them */
+    int epochs;
+    int shuffle;
+    uint64_t seed;
+    double validation_split;
+    const char *train_path;  /* NULL if the model names none */
+    const char *test_path;   /* NULL if the model names none */
+    int preprocess;          /* NNC_PRE_* */
+} nnc_model_desc;
+
+/* Entry point of a training/eval/predict program; returns the exit status. */
+int nnc_main(const nnc_model_desc *d, void *model, int argc, char **argv);
+
+/* ---- Everything below is the library under nnc_main, for programs that
+ * embed the runtime. Functions that can fail return 0 on success and -1 on
+ * error, after storing a message ("FILE:ROW:COL: error: ..." or
+ * "FILE: error: ...", possibly several lines) that nnc_error() returns. The
+ * message buffer is global: the runtime is not thread-safe. */
+
+const char *nnc_error(void);
+int nnc_errorf(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+
+/* ---- rng.c: xoshiro256** seeded through splitmix64; same seed, same stream
+ * on every platform. */
+typedef struct nnc_rng { uint64_t s[4]; } nnc_rng;
+
+void nnc_rng_seed(nnc_rng *r, uint64_t seed);
+uint64_t nnc_rng_u64(nnc_rng *r);
+uint32_t nnc_rng_u32(nnc_rng *r);
+uint32_t nnc_rng_below(nnc_rng *r, uint32_t n); /* uniform in [0, n), unbiased; n > 0 */
+float nnc_rng_uniform(nnc_rng *r);              /* uniform in [0, 1) */
+float nnc_rng_normal(nnc_rng *r);               /* mean 0, std 1 */
+void nnc_shuffle(int *idx, int n, nnc_rng *r);  /* Fisher-Yates */
+
+/* ---- data.c: CSV samples, validation split, batching, preprocessing. */
+typedef struct nnc_dataset {
+    int n;              /* samples */
+    int n_in, n_target; /* floats per sample; n_target is 0 when the file had no targets */
+    float *x;           /* n * n_in, row-major */
+    float *y;           /* n * n_target, or NULL; class labels are stored as floats */
+    int owner;          /* x and y are this struct's (1) or a view into another (0) */
+} nnc_dataset;
+
+/* Reads one sample per row, d->n_in inputs then d->n_target targets. With
+ * targets_optional, a file whose rows hold only the inputs is accepted too
+ * (the first row decides). Row 1 is a header if any field in it is text. */
+int nnc_data_load(nnc_dataset *ds, const char *path, const nnc_model_desc *d, int targets_optional);
+int nnc_data_read(nnc_dataset *ds, FILE *f, const char *name, const nnc_model_desc *d,
+                  int targets_optional);
+void nnc_data_free(nnc_dataset *ds);
+/* Keras' validation_split: the first int(n * (1 - split)) rows train, the
+ * rest validate; both are views into all. Fails if either part is empty. */
+int nnc_data_split(const nnc_dataset *all, double split, const char *name,
+                   nnc_dataset *train, nnc_dataset *val);
+/* Copies samples idx[0..n) into contiguous bx (n * n_in) and by (n * n_target). */
+void nnc_data_gather(const nnc_dataset *ds, const int *idx, int n, float *bx, float *by);
+
+/* x' = (x - shift[j]) * scale[j] per input feature j, in float arithmetic. */
+typedef struct nnc_prep {
+    int kind;     /* NNC_PRE_* */
+    int n;        /* features (n_in) */
+    float *shift, *scale;
+} nnc_prep;
+
+/* standardize: population mean/std; min_max: min and 1/(max - min); a
+ * constant feature gets scale 1. kind NNC_PRE_NONE gives the identity. */
+int nnc_prep_fit(nnc_prep *p, int kind, const nnc_dataset *train);
+void nnc_prep_apply(const nnc_prep *p, nnc_dataset *ds);
+void nnc_prep_free(nnc_prep *p);
+const char *nnc_prep_name(int kind); /* "none", "standardize", "min_max" */
+
+/* ---- safetensors.c: the .safetensors format and model weights. */
+#define NNC_ST_MAX_DIMS 8
+
+typedef struct nnc_st_kv { const char *key, *value; } nnc_st_kv;
+
+typedef struct nnc_st_tensor {
+    const char *name;
+    const char *dtype;           /* "F32", "F16", "BF16", "F64", "I64", ... */
+    int ndim;
+    uint64_t shape[NNC_ST_MAX_DIMS];
+    uint64_t numel;
+    const unsigned char *data;   /* little-endian elements */
+    size_t nbytes;
+} nnc_st_tensor;
+
+typedef struct nnc_st_file {
+    char *path;                  /* for messages */
+    unsigned char *buf;          /* the whole file; names point into it */
+    size_t size;
+    nnc_st_tensor *t;            /* in file order */
+    int n;
+    nnc_st_kv *meta;             /* __metadata__, in file order */
+    int n_meta;
+} nnc_st_file;
+
+/* Reads and validates the whole file: JSON header, dtypes, shapes, offsets
+ * (each tensor inside the data, the tensors tiling it without gaps). */
+int nnc_st_read(nnc_st_file *f, const char *path);
+int nnc_st_read_mem(nnc_st_file *f, const char *name, const void *data, size_t size);
+void nnc_st_free(nnc_st_file *f);
+const nnc_st_tensor *nnc_st_find(const nnc_st_file *f, const char *name);
+const char *nnc_st_meta(const nnc_st_file *f, const char *key);
+/* Converts F32/F64/F16/BF16 to float; other dtypes are an error. */
+int nnc_st_to_f32(const nnc_st_file *f, const nnc_st_tensor *t, float *dst);
+
+typedef struct nnc_st_entry {
+    const char *name;
+    int ndim;
+    uint64_t shape[NNC_ST_MAX_DIMS];
+    const float *data;
+} nnc_st_entry;
+
+/* Writes F32 tensors in the given order to PATH.tmp, then renames it to PATH. */
+int nnc_st_write(const char *path, const nnc_st_entry *t, int n, const nnc_st_kv *meta, int n_meta);
+
+/* The model's tensors table <-> a file. Loading requires exactly the model's
+ * tensors with their shapes and leaves the parameters untouched on error; if
+ * p is not NULL it receives the preprocessing statistics from the metadata. */
+int nnc_weights_save(const char *path, const nnc_model_desc *d, void *m, const nnc_prep *p);
+int nnc_weights_load(const char *path, const nnc_model_desc *d, void *m, nnc_prep *p);
+
+/* ---- metrics.c: epoch metrics as Keras reports them. */
+typedef struct nnc_metrics {
+    int task, n_out, logits;
+    double loss_sum;   /* sum of batch mean loss * batch size */
+    double n;          /* samples seen */
+    double correct;    /* classification: samples classified right */
+    double sq_sum;     /* regression: sum of squared errors */
+    double n_values;   /* regression: outputs compared */
+} nnc_metrics;
+
+void nnc_metrics_init(nnc_metrics *mt, const nnc_model_desc *d);
+/* Adds a batch of n samples; out and y may be NULL to add the loss only. */
+void nnc_metrics_add(nnc_metrics *mt, float batch_loss, const float *out, const float *y, int n);
+double nnc_metrics_loss(const nnc_metrics *mt);
+double nnc_metrics_accuracy(const nnc_metrics *mt);
+double nnc_metrics_rmse(const nnc_metrics *mt);
+
+int nnc_argmax(const float *v, int n);
+float nnc_sigmoid(float z);
+void nnc_softmax(float *p, const float *z, int n);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,72 @@
+#!/usr/bin/python3
+"""Make a deterministic random data set that fits a model's JSON description.
+
+    gen_data.py MODEL.json OUT.csv --samples N [--seed S] [--no-header]
+
+Features are N(0, 1) draws; targets come from a random "teacher" network
+(tanh hidden layer), so they are learnable: classes are its argmax, binary
+labels its sign, regression targets its value. Every number is a multiple of
+1/256 of modest size, exactly representable in float32 and printed exactly,
+so nnc's C parser and numpy read bit-identical inputs (no rounding question).
+The seed defaults to a hash of the model name: each model its own data.
+"""
+import argparse
+import json
+import math
+import zlib
+
+import numpy as np
+
+
+def q(a):
+    """Round to a multiple of 1/256: exact in float32 and in decimal."""
+    return np.round(np.clip(a, -8, 8) * 256) / 256
+
+
+def teacher(rng, x, n_out):
+    w1 = rng.randn(x.shape[1], 16) / math.sqrt(x.shape[1])
+    w2 = rng.randn(16, n_out) / 4
+    return np.tanh(x @ w1) @ w2
+
+
+# loss -> targets per sample from (rng, features, output shape)
+TARGETS = {
+    "mse": lambda rng, x, out: q(2 * teacher(rng, x, math.prod(out))),
+    "binary_crossentropy":
+        lambda rng, x, out: (teacher(rng, x, math.prod(out)) > 0).astype(int),
+    "sparse_categorical_crossentropy":
+        lambda rng, x, out: teacher(rng, x, math.prod(out)).reshape(
+            len(x), -1, out[-1]).argmax(-1),
+}
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("model")
+    p.add_argument("out")
+    p.add_argument("--samples", type=int, required=True)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--no-header", action="store_true")
+    a = p.parse_args()
+    with open(a.model) as f:
+        spec = json.load(f)
+    loss = spec["loss"] if isinstance(spec["loss"], str) else spec["loss"]["type"]
+    if loss not in TARGETS:
+        raise SystemExit(f"gen_data.py: no target generator for loss {loss!r}")
+    seed = a.seed if a.seed is not None else zlib.crc32(spec["name"].encode())
+    rng = np.random.RandomState(seed)   # legacy stream: frozen across numpy versions
+    x = q(rng.randn(a.samples, math.prod(spec["input"])))
+    y = TARGETS[loss](rng, x, spec["layers"][-1]["output_shape"])
+    rows = np.concatenate([x, y.reshape(len(x), -1)], axis=1)
+    with open(a.out, "w") as f:
+        if not a.no_header:
+            names = [f"x{i}" for i in range(x.shape[1])]
+            names += [f"y{i}" for i in range(rows.shape[1] - x.shape[1])]
+            f.write(",".join(names) + "\n")
+        for r in rows:   # integers as integers; repr() of a dyadic is exact
+            f.write(",".join(str(int(v)) if v == int(v) else repr(float(v))
+                             for v in r) + "\n")
+
+
+if __name__ == "__main__":
+    main()

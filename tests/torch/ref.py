@@ -1,0 +1,309 @@
+#!/usr/bin/python3
+"""The PyTorch oracle: train the model that `nnc MODEL.nn --emit=json` describes.
+
+    ref.py MODEL.json init OUT.safetensors --seed N
+    ref.py MODEL.json train --init W.safetensors --data CSV --epochs N \
+        --batch-size B --out FINAL.safetensors [--validation-split S]
+    ref.py MODEL.json forward --weights W.safetensors --data CSV
+
+Training follows what nnc does with fit(shuffle = false): the rows in file
+order, the last fraction held out for validation as Keras does, consecutive
+batches with a partial last one, one optimizer step per batch on the batch
+mean loss. Everything the JSON can say is looked up in the tables below
+(ACTIVATIONS, LAYERS, LOSSES, OPTIMIZERS, PREPROCESS); a name or an argument
+that is not there stops the script, so a new nnc feature can never be
+silently ignored: add its entry here.
+"""
+import argparse
+import json
+import math
+import os
+import sys
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import st  # noqa: E402
+
+torch.set_num_threads(1)          # fast on small models, and reproducible
+torch.use_deterministic_algorithms(True)
+
+
+def die(msg):
+    sys.exit(f"ref.py: error: {msg}")
+
+
+def check_keys(what, d, known):
+    """Fail on any JSON key this script does not implement."""
+    extra = sorted(set(d) - set(known))
+    if extra:
+        die(f"{what}: unsupported argument(s) {extra}: add them to ref.py")
+
+
+def entry(table, what, spec):
+    """spec is a name or {"type": name, ...}: return (table entry, args)."""
+    if isinstance(spec, str):
+        spec = {"type": spec}
+    name = spec.get("type")
+    if name not in table:
+        die(f"unknown {what} {name!r} (ref.py knows {sorted(table)})")
+    e = table[name]
+    check_keys(f"{what} {name}", spec, {"type", *e.get("keys", ())})
+    return e, spec
+
+
+# ---- the catalogue ---------------------------------------------------------
+
+# activation name -> function on the output of a layer (softmax: last axis)
+ACTIVATIONS = {
+    "linear":  {"fn": lambda a: (lambda x: x)},
+    "relu":    {"fn": lambda a: torch.relu},
+    "sigmoid": {"fn": lambda a: torch.sigmoid},
+    "tanh":    {"fn": lambda a: torch.tanh},
+    "softmax": {"fn": lambda a: (lambda x: torch.softmax(x, dim=-1))},
+}
+
+
+def activation(spec):
+    e, args = entry(ACTIVATIONS, "activation", spec)
+    return e["fn"](args)
+
+
+def dense(L):
+    # nn.Linear works on the last axis, like Keras Dense; weight is [out, in].
+    return (nn.Linear(L["input_shape"][-1], L["units"], bias=L["use_bias"]),
+            activation(L["activation"]))
+
+
+# Layer keys every layer has; kernel/bias initializers are ignored because the
+# oracle always starts from weights it writes itself (ref.py init, nnc --init).
+COMMON = ("name", "input_shape", "output_shape")
+LAYERS = {
+    "dense": {"keys": COMMON + ("units", "use_bias", "activation",
+                                "kernel_initializer", "bias_initializer"),
+              "build": dense},
+    "activation": {"keys": COMMON + ("activation",),
+                   "build": lambda L: (None, activation(L["activation"]))},
+}
+
+
+def sce_on_probs(p, y):
+    # What PyTorch would do with probabilities: NLL of their log.
+    return F.nll_loss(torch.log(p), y)
+
+
+# loss -> (function of (output, target) by from_logits, target kind)
+LOSSES = {
+    "mse": {"keys": (), "fn": lambda a: F.mse_loss, "target": "float"},
+    "binary_crossentropy": {
+        "keys": ("from_logits",), "target": "float",
+        "fn": lambda a: (F.binary_cross_entropy_with_logits if a["from_logits"]
+                         else F.binary_cross_entropy)},
+    "sparse_categorical_crossentropy": {
+        "keys": ("from_logits",), "target": "class",
+        "fn": lambda a: F.cross_entropy if a["from_logits"] else sce_on_probs},
+}
+
+OPTIMIZERS = {
+    "sgd": {"keys": ("learning_rate", "momentum"),
+            "make": lambda p, a: torch.optim.SGD(
+                p, lr=a["learning_rate"], momentum=a["momentum"])},
+    "adam": {"keys": ("learning_rate", "beta_1", "beta_2", "epsilon"),
+             "make": lambda p, a: torch.optim.Adam(
+                 p, lr=a["learning_rate"], betas=(a["beta_1"], a["beta_2"]),
+                 eps=a["epsilon"])},
+}
+
+# Only "none" so far: a scaling whose statistics nnc computes must be mirrored
+# here exactly (which rows, which std) before it can be cross-checked.
+PREPROCESS = {"none": {"keys": ()}}
+
+
+# ---- the model -------------------------------------------------------------
+
+class Model(nn.Module):
+    """The layers in order; a layer with parameters is registered under its
+    nnc name so that state_dict() keys are nnc's tensor names."""
+
+    def __init__(self, spec):
+        super().__init__()
+        self.steps = []
+        for L in spec["layers"]:
+            e, L = entry(LAYERS, "layer", L)
+            module, act = e["build"](L)
+            if module is not None:
+                self.add_module(L["name"], module)
+            self.steps.append((module, act))
+
+    def forward(self, x):
+        for module, act in self.steps:
+            x = act(module(x) if module is not None else x)
+        return x
+
+
+def build(spec, dtype=torch.float32):
+    entry(PREPROCESS, "preprocess", spec.get("preprocess", "none"))
+    model = Model(spec).to(dtype)
+    # The parameters must be exactly the ones nnc lists, in order, same shape.
+    ours = [(k, list(v.shape)) for k, v in model.state_dict().items()]
+    theirs = [(p["name"], list(p["shape"])) for p in spec["params"]]
+    if ours != theirs:
+        die(f"parameters differ from the JSON's:\n  ref.py {ours}\n  json   {theirs}")
+    # And every layer's output shape must be the JSON's.
+    x = torch.zeros([2] + list(spec["input"]), dtype=dtype)
+    for L, (module, act) in zip(spec["layers"], model.steps):
+        x = act(module(x) if module is not None else x)
+        if list(x.shape[1:]) != list(L["output_shape"]):
+            die(f"layer {L['name']}: output {list(x.shape[1:])}, "
+                f"JSON says {L['output_shape']}")
+    return model
+
+
+def load_weights(model, path, dtype):
+    tensors, _ = st.load(path)
+    sd = model.state_dict()
+    if sorted(tensors) != sorted(sd):
+        die(f"{path}: tensors {sorted(tensors)}, model has {sorted(sd)}")
+    for k in sd:
+        if list(tensors[k].shape) != list(sd[k].shape):
+            die(f"{path}: {k} is {list(tensors[k].shape)}, want {list(sd[k].shape)}")
+    model.load_state_dict({k: torch.from_numpy(v).to(dtype) for k, v in tensors.items()})
+
+
+def save_weights(model, path):
+    st.save(path, {k: v.detach().to(torch.float32).numpy()
+                   for k, v in model.state_dict().items()})
+
+
+# ---- data ------------------------------------------------------------------
+
+def read_csv(path):
+    """All rows as float64; a first row that is not numbers is a header."""
+    with open(path) as f:
+        lines = [ln for ln in f.read().splitlines() if ln.strip()]
+    try:
+        [float(v) for v in lines[0].split(",")]
+    except ValueError:
+        lines = lines[1:]
+    return np.array([[float(v) for v in ln.split(",")] for ln in lines])
+
+
+def split_xy(spec, rows, dtype, need_y=True):
+    """Features first, then the target columns the loss wants."""
+    n_in = math.prod(spec["input"])
+    out_shape = spec["layers"][-1]["output_shape"]
+    loss, _ = entry(LOSSES, "loss", spec["loss"])
+    if loss["target"] == "class":       # one class index per softmax row
+        y_shape = out_shape[:-1]
+    else:                               # a value per output element
+        y_shape = out_shape
+    n_y = math.prod(y_shape)
+    if rows.shape[1] == n_in and not need_y:
+        n_y = 0
+    elif rows.shape[1] != n_in + n_y:
+        die(f"data has {rows.shape[1]} columns, the model wants {n_in} + {n_y}")
+    x = torch.from_numpy(rows[:, :n_in]).to(dtype).reshape([-1] + list(spec["input"]))
+    if n_y == 0:
+        return x, None
+    y = rows[:, n_in:].reshape([-1] + list(y_shape))
+    if loss["target"] == "class":
+        if (y != np.round(y)).any() or y.min() < 0 or y.max() >= out_shape[-1]:
+            die(f"class targets must be integers in [0, {out_shape[-1]})")
+        return x, torch.from_numpy(y).long()
+    return x, torch.from_numpy(y).to(dtype)
+
+
+def loss_fn(spec):
+    e, args = entry(LOSSES, "loss", spec["loss"])
+    f = e["fn"](args)
+    if e["target"] == "class":
+        # Flatten any leading sample axes: [N, ..., C] -> [N*..., C].
+        return lambda out, y: f(out.reshape(-1, out.shape[-1]), y.reshape(-1))
+    return f
+
+
+# ---- commands --------------------------------------------------------------
+
+def cmd_init(spec, a):
+    torch.manual_seed(a.seed)             # PyTorch's default initialization
+    save_weights(build(spec), a.out)
+
+
+def cmd_train(spec, a):
+    dtype = getattr(torch, a.dtype)
+    fit = spec.get("fit", {})
+    if fit.get("shuffle"):
+        print("ref.py: warning: the model says shuffle = true; ref.py never "
+              "shuffles, so nnc will not match", file=sys.stderr)
+    model = build(spec, dtype)
+    load_weights(model, a.init, dtype)
+    x, y = split_xy(spec, read_csv(a.data), dtype)
+    n = len(x)
+    n_train = int(n * (1.0 - a.validation_split))   # Keras: the last rows validate
+    xv, yv = x[n_train:], y[n_train:]
+    x, y = x[:n_train], y[:n_train]
+    lossf = loss_fn(spec)
+    o, oargs = entry(OPTIMIZERS, "optimizer", spec["optimizer"])
+    opt = o["make"](model.parameters(), oargs)
+    B = a.batch_size
+    for epoch in range(1, a.epochs + 1):
+        total = 0.0
+        for i in range(0, n_train, B):
+            opt.zero_grad()
+            loss = lossf(model(x[i:i + B]), y[i:i + B])
+            loss.backward()
+            opt.step()
+            total += loss.item() * len(x[i:i + B])
+        line = f"epoch {epoch}/{a.epochs}: loss {total / max(n_train, 1):.6f}"
+        if len(xv):
+            with torch.no_grad():
+                line += f" - val_loss {lossf(model(xv), yv).item():.6f}"
+        if not a.quiet:
+            print(line)
+    save_weights(model, a.out)
+
+
+def cmd_forward(spec, a):
+    model = build(spec)
+    load_weights(model, a.weights, torch.float32)
+    x, y = split_xy(spec, read_csv(a.data), torch.float32, need_y=False)
+    with torch.no_grad():
+        out = model(x)
+    for row in out.reshape(len(out), -1):
+        print(",".join(f"{v:.7g}" for v in row.tolist()))
+    if y is not None:
+        print(f"# loss: {loss_fn(spec)(out, y).item():.7g}")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("model", help="JSON from `nnc MODEL.nn --emit=json`")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    s = sub.add_parser("init", help="write PyTorch's default initialization")
+    s.add_argument("out")
+    s.add_argument("--seed", type=int, required=True)
+    s = sub.add_parser("train", help="train from given weights, no shuffling")
+    s.add_argument("--init", required=True)
+    s.add_argument("--data", required=True)
+    s.add_argument("--epochs", type=int, required=True)
+    s.add_argument("--batch-size", type=int, required=True)
+    s.add_argument("--out", required=True)
+    s.add_argument("--validation-split", type=float, default=0.0)
+    # float64 training is a yardstick: if float32 torch and float64 torch
+    # already differ by more than the tolerance, the test is ill-conditioned.
+    s.add_argument("--dtype", choices=["float32", "float64"], default="float32")
+    s.add_argument("--quiet", action="store_true")
+    s = sub.add_parser("forward", help="print the model's outputs, one row per sample")
+    s.add_argument("--weights", required=True)
+    s.add_argument("--data", required=True)
+    a = p.parse_args()
+    with open(a.model) as f:
+        spec = json.load(f)
+    {"init": cmd_init, "train": cmd_train, "forward": cmd_forward}[a.cmd](spec, a)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,92 @@
+#!/bin/bash
+# Cross-check nnc's training against PyTorch, model by model.
+#
+#   tests/torch/run.sh [MODEL ...]      (names from tests/torch/models/, default all)
+#
+# For each model: nnc describes it as JSON, gen_data.py makes its data,
+# ref.py writes PyTorch's initial weights, then nnc and ref.py each train
+# from those weights on that data (no shuffling) and compare.py checks the
+# final weights agree to a relative 1e-4. Prints PASS:/FAIL: per model and
+# exits 1 if any failed. NNC=path overrides ./nnc; KEEP=1 keeps the work dir.
+set -u
+cd "$(dirname "$0")/../.."
+NNC=${NNC:-./nnc}
+PY=/usr/bin/python3          # Debian's python, the one with torch
+T=tests/torch
+RTOL=${RTOL:-1e-4}
+
+# model          samples  header   (samples % batch_size != 0 leaves a partial batch)
+CASES="
+sce_logits_sgd_momentum  50  yes
+deep_relu_adam          100  yes
+act_layers_sce_probs     60  yes
+softmax_dense_batch1     20  no
+bce_logits               50  yes
+bce_probs_adam           64  no
+mse_linear               40  yes
+mse_multi_out            50  yes
+mse_last_axis            50  yes
+no_bias                  23  yes
+"
+
+if [ ! -x "$NNC" ]; then
+    echo "FAIL: torch: nnc not built"
+    exit 1
+fi
+
+W=$(mktemp -d)
+[ -n "${KEEP:-}" ] && echo "work dir: $W" || trap 'rm -rf "$W"' EXIT
+failed=0
+
+fail() { echo "FAIL: torch/$1: $2"; failed=$((failed + 1)); }
+
+check() {   # check NAME SAMPLES HEADER
+    local m=$1 n=$2 hdr=$3 d=$W/$1
+    local nn=$T/models/$m.nn
+    [ -f "$nn" ] || { fail "$m" "no $nn"; return; }
+    "$NNC" "$nn" --emit=json > "$d.json" 2> "$d.err" ||
+        { fail "$m" "nnc --emit=json: $(head -c 300 "$d.err")"; return; }
+    # epochs and batch size come from the model's fit(), so both sides agree
+    read -r epochs batch split < <($PY -c 'import json,sys
+f = json.load(open(sys.argv[1]))["fit"]
+print(f["epochs"], f["batch_size"], f["validation_split"])' "$d.json") ||
+        { fail "$m" "JSON has no fit"; return; }
+    local noheader=; [ "$hdr" = no ] && noheader=--no-header
+    $PY $T/gen_data.py "$d.json" "$d.csv" --samples "$n" $noheader 2> "$d.err" &&
+        $PY $T/ref.py "$d.json" init "$d.init.safetensors" --seed 1234 2> "$d.err" ||
+        { fail "$m" "data/init: $(tail -n 3 "$d.err")"; return; }
+    "$NNC" train "$nn" --data "$d.csv" --epochs "$epochs" --init "$d.init.safetensors" \
+        --save "$d.nnc.safetensors" --quiet > "$d.nnc.log" 2>&1 ||
+        { fail "$m" "nnc train: $(tail -n 3 "$d.nnc.log")"; return; }
+    $PY $T/ref.py "$d.json" train --init "$d.init.safetensors" --data "$d.csv" \
+        --epochs "$epochs" --batch-size "$batch" --validation-split "$split" \
+        --out "$d.ref.safetensors" > "$d.ref.log" 2>&1 ||
+        { fail "$m" "ref.py train: $(tail -n 3 "$d.ref.log")"; return; }
+    if $PY $T/compare.py "$d.nnc.safetensors" "$d.ref.safetensors" --rtol "$RTOL" \
+        > "$d.cmp" 2>&1; then
+        echo "PASS: torch/$m ($(tail -n 1 "$d.cmp" | sed 's/^OK: //'))"
+    else
+        sed 's/^/    /' "$d.cmp"
+        fail "$m" "$(tail -n 1 "$d.cmp" | sed 's/^FAIL: //')"
+    fi
+}
+
+count=0
+# Every model file must be in the table, so none is silently skipped.
+for f in $T/models/*.nn; do
+    m=$(basename "$f" .nn)
+    if ! grep -q "^$m " <<< "$CASES"; then
+        fail "$m" "not listed in run.sh CASES"
+        count=$((count + 1))
+    fi
+done
+
+while read -r m n hdr; do
+    [ -z "$m" ] && continue
+    if [ $# -gt 0 ] && [[ " $* " != *" $m "* ]]; then continue; fi
+    check "$m" "$n" "$hdr"
+    count=$((count + 1))
+done <<< "$CASES"
+
+echo "torch: $((count - failed)) of $count passed"
+[ $failed -eq 0 ]
