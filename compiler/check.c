@@ -103,6 +103,11 @@ static int is_c_identifier(const char *s) {
     return 1;
 }
 
+/* A count of values, exact unless it is absurd. */
+static char *count_str(double n) {
+    return n < 1e15 ? fmt("%.0f", n) : fmt("%.3g", n);
+}
+
 static char *size_str(double bytes) {
     static const char *const unit[] = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
     double v = bytes / 1024;
@@ -220,16 +225,18 @@ static int convert_shape(const Entry *e, const ParamDef *p, const Value *v, ArgV
         error_at(v->loc, "%s must have %g to %g sizes, got %d", what, p->lo, p->hi, v->nargs);
         return 0;
     }
+    int ok = 1;
     out->shape.ndim = v->nargs;
     for (int i = 0; i < v->nargs; i++) {
         const Value *d = v->args[i].val;
         if (d->kind != V_NUM || !d->is_int || d->num < 1) {
             error_at(d->loc, "sizes in %s must be positive integers, got %s", what, describe(d));
-            return 0;
+            ok = 0;
+        } else {
+            out->shape.dim[i] = (long)d->num;
         }
-        out->shape.dim[i] = (long)d->num;
     }
-    return 1;
+    return ok;
 }
 
 /* Check value v against parameter p of entry e and store it in out. */
@@ -468,18 +475,20 @@ static void name_layers(Spec *spec) {
         l->name = count[b] ? fmt("%s_%d", base[b], count[b]) : base[b];
         count[b]++;
     }
-    for (int j = 1; j < spec->nlayers; j++) {
-        for (int i = 0; i < j; i++) {
-            Layer *a = &spec->layers[i], *b = &spec->layers[j];
-            if (strcmp(a->name, b->name) != 0)
+    /* A clash is reported at a name the user wrote (the later one if both
+     * are), in source order; default names never clash among themselves. */
+    for (int j = 0; j < spec->nlayers; j++) {
+        Layer *at = &spec->layers[j];
+        if (!call_arg(at->c, "name")->given)
+            continue;
+        for (int i = 0; i < spec->nlayers; i++) {
+            Layer *other = &spec->layers[i];
+            int given = call_arg(other->c, "name")->given;
+            if (i == j || (i > j && given) || strcmp(at->name, other->name) != 0)
                 continue;
-            /* Point at the name the user wrote, the later one if both. */
-            int b_given = call_arg(b->c, "name")->given;
-            Layer *at = b_given ? b : a, *other = b_given ? a : b;
             error_at(name_loc(at), "duplicate layer name '%s'", at->name);
-            note_at(name_loc(other), call_arg(other->c, "name")->given
-                                         ? "also the name of this layer"
-                                         : "also the default name of this layer");
+            note_at(name_loc(other), given ? "also the name of this layer"
+                                           : "also the default name of this layer");
             break;
         }
     }
@@ -489,8 +498,8 @@ static void name_layers(Spec *spec) {
 static int infer_shapes(Spec *spec, Loc input_loc) {
     Shape cur = spec->input;
     if (shape_numel_ok(&cur) == 0) {
-        error_at(input_loc, "input %s has %.0f values per sample (%s), over the 2 GiB limit",
-                 shape_str(&cur), numel(&cur), size_str(numel(&cur) * FLOAT_BYTES));
+        error_at(input_loc, "input %s has %s values per sample (%s), over the 2 GiB limit",
+                 shape_str(&cur), count_str(numel(&cur)), size_str(numel(&cur) * FLOAT_BYTES));
         return 0;
     }
     for (int i = 0; i < spec->nlayers; i++) {
@@ -500,8 +509,8 @@ static int infer_shapes(Spec *spec, Loc input_loc) {
             cur.dim[cur.ndim - 1] = (long)call_num(l->c, "units");
         l->out = cur;
         if (!shape_numel_ok(&cur)) {
-            error_at(l->loc, "layer '%s' outputs %s, %.0f values per sample (%s), over the 2 GiB limit",
-                     l->name, shape_str(&cur), numel(&cur), size_str(numel(&cur) * FLOAT_BYTES));
+            error_at(l->loc, "layer '%s' outputs %s, %s values per sample (%s), over the 2 GiB limit",
+                     l->name, shape_str(&cur), count_str(numel(&cur)), size_str(numel(&cur) * FLOAT_BYTES));
             return 0;
         }
     }

@@ -20,7 +20,6 @@ void fuse(Graph *g) {
         Node *x = n->nin ? n->in[0] : NULL;
         if (fusable(n->op) && x && x->op == OP_LINEAR && !x->act && x->nuses == 1) {
             x->act = n->op;
-            x->layer = n->layer;
             repl[n->id] = x;
         }
     }

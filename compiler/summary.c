@@ -23,6 +23,14 @@ static const char *bytes(long floats) {
     return fmt("%.1f MiB", b / (1024 * 1024));
 }
 
+/* Keras's way of writing a batched shape: (None, 32) */
+static const char *keras_shape(const Shape *s) {
+    char *r = "(None";
+    for (int i = 0; i < s->ndim; i++)
+        r = fmt("%s, %ld", r, s->dim[i]);
+    return fmt("%s)", r);
+}
+
 static long layer_params(Graph *g, const char *layer) {
     long k = 0;
     for (int i = 0; i < g->params.n; i++) {
@@ -50,15 +58,14 @@ void summary(Graph *g, FILE *out) {
     fprintf(out, "Model: \"%s\"\n%s\n", s->name, rule);
     fprintf(out, "%-30s %-20s %12s\n", "Layer (type)", "Output Shape", "Param #");
     fprintf(out, "%s\n", rule);
-    fprintf(out, "%-30s %-20s %12s\n", "input (input)", fmt("(None, %s", shape_str(&s->input) + 1),
-            "0");
+    fprintf(out, "%-30s %-20s %12s\n", "input (input)", keras_shape(&s->input), "0");
     long total = 0;
     for (int i = 0; i < s->nlayers; i++) {
         const Layer *l = &s->layers[i];
         long k = layer_params(g, l->name);
         total += k;
         fprintf(out, "%-30s %-20s %12s\n", fmt("%s (%s)", l->name, l->c->e->name),
-                fmt("(None, %s", shape_str(&l->out) + 1), commas(k));
+                keras_shape(&l->out), commas(k));
     }
     fprintf(out, "%s\n", rule);
     fprintf(out, "Total params: %s (%s)\n", commas(total), bytes(total));

@@ -25,7 +25,7 @@ bce_logits               50  yes
 bce_probs_adam           64  no
 mse_linear               40  yes
 mse_multi_out            50  yes
-mse_last_axis            50  yes
+mse_deep_adam            50  yes
 no_bias                  23  yes
 "
 
