@@ -55,11 +55,15 @@ check: all
 bench: all
 	bash bench/run.sh
 
-# Debian packages the project needs (run once as root on a fresh machine).
+# The main job: build, train the digits example, print its test accuracy.
+demo: all
+	./nnc train examples/digits.nn
+
+# Debian packages the project needs (as root; installs only what is missing).
 deps:
 	bash tools/install-deps.sh
 
 clean:
 	rm -rf $(BUILD) nnc
 
-.PHONY: all check bench deps clean
+.PHONY: all check bench demo deps clean

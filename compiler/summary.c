@@ -134,6 +134,8 @@ static void json_arg(FILE *out, const ParamDef *d, const ArgVal *v) {
 /* A call's arguments as object members: "units":32,"activation":"relu" */
 static void json_members(FILE *out, const Call *c) {
     for (int i = 0; i < MAX_PARAMS && c->e->params[i].name; i++) {
+        if (!strcmp(c->e->params[i].name, "name"))
+            continue;   /* layers print their resolved name themselves */
         fprintf(out, ",");
         json_str(out, c->e->params[i].name);
         fputc(':', out);

@@ -57,6 +57,12 @@ static int jfail(jparser *p, const char *msg)
     return -1;
 }
 
+/* A syntax error; running off the end is the likelier story when it happens there. */
+static int jexpect(jparser *p, const char *msg)
+{
+    return jfail(p, p->i >= p->n ? "unexpected end of header" : msg);
+}
+
 static void jws(jparser *p)
 {
     while (p->i < p->n && (p->s[p->i] == ' ' || p->s[p->i] == '\t' || p->s[p->i] == '\n' || p->s[p->i] == '\r'))
@@ -227,10 +233,10 @@ static int jvalue(jparser *p, int depth)
             const char *key = NULL;
             if (obj) {
                 jws(p);
-                if (p->i >= p->n || p->s[p->i] != '"') return jfail(p, "expected a string key");
+                if (p->i >= p->n || p->s[p->i] != '"') return jexpect(p, "expected a string key");
                 if (jstring(p, &key)) return -1;
                 jws(p);
-                if (p->i >= p->n || p->s[p->i] != ':') return jfail(p, "expected ':'");
+                if (p->i >= p->n || p->s[p->i] != ':') return jexpect(p, "expected ':'");
                 p->i++;
             }
             int child = jvalue(p, depth + 1);
@@ -249,7 +255,7 @@ static int jvalue(jparser *p, int depth)
                 p->i++;
                 return me;
             }
-            return jfail(p, obj ? "expected ',' or '}'" : "expected ',' or ']'");
+            return jexpect(p, obj ? "expected ',' or '}'" : "expected ',' or ']'");
         }
     }
     if (c == '"') {
@@ -337,11 +343,13 @@ static int read_tensor(const char *file, const jparser *p, const jnode *obj, nnc
     int size = 0;
     if (obj->type != J_OBJ) return nnc_errorf("%s: error: tensor '%s': expected an object", file, q(name).s);
     for (int c = obj->first; c >= 0; c = p->node[c].next) {
-        const jnode *m = &p->node[c];
-        if (strcmp(m->key, "dtype") == 0) dt = m;
-        else if (strcmp(m->key, "shape") == 0) sh = m;
-        else if (strcmp(m->key, "data_offsets") == 0) off = m;
-        else return nnc_errorf("%s: error: tensor '%s': unknown key '%s'", file, q(name).s, q(m->key).s);
+        const jnode *m = &p->node[c], **slot = strcmp(m->key, "dtype") == 0          ? &dt
+                                              : strcmp(m->key, "shape") == 0        ? &sh
+                                              : strcmp(m->key, "data_offsets") == 0 ? &off
+                                                                                    : NULL;
+        if (!slot) return nnc_errorf("%s: error: tensor '%s': unknown key '%s'", file, q(name).s, q(m->key).s);
+        if (*slot) return nnc_errorf("%s: error: tensor '%s': key '%s' appears twice", file, q(name).s, m->key);
+        *slot = m;
     }
     if (!dt || !sh || !off)
         return nnc_errorf("%s: error: tensor '%s': missing \"%s\"", file, q(name).s,

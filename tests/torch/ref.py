@@ -296,7 +296,8 @@ def main():
     # already differ by more than the tolerance, the test is ill-conditioned.
     s.add_argument("--dtype", choices=["float32", "float64"], default="float32")
     s.add_argument("--quiet", action="store_true")
-    s = sub.add_parser("forward", help="print the model's outputs, one row per sample")
+    s = sub.add_parser("forward", help="print the model's raw outputs (logits "
+                       "when from_logits), one row per sample, and the loss")
     s.add_argument("--weights", required=True)
     s.add_argument("--data", required=True)
     a = p.parse_args()

@@ -9,7 +9,7 @@
 # final weights agree to a relative 1e-4. Prints PASS:/FAIL: per model and
 # exits 1 if any failed. NNC=path overrides ./nnc; KEEP=1 keeps the work dir.
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 NNC=${NNC:-./nnc}
 PY=/usr/bin/python3          # Debian's python, the one with torch
 T=tests/torch
@@ -35,7 +35,7 @@ if [ ! -x "$NNC" ]; then
 fi
 
 W=$(mktemp -d)
-[ -n "${KEEP:-}" ] && echo "work dir: $W" || trap 'rm -rf "$W"' EXIT
+if [ -n "${KEEP:-}" ]; then echo "work dir: $W"; else trap 'rm -rf "$W"' EXIT; fi
 failed=0
 
 fail() { echo "FAIL: torch/$1: $2"; failed=$((failed + 1)); }
@@ -52,9 +52,10 @@ f = json.load(open(sys.argv[1]))["fit"]
 print(f["epochs"], f["batch_size"], f["validation_split"])' "$d.json") ||
         { fail "$m" "JSON has no fit"; return; }
     local noheader=; [ "$hdr" = no ] && noheader=--no-header
-    $PY $T/gen_data.py "$d.json" "$d.csv" --samples "$n" $noheader 2> "$d.err" &&
-        $PY $T/ref.py "$d.json" init "$d.init.safetensors" --seed 1234 2> "$d.err" ||
-        { fail "$m" "data/init: $(tail -n 3 "$d.err")"; return; }
+    if ! $PY $T/gen_data.py "$d.json" "$d.csv" --samples "$n" $noheader 2> "$d.err" ||
+       ! $PY $T/ref.py "$d.json" init "$d.init.safetensors" --seed 1234 2> "$d.err"; then
+        fail "$m" "data/init: $(tail -n 3 "$d.err")"; return
+    fi
     "$NNC" train "$nn" --data "$d.csv" --epochs "$epochs" --init "$d.init.safetensors" \
         --save "$d.nnc.safetensors" --quiet > "$d.nnc.log" 2>&1 ||
         { fail "$m" "nnc train: $(tail -n 3 "$d.nnc.log")"; return; }
@@ -73,7 +74,7 @@ print(f["epochs"], f["batch_size"], f["validation_split"])' "$d.json") ||
 
 count=0
 # Every model file must be in the table, so none is silently skipped.
-for f in $T/models/*.nn; do
+for f in "$T"/models/*.nn; do
     m=$(basename "$f" .nn)
     if ! grep -q "^$m " <<< "$CASES"; then
         fail "$m" "not listed in run.sh CASES"

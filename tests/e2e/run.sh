@@ -1,0 +1,68 @@
+#!/bin/bash
+# End-to-end checks of the example models: train each with `nnc train` as a
+# user would (the model file's own fit() and data()) and hold its final line,
+#   test loss: 0.0912 - accuracy: 0.9722     or     test loss: 11.4 - rmse: 3.37
+# to a bar: xor 4/4, digits >= 0.95, housing below a least-squares line.
+# Prints PASS:/FAIL: per example; exits 1 if any failed. NNC=path overrides ./nnc.
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+NNC=${NNC:-./nnc}
+PY=/usr/bin/python3
+
+if [ ! -x "$NNC" ]; then
+    echo "FAIL: e2e: nnc not built"
+    exit 1
+fi
+
+W=$(mktemp -d)
+trap 'rm -rf "$W"' EXIT
+failed=0
+
+# run NAME: train examples/NAME.nn; sets $last to its final stdout line
+run() {
+    local rc=0
+    last=
+    "$NNC" train "examples/$1.nn" > "$W/$1.out" 2> "$W/$1.err" || rc=$?
+    if [ $rc -ne 0 ]; then
+        echo "FAIL: e2e/$1: nnc train exited $rc: $(tail -n 3 "$W/$1.err")"
+        failed=$((failed + 1))
+        return 1
+    fi
+    last=$(tail -n 1 "$W/$1.out")
+}
+
+# metric NAME: the number after "NAME: " on the final line, if any
+metric() { sed -n "s/^test loss: .* - $1: \([0-9.eE+-]*\)\$/\1/p" <<< "$last"; }
+
+# expect EXAMPLE METRIC OP BAR [WHAT]: PASS if METRIC OP BAR, numerically
+expect() {
+    local v
+    v=$(metric "$2")
+    if [ -z "$v" ]; then
+        echo "FAIL: e2e/$1: no '$2' on the last line: '$last'"
+        failed=$((failed + 1))
+    elif awk -v v="$v" -v b="$4" "BEGIN { exit !(v $3 b) }"; then
+        echo "PASS: e2e/$1: $2 $v $3 $4${5:+ ($5)}"
+    else
+        echo "FAIL: e2e/$1: $2 $v, want $3 $4${5:+ ($5)}"
+        failed=$((failed + 1))
+    fi
+}
+
+# xor: all 4 rows right (accuracy printed with 4 decimals: 1.0000)
+run xor && expect xor accuracy ">=" 1
+run digits && expect digits accuracy ">=" 0.95
+# housing: beat ordinary least squares on the same train/test split
+if run housing; then
+    base=$($PY tests/e2e/linreg_baseline.py examples/data/housing.csv \
+        examples/data/housing_test.csv) || base=
+    if [ -z "$base" ]; then
+        echo "FAIL: e2e/housing: could not compute the linear baseline"
+        failed=$((failed + 1))
+    else
+        expect housing rmse "<" "$base" "least-squares baseline"
+    fi
+fi
+
+[ $failed -eq 0 ] && echo "e2e: all passed"
+[ $failed -eq 0 ]
