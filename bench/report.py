@@ -57,7 +57,7 @@ def main():
     lines = []
     w = lines.append
     epoch_rows = int(info.get("nnc_rows", "1438"))
-    w("digits MLP 64-32-16-10, batch 32, 1 thread       median      spread     vs nnc   (per-round range)")
+    w("%-52s %9s    %-9s %-15s %s" % ("digits MLP 64-32-16-10, batch 32, 1 thread", "median", " spread", "vs nnc", "(per-round range)"))
 
     def row(label, key, unit, base):
         m, s = med[key], half_iqr[key]
@@ -69,7 +69,7 @@ def main():
             lo, hi = ratio_range(key, base)
             rel = "%7.1fx %s" % (m / med[base], "slower" if m > med[base] else "faster")
             rr = "(%.1f-%.1fx)" % (lo, hi)
-        w("%-48s %s %-3s ±%-8.3f %-15s %s" % (label, fmt % m, unit, s, rel, rr))
+        w("%-52s %s %-3s ±%-8.3f %-15s %s" % (label, fmt % m, unit, s, rel, rr))
 
     row("training ms/epoch   nnc", "nnc_train_ms", "ms", "nnc_train_ms")
     row("                    PyTorch", "torch_train_ms", "ms", "nnc_train_ms")
@@ -111,6 +111,10 @@ def main():
               "fann_online_train_acc_after_epochs", "fann_batch_train_acc_after_epochs"))))
     w("samples: %d training epochs and %d inference blocks per implementation over %d interleaved rounds; "
       "spread = half the interquartile range" % (len(samples["nnc_train_ms"]), len(samples["nnc_infer_us"]), len(rounds)))
+    w("notes: FANN 2.2 has no ReLU (FANN_LINEAR_PIECE_RECT is 2.3+), so its hidden layers use the closest,")
+    w("  FANN_LINEAR_PIECE = clamp(x, 0, 1), with a linear output layer and squared error on one-hot targets")
+    w("  (FANN has no softmax cross-entropy); online = FANN_TRAIN_INCREMENTAL, one update per sample; batch =")
+    w("  FANN_TRAIN_BATCH, one update per epoch. nnc and PyTorch: ReLU, cross-entropy from logits, Adam per batch of 32.")
     w("setup: %s" % info.get("setup", "?"))
 
     text = "\n".join(lines) + "\n"

@@ -5,16 +5,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-ROUNDS=${BENCH_ROUNDS:-3}      # interleaved rounds: nnc, PyTorch, FANN, ... again
+ROUNDS=${BENCH_ROUNDS:-5}      # interleaved rounds: nnc, PyTorch, FANN, ... again
 EPOCHS=15                      # timed epochs per round and implementation
 WARMUP=3                       # untimed epochs before them
 BLOCKS=31                      # timed blocks of inference calls per round
-PY=/usr/bin/python3            # Debian's python, which has torch and numpy
+PY=${BENCH_PYTHON:-/usr/bin/python3}  # Debian's python, which has torch and numpy
 MODEL=examples/digits.nn
 CSV=examples/data/digits.csv
 CC=${CC:-cc}
 STD="-std=c99 -D_POSIX_C_SOURCE=200809L -Wall -Wextra"
-NNC_FLAGS="-O3 -march=native -ffp-contract=fast"
+NNC_FLAGS=$(./nnc --cflags)         # exactly what nnc train compiles with
 
 fail() { echo "bench: $*" >&2; exit 1; }
 
@@ -22,7 +22,7 @@ fail() { echo "bench: $*" >&2; exit 1; }
 [ -f "$CSV" ] || fail "$CSV is missing"
 [ -x "$PY" ] || fail "$PY is missing"
 "$PY" -c "import torch, numpy" 2>/dev/null ||
-    fail "PyTorch or NumPy is missing for $PY (apt-get install python3-torch python3-numpy, or make deps)"
+    fail "PyTorch or NumPy is missing for $PY (run: bash tools/install-deps.sh)"
 [ -f /usr/include/floatfann.h ] || fail "FANN is missing (apt-get install libfann-dev, or make deps)"
 
 W=$(mktemp -d "${TMPDIR:-/tmp}/nnc-bench.XXXXXX")

@@ -250,16 +250,23 @@ void syntax_error(Lexer *lx, const char *found, const char *const *exp, int n) {
                      : strcmp(found, "string") == 0 ? shorten(t.text, t.len)
                      : fmt("'%s'", shorten(t.text, t.len));
     const char *prev = shorten(lx->prev.text ? lx->prev.text : "", lx->prev.len);
+    int closing = strcmp(found, "')'") == 0 || strcmp(found, "']'") == 0 || strcmp(found, "'}'") == 0;
+    /* Inside () or [] newlines are skipped, so a bracket left open shows up
+     * as an error on a later line: say so rather than guess at the syntax. */
+    int crossed = b.c && b.c != '{' && has(exp, n, close) && lx->prev.loc.line != t.loc.line;
 
     if (has(exp, n, "'model'")) {
         error_at(t.loc, "expected 'model NAME {' to start the file, found %s", what);
-        const char *model[] = {"model"};
-        if (strcmp(found, "name") == 0 && nearest(t.text ? xstrndup(t.text, (size_t)t.len) : "", model, 1))
+        static const char *const model[] = {"model"};
+        if (strcmp(found, "name") == 0 && nearest(xstrndup(t.text, (size_t)t.len), model, 1))
             hint("did you mean 'model'?");
         else
             hint("a model file holds one block: model NAME { input [N] ... }");
     } else if (eof && b.c) {
         error_at(b.loc, "unclosed '%c': expected %s before end of file", b.c, close);
+    } else if (crossed) {
+        error_at(t.loc, "expected %s to close '%c' at %d:%d, found %s", close, b.c, b.loc.line,
+                 b.loc.col, what);
     } else if (has(exp, n, "'='") && starts_value(found) && strcmp(found, "'('") != 0) {
         error_at(t.loc, "expected '=' after '%s', found %s", prev, what);
         hint("keyword arguments are written name = value");
@@ -271,7 +278,7 @@ void syntax_error(Lexer *lx, const char *found, const char *const *exp, int n) {
         error_at(t.loc, "expected a statement or '}', found %s", what);
     } else if (has(exp, n, "end of line") && has(exp, n, "';'")) {
         error_at(t.loc, "expected end of line or ';' after the statement, found %s", what);
-    } else if (close && has(exp, n, close) && !has(exp, n, "number")) {
+    } else if (close && has(exp, n, close) && (!has(exp, n, "number") || closing)) {
         error_at(t.loc, "expected %s to close '%c' at %d:%d, found %s", close, b.c, b.loc.line,
                  b.loc.col, what);
         if (has(exp, n, "','") && starts_value(found) && lx->prev.loc.line == t.loc.line)

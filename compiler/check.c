@@ -62,14 +62,19 @@ static int names_of(Kind k, int k2, const char **out) {
     return n;
 }
 
+/* Long names and numbers are cut in messages. */
+static char *cut(const char *s) {
+    return strlen(s) > 24 ? fmt("%.20s...", s) : (char *)s;
+}
+
 /* How a value looks in "got ..." */
 static char *describe(const Value *v) {
     switch (v->kind) {
-    case V_NUM: return (char *)v->str;
-    case V_STR: return strlen(v->str) > 24 ? fmt("\"%.20s...\"", v->str) : fmt("\"%s\"", v->str);
+    case V_NUM: return cut(v->str);
+    case V_STR: return fmt("\"%s\"", cut(v->str));
     case V_BOOL: return v->num ? "true" : "false";
-    case V_IDENT: return (char *)v->str;
-    case V_CALL: return fmt("%s(...)", v->str);
+    case V_IDENT: return cut(v->str);
+    case V_CALL: return fmt("%s(...)", cut(v->str));
     case V_TUPLE: return "a tuple";
     case V_LIST: return "a list";
     }
@@ -159,10 +164,10 @@ static void unknown_name(Loc loc, const char *name, Kind kind, int kind2) {
             hint("an initializer is an argument: dense(32, kernel_initializer = %s)", name);
         return;
     }
-    const char *names[128];
+    const char **names = xalloc(sizeof(char *) * (size_t)catalog_len);
     int n = names_of(kind, kind2, names);
     const char *near = nearest(name, names, n);
-    error_at(loc, "unknown %s '%s'", noun, name);
+    error_at(loc, "unknown %s '%s'", noun, cut(name));
     if (near)
         hint("did you mean '%s'?", near);
     else if (kind2 < 0)
@@ -254,11 +259,11 @@ static int convert(const Entry *e, const ParamDef *p, const Value *v, ArgVal *ou
             return 0;
         }
         if (p->type == T_INT && !v->is_int) {
-            error_at(v->loc, "%s must be an integer, got %s", what, v->str);
+            error_at(v->loc, "%s must be an integer, got %s", what, describe(v));
             return 0;
         }
         if (!in_range(p, v->num)) {
-            error_at(v->loc, "%s must be %s, got %s", what, range_str(p, v->num), v->str);
+            error_at(v->loc, "%s must be %s, got %s", what, range_str(p, v->num), describe(v));
             return 0;
         }
         out->num = v->num;
@@ -278,7 +283,7 @@ static int convert(const Entry *e, const ParamDef *p, const Value *v, ArgVal *ou
         if (v->kind != V_STR) {
             error_at(v->loc, "%s must be a string, got %s", what, describe(v));
             if (v->kind == V_IDENT)
-                hint("strings are written in double quotes: \"%s\"", v->str);
+                hint("strings are written in double quotes: \"%s\"", cut(v->str));
             return 0;
         }
         out->str = v->str;
@@ -307,12 +312,17 @@ static int convert(const Entry *e, const ParamDef *p, const Value *v, ArgVal *ou
     internal_error("bad type %d", (int)p->type);
 }
 
+/* What a keyword statement's operand is: "a shape", "a loss". */
 static const char *type_noun(const ParamDef *p) {
-    if (p->type == T_SHAPE)
-        return "shape";
-    if (p->type >= T_ACTIVATION && p->type != T_SHAPE)
-        return kind_name(kind_of_type[p->type]);
-    return "value";
+    switch (p->type) {
+    case T_SHAPE: return "shape";
+    case T_ACTIVATION:
+    case T_INITIALIZER:
+    case T_LOSS:
+    case T_OPTIMIZER:
+    case T_PREPROCESS: return kind_name(kind_of_type[p->type]);
+    default: return "value";
+    }
 }
 
 static void missing(const Entry *e, const ParamDef *p, Loc loc) {
@@ -341,7 +351,7 @@ static Call *bind(const Entry *e, const Arg *args, int nargs, Loc loc) {
                 for (int j = 0; j < np; j++)
                     names[j] = e->params[j].name;
                 const char *near = nearest(a->name, names, np);
-                error_at(a->loc, "%s has no argument '%s'", e->name, a->name);
+                error_at(a->loc, "%s has no argument '%s'", e->name, cut(a->name));
                 if (near)
                     hint("did you mean '%s'?", near);
                 else if (np)
@@ -427,7 +437,7 @@ static int once(const Stmt *s, const Stmt **first) {
 static void need(const Ast *ast, const Stmt *s, const char *what, const char *entry) {
     if (s)
         return;
-    error_at(ast->loc, "model '%s' has no %s", ast->name, what);
+    error_at(ast->loc, "model '%s' has no %s", cut(ast->name), what);
     hint("add a line such as: %s", catalog_find(entry, K_STATEMENT)->example);
 }
 
@@ -448,15 +458,15 @@ static Loc name_loc(const Layer *l) {
 /* Given names must be C identifiers (they name generated functions); the
  * others are Keras': dense, dense_1, ... counted per layer type. */
 static void name_layers(Spec *spec) {
-    const char *base[64];
-    int count[64], nbase = 0;
+    const char **base = xalloc(sizeof(char *) * (size_t)spec->nlayers);
+    int *count = xalloc(sizeof(int) * (size_t)spec->nlayers), nbase = 0;
     for (int i = 0; i < spec->nlayers; i++) {
         Layer *l = &spec->layers[i];
         const ArgVal *a = call_arg(l->c, "name");
         if (a->given) {
             l->name = a->str;
             if (!is_c_identifier(l->name)) {
-                error_at(a->loc, "layer name \"%s\" is not a C identifier", l->name);
+                error_at(a->loc, "layer name \"%s\" is not a C identifier", cut(l->name));
                 hint("use letters, digits and '_', not starting with a digit");
             } else if (is_c_keyword(l->name)) {
                 error_at(a->loc, "layer name \"%s\" is a C keyword", l->name);
@@ -467,8 +477,6 @@ static void name_layers(Spec *spec) {
         while (b < nbase && strcmp(base[b], l->c->e->name) != 0)
             b++;
         if (b == nbase) {
-            if (nbase == 64)
-                internal_error("too many layer types");
             base[nbase] = l->c->e->name;
             count[nbase++] = 0;
         }
@@ -486,7 +494,7 @@ static void name_layers(Spec *spec) {
             int given = call_arg(other->c, "name")->given;
             if (i == j || (i > j && given) || strcmp(at->name, other->name) != 0)
                 continue;
-            error_at(name_loc(at), "duplicate layer name '%s'", at->name);
+            error_at(name_loc(at), "duplicate layer name '%s'", cut(at->name));
             note_at(name_loc(other), given ? "also the name of this layer"
                                            : "also the default name of this layer");
             break;
@@ -690,7 +698,7 @@ Spec *check(const Ast *ast) {
         note_at(input->loc, "'input' is here; it must come before the first layer");
     }
     if (!first_layer && layers_ok) {
-        error_at(ast->loc, "model '%s' has no layers", ast->name);
+        error_at(ast->loc, "model '%s' has no layers", cut(ast->name));
         hint("add a layer such as: %s", catalog_find("dense", K_LAYER)->example);
     }
     need(ast, loss, "loss", "loss");

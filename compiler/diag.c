@@ -14,6 +14,7 @@
 
 #define MAX_ERRORS 20
 #define TABSTOP 8
+#define MAX_SHOWN 160  /* bytes of a source line shown around the caret */
 
 static int nerrors;
 static int gutter = 5;      /* width of the line-number column of the last message */
@@ -44,7 +45,9 @@ static int utf8_len(const unsigned char *s, int n) {
     return k;
 }
 
-/* Print line `loc.line` of the source and a caret run under loc.col .. +len. */
+/* Print line `loc.line` of the source and a caret run under loc.col .. +len.
+ * A very long line (minified, or binary) is shown as a window around the
+ * caret, cut at "...". */
 static void show_line(Loc loc) {
     const char *p = loc.src->text, *end = p + loc.src->len;
     for (int l = 1; l < loc.line && p < end; p++)
@@ -56,11 +59,28 @@ static void show_line(Loc loc) {
     if (q > p && q[-1] == '\r')
         q--;
     int n = (int)(q - p);
+    int a = loc.col - 1 < 0 ? 0 : loc.col - 1 > n ? n : loc.col - 1;
+    int cut_left = 0, cut_right = 0;
+    if (n > MAX_SHOWN) {
+        int from = a > MAX_SHOWN / 3 ? a - MAX_SHOWN / 3 : 0, to = from + MAX_SHOWN;
+        while (from > 0 && (p[from] & 0xc0) == 0x80)
+            from--;
+        if (to >= n)
+            to = n;
+        while (to < n && (p[to] & 0xc0) == 0x80)
+            to--;
+        cut_left = from > 0, cut_right = to < n;
+        p += from, n = to - from, a -= from;
+    }
 
     /* col[i]: display column where byte i of the line starts. */
     int *col = xalloc(sizeof(int) * (size_t)(n + 2));
-    char *out = xalloc((size_t)n * 8 + 1);
+    char *out = xalloc((size_t)n * 8 + 8);
     int w = 0, o = 0;
+    if (cut_left) {
+        memcpy(out, "...", 3);
+        w = o = 3;
+    }
     for (int i = 0; i < n;) {
         const unsigned char *c = (const unsigned char *)p + i;
         int k = *c >= 0x80 ? utf8_len(c, n - i) : 1;
@@ -84,8 +104,9 @@ static void show_line(Loc loc) {
     }
     col[n] = w;
     col[n + 1] = w + 1;
+    if (cut_right)
+        memcpy(out + o, "...", 3);
 
-    int a = loc.col - 1 < 0 ? 0 : loc.col - 1 > n ? n : loc.col - 1;
     int b = a + (loc.len > 1 ? loc.len : 1);
     if (b > n + 1)
         b = n + 1;

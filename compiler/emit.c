@@ -87,7 +87,7 @@ static const char *const reserved[] = {
     "struct", "union", "enum", "typedef", "extern", "register", "auto", "volatile",
     "signed", "unsigned", "inline", "restrict", "main", "memset", "memcpy", "exp",
     "log", "tanh", "sqrt", "pow", "fabs", "expf", "logf", "tanhf", "sqrtf", "powf",
-    "fabsf", "fmax", "fmaxf", "log1p", "log1pf", "sgd_step", "adam_step", "rng_next",
+    "fabsf", "fmax", "fmaxf", "log1p", "log1pf", "wt", "xi", "wi", "jb", "len", "dxr", "dwj", "xr", "wj", "o", "sgd_step", "adam_step", "rng_next",
     "init_uniform", "params", "init", "train_step", "evaluate", "predict", "tensors",
     "model", "buf", "lp", "lq", "z", "e", "q", "se", "scale", "bc2_sqrt", "step_size",
 };
@@ -146,8 +146,10 @@ static void name_nodes(void) {
     for (int i = 0; i < G->nodes.n; i++) {
         Node *n = G->nodes.v[i];
         const char *what = op_names[n->op];
-        if (n->op == OP_LINEAR && n->act)
+        if ((n->op == OP_LINEAR || n->op == OP_LINEAR_T) && n->act)
             what = fmt("linear_%s", op_names[n->act]);
+        else if (n->op == OP_LINEAR_T)
+            what = "linear";
         else if (n->op == OP_ACT_BWD)
             what = fmt("%s_backward", op_names[n->act]);
         else if (n->op == OP_LOSS_BWD)
@@ -266,6 +268,57 @@ static void emit_linear(Node *n) {
     CLOSE();
 }
 
+/* Accumulators live in a local array when it is small enough for the stack:
+ * locals cannot alias the inputs, so the compiler keeps them in registers. */
+#define LOCAL_ACC_MAX 1024
+
+static void emit_transpose(Node *n) {
+    Node *w = n->in[0];
+    long o = w->shape.dim[0], k = w->shape.dim[1];
+    emit("/* %s: weight %s transposed to %s for the forward loop */", n->layer, dims(w), dims(n));
+    OPEN("static void %s($ *wt, const $ *weight) {", funcs[n->id]);
+    emit("for (int j = 0; j < %ld; j++)", o);
+    emit("    for (int i = 0; i < %ld; i++) wt[i * %ld + j] = weight[j * %ld + i];", k, o, k);
+    CLOSE();
+}
+
+/* out = act(x W^T + b) from W^T: each row's sums are built along the outputs,
+ * in blocks of at most LOCAL_ACC_MAX outputs. */
+static void emit_linear_t(Node *n) {
+    Node *x = n->in[0], *wt = n->in[1], *b = n->in[2];
+    long k = wt->shape.dim[0], o = wt->shape.dim[1];
+    long blk = o <= LOCAL_ACC_MAX ? o : LOCAL_ACC_MAX;
+    emit("/* %s: out %s = %s(x %s . weight_t %s%s) */", n->layer, dims(n),
+         n->act ? op_names[n->act] : "", dims(x), dims(wt), b ? " + bias" : "");
+    OPEN("static void %s($ *out, const $ *x, const $ *wt%s, int n) {", funcs[n->id],
+         b ? ", const $ *bias" : "");
+    OPEN("for (int r = 0; r < %s; r++) {", rows(x, k));
+    emit("const $ *xr = x + r * %ld;", k);
+    emit("$ *o = out + r * %ld;", o);
+    if (blk < o)
+        OPEN("for (int jb = 0; jb < %ld; jb += %ld) {", o, blk);
+    const char *jb = blk < o ? "jb + " : "";
+    long len = blk;
+    if (blk < o)
+        emit("const int len = %ld - jb < %ld ? %ld - jb : %ld;", o, blk, o, blk);
+    const char *lenv = blk < o ? "len" : fmt("%ld", len);
+    emit("$ acc[%ld];", blk);
+    emit("for (int j = 0; j < %s; j++) acc[j] = %s;", lenv, b ? fmt("bias[%sj]", jb) : "0.0@");
+    OPEN("for (int i = 0; i < %ld; i++) {", k);
+    emit("const $ xi = xr[i];");
+    emit("const $ *wi = wt + i * %ld + %s0;", o, blk < o ? "jb" : "");
+    emit("for (int j = 0; j < %s; j++) acc[j] += xi * wi[j];", lenv);
+    CLOSE();
+    emit("for (int j = 0; j < %s; j++) o[%sj] = %s;", lenv, jb,
+         n->act == OP_SOFTMAX ? "acc[j]" : act_expr(n->act, "acc[j]"));
+    if (blk < o)
+        CLOSE();
+    if (n->act == OP_SOFTMAX)
+        emit_softmax_row("o", o);
+    CLOSE();
+    CLOSE();
+}
+
 static void emit_act(Node *n) {
     emit("/* %s: out %s = %s(x) */", n->layer, dims(n), op_names[n->op]);
     OPEN("static void %s($ *out, const $ *x, int n) {", funcs[n->id]);
@@ -328,16 +381,22 @@ static void emit_softmax_bwd(Node *n) {
 static void emit_linear_dx(Node *n) {
     Node *dy = n->in[0], *w = n->in[1];
     long k = w->shape.dim[1], o = w->shape.dim[0];
+    int local = k <= LOCAL_ACC_MAX;
+    const char *acc = local ? "acc" : "dxr";
     emit("/* %s: dx %s = dy %s . weight %s */", n->layer, dims(n), dims(dy), dims(w));
     OPEN("static void %s($ *dx, const $ *dy, const $ *weight, int n) {", funcs[n->id]);
     OPEN("for (int r = 0; r < %s; r++) {", rows(dy, o));
     emit("$ *dxr = dx + r * %ld;", k);
-    emit("for (int i = 0; i < %ld; i++) dxr[i] = 0.0@;", k);
+    if (local)
+        emit("$ acc[%ld];", k);
+    emit("for (int i = 0; i < %ld; i++) %s[i] = 0.0@;", k, acc);
     OPEN("for (int j = 0; j < %ld; j++) {", o);
-    emit("$ d = dy[r * %ld + j];", o);
+    emit("const $ d = dy[r * %ld + j];", o);
     emit("const $ *wj = weight + j * %ld;", k);
-    emit("for (int i = 0; i < %ld; i++) dxr[i] += d * wj[i];", k);
+    emit("for (int i = 0; i < %ld; i++) %s[i] += d * wj[i];", k, acc);
     CLOSE();
+    if (local)
+        emit("for (int i = 0; i < %ld; i++) dxr[i] = acc[i];", k);
     CLOSE();
     CLOSE();
 }
@@ -346,16 +405,22 @@ static void emit_linear_dx(Node *n) {
 static void emit_linear_dw(Node *n) {
     Node *dy = n->in[0], *x = n->in[1];
     long o = n->shape.dim[0], k = n->shape.dim[1];
+    int local = k <= LOCAL_ACC_MAX;
+    const char *acc = local ? "acc" : "dwj";
     emit("/* %s: dweight %s = dy %s^T . x %s */", n->layer, dims(n), dims(dy), dims(x));
     OPEN("static void %s($ *dw, const $ *dy, const $ *x, int n) {", funcs[n->id]);
     OPEN("for (int j = 0; j < %ld; j++) {", o);
     emit("$ *dwj = dw + j * %ld;", k);
-    emit("for (int i = 0; i < %ld; i++) dwj[i] = 0.0@;", k);
+    if (local)
+        emit("$ acc[%ld];", k);
+    emit("for (int i = 0; i < %ld; i++) %s[i] = 0.0@;", k, acc);
     OPEN("for (int r = 0; r < %s; r++) {", rows(dy, o));
-    emit("$ d = dy[r * %ld + j];", o);
+    emit("const $ d = dy[r * %ld + j];", o);
     emit("const $ *xr = x + r * %ld;", k);
-    emit("for (int i = 0; i < %ld; i++) dwj[i] += d * xr[i];", k);
+    emit("for (int i = 0; i < %ld; i++) %s[i] += d * xr[i];", k, acc);
     CLOSE();
+    if (local)
+        emit("for (int i = 0; i < %ld; i++) dwj[i] = acc[i];", k);
     CLOSE();
     CLOSE();
 }
@@ -363,11 +428,17 @@ static void emit_linear_dw(Node *n) {
 static void emit_linear_db(Node *n) {
     Node *dy = n->in[0];
     long o = n->shape.dim[0];
+    int local = o <= LOCAL_ACC_MAX;
+    const char *acc = local ? "acc" : "db";
     emit("/* %s: dbias %s = dy %s summed over rows */", n->layer, dims(n), dims(dy));
     OPEN("static void %s($ *db, const $ *dy, int n) {", funcs[n->id]);
-    emit("for (int j = 0; j < %ld; j++) db[j] = 0.0@;", o);
+    if (local)
+        emit("$ acc[%ld];", o);
+    emit("for (int j = 0; j < %ld; j++) %s[j] = 0.0@;", o, acc);
     emit("for (int r = 0; r < %s; r++)", rows(dy, o));
-    emit("    for (int j = 0; j < %ld; j++) db[j] += dy[r * %ld + j];", o, o);
+    emit("    for (int j = 0; j < %ld; j++) %s[j] += dy[r * %ld + j];", o, acc, o);
+    if (local)
+        emit("for (int j = 0; j < %ld; j++) db[j] = acc[j];", o);
     CLOSE();
 }
 
@@ -586,7 +657,8 @@ static void call(Node *n) {
     for (int j = 0; j < n->nin; j++)
         if (n->in[j])
             args = fmt("%s, %s", args, var(n->in[j]));
-    emit("%s(%s, n);", funcs[n->id], args);
+    /* A transpose touches only weights; every other function runs over n rows. */
+    emit(n->op == OP_TRANSPOSE ? "%s(%s);" : "%s(%s, n);", funcs[n->id], args);
 }
 
 static void calls(int max_phase) {

@@ -1,12 +1,39 @@
-/* fuse.c — fold an elementwise activation into the LINEAR that produces its
- * input, so bias and activation are applied in the loop that computes each
- * output row instead of in a second pass over memory. Runs after autodiff:
- * the backward pass reads only the activation's output, which the fused node
- * now holds, and never the pre-activation value. */
+/* fuse.c — rewrites for speed after autodiff, IR -> IR:
+ * 1. Fold an elementwise activation into the LINEAR that produces its input,
+ *    so bias and activation are applied in the loop that computes each output
+ *    row instead of in a second pass over memory. The backward pass reads only
+ *    the activation's output, which the fused node now holds.
+ * 2. A LINEAR over several rows reads its weights transposed (LINEAR_T after a
+ *    TRANSPOSE): the inner loop then runs along the outputs with the row's
+ *    sums in registers, instead of one horizontal reduction per output. The
+ *    transpose costs one pass over W per call; the product costs rows passes.
+ *    With a single row (batch-1 inference) the dot-product form is kept. */
 #include "nnc.h"
 
 static int fusable(Op op) {
     return op == OP_RELU || op == OP_SIGMOID || op == OP_TANH || op == OP_SOFTMAX;
+}
+
+/* Rows of at least this many make the transposed form pay. */
+#define TRANSPOSE_MIN_ROWS 4
+
+static void transpose_weights(Graph *g) {
+    Vec old = g->nodes;
+    g->nodes = (Vec){0};
+    for (int i = 0; i < old.n; i++) {
+        Node *n = old.v[i];
+        Node *x = n->in[0];
+        if (n->op == OP_LINEAR && x->batched &&
+            (long)g->batch * (node_row(x) / x->shape.dim[x->shape.ndim - 1]) >= TRANSPOSE_MIN_ROWS) {
+            cur_phase = n->phase;
+            cur_layer = n->layer;
+            n->in[1] = node_new(g, OP_TRANSPOSE, n->in[1], NULL, NULL, NULL);
+            n->op = OP_LINEAR_T;
+        }
+        vec_push(&g->nodes, n);
+    }
+    for (int i = 0; i < g->nodes.n; i++)
+        ((Node *)g->nodes.v[i])->id = i;
 }
 
 void fuse(Graph *g) {
@@ -35,4 +62,5 @@ void fuse(Graph *g) {
         }
     }
     g->nodes.n = k;
+    transpose_weights(g);
 }

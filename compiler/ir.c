@@ -49,6 +49,22 @@ static void shape_linear(Node *n) {
     n->batched = x->batched;
 }
 
+/* TRANSPOSE: [a, b] -> [b, a]. */
+static void shape_transpose(Node *n) {
+    n->shape = n->in[0]->shape;
+    n->shape.dim[0] = n->in[0]->shape.dim[1];
+    n->shape.dim[1] = n->in[0]->shape.dim[0];
+    n->batched = 0;
+}
+
+/* LINEAR_T: x [..., in] with W^T [in, out] -> [..., out]. */
+static void shape_linear_t(Node *n) {
+    Node *x = n->in[0], *wt = n->in[1];
+    n->shape = x->shape;
+    n->shape.dim[n->shape.ndim - 1] = wt->shape.dim[1];
+    n->batched = x->batched;
+}
+
 /* LINEAR_DX: dy [..., out] with W [out, in] -> dx [..., in]. */
 static void shape_linear_dx(Node *n) {
     Node *dy = n->in[0], *w = n->in[1];
@@ -201,7 +217,7 @@ void ir_verify(Graph *g, const char *after) {
         for (int j = 0; j < n->nin; j++) {
             Node *a = n->in[j];
             if (!a) {
-                if (!(n->op == OP_LINEAR && j == 2) && !(n->op == OP_SGD && j == 2))
+                if (!((n->op == OP_LINEAR || n->op == OP_LINEAR_T) && j == 2) && !(n->op == OP_SGD && j == 2))
                     internal_error("after %s: %%%d %s lacks input %d", after, i, op_names[n->op], j);
                 continue;
             }

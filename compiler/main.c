@@ -19,7 +19,7 @@ static const char usage[] =
     "       nnc eval MODEL.nn --weights W.safetensors [--data CSV]\n"
     "       nnc predict MODEL.nn --weights W.safetensors --data CSV [--out OUT.csv]\n"
     "       nnc summary MODEL.nn [--batch N]\n"
-    "       nnc --list | --version | --help\n"
+    "       nnc --list | --cflags | --version | --help\n"
     "\n"
     "  -o OUT.c        write the model as C to OUT.c and its header OUT.h\n"
     "                  (default: MODEL.c beside the current directory's MODEL name)\n"
@@ -28,9 +28,17 @@ static const char usage[] =
     "  --batch N       compile for N samples per call (default: fit's batch_size)\n"
     "  --real=double   emit double precision (for gradient checks)\n"
     "  --list          print every layer, activation, loss, optimizer and initializer\n"
-    "Environment: CC (default cc) and NNC_CFLAGS (default -O3 -march=native) for train/eval/predict.\n";
+    "  --cflags        print the C flags nnc compiles generated code with\n"
+    "Environment: CC (default cc) and NNC_CFLAGS (default: nnc --cflags) for train/eval/predict.\n";
 
 static const char *dump_pass;   /* --dump=PASS */
+
+/* How nnc compiles generated code, printed by --cflags for people embedding it.
+ * -O2 rather than -O3: GCC 12's -O3 turns the short fixed-length row loops
+ * into memcpy calls and unrolls them past vectorization (measured: 0.45 vs
+ * 0.57 ms per digits epoch). -fno-math-errno lets sqrtf and expf vectorize
+ * (Adam's update 15x faster); nothing in generated code reads errno. */
+static const char default_cflags[] = "-O2 -march=native -ffp-contract=fast -fno-math-errno";
 
 static void after(Graph *g, const char *pass) {
     ir_verify(g, pass);
@@ -204,7 +212,7 @@ static int run_program(const char *cmd, int argc, char **argv) {
     Vec cv = {0};
     push_words(&cv, cc && *cc ? cc : "cc");
     push_words(&cv, "-std=c99 -w");
-    push_words(&cv, cflags ? cflags : "-O3 -march=native -ffp-contract=fast");
+    push_words(&cv, cflags ? cflags : default_cflags);
     vec_push(&cv, fmt("-I%s/runtime", root));
     vec_push(&cv, "-o");
     vec_push(&cv, fmt("%s/prog", tmp_root));
@@ -235,6 +243,10 @@ int main(int argc, char **argv) {
     }
     if (!strcmp(cmd, "--version")) {
         printf("nnc %s\n", NNC_VERSION);
+        return 0;
+    }
+    if (!strcmp(cmd, "--cflags")) {
+        printf("%s\n", default_cflags);
         return 0;
     }
     if (!strcmp(cmd, "--list")) {

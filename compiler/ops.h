@@ -20,6 +20,10 @@ OP(SIGMOID, "sigmoid", 1, shape_same,   grad_act,    emit_act)
 OP(TANH,    "tanh",    1, shape_same,   grad_act,    emit_act)
 OP(SOFTMAX, "softmax", 1, shape_same,   grad_act,    emit_softmax) /* over the last axis */
 
+/* Layout variants chosen by fuse.c after autodiff, for speed. */
+OP(TRANSPOSE, "transpose", 1, shape_transpose, grad_never, emit_transpose) /* W[out,in] -> [in,out] */
+OP(LINEAR_T, "linear_t", 3, shape_linear_t, grad_never, emit_linear_t) /* x, W^T[in,out], b or NULL */
+
 /* Losses: (prediction, target) -> scalar mean over the batch. */
 OP(MSE,         "mse",          2, shape_scalar, grad_loss, emit_loss)
 OP(BCE,         "bce",          2, shape_scalar, grad_loss, emit_loss) /* on probabilities */

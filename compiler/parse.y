@@ -134,5 +134,5 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, void *scanner, Lexer *
 /* Only reached when the parser's stack overflows. */
 static void yyerror(Loc *loc, void *scanner, Lexer *lx, const char *msg) {
     (void)scanner, (void)lx;
-    error_at(*loc, "%s: nested too deeply", msg);
+    error_at(*loc, "brackets nested too deeply (%s)", msg);
 }

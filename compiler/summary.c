@@ -48,6 +48,8 @@ static long macs(Graph *g) {
         Node *n = g->nodes.v[i];
         if (n->op == OP_LINEAR && n->phase == PH_FORWARD)
             k += node_row(n) * n->in[1]->shape.dim[1];
+        else if (n->op == OP_LINEAR_T && n->phase == PH_FORWARD)
+            k += node_row(n) * n->in[1]->shape.dim[0];
     }
     return k;
 }

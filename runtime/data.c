@@ -268,7 +268,7 @@ static int parse_row(nnc_dataset *ds, char *s, char *end, const char *name, long
                      const nnc_model_desc *d)
 {
     float *x = ds->x + (size_t)ds->n * (size_t)ds->n_in;
-    float *y = ds->y + (size_t)ds->n * (size_t)ds->n_target;
+    float *y = ds->y ? ds->y + (size_t)ds->n * (size_t)ds->n_target : NULL;
     char *b, *e, text[48];
     const char *why;
     for (int col = 1; col <= ds->n_in + ds->n_target; col++) {

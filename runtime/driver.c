@@ -430,7 +430,10 @@ int nnc_main(const nnc_model_desc *d, void *model, int argc, char **argv)
         help(d, prog);
         return 0;
     }
-    cmd = !strcmp(argv[1], "train") ? TRAIN : !strcmp(argv[1], "eval") ? EVAL : !strcmp(argv[1], "predict") ? PREDICT : 0;
+    cmd = !strcmp(argv[1], "train")     ? TRAIN
+          : !strcmp(argv[1], "eval")    ? EVAL
+          : !strcmp(argv[1], "predict") ? PREDICT
+                                        : 0;
     if (!cmd) return usage_error(prog, "unknown command '%s'", argv[1]);
     memset(&o, 0, sizeof o);
     o.epochs = -1;

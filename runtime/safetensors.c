@@ -360,10 +360,8 @@ static int read_tensor(const char *file, const jparser *p, const jnode *obj, nnc
                 t->dtype = dtypes[k].name;
                 size = dtypes[k].size;
             }
-    if (!size)
-        return nnc_errorf("%s: error: tensor '%s': unknown dtype %s%s%s", file, q(name).s,
-                          dt->type == J_STR ? "'" : "(not a string)", dt->type == J_STR ? q(dt->str).s : "",
-                          dt->type == J_STR ? "'" : "");
+    if (dt->type != J_STR) return nnc_errorf("%s: error: tensor '%s': dtype is not a string", file, q(name).s);
+    if (!size) return nnc_errorf("%s: error: tensor '%s': unknown dtype '%s'", file, q(name).s, q(dt->str).s);
     if (sh->type != J_ARR)
         return nnc_errorf("%s: error: tensor '%s': shape is not a list", file, q(name).s);
     if (sh->count > NNC_ST_MAX_DIMS)
@@ -802,7 +800,8 @@ static void problem(int *count, const char *line)
 static int check_tensor(const nnc_model_desc *d, const nnc_tensor *t, uint64_t *shape, size_t *numel)
 {
     size_t n = 1;
-    if (t->ndim < 0 || t->ndim > 4) return nnc_errorf("error: model '%s': tensor '%s' has %d dimensions", d->name, t->name, t->ndim);
+    if (t->ndim < 0 || t->ndim > 4)
+        return nnc_errorf("error: model '%s': tensor '%s' has %d dimensions", d->name, t->name, t->ndim);
     for (int k = 0; k < t->ndim; k++) {
         if (t->shape[k] < 0 || !nnc_mul(n, (size_t)t->shape[k], &n))
             return nnc_errorf("error: model '%s': tensor '%s' has a bad shape", d->name, t->name);
