@@ -541,13 +541,15 @@ static void check_loss(const Spec *spec) {
     const Call *loss = spec->loss;
     const char *ln = loss->e->name;
     Shape o = spec->layers[spec->nlayers - 1].out;
+    int op = loss->e->op;
+    if (op == OP_MSE)
+        return;     /* any output shape: one target column per output value */
     if (o.ndim != 1) {
         error_at(loss->loc, "%s needs a 1-D output [k], but the model outputs %s", ln, shape_str(&o));
         hint("dense maps only the last axis; use a 1-D input such as input [%.0f]", numel(&spec->input));
         return;
     }
     long k = o.dim[0];
-    int op = loss->e->op;
     if (op == OP_SCE && k < 2) {
         error_at(loss->loc, "%s needs one output per class (at least 2), but the model has %ld", ln, k);
         hint("for two classes use binary_crossentropy with one sigmoid output, "

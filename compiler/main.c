@@ -6,6 +6,7 @@
 #include "nnc.h"
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -155,6 +156,8 @@ static int run(Vec *argv, int quiet_stdout) {
         if (errno != EINTR)
             fatal("waiting for %s: %s", (char *)argv->v[0], strerror(errno));
     if (WIFSIGNALED(st)) {
+        if (WTERMSIG(st) == SIGPIPE)    /* `nnc predict ... | head`: the reader left */
+            return 128 + SIGPIPE;
         fprintf(stderr, "nnc: error: %s was killed by signal %d\n", (char *)argv->v[0], WTERMSIG(st));
         return 128 + WTERMSIG(st);
     }

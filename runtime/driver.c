@@ -296,10 +296,8 @@ static int cmd_train(const nnc_model_desc *d, void *m, const opts *o)
     print_metric(&mt, "");
     printf("\n");
     fflush(stdout);
-    if (o->save) {
-        if (nnc_weights_save(o->save, d, m, &prep)) goto done;
-        if (!o->quiet) printf("saved %s\n", o->save);
-    }
+    /* silent on success: the evaluation stays the last line, for scripts */
+    if (o->save && nnc_weights_save(o->save, d, m, &prep)) goto done;
     rc = 0;
 done:
     nnc_data_free(&all);

@@ -27,6 +27,8 @@ mse_linear               40  yes
 mse_multi_out            50  yes
 mse_deep_adam            50  yes
 no_bias                  23  yes
+mse_last_axis            30  yes
+val_split_sgd            47  yes
 "
 
 if [ ! -x "$NNC" ]; then
