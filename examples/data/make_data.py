@@ -17,7 +17,9 @@ import numpy as np
 
 SEED = 20240601
 TEST_FRACTION = 0.2
-SKDATA = "/usr/lib/python3/dist-packages/sklearn/datasets/data"
+# The data files that ship inside the installed scikit-learn package.
+import sklearn  # noqa: E402  (only its location is used)
+SKDATA = os.path.join(os.path.dirname(sklearn.__file__), "datasets", "data")
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
