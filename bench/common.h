@@ -56,4 +56,27 @@ __attribute__((unused)) static void print_samples(const char *name, const double
     printf("\n");
 }
 
+/* The shared command line of the harnesses:
+ *   NAME train CSV EPOCHS WARMUP | NAME infer CSV BLOCKS CALLS */
+typedef void bench_train_fn(const float *x, const float *y, int rows, int epochs, int warmup);
+typedef void bench_infer_fn(const float *x, int rows, int blocks, int calls);
+
+static inline int bench_main(int argc, char **argv, const char *name, bench_train_fn *train,
+                             bench_infer_fn *infer, int *rows_out) {
+    if (argc != 5) {
+        fprintf(stderr, "usage: %s train CSV EPOCHS WARMUP | infer CSV BLOCKS CALLS\n", argv[0]);
+        return 2;
+    }
+    float *x, *y;
+    int rows = load_digits(argv[2], &x, &y);
+    int a = atoi(argv[3]), b = atoi(argv[4]);
+    if (strcmp(argv[1], "train") == 0) train(x, y, rows, a, b);
+    else if (strcmp(argv[1], "infer") == 0) infer(x, rows, a, b);
+    else { fprintf(stderr, "%s: unknown mode %s\n", name, argv[1]); return 2; }
+    if (rows_out) *rows_out = rows;
+    free(x);
+    free(y);
+    return 0;
+}
+
 #endif

@@ -98,18 +98,8 @@ static void infer(const float *x, int rows, int blocks, int calls) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 5) {
-        fprintf(stderr, "usage: %s train CSV EPOCHS WARMUP | infer CSV BLOCKS CALLS\n", argv[0]);
-        return 2;
-    }
-    float *x, *y;
-    int rows = load_digits(argv[2], &x, &y);
-    int a = atoi(argv[3]), b = atoi(argv[4]);
-    if (strcmp(argv[1], "train") == 0) train(x, y, rows, a, b);
-    else if (strcmp(argv[1], "infer") == 0) infer(x, rows, a, b);
-    else { fprintf(stderr, "nnc_bench: unknown mode %s\n", argv[1]); return 2; }
-    printf("nnc_rows %d\nnnc_batch %d\n", rows, DIGITS_BATCH);
-    free(x);
-    free(y);
-    return 0;
+    int rows = 0;
+    int st = bench_main(argc, argv, "nnc_bench", train, infer, &rows);
+    if (st == 0) printf("nnc_rows %d\nnnc_batch %d\n", rows, DIGITS_BATCH);
+    return st;
 }
