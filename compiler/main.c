@@ -35,11 +35,13 @@ static const char usage[] =
 static const char *dump_pass;   /* --dump=PASS */
 
 /* How nnc compiles generated code, printed by --cflags for people embedding it.
- * -O2 rather than -O3: GCC 12's -O3 turns the short fixed-length row loops
- * into memcpy calls and unrolls them past vectorization (measured: 0.45 vs
- * 0.57 ms per digits epoch). -fno-math-errno lets sqrtf and expf vectorize
- * (Adam's update 15x faster); nothing in generated code reads errno. */
-static const char default_cflags[] = "-O2 -march=native -ffp-contract=fast -fno-math-errno";
+ * Measured on the digits MLP with GCC 12 (ms per training epoch): -O3 0.57,
+ * -O2 0.44, -O2 -funroll-loops 0.26. GCC's -O3 turns the short fixed-length
+ * row loops into memcpy calls and unrolls them past vectorization; unrolling
+ * after -O2's vectorization instead keeps several FMA chains in flight.
+ * -fno-math-errno lets sqrtf and expf vectorize (Adam's update 15x faster);
+ * nothing in generated code reads errno. */
+static const char default_cflags[] = "-O2 -funroll-loops -march=native -ffp-contract=fast -fno-math-errno";
 
 static void after(Graph *g, const char *pass) {
     ir_verify(g, pass);
