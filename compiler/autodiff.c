@@ -5,6 +5,7 @@
  * with ADD, as ggml does; values that no parameter influences (the input)
  * get no gradient at all. */
 #include "nnc.h"
+#include <string.h>
 
 typedef struct Grads {
     Graph *g;
@@ -44,19 +45,27 @@ static void grad_linear(Grads *gr, Node *n, Node *dy) {
         acc(gr, x, node_new(g, OP_LINEAR_DX, dy, w, NULL, NULL));
 }
 
-/* Elementwise activations differentiate through their output y. */
-static void grad_act(Grads *gr, Node *n, Node *dy) {
+/* Activations differentiate through their output y where a formula in y is
+ * exact (relu, elu, sigmoid, softplus, softmax, ...): y is kept for the next
+ * layer anyway, so the pre-activation x is read by nothing else and fuse.c can
+ * fold the activation into the LINEAR that makes x. */
+static void act_bwd(Grads *gr, Node *n, Node *dy, Node *v) {
     if (!gr->needs[n->in[0]->id])
         return;
-    Node *dx;
-    if (n->op == OP_SOFTMAX) {
-        dx = node_new(gr->g, OP_SOFTMAX_BWD, dy, n, NULL, NULL);
-    } else {
-        dx = node_new(gr->g, OP_ACT_BWD, dy, n, NULL, NULL);
+    Op op = n->op == OP_SOFTMAX ? OP_SOFTMAX_BWD
+          : n->op == OP_LOG_SOFTMAX ? OP_LOG_SOFTMAX_BWD : OP_ACT_BWD;
+    Node *dx = node_new(gr->g, op, dy, v, NULL, NULL);
+    if (op == OP_ACT_BWD)
         dx->act = n->op;
-    }
+    memcpy(dx->f, n->f, sizeof dx->f);
     acc(gr, n->in[0], dx);
 }
+
+static void grad_act(Grads *gr, Node *n, Node *dy) { act_bwd(gr, n, dy, n); }
+
+/* gelu and silu have no derivative in terms of y (silu is not even
+ * monotone): theirs reads x. With two readers, x is never folded away. */
+static void grad_act_x(Grads *gr, Node *n, Node *dy) { act_bwd(gr, n, dy, n->in[0]); }
 
 /* The loss is the root: its gradient is the seed 1, so the rule needs no dy. */
 static void grad_loss(Grads *gr, Node *n, Node *dy) {
@@ -97,4 +106,8 @@ void autodiff(Graph *g) {
             internal_error("parameter %s got no gradient", p->label);
         p->grad = gr.d[p->id];
     }
+}
+
+int act_grad_reads(Op op) {
+    return grad_rules[op] == grad_act ? ACT_THROUGH_Y : grad_rules[op] == grad_act_x ? ACT_THROUGH_X : 0;
 }

@@ -15,6 +15,11 @@
 
 #define ANY   (-HUGE_VAL), HUGE_VAL, 0, 0
 #define NAME  {"name", T_STR, "", ANY, "a C identifier; by default the layer type, numbered: dense, dense_1, ..."}
+/* alpha >= 0 keeps y > 0 exactly where x > 0, so the derivative can be taken
+ * through the output (autodiff.c). Keras' activation default is 0.2 (its
+ * LeakyReLU layer's is 0.3); nnc's leaky_relu layer reads as Activation. */
+#define LEAKY_ALPHA {"alpha", T_FLOAT, "0.2", 0, HUGE_VAL, 0, 0, "slope for x < 0 (Keras' negative_slope)"}
+#define ELU_ALPHA   {"alpha", T_FLOAT, "1.0", 0, HUGE_VAL, 0, 0, "alpha (exp(x) - 1) is the value for x <= 0"}
 
 const Entry catalog[] = {
     /* name, kind, op, layer, {params: name, type, default, lo, hi, lo_open, hi_open, doc}, doc, example */
@@ -62,6 +67,20 @@ const Entry catalog[] = {
     {"sigmoid", K_LAYER, OP_SIGMOID, L_ACTIVATION, {NAME}, "applies sigmoid", "sigmoid"},
     {"tanh", K_LAYER, OP_TANH, L_ACTIVATION, {NAME}, "applies tanh", "tanh"},
     {"softmax", K_LAYER, OP_SOFTMAX, L_ACTIVATION, {NAME}, "applies softmax over the last axis", "softmax"},
+    {"leaky_relu", K_LAYER, OP_LEAKY_RELU, L_ACTIVATION, {LEAKY_ALPHA, NAME}, "applies leaky_relu",
+     "leaky_relu(alpha = 0.2)"},
+    {"elu", K_LAYER, OP_ELU, L_ACTIVATION, {ELU_ALPHA, NAME}, "applies elu", "elu(alpha = 1.0)"},
+    {"selu", K_LAYER, OP_SELU, L_ACTIVATION, {NAME}, "applies selu", "selu"},
+    {"gelu", K_LAYER, OP_GELU, L_ACTIVATION, {NAME}, "applies gelu", "gelu"},
+    {"silu", K_LAYER, OP_SILU, L_ACTIVATION, {NAME}, "applies silu", "silu"},
+    {"swish", K_LAYER, OP_SILU, L_ACTIVATION, {NAME}, "applies swish (silu)", "swish"},
+    {"softplus", K_LAYER, OP_SOFTPLUS, L_ACTIVATION, {NAME}, "applies softplus", "softplus"},
+    {"softsign", K_LAYER, OP_SOFTSIGN, L_ACTIVATION, {NAME}, "applies softsign", "softsign"},
+    {"hard_sigmoid", K_LAYER, OP_HARD_SIGMOID, L_ACTIVATION, {NAME}, "applies hard_sigmoid", "hard_sigmoid"},
+    {"relu6", K_LAYER, OP_RELU6, L_ACTIVATION, {NAME}, "applies relu6", "relu6"},
+    {"exponential", K_LAYER, OP_EXPONENTIAL, L_ACTIVATION, {NAME}, "applies exponential", "exponential"},
+    {"log_softmax", K_LAYER, OP_LOG_SOFTMAX, L_ACTIVATION, {NAME}, "applies log_softmax over the last axis",
+     "log_softmax"},
 
     /* ---- activations ---- */
     {"linear", K_ACTIVATION, OP_NONE, L_NONE, {{0}}, "identity: x", NULL},
@@ -69,6 +88,22 @@ const Entry catalog[] = {
     {"sigmoid", K_ACTIVATION, OP_SIGMOID, L_NONE, {{0}}, "1 / (1 + exp(-x))", NULL},
     {"tanh", K_ACTIVATION, OP_TANH, L_NONE, {{0}}, "hyperbolic tangent", NULL},
     {"softmax", K_ACTIVATION, OP_SOFTMAX, L_NONE, {{0}}, "exp(x) / sum(exp(x)) over the last axis", NULL},
+    {"leaky_relu", K_ACTIVATION, OP_LEAKY_RELU, L_NONE, {LEAKY_ALPHA}, "x if x > 0, else alpha x", NULL},
+    {"elu", K_ACTIVATION, OP_ELU, L_NONE, {ELU_ALPHA}, "x if x > 0, else alpha (exp(x) - 1)", NULL},
+    {"selu", K_ACTIVATION, OP_SELU, L_NONE, {{0}},
+     "scale elu(x, alpha), alpha = 1.6732632, scale = 1.0507010 (self-normalizing)", NULL},
+    {"gelu", K_ACTIVATION, OP_GELU, L_NONE, {{0}},
+     "x Phi(x), Phi the normal CDF in its exact erf form (PyTorch's approximate = 'none')", NULL},
+    {"silu", K_ACTIVATION, OP_SILU, L_NONE, {{0}}, "x sigmoid(x)", NULL},
+    {"swish", K_ACTIVATION, OP_SILU, L_NONE, {{0}}, "same as silu", NULL},
+    {"softplus", K_ACTIVATION, OP_SOFTPLUS, L_NONE, {{0}}, "log(1 + exp(x))", NULL},
+    {"softsign", K_ACTIVATION, OP_SOFTSIGN, L_NONE, {{0}}, "x / (1 + |x|)", NULL},
+    {"hard_sigmoid", K_ACTIVATION, OP_HARD_SIGMOID, L_NONE, {{0}},
+     "relu6(x + 3) / 6, as Keras 3 and PyTorch's hardsigmoid", NULL},
+    {"relu6", K_ACTIVATION, OP_RELU6, L_NONE, {{0}}, "min(max(x, 0), 6)", NULL},
+    {"exponential", K_ACTIVATION, OP_EXPONENTIAL, L_NONE, {{0}}, "exp(x)", NULL},
+    {"log_softmax", K_ACTIVATION, OP_LOG_SOFTMAX, L_NONE, {{0}},
+     "x - log(sum(exp(x))) over the last axis", NULL},
 
     /* ---- losses ---- */
     {"mse", K_LOSS, OP_MSE, L_NONE, {{0}}, "mean squared error, for regression", "loss mse"},
@@ -109,6 +144,13 @@ const Entry *catalog_find(const char *name, Kind kind) {
         if (catalog[i].kind == kind && strcmp(catalog[i].name, name) == 0)
             return &catalog[i];
     return NULL;
+}
+
+const Entry *catalog_activation(int op) {
+    for (int i = 0; i < catalog_len; i++)
+        if (catalog[i].kind == K_ACTIVATION && catalog[i].op == op)
+            return &catalog[i];
+    internal_error("no activation with op %d", op);
 }
 
 /* Activations before layers: `optimizer relu` is about the activation. */

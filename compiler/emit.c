@@ -90,6 +90,7 @@ static const char *const reserved[] = {
     "fabsf", "fmax", "fmaxf", "log1p", "log1pf", "wt", "xi", "wi", "jb", "len", "dxr", "dwj", "xr", "wj", "o", "sgd_step", "adam_step", "rng_next",
     "init_uniform", "params", "init", "train_step", "evaluate", "predict", "tensors",
     "model", "buf", "lp", "lq", "z", "e", "q", "se", "scale", "bc2_sqrt", "step_size",
+    "lse", "erf", "erff", "expm1", "expm1f",
 };
 
 static int taken(const char *s) {
@@ -187,31 +188,95 @@ static long last_dim(Node *n) { return n->shape.dim[n->shape.ndim - 1]; }
 
 /* ---- activation formulas, shared by the forward and backward emitters -- */
 
-static const char *act_expr(Op act, const char *v) {
+/* selu's constants, as Klambauer et al. and PyTorch give them. */
+#define SELU_ALPHA 1.6732632423543772848170429916717
+#define SELU_SCALE 1.0507009873554804934193349852946
+#define SQRT1_2 0.70710678118654752440084436210485      /* 1 / sqrt(2) */
+#define INV_SQRT_2PI 0.39894228040143267793994605993438 /* 1 / sqrt(2 pi) */
+
+/* An activation as written in a model file, parameters from f[]:
+ * "leaky_relu(alpha = 0.2)"; "" for none. */
+static const char *act_str(Op act, const double *f) {
+    if (!act)
+        return "";
+    const ParamDef *p = catalog_activation(act)->params;
+    if (!p[0].name)
+        return op_names[act];
+    char *s = fmt("%s(", op_names[act]);
+    for (int k = 0; k < MAX_PARAMS && p[k].name; k++)
+        s = fmt("%s%s%s = %g", s, k ? ", " : "", p[k].name, f[k]);
+    return fmt("%s)", s);
+}
+
+/* act(v); f[] holds the activation's parameters (f[0] = alpha). */
+static const char *act_expr(Op act, const double *f, const char *v) {
     switch (act) {
     case OP_NONE: return v;
     case OP_RELU: return fmt("%s > 0.0@ ? %s : 0.0@", v, v);
+    case OP_LEAKY_RELU: return fmt("%s > 0.0@ ? %s : %s * %s", v, v, lit(f[0]), v);
+    case OP_ELU: return fmt("%s > 0.0@ ? %s : %s * expm1@(%s)", v, v, lit(f[0]), v);
+    case OP_SELU:
+        return fmt("%s > 0.0@ ? %s * %s : %s * expm1@(%s)", v, lit(SELU_SCALE), v,
+                   lit(SELU_SCALE * SELU_ALPHA), v);
+    case OP_RELU6: return fmt("%s > 0.0@ ? (%s < 6.0@ ? %s : 6.0@) : 0.0@", v, v, v);
+    case OP_HARD_SIGMOID:
+        return fmt("%s > -3.0@ ? (%s < 3.0@ ? (%s + 3.0@) / 6.0@ : 1.0@) : 0.0@", v, v, v);
     case OP_SIGMOID: return fmt("1.0@ / (1.0@ + exp@(-%s))", v);
     case OP_TANH: return fmt("tanh@(%s)", v);
+    case OP_SOFTPLUS:  /* max(v, 0) + log(1 + exp(-|v|)): no overflow for any v */
+        return fmt("(%s > 0.0@ ? %s : 0.0@) + log1p@(exp@(-fabs@(%s)))", v, v, v);
+    case OP_SOFTSIGN: return fmt("%s / (1.0@ + fabs@(%s))", v, v);
+    case OP_EXPONENTIAL: return fmt("exp@(%s)", v);
+    case OP_GELU: return fmt("0.5@ * %s * (1.0@ + erf@(%s * %s))", v, v, lit(SQRT1_2));
+    case OP_SILU: return fmt("%s / (1.0@ + exp@(-%s))", v, v);
     default: internal_error("no elementwise formula for %s", op_names[act]);
     }
 }
 
-/* The derivative through the activation's output y, times dy. */
-static const char *act_grad_expr(Op act, const char *dy, const char *y) {
+/* dy * act'(x), from v: the output y, or the input x for the activations
+ * whose gradient rule is grad_act_x (act_grad_reads). At the kinks the
+ * derivative is PyTorch's: relu, leaky_relu, elu take x = 0 as x <= 0 (slope
+ * 0, alpha, alpha), relu6 and hard_sigmoid have slope 0 at their corners. */
+static const char *act_grad_expr(Op act, const double *f, const char *dy, const char *v) {
     switch (act) {
-    case OP_RELU: return fmt("%s > 0.0@ ? %s : 0.0@", y, dy);
-    case OP_SIGMOID: return fmt("%s * %s * (1.0@ - %s)", dy, y, y);
-    case OP_TANH: return fmt("%s * (1.0@ - %s * %s)", dy, y, y);
+    case OP_RELU: return fmt("%s > 0.0@ ? %s : 0.0@", v, dy);
+    case OP_LEAKY_RELU: return fmt("%s > 0.0@ ? %s : %s * %s", v, dy, lit(f[0]), dy);
+    case OP_ELU:   /* alpha exp(x) = y + alpha for x <= 0 */
+        return fmt("%s > 0.0@ ? %s : %s * (%s + %s)", v, dy, dy, v, lit(f[0]));
+    case OP_SELU:  /* scale alpha exp(x) = y + scale alpha for x <= 0 */
+        return fmt("%s > 0.0@ ? %s * %s : %s * (%s + %s)", v, lit(SELU_SCALE), dy, dy, v,
+                   lit(SELU_SCALE * SELU_ALPHA));
+    case OP_RELU6: return fmt("%s > 0.0@ && %s < 6.0@ ? %s : 0.0@", v, v, dy);
+    case OP_HARD_SIGMOID: return fmt("%s > 0.0@ && %s < 1.0@ ? %s / 6.0@ : 0.0@", v, v, dy);
+    case OP_SIGMOID: return fmt("%s * %s * (1.0@ - %s)", dy, v, v);
+    case OP_TANH: return fmt("%s * (1.0@ - %s * %s)", dy, v, v);
+    case OP_SOFTPLUS:  /* sigmoid(x) = 1 - exp(-y) */
+        return fmt("-%s * expm1@(-%s)", dy, v);
+    case OP_SOFTSIGN:  /* 1 / (1 + |x|)^2 = (1 - |y|)^2 */
+        return fmt("%s * (1.0@ - fabs@(%s)) * (1.0@ - fabs@(%s))", dy, v, v);
+    case OP_EXPONENTIAL: return fmt("%s * %s", dy, v);
+    case OP_GELU:  /* Phi(x) + x phi(x), from x */
+        return fmt("%s * (0.5@ * (1.0@ + erf@(%s * %s)) + %s * exp@(-0.5@ * %s * %s) * %s)", dy, v,
+                   lit(SQRT1_2), v, v, v, lit(INV_SQRT_2PI));
+    case OP_SILU:  /* s (1 + x (1 - s)), s = sigmoid(x), from x */
+        return fmt("%s / (1.0@ + exp@(-%s)) * (1.0@ + %s * (1.0@ - 1.0@ / (1.0@ + exp@(-%s))))", dy,
+                   v, v, v);
     default: internal_error("no derivative formula for %s", op_names[act]);
     }
 }
 
-/* Softmax of one row in place: o[0..len) holds the inputs on entry. */
-static void emit_softmax_row(const char *o, long len) {
+/* Softmax or log_softmax of one row in place: o[0..len) holds the inputs on
+ * entry. */
+static void emit_softmax_row(Op act, const char *o, long len) {
     emit("$ mx = %s[0];", o);
     emit("for (int i = 1; i < %ld; i++) mx = %s[i] > mx ? %s[i] : mx;", len, o, o);
     emit("$ sum = 0.0@;");
+    if (act == OP_LOG_SOFTMAX) {
+        emit("for (int i = 0; i < %ld; i++) sum += exp@(%s[i] - mx);", len, o);
+        emit("$ lse = log@(sum);");
+        emit("for (int i = 0; i < %ld; i++) %s[i] = %s[i] - mx - lse;", len, o, o);
+        return;
+    }
     OPEN("for (int i = 0; i < %ld; i++) {", len);
     emit("%s[i] = exp@(%s[i] - mx);", o, o);
     emit("sum += %s[i];", o);
@@ -219,6 +284,9 @@ static void emit_softmax_row(const char *o, long len) {
     emit("$ inv = 1.0@ / sum;");
     emit("for (int i = 0; i < %ld; i++) %s[i] *= inv;", len, o);
 }
+
+/* Softmax and log_softmax work on whole rows, the others elementwise. */
+static int row_act(Op act) { return act == OP_SOFTMAX || act == OP_LOG_SOFTMAX; }
 
 /* ---- op emitters: each prints one static function ----------------------- */
 
@@ -247,8 +315,8 @@ static void emit_dot(const char *dst, const char *a, const char *b, long k) {
 static void emit_linear(Node *n) {
     Node *x = n->in[0], *w = n->in[1], *b = n->in[2];
     long k = w->shape.dim[1], o = w->shape.dim[0];
-    emit("/* %s: out %s = %s(x %s . weight %s^T%s) */", n->layer, dims(n),
-         n->act ? op_names[n->act] : "", dims(x), dims(w), b ? " + bias" : "");
+    emit("/* %s: out %s = %s(x %s . weight %s^T%s) */", n->layer, dims(n), act_str(n->act, n->f),
+         dims(x), dims(w), b ? " + bias" : "");
     OPEN("static void %s($ *out, const $ *x, const $ *weight%s, int n) {", funcs[n->id],
          b ? ", const $ *bias" : "");
     if (!x->batched || !n->batched)
@@ -260,10 +328,10 @@ static void emit_linear(Node *n) {
     emit("const $ *wj = weight + j * %ld;", k);
     emit("$ sum = %s;", b ? "bias[j]" : "0.0@");
     emit_dot("sum", "xr", "wj", k);
-    emit("o[j] = %s;", n->act == OP_SOFTMAX ? "sum" : act_expr(n->act, "sum"));
+    emit("o[j] = %s;", row_act(n->act) ? "sum" : act_expr(n->act, n->f, "sum"));
     CLOSE();
-    if (n->act == OP_SOFTMAX)
-        emit_softmax_row("o", o);
+    if (row_act(n->act))
+        emit_softmax_row(n->act, "o", o);
     CLOSE();
     CLOSE();
 }
@@ -288,8 +356,8 @@ static void emit_linear_t(Node *n) {
     Node *x = n->in[0], *wt = n->in[1], *b = n->in[2];
     long k = wt->shape.dim[0], o = wt->shape.dim[1];
     long blk = o <= LOCAL_ACC_MAX ? o : LOCAL_ACC_MAX;
-    emit("/* %s: out %s = %s(x %s . weight_t %s%s) */", n->layer, dims(n),
-         n->act ? op_names[n->act] : "", dims(x), dims(wt), b ? " + bias" : "");
+    emit("/* %s: out %s = %s(x %s . weight_t %s%s) */", n->layer, dims(n), act_str(n->act, n->f),
+         dims(x), dims(wt), b ? " + bias" : "");
     OPEN("static void %s($ *out, const $ *x, const $ *wt%s, int n) {", funcs[n->id],
          b ? ", const $ *bias" : "");
     OPEN("for (int r = 0; r < %s; r++) {", rows(x, k));
@@ -310,34 +378,34 @@ static void emit_linear_t(Node *n) {
     emit("for (int j = 0; j < %s; j++) acc[j] += xi * wi[j];", lenv);
     CLOSE();
     emit("for (int j = 0; j < %s; j++) o[%sj] = %s;", lenv, jb,
-         n->act == OP_SOFTMAX ? "acc[j]" : act_expr(n->act, "acc[j]"));
+         row_act(n->act) ? "acc[j]" : act_expr(n->act, n->f, "acc[j]"));
     if (blk < o)
         CLOSE();
-    if (n->act == OP_SOFTMAX)
-        emit_softmax_row("o", o);
+    if (row_act(n->act))
+        emit_softmax_row(n->act, "o", o);
     CLOSE();
     CLOSE();
 }
 
 static void emit_act(Node *n) {
-    emit("/* %s: out %s = %s(x) */", n->layer, dims(n), op_names[n->op]);
+    emit("/* %s: out %s = %s(x) */", n->layer, dims(n), act_str(n->op, n->f));
     OPEN("static void %s($ *out, const $ *x, int n) {", funcs[n->id]);
     if (!n->batched)
         emit("(void)n;");
-    emit("for (int i = 0; i < %s; i++) out[i] = %s;", count(n), act_expr(n->op, "x[i]"));
+    emit("for (int i = 0; i < %s; i++) out[i] = %s;", count(n), act_expr(n->op, n->f, "x[i]"));
     CLOSE();
 }
 
 static void emit_softmax(Node *n) {
     long len = last_dim(n);
-    emit("/* %s: out %s = softmax(x) over the last axis */", n->layer, dims(n));
+    emit("/* %s: out %s = %s(x) over the last axis */", n->layer, dims(n), op_names[n->op]);
     OPEN("static void %s($ *out, const $ *x, int n) {", funcs[n->id]);
     if (!n->batched)
         emit("(void)n;");
     OPEN("for (int r = 0; r < %s; r++) {", rows(n, len));
     emit("$ *o = out + r * %ld;", len);
     emit("for (int i = 0; i < %ld; i++) o[i] = x[r * %ld + i];", len, len);
-    emit_softmax_row("o", len);
+    emit_softmax_row(n->op, "o", len);
     CLOSE();
     CLOSE();
 }
@@ -352,27 +420,36 @@ static void emit_add(Node *n) {
 }
 
 static void emit_act_bwd(Node *n) {
-    emit("/* %s: dx %s = dy * %s'(x), written through the output y */", n->layer, dims(n),
-         op_names[n->act]);
-    OPEN("static void %s($ *dx, const $ *dy, const $ *y, int n) {", funcs[n->id]);
+    const char *v = act_grad_reads(n->act) == ACT_THROUGH_X ? "x" : "y";
+    emit("/* %s: dx %s = dy * %s'(x), written through the %s %s */", n->layer, dims(n),
+         act_str(n->act, n->f), *v == 'x' ? "input" : "output", v);
+    OPEN("static void %s($ *dx, const $ *dy, const $ *%s, int n) {", funcs[n->id], v);
     if (!n->batched)
         emit("(void)n;");
     emit("for (int i = 0; i < %s; i++) dx[i] = %s;", count(n),
-         act_grad_expr(n->act, "dy[i]", "y[i]"));
+         act_grad_expr(n->act, n->f, "dy[i]", fmt("%s[i]", v)));
     CLOSE();
 }
 
+/* softmax: dx = y (dy - sum(dy y));  log_softmax: dx = dy - exp(y) sum(dy). */
 static void emit_softmax_bwd(Node *n) {
     long len = last_dim(n);
-    emit("/* %s: dx %s = y * (dy - sum(dy * y)) per row */", n->layer, dims(n));
+    int log = n->op == OP_LOG_SOFTMAX_BWD;
+    emit(log ? "/* %s: dx %s = dy - exp(y) * sum(dy) per row */"
+             : "/* %s: dx %s = y * (dy - sum(dy * y)) per row */", n->layer, dims(n));
     OPEN("static void %s($ *dx, const $ *dy, const $ *y, int n) {", funcs[n->id]);
     if (!n->batched)
         emit("(void)n;");
     OPEN("for (int r = 0; r < %s; r++) {", rows(n, len));
     emit("const $ *dyr = dy + r * %ld, *yr = y + r * %ld;", len, len);
     emit("$ dot = 0.0@;");
-    emit("for (int i = 0; i < %ld; i++) dot += dyr[i] * yr[i];", len);
-    emit("for (int i = 0; i < %ld; i++) dx[r * %ld + i] = yr[i] * (dyr[i] - dot);", len, len);
+    if (log) {
+        emit("for (int i = 0; i < %ld; i++) dot += dyr[i];", len);
+        emit("for (int i = 0; i < %ld; i++) dx[r * %ld + i] = dyr[i] - exp@(yr[i]) * dot;", len, len);
+    } else {
+        emit("for (int i = 0; i < %ld; i++) dot += dyr[i] * yr[i];", len);
+        emit("for (int i = 0; i < %ld; i++) dx[r * %ld + i] = yr[i] * (dyr[i] - dot);", len, len);
+    }
     CLOSE();
     CLOSE();
 }
@@ -533,7 +610,7 @@ static void emit_loss_bwd(Node *n) {
         OPEN("for (int r = 0; r < %s; r++) {", rows(p, k));
         emit("$ *o = dpred + r * %ld;", k);
         emit("for (int i = 0; i < %ld; i++) o[i] = pred[r * %ld + i];", k, k);
-        emit_softmax_row("o", k);
+        emit_softmax_row(OP_SOFTMAX, "o", k);
         emit("o[(int)y[r]] -= 1.0@;");
         emit("for (int i = 0; i < %ld; i++) o[i] *= scale;", k);
         CLOSE();

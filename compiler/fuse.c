@@ -1,18 +1,18 @@
 /* fuse.c — rewrites for speed after autodiff, IR -> IR:
  * 1. Fold an elementwise activation into the LINEAR that produces its input,
  *    so bias and activation are applied in the loop that computes each output
- *    row instead of in a second pass over memory. The backward pass reads only
- *    the activation's output, which the fused node now holds.
+ *    row instead of in a second pass over memory, with its parameters (f[]).
+ *    Folding drops the pre-activation x, so it happens only when the
+ *    activation is x's one reader: true when the backward pass reads the
+ *    activation's output y, which the fused node now holds; false for gelu
+ *    and silu, whose gradient rule (grad_act_x) makes ACT_BWD read x too.
  * 2. A LINEAR over several rows reads its weights transposed (LINEAR_T after a
  *    TRANSPOSE): the inner loop then runs along the outputs with the row's
  *    sums in registers, instead of one horizontal reduction per output. The
  *    transpose costs one pass over W per call; the product costs rows passes.
  *    With a single row (batch-1 inference) the dot-product form is kept. */
 #include "nnc.h"
-
-static int fusable(Op op) {
-    return op == OP_RELU || op == OP_SIGMOID || op == OP_TANH || op == OP_SOFTMAX;
-}
+#include <string.h>
 
 /* Rows of at least this many make the transposed form pay. */
 #define TRANSPOSE_MIN_ROWS 4
@@ -45,8 +45,9 @@ void fuse(Graph *g) {
             if (n->in[j] && repl[n->in[j]->id])
                 n->in[j] = repl[n->in[j]->id];
         Node *x = n->nin ? n->in[0] : NULL;
-        if (fusable(n->op) && x && x->op == OP_LINEAR && !x->act && x->nuses == 1) {
+        if (act_grad_reads(n->op) && x && x->op == OP_LINEAR && !x->act && x->nuses == 1) {
             x->act = n->op;
+            memcpy(x->f, n->f, sizeof x->f);
             repl[n->id] = x;
         }
     }

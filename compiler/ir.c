@@ -189,6 +189,12 @@ void ir_dump(Graph *g, FILE *out, const char *after) {
         fprintf(out, ")");
         if (n->act)
             fprintf(out, " act=%s", op_names[n->act]);
+        Op a = n->act ? n->act : act_grad_reads(n->op) ? n->op : OP_NONE;
+        if (a) {    /* the activation's parameters, as named in the catalogue */
+            const ParamDef *p = catalog_activation(a)->params;
+            for (int k = 0; k < MAX_PARAMS && p[k].name; k++)
+                fprintf(out, " %s=%g", p[k].name, n->f[k]);
+        }
         if (n->loss)
             fprintf(out, " loss=%s", op_names[n->loss]);
         if (n->op == OP_SGD || n->op == OP_ADAM)

@@ -18,8 +18,20 @@ static Node *param(Graph *g, const char *layer, const char *what, Shape s, const
     return p;
 }
 
+/* act is an activation's call or a standalone activation layer's: its
+ * numeric arguments (alpha) become f[], in catalogue order. */
 static Node *activation(Graph *g, const Call *act, Node *h) {
-    return act->e->op == OP_NONE ? h : op_unary(g, (Op)act->e->op, h);
+    if (act->e->op == OP_NONE)
+        return h;
+    Node *n = op_unary(g, (Op)act->e->op, h);
+    int k = 0;
+    for (int i = 0; i < MAX_PARAMS && act->e->params[i].name; i++)
+        if (act->e->params[i].type == T_FLOAT) {
+            if (k == (int)(sizeof n->f / sizeof n->f[0]))
+                internal_error("%s has too many parameters", act->e->name);
+            n->f[k++] = act->v[i].num;
+        }
+    return n;
 }
 
 static Node *lower_dense(Graph *g, const Layer *l, Node *h) {
@@ -76,8 +88,8 @@ Graph *lower(const Spec *spec, int batch) {
             h = lower_dense(g, l, h);
             break;
         case L_ACTIVATION: {
-            const Call *act = call_has(l->c, "activation") ? call_sub(l->c, "activation") : NULL;
-            h = act ? activation(g, act, h) : (l->c->e->op ? op_unary(g, (Op)l->c->e->op, h) : h);
+            const Call *act = call_has(l->c, "activation") ? call_sub(l->c, "activation") : l->c;
+            h = activation(g, act, h);
             break;
         }
         default:

@@ -233,6 +233,7 @@ extern const Entry catalog[];
 extern const int catalog_len;
 const Entry *catalog_find(const char *name, Kind kind);  /* NULL if absent */
 const Entry *catalog_find_any(const char *name);         /* any kind */
+const Entry *catalog_activation(int op);                 /* the first with this IR op */
 const char *kind_name(Kind k);                           /* "activation" */
 void catalog_print(FILE *out);                           /* nnc --list */
 
@@ -335,7 +336,8 @@ struct Node {
     int batched;            /* loops over dim[0] run to the call's n, not dim[0] */
     Op act;                 /* LINEAR: fused activation; ACT_BWD: its activation */
     Op loss;                /* LOSS_BWD: its loss */
-    double f[4];            /* optimizer hyperparameters, see optim.c */
+    double f[4];            /* optimizer hyperparameters (optim.c); an activation's
+                               parameters (alpha) on it, its ACT_BWD, a fused LINEAR */
     const char *layer;      /* layer name: generated functions are named after it */
     const char *label;      /* PARAM / STATE: tensor name ("fc1.weight") */
     const Call *init;       /* PARAM: its initializer */
@@ -390,6 +392,10 @@ Graph *lower(const Spec *spec, int batch);
 
 /* ---- autodiff.c: reverse mode, IR -> IR -------------------------------- */
 void autodiff(Graph *g);
+/* Whether op is an activation, and what its gradient rule (ops.h) reads
+ * besides dy: its output y (grad_act) or its input x (grad_act_x); 0 if not. */
+enum { ACT_THROUGH_Y = 1, ACT_THROUGH_X };
+int act_grad_reads(Op op);
 
 /* ---- optim.c: the optimizer step as IR --------------------------------- */
 void optim(Graph *g);

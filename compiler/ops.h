@@ -5,7 +5,12 @@
  * The shape rule lives in ir.c, the gradient rule in autodiff.c and the
  * emitter in emit.c; adding an op is one line here plus those three functions
  * (often shared) and its tests. Inputs are in llm.c's order: data, then
- * weights. Attributes: a->act (fused activation of LINEAR), f[] below. */
+ * weights. Attributes: a->act (fused activation of LINEAR), f[] below.
+ *
+ * Activations: grad_act differentiates through the output y, grad_act_x
+ * through the input x (gelu, silu: no formula in y). An activation's
+ * parameters (alpha) are in f[], in catalogue order, on the activation node,
+ * its ACT_BWD and a LINEAR it is fused into. */
 
 /* Leaves: storage the caller or the plan provides, no computation. */
 OP(INPUT,   "input",   0, shape_leaf,   grad_leaf,  emit_nothing)
@@ -16,9 +21,20 @@ OP(STATE,   "state",   0, shape_leaf,   grad_leaf,  emit_nothing) /* optimizer s
 /* Forward ops. */
 OP(LINEAR,  "linear",  3, shape_linear, grad_linear, emit_linear)  /* x, W[out,in], b or NULL */
 OP(RELU,    "relu",    1, shape_same,   grad_act,    emit_act)
+OP(LEAKY_RELU, "leaky_relu", 1, shape_same, grad_act, emit_act)   /* f[0] = alpha */
+OP(ELU,     "elu",     1, shape_same,   grad_act,    emit_act)     /* f[0] = alpha */
+OP(SELU,    "selu",    1, shape_same,   grad_act,    emit_act)
+OP(RELU6,   "relu6",   1, shape_same,   grad_act,    emit_act)
+OP(HARD_SIGMOID, "hard_sigmoid", 1, shape_same, grad_act, emit_act)
 OP(SIGMOID, "sigmoid", 1, shape_same,   grad_act,    emit_act)
 OP(TANH,    "tanh",    1, shape_same,   grad_act,    emit_act)
+OP(SOFTPLUS, "softplus", 1, shape_same, grad_act,    emit_act)
+OP(SOFTSIGN, "softsign", 1, shape_same, grad_act,    emit_act)
+OP(EXPONENTIAL, "exponential", 1, shape_same, grad_act, emit_act)
+OP(GELU,    "gelu",    1, shape_same,   grad_act_x,  emit_act)
+OP(SILU,    "silu",    1, shape_same,   grad_act_x,  emit_act)     /* = swish */
 OP(SOFTMAX, "softmax", 1, shape_same,   grad_act,    emit_softmax) /* over the last axis */
+OP(LOG_SOFTMAX, "log_softmax", 1, shape_same, grad_act, emit_softmax) /* over the last axis */
 
 /* Layout variants chosen by fuse.c after autodiff, for speed. */
 OP(TRANSPOSE, "transpose", 1, shape_transpose, grad_never, emit_transpose) /* W[out,in] -> [in,out] */
@@ -33,8 +49,9 @@ OP(SCE_LOGITS,  "sce_logits",   2, shape_scalar, grad_loss, emit_loss)
 
 /* Backward ops, made by autodiff.c; never differentiated again. */
 OP(ADD,         "add",          2, shape_same,   grad_never, emit_add)      /* gradient accumulation */
-OP(ACT_BWD,     "act_backward", 2, shape_same,   grad_never, emit_act_bwd)  /* dy, y; a->act says which */
+OP(ACT_BWD,     "act_backward", 2, shape_same,   grad_never, emit_act_bwd)  /* dy, y or x: a->act's gradient rule says */
 OP(SOFTMAX_BWD, "softmax_backward", 2, shape_same, grad_never, emit_softmax_bwd) /* dy, y */
+OP(LOG_SOFTMAX_BWD, "log_softmax_backward", 2, shape_same, grad_never, emit_softmax_bwd) /* dy, y */
 OP(LINEAR_DX,   "linear_dx",    2, shape_linear_dx, grad_never, emit_linear_dx) /* dy, W */
 OP(LINEAR_DW,   "linear_dw",    2, shape_linear_dw, grad_never, emit_linear_dw) /* dy, x */
 OP(LINEAR_DB,   "linear_db",    1, shape_linear_db, grad_never, emit_linear_db) /* dy */

@@ -165,10 +165,14 @@ void emit_json(Graph *g, FILE *out) {
         const Call *c = l->c;
         fputs(i ? ",{" : "{", out);
         if (c->e->layer == L_ACTIVATION) {
-            /* Standalone activations all read as Keras' Activation layer. */
-            const Call *act = call_has(c, "activation") ? call_sub(c, "activation") : NULL;
+            /* Standalone activations all read as Keras' Activation layer,
+             * with their arguments if any: {"type":"leaky_relu","alpha":0.2}. */
+            const Call *act = call_has(c, "activation") ? call_sub(c, "activation") : c;
             fputs("\"type\":\"activation\",\"activation\":", out);
-            json_str(out, act ? act->e->name : c->e->name);
+            if (act->e->params[0].name && strcmp(act->e->params[0].name, "name"))
+                json_call(out, act, 1);
+            else
+                json_str(out, act->e->name);
         } else {
             fputs("\"type\":", out);
             json_str(out, c->e->name);

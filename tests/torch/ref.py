@@ -57,13 +57,27 @@ def entry(table, what, spec):
 
 # ---- the catalogue ---------------------------------------------------------
 
-# activation name -> function on the output of a layer (softmax: last axis)
+# activation name -> function on the output of a layer (softmax, log_softmax:
+# last axis); "keys" are the arguments the JSON gives, e.g. alpha.
 ACTIVATIONS = {
     "linear":  {"fn": lambda a: (lambda x: x)},
     "relu":    {"fn": lambda a: torch.relu},
     "sigmoid": {"fn": lambda a: torch.sigmoid},
     "tanh":    {"fn": lambda a: torch.tanh},
     "softmax": {"fn": lambda a: (lambda x: torch.softmax(x, dim=-1))},
+    "leaky_relu": {"keys": ("alpha",),
+                   "fn": lambda a: (lambda x: F.leaky_relu(x, a["alpha"]))},
+    "elu":     {"keys": ("alpha",), "fn": lambda a: (lambda x: F.elu(x, a["alpha"]))},
+    "selu":    {"fn": lambda a: F.selu},
+    "gelu":    {"fn": lambda a: (lambda x: F.gelu(x, approximate="none"))},
+    "silu":    {"fn": lambda a: F.silu},
+    "swish":   {"fn": lambda a: F.silu},
+    "softplus": {"fn": lambda a: F.softplus},
+    "softsign": {"fn": lambda a: F.softsign},
+    "hard_sigmoid": {"fn": lambda a: F.hardsigmoid},   # relu6(x + 3) / 6
+    "relu6":   {"fn": lambda a: F.relu6},
+    "exponential": {"fn": lambda a: torch.exp},
+    "log_softmax": {"fn": lambda a: (lambda x: F.log_softmax(x, dim=-1))},
 }
 
 
