@@ -6,6 +6,8 @@
  * get no gradient at all. */
 #include "nnc.h"
 
+#include <string.h>
+
 typedef struct Grads {
     Graph *g;
     Node **d;           /* d[id]: gradient of node id so far */
@@ -63,6 +65,7 @@ static void grad_loss(Grads *gr, Node *n, Node *dy) {
     (void)dy;
     Node *dx = node_new(gr->g, OP_LOSS_BWD, n->in[0], n->in[1], NULL, NULL);
     dx->loss = n->op;
+    memcpy(dx->f, n->f, sizeof dx->f);     /* label_smoothing, delta */
     acc(gr, n->in[0], dx);
 }
 
