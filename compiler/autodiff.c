@@ -7,6 +7,8 @@
 #include "nnc.h"
 #include <string.h>
 
+#include <string.h>
+
 typedef struct Grads {
     Graph *g;
     Node **d;           /* d[id]: gradient of node id so far */
@@ -72,6 +74,7 @@ static void grad_loss(Grads *gr, Node *n, Node *dy) {
     (void)dy;
     Node *dx = node_new(gr->g, OP_LOSS_BWD, n->in[0], n->in[1], NULL, NULL);
     dx->loss = n->op;
+    memcpy(dx->f, n->f, sizeof dx->f);     /* label_smoothing, delta */
     acc(gr, n->in[0], dx);
 }
 

@@ -108,12 +108,29 @@ const Entry catalog[] = {
     /* ---- losses ---- */
     {"mse", K_LOSS, OP_MSE, L_NONE, {{0}}, "mean squared error, for regression", "loss mse"},
     {"mean_squared_error", K_LOSS, OP_MSE, L_NONE, {{0}}, "same as mse", "loss mean_squared_error"},
+    {"mae", K_LOSS, OP_MAE, L_NONE, {{0}}, "mean absolute error, for regression", "loss mae"},
+    {"mean_absolute_error", K_LOSS, OP_MAE, L_NONE, {{0}}, "same as mae", "loss mean_absolute_error"},
+    {"huber", K_LOSS, OP_HUBER, L_NONE, {
+        {"delta", T_FLOAT, "1.0", 0, HUGE_VAL, 1, 0, "where the loss turns from quadratic to linear"},
+     }, "squared error for small errors, absolute error for large ones", "loss huber(delta = 1.0)"},
+    {"log_cosh", K_LOSS, OP_LOG_COSH, L_NONE, {{0}}, "log(cosh(error)), a smooth absolute error",
+     "loss log_cosh"},
     {"binary_crossentropy", K_LOSS, OP_BCE, L_NONE, {
         {"from_logits", T_BOOL, "false", ANY, "the output is a logit, not a probability"},
+        {"label_smoothing", T_FLOAT, "0.0", 0, 1, 0, 0, "targets move towards 0.5 by this fraction"},
      }, "two classes: one output, the probability of class 1", "loss binary_crossentropy"},
+    {"categorical_crossentropy", K_LOSS, OP_CCE, L_NONE, {
+        {"from_logits", T_BOOL, "false", ANY, "the outputs are logits, not probabilities"},
+        {"label_smoothing", T_FLOAT, "0.0", 0, 1, 0, 0, "targets move towards 1/k by this fraction"},
+     }, "k classes given as one-hot targets (k columns): k outputs", "loss categorical_crossentropy"},
     {"sparse_categorical_crossentropy", K_LOSS, OP_SCE, L_NONE, {
         {"from_logits", T_BOOL, "false", ANY, "the outputs are logits, not probabilities"},
      }, "k classes given as integer labels: k outputs", "loss sparse_categorical_crossentropy"},
+    {"hinge", K_LOSS, OP_HINGE, L_NONE, {{0}}, "max(1 - t p, 0) with targets -1/1 (0/1 are converted)",
+     "loss hinge"},
+    {"kl_divergence", K_LOSS, OP_KLD, L_NONE, {{0}},
+     "Kullback-Leibler divergence of the output from target distributions (k columns)",
+     "loss kl_divergence"},
 
     /* ---- optimizers ---- */
     {"sgd", K_OPTIMIZER, OP_SGD, L_NONE, {

@@ -356,6 +356,8 @@ static Call *bind(const Entry *e, const Arg *args, int nargs, Loc loc) {
                     hint("did you mean '%s'?", near);
                 else if (np)
                     hint("%s's arguments are: %s", e->name, join(names, np));
+                else
+                    hint("%s takes no arguments", e->name);
                 ok = 0;
                 continue;
             }
@@ -537,20 +539,24 @@ static const Layer *output_layer(const Spec *spec) {
     return &spec->layers[i];
 }
 
+/* Regression losses and hinge take any output shape, one target per output
+ * value. The classification losses want a 1-D output [k]: one unit for binary
+ * cross-entropy, one per class (k >= 2) for the categorical ones, with the
+ * activation that makes probabilities unless from_logits says otherwise. */
 static void check_loss(const Spec *spec) {
     const Call *loss = spec->loss;
     const char *ln = loss->e->name;
     Shape o = spec->layers[spec->nlayers - 1].out;
     int op = loss->e->op;
-    if (op == OP_MSE)
-        return;     /* any output shape: one target column per output value */
+    if (op != OP_BCE && op != OP_SCE && op != OP_CCE && op != OP_KLD)
+        return;
     if (o.ndim != 1) {
         error_at(loss->loc, "%s needs a 1-D output [k], but the model outputs %s", ln, shape_str(&o));
         hint("dense maps only the last axis; use a 1-D input such as input [%.0f]", numel(&spec->input));
         return;
     }
     long k = o.dim[0];
-    if (op == OP_SCE && k < 2) {
+    if (op != OP_BCE && k < 2) {
         error_at(loss->loc, "%s needs one output per class (at least 2), but the model has %ld", ln, k);
         hint("for two classes use binary_crossentropy with one sigmoid output, "
              "or give the last layer more units");
@@ -559,13 +565,21 @@ static void check_loss(const Spec *spec) {
     if (op == OP_BCE && k != 1) {
         error_at(loss->loc, "%s needs exactly 1 output (the probability of class 1), but the model has %ld",
                  ln, k);
-        hint("for %ld classes use sparse_categorical_crossentropy", k);
+        hint("for %ld classes use softmax with sparse_categorical_crossentropy (integer labels) "
+             "or categorical_crossentropy (one-hot targets)", k);
         return;
     }
-    if (op != OP_SCE && op != OP_BCE)
-        return;
     const Layer *out = output_layer(spec);
-    int act = layer_activation(out), want = op == OP_SCE ? OP_SOFTMAX : OP_SIGMOID;
+    int act = layer_activation(out), want = op == OP_BCE ? OP_SIGMOID : OP_SOFTMAX;
+    if (op == OP_KLD) {     /* no from_logits: the output must be a distribution */
+        if (act != OP_SOFTMAX) {
+            error_at(loss->loc, "%s expects probabilities, but layer '%s' %s", ln, out->name,
+                     act == OP_NONE ? "outputs logits (no activation)" : fmt("applies %s", act_name(act)));
+            hint("end the model with activation = softmax; on logits, use "
+                 "categorical_crossentropy(from_logits = true)");
+        }
+        return;
+    }
     const ArgVal *logits = call_arg(loss, "from_logits");
     if (logits->num && (act == OP_SOFTMAX || act == OP_SIGMOID)) {
         error_at(logits->loc, "from_logits = true, but layer '%s' already applies %s", out->name,

@@ -90,7 +90,7 @@ static const char *const reserved[] = {
     "fabsf", "fmax", "fmaxf", "log1p", "log1pf", "wt", "xi", "wi", "jb", "len", "dxr", "dwj", "xr", "wj", "o", "sgd_step", "adam_step", "rng_next",
     "init_uniform", "params", "init", "train_step", "evaluate", "predict", "tensors",
     "model", "buf", "lp", "lq", "z", "e", "q", "se", "scale", "bc2_sqrt", "step_size",
-    "lse", "erf", "erff", "expm1", "expm1f",
+    "lse", "erf", "erff", "expm1", "expm1f", "tsum",
 };
 
 static int taken(const char *s) {
@@ -519,8 +519,27 @@ static void emit_linear_db(Node *n) {
     CLOSE();
 }
 
-/* Losses: means over the batch as PyTorch's reduction='mean' takes them.
- * Class targets arrive as floats holding integers (checked by the runtime). */
+/* Losses: means over the batch as PyTorch's reduction='mean' takes them:
+ * over every output value for the elementwise ones (Keras: the mean over the
+ * last axis, then over the batch: the same), over the rows for the ones that
+ * sum over classes. Class targets arrive as floats holding integers (checked
+ * by the runtime). */
+
+/* The target the loss compares with: y itself, or with Keras' label
+ * smoothing (n->f[0]) pulled towards `toward`, in a local t. */
+static const char *smoothed(Node *n, const char *y, double toward) {
+    double ls = n->f[0];
+    if (ls == 0)
+        return y;
+    emit("const $ t = %s * %s + %s;  /* label_smoothing %s */", y, lit(1 - ls), lit(ls * toward), dbl(ls));
+    return "t";
+}
+
+/* Keras' clip of kl_divergence: v into [1e-7, 1]. */
+static void emit_clip(const char *v) {
+    emit("%s = %s < 1e-7@ ? 1e-7@ : %s > 1.0@ ? 1.0@ : %s;", v, v, v, v);
+}
+
 static void emit_loss(Node *n) {
     Node *p = n->in[0];
     long k = last_dim(p);
@@ -536,22 +555,46 @@ static void emit_loss(Node *n) {
         CLOSE();
         emit("out[0] = sum / (%s);", all);
         break;
-    case OP_BCE:  /* PyTorch clamps each log at -100 so p = 0 or 1 stays finite */
+    case OP_MAE:
+        emit("for (int i = 0; i < %s; i++) sum += fabs@(pred[i] - y[i]);", all);
+        emit("out[0] = sum / (%s);", all);
+        break;
+    case OP_HUBER: {  /* quadratic within delta of the target, linear beyond */
+        const char *d = lit(n->f[0]);
         OPEN("for (int i = 0; i < %s; i++) {", all);
+        emit("$ e = fabs@(pred[i] - y[i]);");
+        emit("sum += e <= %s ? 0.5@ * e * e : %s * (e - 0.5@ * %s);", d, d, d);
+        CLOSE();
+        emit("out[0] = sum / (%s);", all);
+        break;
+    }
+    case OP_LOG_COSH:  /* log(cosh e) = e + softplus(-2e) - log 2: no overflow for any e */
+        OPEN("for (int i = 0; i < %s; i++) {", all);
+        emit("$ e = pred[i] - y[i], z = -2.0@ * e;");
+        emit("sum += e + (z > 0.0@ ? z : 0.0@) + log1p@(exp@(-fabs@(z))) - %s;", lit(log(2.0)));
+        CLOSE();
+        emit("out[0] = sum / (%s);", all);
+        break;
+    case OP_BCE: {  /* PyTorch clamps each log at -100 so p = 0 or 1 stays finite */
+        OPEN("for (int i = 0; i < %s; i++) {", all);
+        const char *t = smoothed(n, "y[i]", 0.5);
         emit("$ lp = log@(pred[i]), lq = log@(1.0@ - pred[i]);");
         emit("lp = lp > -100.0@ ? lp : -100.0@;");
         emit("lq = lq > -100.0@ ? lq : -100.0@;");
-        emit("sum -= y[i] * lp + (1.0@ - y[i]) * lq;");
+        emit("sum -= %s * lp + (1.0@ - %s) * lq;", t, t);
         CLOSE();
         emit("out[0] = sum / (%s);", all);
         break;
-    case OP_BCE_LOGITS:  /* max(z, 0) - z y + log(1 + exp(-|z|)), stable for any z */
+    }
+    case OP_BCE_LOGITS: {  /* max(z, 0) - z y + log(1 + exp(-|z|)), stable for any z */
         OPEN("for (int i = 0; i < %s; i++) {", all);
+        const char *t = smoothed(n, "y[i]", 0.5);
         emit("$ z = pred[i];");
-        emit("sum += (z > 0.0@ ? z : 0.0@) - z * y[i] + log1p@(exp@(-fabs@(z)));");
+        emit("sum += (z > 0.0@ ? z : 0.0@) - z * %s + log1p@(exp@(-fabs@(z)));", t);
         CLOSE();
         emit("out[0] = sum / (%s);", all);
         break;
+    }
     case OP_SCE:
         OPEN("for (int r = 0; r < %s; r++) {", rows(p, k));
         emit("$ lp = log@(pred[r * %ld + (int)y[r]]);", k);
@@ -567,6 +610,52 @@ static void emit_loss(Node *n) {
         emit("$ se = 0.0@;");
         emit("for (int i = 0; i < %ld; i++) se += exp@(z[i] - mx);", k);
         emit("sum += mx + log@(se) - z[(int)y[r]];");
+        CLOSE();
+        emit("out[0] = sum / (%s);", rows(p, k));
+        break;
+    case OP_CCE: {  /* -sum t log p per row, each log clamped at -100 as for sparse CE */
+        OPEN("for (int r = 0; r < %s; r++) {", rows(p, k));
+        OPEN("for (int i = 0; i < %ld; i++) {", k);
+        const char *t = smoothed(n, fmt("y[r * %ld + i]", k), 1.0 / (double)k);
+        emit("$ lp = log@(pred[r * %ld + i]);", k);
+        emit("sum -= %s * (lp > -100.0@ ? lp : -100.0@);", t);
+        CLOSE();
+        CLOSE();
+        emit("out[0] = sum / (%s);", rows(p, k));
+        break;
+    }
+    case OP_CCE_LOGITS: {  /* sum t (logsumexp(z) - z) per row, shifted by the row max */
+        OPEN("for (int r = 0; r < %s; r++) {", rows(p, k));
+        emit("const $ *z = pred + r * %ld;", k);
+        emit("$ mx = z[0];");
+        emit("for (int i = 1; i < %ld; i++) mx = z[i] > mx ? z[i] : mx;", k);
+        emit("$ se = 0.0@;");
+        emit("for (int i = 0; i < %ld; i++) se += exp@(z[i] - mx);", k);
+        emit("const $ lse = mx + log@(se);");
+        OPEN("for (int i = 0; i < %ld; i++) {", k);
+        const char *t = smoothed(n, fmt("y[r * %ld + i]", k), 1.0 / (double)k);
+        emit("sum += %s * (lse - z[i]);", t);
+        CLOSE();
+        CLOSE();
+        emit("out[0] = sum / (%s);", rows(p, k));
+        break;
+    }
+    case OP_HINGE:  /* max(1 - t p, 0), targets 0/1 read as -1/1 as Keras does */
+        OPEN("for (int i = 0; i < %s; i++) {", all);
+        emit("$ t = y[i] > 0.0@ ? 1.0@ : -1.0@;");
+        emit("$ e = 1.0@ - t * pred[i];");
+        emit("sum += e > 0.0@ ? e : 0.0@;");
+        CLOSE();
+        emit("out[0] = sum / (%s);", all);
+        break;
+    case OP_KLD:  /* Keras: sum t log(t / p) per row, t and p clipped to [1e-7, 1] */
+        OPEN("for (int r = 0; r < %s; r++) {", rows(p, k));
+        OPEN("for (int i = 0; i < %ld; i++) {", k);
+        emit("$ t = y[r * %ld + i], q = pred[r * %ld + i];", k, k);
+        emit_clip("t");
+        emit_clip("q");
+        emit("sum += t * log@(t / q);");
+        CLOSE();
         CLOSE();
         emit("out[0] = sum / (%s);", rows(p, k));
         break;
@@ -587,17 +676,46 @@ static void emit_loss_bwd(Node *n) {
         emit("$ scale = 2.0@ / (%s);", all);
         emit("for (int i = 0; i < %s; i++) dpred[i] = scale * (pred[i] - y[i]);", all);
         break;
-    case OP_BCE:  /* as PyTorch: (p - y) / max(p (1 - p), 1e-12) */
+    case OP_MAE:  /* sign(p - y), 0 where they are equal (as PyTorch) */
         emit("$ scale = 1.0@ / (%s);", all);
         OPEN("for (int i = 0; i < %s; i++) {", all);
-        emit("$ q = pred[i] * (1.0@ - pred[i]);");
-        emit("dpred[i] = scale * (pred[i] - y[i]) / (q > 1e-12@ ? q : 1e-12@);");
+        emit("$ e = pred[i] - y[i];");
+        emit("dpred[i] = e > 0.0@ ? scale : e < 0.0@ ? -scale : 0.0@;");
         CLOSE();
         break;
+    case OP_HUBER: {  /* the error, clipped to [-delta, delta] */
+        const char *d = lit(n->f[0]);
+        emit("$ scale = 1.0@ / (%s);", all);
+        OPEN("for (int i = 0; i < %s; i++) {", all);
+        emit("$ e = pred[i] - y[i];");
+        emit("dpred[i] = scale * (e > %s ? %s : e < -%s ? -%s : e);", d, d, d, d);
+        CLOSE();
+        break;
+    }
+    case OP_LOG_COSH:  /* d log(cosh e) / de = tanh e */
+        emit("$ scale = 1.0@ / (%s);", all);
+        emit("for (int i = 0; i < %s; i++) dpred[i] = scale * tanh@(pred[i] - y[i]);", all);
+        break;
+    case OP_BCE: {  /* as PyTorch: (p - y) / max(p (1 - p), 1e-12) */
+        emit("$ scale = 1.0@ / (%s);", all);
+        OPEN("for (int i = 0; i < %s; i++) {", all);
+        const char *t = smoothed(n, "y[i]", 0.5);
+        emit("$ q = pred[i] * (1.0@ - pred[i]);");
+        emit("dpred[i] = scale * (pred[i] - %s) / (q > 1e-12@ ? q : 1e-12@);", t);
+        CLOSE();
+        break;
+    }
     case OP_BCE_LOGITS:
         emit("$ scale = 1.0@ / (%s);", all);
-        emit("for (int i = 0; i < %s; i++)", all);
-        emit("    dpred[i] = scale * (1.0@ / (1.0@ + exp@(-pred[i])) - y[i]);");
+        if (n->f[0] == 0) {
+            emit("for (int i = 0; i < %s; i++)", all);
+            emit("    dpred[i] = scale * (1.0@ / (1.0@ + exp@(-pred[i])) - y[i]);");
+        } else {
+            OPEN("for (int i = 0; i < %s; i++) {", all);
+            const char *t = smoothed(n, "y[i]", 0.5);
+            emit("dpred[i] = scale * (1.0@ / (1.0@ + exp@(-pred[i])) - %s);", t);
+            CLOSE();
+        }
         break;
     case OP_SCE:
         emit("$ scale = 1.0@ / (%s);", rows(p, k));
@@ -613,6 +731,47 @@ static void emit_loss_bwd(Node *n) {
         emit_softmax_row(OP_SOFTMAX, "o", k);
         emit("o[(int)y[r]] -= 1.0@;");
         emit("for (int i = 0; i < %ld; i++) o[i] *= scale;", k);
+        CLOSE();
+        break;
+    case OP_CCE: {  /* -t / p, 0 where the log was clamped */
+        emit("$ scale = 1.0@ / (%s);", rows(p, k));
+        OPEN("for (int i = 0; i < %s; i++) {", all);
+        const char *t = smoothed(n, "y[i]", 1.0 / (double)k);
+        emit("dpred[i] = log@(pred[i]) > -100.0@ ? -scale * %s / pred[i] : 0.0@;", t);
+        CLOSE();
+        break;
+    }
+    case OP_CCE_LOGITS: {  /* softmax(z) sum(t) - t; sum(t) is 1 for one-hot targets */
+        emit("$ scale = 1.0@ / (%s);", rows(p, k));
+        OPEN("for (int r = 0; r < %s; r++) {", rows(p, k));
+        emit("$ *o = dpred + r * %ld;", k);
+        emit("for (int i = 0; i < %ld; i++) o[i] = pred[r * %ld + i];", k, k);
+        emit_softmax_row(OP_SOFTMAX, "o", k);
+        emit("$ tsum = 0.0@;");
+        OPEN("for (int i = 0; i < %ld; i++) {", k);
+        const char *t = smoothed(n, fmt("y[r * %ld + i]", k), 1.0 / (double)k);
+        emit("tsum += %s;", t);
+        CLOSE();
+        OPEN("for (int i = 0; i < %ld; i++) {", k);
+        t = smoothed(n, fmt("y[r * %ld + i]", k), 1.0 / (double)k);
+        emit("o[i] = scale * (tsum * o[i] - %s);", t);
+        CLOSE();
+        CLOSE();
+        break;
+    }
+    case OP_HINGE:  /* -t where the margin 1 - t p is positive, else 0 */
+        emit("$ scale = 1.0@ / (%s);", all);
+        OPEN("for (int i = 0; i < %s; i++) {", all);
+        emit("$ t = y[i] > 0.0@ ? 1.0@ : -1.0@;");
+        emit("dpred[i] = 1.0@ - t * pred[i] > 0.0@ ? -scale * t : 0.0@;");
+        CLOSE();
+        break;
+    case OP_KLD:  /* -t / p, 0 where p was clipped (outside [1e-7, 1]) */
+        emit("$ scale = 1.0@ / (%s);", rows(p, k));
+        OPEN("for (int i = 0; i < %s; i++) {", all);
+        emit("$ t = y[i], q = pred[i];");
+        emit_clip("t");
+        emit("dpred[i] = q >= 1e-7@ && q <= 1.0@ ? -scale * t / q : 0.0@;");
         CLOSE();
         break;
     default:
@@ -893,8 +1052,12 @@ static void emit_header(const EmitOpts *o) {
     emit("#define %s_IN %ld          /* $s per input sample %s */", U, node_row(G->x),
          shape_str(&G->spec->input));
     emit("#define %s_OUT %ld         /* $s per output sample */", U, node_row(G->out));
+    static const char *const target_kind[] = {
+        [TASK_REGRESSION] = "", [TASK_BINARY] = " (0 or 1)", [TASK_SPARSE] = " (a class index)",
+        [TASK_ONEHOT] = " (one per class, one-hot)", [TASK_HINGE] = " (-1 or 1; 0 reads as -1)",
+    };
     emit("#define %s_TARGET %d       /* $s per target sample%s */", U, G->n_target,
-         G->task ? " (a class index)" : "");
+         target_kind[G->task]);
     emit("#define %s_NUM_PARAMS %ld  /* $s of parameters, padded to 16 per tensor */", U, np);
     emit("#define %s_NUM_STATE %ld   /* $s of optimizer state */", U, ns);
     emit("#define %s_NUM_ACTS %ld    /* $s of activations for one batch */", U, na);
@@ -1014,6 +1177,11 @@ static const char *data_path(const Spec *s, const char *key) {
     return p[0] == '/' ? p : fmt("%s/%s", s->dir, p);
 }
 
+static const char *const task_names[] = {
+    [TASK_REGRESSION] = "NNC_REGRESSION", [TASK_BINARY] = "NNC_BINARY", [TASK_SPARSE] = "NNC_SPARSE",
+    [TASK_ONEHOT] = "NNC_ONEHOT", [TASK_HINGE] = "NNC_HINGE",
+};
+
 void emit_driver(Graph *g, FILE *f, const char *h_name) {
     const Spec *s = g->spec;
     const char *pre = s->preprocess->e->name;
@@ -1046,7 +1214,7 @@ void emit_driver(Graph *g, FILE *f, const char *h_name) {
     emit("    static const nnc_model_desc d = {");
     emit("        %s, %s,", c_string(P), c_string(s->src->path));
     emit("        %s_BATCH, %s_IN, %s_OUT, %s_TARGET, %s, %d,", U, U, U, U,
-         g->task == 2 ? "NNC_SPARSE" : g->task == 1 ? "NNC_BINARY" : "NNC_REGRESSION", g->logits);
+         task_names[g->task], g->logits);
     emit("        %s_NUM_PARAMS, tensors, %s_NUM_TENSORS,", U, U);
     emit("        params, init, train_step, evaluate, predict,");
     emit("        %ld, %d, %lluu, %.17g,", (long)call_num(s->fit, "epochs"),

@@ -199,6 +199,12 @@ void ir_dump(Graph *g, FILE *out, const char *after) {
             fprintf(out, " loss=%s", op_names[n->loss]);
         if (n->op == OP_SGD || n->op == OP_ADAM)
             fprintf(out, " f=(%g, %g, %g, %g)", n->f[0], n->f[1], n->f[2], n->f[3]);
+        Op loss = n->op == OP_LOSS_BWD ? n->loss : n->op;
+        if (loss == OP_HUBER)
+            fprintf(out, " delta=%g", n->f[0]);
+        else if ((loss == OP_BCE || loss == OP_BCE_LOGITS || loss == OP_CCE || loss == OP_CCE_LOGITS) &&
+                 n->f[0] != 0)
+            fprintf(out, " label_smoothing=%g", n->f[0]);
         if (n->shape.ndim) {
             fprintf(out, "  [");
             for (int d = 0; d < n->shape.ndim; d++)

@@ -44,24 +44,39 @@ static Node *lower_dense(Graph *g, const Layer *l, Node *h) {
     return activation(g, call_sub(l->c, "activation"), op_linear(g, h, w, b));
 }
 
-/* A loss op and its target layout; from_logits picks the fused variant. */
+/* A loss op and its target layout; from_logits picks the fused variant.
+ * label_smoothing and delta travel on the node as f[0]. */
 static void lower_loss(Graph *g, const Call *loss) {
     int logits = call_has(loss, "from_logits") && call_num(loss, "from_logits");
     Op op = (Op)loss->e->op;
     long k = node_row(g->out);
     switch (op) {
     case OP_MSE:
-        g->task = 0, g->n_target = (int)k;
+    case OP_MAE:
+    case OP_HUBER:
+    case OP_LOG_COSH:
+        g->task = TASK_REGRESSION, g->n_target = (int)k;
+        break;
+    case OP_HINGE:
+        g->task = TASK_HINGE, g->n_target = (int)k;
         break;
     case OP_BCE:
-        g->task = 1, g->n_target = 1;
+        g->task = TASK_BINARY, g->n_target = 1;
         if (logits)
             op = OP_BCE_LOGITS;
         break;
     case OP_SCE:
-        g->task = 2, g->n_target = 1;
+        g->task = TASK_SPARSE, g->n_target = 1;
         if (logits)
             op = OP_SCE_LOGITS;
+        break;
+    case OP_CCE:
+        g->task = TASK_ONEHOT, g->n_target = (int)k;
+        if (logits)
+            op = OP_CCE_LOGITS;
+        break;
+    case OP_KLD:
+        g->task = TASK_ONEHOT, g->n_target = (int)k;
         break;
     default:
         internal_error("loss %s has no lowering", loss->e->name);
@@ -72,6 +87,10 @@ static void lower_loss(Graph *g, const Call *loss) {
     cur_layer = "loss";
     g->y = op_leaf(g, OP_TARGET, ts, 1, "y");
     g->loss = op_loss(g, op, g->out, g->y);
+    if (call_has(loss, "label_smoothing"))
+        g->loss->f[0] = call_num(loss, "label_smoothing");
+    if (call_has(loss, "delta"))
+        g->loss->f[0] = call_num(loss, "delta");
 }
 
 Graph *lower(const Spec *spec, int batch) {

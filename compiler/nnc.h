@@ -337,7 +337,8 @@ struct Node {
     Op act;                 /* LINEAR: fused activation; ACT_BWD: its activation */
     Op loss;                /* LOSS_BWD: its loss */
     double f[4];            /* optimizer hyperparameters (optim.c); an activation's
-                               parameters (alpha) on it, its ACT_BWD, a fused LINEAR */
+                               parameters (alpha) on it, its ACT_BWD and a fused
+                               LINEAR; a loss's label_smoothing or delta (lower.c) */
     const char *layer;      /* layer name: generated functions are named after it */
     const char *label;      /* PARAM / STATE: tensor name ("fc1.weight") */
     const Call *init;       /* PARAM: its initializer */
@@ -352,6 +353,16 @@ struct Node {
     int last_use;           /* schedule index of the last reader, plan.c */
 };
 
+/* What the targets are, as the runtime's NNC_REGRESSION ... NNC_HINGE
+ * (runtime/nnc_rt.h; the same numbers). */
+typedef enum {
+    TASK_REGRESSION,        /* one real per output value */
+    TASK_BINARY,            /* one 0/1 column */
+    TASK_SPARSE,            /* one class index column */
+    TASK_ONEHOT,            /* one column per class: one-hot or a distribution */
+    TASK_HINGE              /* one -1/1 (or 0/1) per output value; the sign classifies */
+} Task;
+
 typedef struct Graph {
     const Spec *spec;
     int batch;              /* compile-time batch size */
@@ -361,7 +372,7 @@ typedef struct Graph {
     Node *loss;             /* scalar loss */
     Vec params;             /* PARAM nodes, in model order */
     Vec states;             /* STATE nodes */
-    int task;               /* NNC_REGRESSION / NNC_BINARY / NNC_SPARSE (runtime) */
+    int task;               /* Task: how the runtime reads targets and scores */
     int logits;             /* output is logits */
     int n_target;           /* floats per target sample */
     long area_size[A_ACT + 1]; /* floats per area, set by plan.c */

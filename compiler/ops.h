@@ -40,12 +40,20 @@ OP(LOG_SOFTMAX, "log_softmax", 1, shape_same, grad_act, emit_softmax) /* over th
 OP(TRANSPOSE, "transpose", 1, shape_transpose, grad_never, emit_transpose) /* W[out,in] -> [in,out] */
 OP(LINEAR_T, "linear_t", 3, shape_linear_t, grad_never, emit_linear_t) /* x, W^T[in,out], b or NULL */
 
-/* Losses: (prediction, target) -> scalar mean over the batch. */
+/* Losses: (prediction, target) -> scalar mean over the batch. f[0] holds
+ * label_smoothing (BCE, CCE and their logits variants) or delta (HUBER). */
 OP(MSE,         "mse",          2, shape_scalar, grad_loss, emit_loss)
 OP(BCE,         "bce",          2, shape_scalar, grad_loss, emit_loss) /* on probabilities */
 OP(BCE_LOGITS,  "bce_logits",   2, shape_scalar, grad_loss, emit_loss)
 OP(SCE,         "sce",          2, shape_scalar, grad_loss, emit_loss) /* sparse CE on probabilities */
 OP(SCE_LOGITS,  "sce_logits",   2, shape_scalar, grad_loss, emit_loss)
+OP(MAE,         "mae",          2, shape_scalar, grad_loss, emit_loss)
+OP(HUBER,       "huber",        2, shape_scalar, grad_loss, emit_loss) /* f[0] = delta */
+OP(LOG_COSH,    "log_cosh",     2, shape_scalar, grad_loss, emit_loss)
+OP(CCE,         "cce",          2, shape_scalar, grad_loss, emit_loss) /* one-hot CE on probabilities */
+OP(CCE_LOGITS,  "cce_logits",   2, shape_scalar, grad_loss, emit_loss)
+OP(HINGE,       "hinge",        2, shape_scalar, grad_loss, emit_loss) /* targets 0/1 or -1/1 */
+OP(KLD,         "kl_divergence", 2, shape_scalar, grad_loss, emit_loss) /* Keras' clipped formula */
 
 /* Backward ops, made by autodiff.c; never differentiated again. */
 OP(ADD,         "add",          2, shape_same,   grad_never, emit_add)      /* gradient accumulation */

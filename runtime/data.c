@@ -302,6 +302,20 @@ static int parse_row(nnc_dataset *ds, char *s, char *end, const char *name, long
                                   name, row, col, col, text);
             }
             y[col - 1 - ds->n_in] = v + 0.0f;
+        } else if (d->task == NNC_ONEHOT) {
+            if (!(v >= 0 && v <= 1)) {
+                nnc_printable(text, sizeof text, b, (size_t)(e - b));
+                return nnc_errorf("%s:%lld:%d: error: column %d: one-hot target '%s' is not in [0, 1]",
+                                  name, row, col, col, text);
+            }
+            y[col - 1 - ds->n_in] = v + 0.0f;
+        } else if (d->task == NNC_HINGE) {
+            if (v != -1 && v != 0 && v != 1) {
+                nnc_printable(text, sizeof text, b, (size_t)(e - b));
+                return nnc_errorf("%s:%lld:%d: error: column %d: hinge target '%s' is not -1, 0 or 1",
+                                  name, row, col, col, text);
+            }
+            y[col - 1 - ds->n_in] = v + 0.0f;
         } else {
             y[col - 1 - ds->n_in] = v;
         }

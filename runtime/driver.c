@@ -61,7 +61,8 @@ static int usage_error(const char *prog, const char *fmt, ...)
 
 static void help(const nnc_model_desc *d, const char *prog)
 {
-    static const char *tasks[] = {"regression", "binary classification", "classification"};
+    static const char *tasks[] = {"regression", "binary classification", "classification",
+                                  "classification, one-hot targets", "classification by sign (hinge)"};
     usage(stdout, prog);
     printf("\nmodel %s (%s): %d input%s -> %d output%s, %s\n", d->name, d->source ? d->source : "?", d->n_in,
            d->n_in == 1 ? "" : "s", d->n_out, d->n_out == 1 ? "" : "s", tasks[d->task]);
@@ -161,6 +162,8 @@ static int check_desc(const nnc_model_desc *d)
     else if (d->task == NNC_REGRESSION ? d->n_target != d->n_out
              : d->task == NNC_BINARY   ? d->n_target != 1 || d->n_out != 1
              : d->task == NNC_SPARSE   ? d->n_target != 1 || d->n_out < 2
+             : d->task == NNC_ONEHOT   ? d->n_target != d->n_out || d->n_out < 2
+             : d->task == NNC_HINGE    ? d->n_target != d->n_out
                                        : 1)
         why = "task, n_target and n_out disagree";
     else if (!(d->validation_split >= 0 && d->validation_split < 1)) why = "validation_split is not in [0, 1)";
@@ -338,12 +341,13 @@ done:
 
 static void predict_header(FILE *f, const nnc_model_desc *d)
 {
-    if (d->task == NNC_BINARY) {
-        fputs("class,p1\n", f);
+    int classes = d->task == NNC_SPARSE || d->task == NNC_ONEHOT;
+    if (d->task == NNC_BINARY || (d->task == NNC_HINGE && d->n_out == 1)) {
+        fputs(d->task == NNC_BINARY ? "class,p1\n" : "class,score\n", f);
         return;
     }
-    if (d->task == NNC_SPARSE) fputs("class,", f);
-    for (int j = 0; j < d->n_out; j++) fprintf(f, "%s%c%d", j ? "," : "", d->task == NNC_SPARSE ? 'p' : 'y', j);
+    if (classes) fputs("class,", f);
+    for (int j = 0; j < d->n_out; j++) fprintf(f, "%s%c%d", j ? "," : "", classes ? 'p' : 'y', j);
     fputc('\n', f);
 }
 
@@ -351,7 +355,7 @@ static void predict_header(FILE *f, const nnc_model_desc *d)
 static void predict_row(FILE *f, const nnc_model_desc *d, const float *o, float *prob)
 {
     int k = d->n_out;
-    if (d->task == NNC_SPARSE) {
+    if (d->task == NNC_SPARSE || d->task == NNC_ONEHOT) {
         if (d->logits) nnc_softmax(prob, o, k);
         else memcpy(prob, o, (size_t)k * sizeof(float));
         fprintf(f, "%d", nnc_argmax(o, k));
@@ -360,6 +364,9 @@ static void predict_row(FILE *f, const nnc_model_desc *d, const float *o, float 
         /* the same decision rule as the accuracy metric */
         int cls = d->logits ? o[0] > 0.0f : o[0] > 0.5f;
         fprintf(f, "%d,%.6g", cls, (double)(d->logits ? nnc_sigmoid(o[0]) : o[0]));
+    } else if (d->task == NNC_HINGE && k == 1) {
+        /* the score's sign is the class, written as hinge's -1 / 1 */
+        fprintf(f, "%d,%.9g", o[0] > 0.0f ? 1 : -1, (double)o[0]);
     } else {
         for (int j = 0; j < k; j++) fprintf(f, "%s%.9g", j ? "," : "", (double)o[j]);
     }

@@ -28,6 +28,14 @@ void nnc_metrics_add(nnc_metrics *mt, float batch_loss, const float *out, const 
             /* Keras' BinaryAccuracy: p > 0.5, which for a logit is z > 0 */
             int pred = mt->logits ? o[0] > 0.0f : o[0] > 0.5f;
             mt->correct += pred == (y[i] > 0.5f);
+        } else if (mt->task == NNC_ONEHOT) {
+            mt->correct += nnc_argmax(o, k) == nnc_argmax(y + (size_t)i * (size_t)k, k);
+        } else if (mt->task == NNC_HINGE) {
+            /* the sign is the class; targets 0 and -1 are both the negative one */
+            const float *t = y + (size_t)i * (size_t)k;
+            int right = 0;
+            for (int j = 0; j < k; j++) right += (o[j] > 0.0f) == (t[j] > 0.0f);
+            mt->correct += (double)right / k;
         } else {
             const float *t = y + (size_t)i * (size_t)k;
             for (int j = 0; j < k; j++) {

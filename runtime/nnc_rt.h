@@ -26,7 +26,11 @@ typedef struct nnc_tensor {
 enum {
     NNC_REGRESSION = 0, /* n_target == n_out real values; metric rmse */
     NNC_BINARY = 1,     /* one 0/1 target column; metric accuracy */
-    NNC_SPARSE = 2      /* one integer class column in [0, n_out); metric accuracy */
+    NNC_SPARSE = 2,     /* one integer class column in [0, n_out); metric accuracy */
+    NNC_ONEHOT = 3,     /* n_target == n_out columns in [0, 1] (one-hot or a distribution);
+                           accuracy: argmax(target) == argmax(output) */
+    NNC_HINGE = 4       /* n_target == n_out columns of -1, 0 or 1 (0 reads as -1);
+                           accuracy: the sign of each output value */
 };
 
 enum { NNC_PRE_NONE = 0, NNC_PRE_STANDARDIZE = 1, NNC_PRE_MINMAX = 2 };
@@ -37,7 +41,7 @@ typedef struct nnc_model_desc {
     int batch;               /* compile-time batch size (max samples per call) */
     int n_in, n_out;         /* floats per input sample, per output sample */
     int n_target;            /* floats per target sample */
-    int task;                /* NNC_REGRESSION / NNC_BINARY / NNC_SPARSE */
+    int task;                /* NNC_REGRESSION ... NNC_HINGE */
     int logits;              /* outputs are logits (apply sigmoid/softmax for probabilities) */
     size_t n_params;         /* floats in the parameter block */
     const nnc_tensor *tensors;
@@ -181,7 +185,8 @@ typedef struct nnc_metrics {
     int task, n_out, logits;
     double loss_sum;   /* sum of batch mean loss * batch size */
     double n;          /* samples seen */
-    double correct;    /* classification: samples classified right */
+    double correct;    /* classification: samples classified right (hinge: the
+                          fraction of a sample's outputs with the right sign) */
     double sq_sum;     /* regression: sum of squared errors */
     double n_values;   /* regression: outputs compared */
 } nnc_metrics;

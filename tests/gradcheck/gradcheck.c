@@ -44,6 +44,17 @@ int main(void) {
             y[i * M(TARGET) + j] = M(TARGET) == 1 && M(OUT) > 1 ? (double)(int)(urand(&s) * M(OUT))
                                  : M(OUT) == 1 ? (double)(urand(&s) < 0.5)
                                  : 2 * urand(&s) - 1;
+#ifdef DIST_TARGETS
+    /* categorical CE and KL divergence: each target row a distribution, with
+     * one near-zero entry so the clip of kl_divergence is exercised */
+    for (int i = 0; i < M(BATCH); i++) {
+        double *t = y + i * M(TARGET), sum = 0;
+        for (int j = 0; j < M(TARGET); j++)
+            sum += t[j] = j == i % M(TARGET) ? 1e-9 : 0.1 + urand(&s);
+        for (int j = 0; j < M(TARGET); j++)
+            t[j] /= sum;
+    }
+#endif
     int batches[2] = {M(BATCH), M(BATCH) > 1 ? M(BATCH) - 1 : 1};
     for (int b = 0; b < 2; b++) {
         int n = batches[b];

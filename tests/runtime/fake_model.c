@@ -3,7 +3,8 @@
  * out = W x + b ("fc.weight" [N_OUT, N_IN], "fc.bias" [N_OUT], PyTorch's
  * layout) trained by plain SGD, with the loss the task implies (sigmoid
  * cross-entropy on a logit, softmax cross-entropy on logits, or mean squared
- * error). Compile with -DTASK=NNC_BINARY|NNC_SPARSE|NNC_REGRESSION; the
+ * error; softmax cross-entropy on one-hot targets, hinge on signs).
+ * Compile with -DTASK=NNC_BINARY|NNC_SPARSE|NNC_REGRESSION|NNC_ONEHOT|NNC_HINGE; the
  * other knobs below have defaults. Every entry point aborts if the runtime
  * passes a batch of the wrong size, so a batching bug fails loudly. */
 #include <math.h>
@@ -18,9 +19,9 @@
 #define N_IN 2
 #endif
 #ifndef N_OUT
-#define N_OUT (TASK == NNC_SPARSE ? 3 : 1)
+#define N_OUT (TASK == NNC_SPARSE || TASK == NNC_ONEHOT ? 3 : 1)
 #endif
-#define N_TARGET (TASK == NNC_REGRESSION ? N_OUT : 1)
+#define N_TARGET (TASK == NNC_BINARY || TASK == NNC_SPARSE ? 1 : N_OUT)
 #ifndef BATCH
 #define BATCH 16
 #endif
@@ -81,6 +82,21 @@ static float loss(const float *out, const float *y, int n, float *g)
             float t = y[i];
             total += fmaxf(z[0], 0) - z[0] * t + log1pf(expf(-fabsf(z[0])));
             if (g) g[i] = (nnc_sigmoid(z[0]) - t) / (float)n;
+        } else if (TASK == NNC_ONEHOT) {
+            /* softmax cross-entropy against a target distribution */
+            float prob[N_OUT];
+            const float *t = y + i * N_OUT;
+            nnc_softmax(prob, z, N_OUT);
+            for (int j = 0; j < N_OUT; j++) {
+                total += -t[j] * log(fmax(prob[j], 1e-30));
+                if (g) g[i * N_OUT + j] = (prob[j] - t[j]) / (float)n;
+            }
+        } else if (TASK == NNC_HINGE) {
+            for (int j = 0; j < N_OUT; j++) {
+                float t = y[i * N_OUT + j] > 0 ? 1.0f : -1.0f, margin = 1 - t * z[j];
+                total += margin > 0 ? (double)margin / N_OUT : 0;
+                if (g) g[i * N_OUT + j] = margin > 0 ? -t / (float)(n * N_OUT) : 0;
+            }
         } else if (TASK == NNC_SPARSE) {
             float prob[N_OUT];
             int c = (int)y[i];

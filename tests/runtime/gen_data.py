@@ -38,6 +38,12 @@ def sparse(rng, n):
     return rows
 
 
+def one_hot(rows, k):
+    # the class column of sparse() as k columns, some written as 1.0 / 0.0
+    return [r[:-1] + [float(j == r[-1]) if i % 2 else int(j == r[-1]) for j in range(k)]
+            for i, r in enumerate(rows)]
+
+
 def regression(rng, n):
     rows = []
     for _ in range(n):
@@ -53,8 +59,11 @@ def main():
     test = binary(rng, 200)
     write(os.path.join(out, "bin_test.csv"), "x0,x1,label", test)
     write(os.path.join(out, "bin_inputs.csv"), "x0,x1", [r[:2] for r in test])
-    write(os.path.join(out, "sp_train.csv"), "a,b,class", sparse(rng, 300))
-    write(os.path.join(out, "sp_test.csv"), "a,b,class", sparse(rng, 150))
+    sp_train, sp_test = sparse(rng, 300), sparse(rng, 150)
+    write(os.path.join(out, "sp_train.csv"), "a,b,class", sp_train)
+    write(os.path.join(out, "sp_test.csv"), "a,b,class", sp_test)
+    write(os.path.join(out, "oh_train.csv"), "a,b,c0,c1,c2", one_hot(sp_train, 3))
+    write(os.path.join(out, "oh_test.csv"), "a,b,c0,c1,c2", one_hot(sp_test, 3))
     write(os.path.join(out, "reg_train.csv"), None, regression(rng, 400))
     write(os.path.join(out, "reg_test.csv"), None, regression(rng, 100))
 

@@ -84,6 +84,9 @@ B=$T/fake_bin S=$T/fake_sp R=$T/fake_reg U=$T/unit C=$T/st_copy
 build fake_bin "$B" $CC $FLAGS -DTASK=NNC_BINARY -DPRE=NNC_PRE_STANDARDIZE -DVSPLIT=0.2 $FAKE
 build fake_sp "$S" $CC $FLAGS -DTASK=NNC_SPARSE -DPRE=NNC_PRE_MINMAX $FAKE
 build fake_reg "$R" $CC $FLAGS -DTASK=NNC_REGRESSION -DN_OUT=2 -DLR=0.1f -DSHUFFLE=0 $FAKE
+O=$T/fake_oh H=$T/fake_hinge
+build fake_oh "$O" $CC $FLAGS -DTASK=NNC_ONEHOT -DPRE=NNC_PRE_MINMAX $FAKE
+build fake_hinge "$H" $CC $FLAGS -DTASK=NNC_HINGE -DPRE=NNC_PRE_STANDARDIZE -DLR=0.1f $FAKE
 build unit "$U" $CC $FLAGS -I"$ROOT/runtime" "$TR/test_unit.c" $RT
 build st_copy "$C" $CC $FLAGS -I"$ROOT/runtime" "$TR/st_copy.c" $RT
 BA= UA=
@@ -179,6 +182,26 @@ ok "sparse: high test accuracy" "$spline" awk -v l="$spline" 'BEGIN { exit !(sub
 ok "sparse predict: class,p0,p1,p2; probabilities sum to 1; class is the argmax" "$(head -3 sp_pred.out)" \
     awk -F, 'NR == 1 { bad = $0 != "class,p0,p1,p2"; next } { s = $2 + $3 + $4; m = 2; if ($3 > $(m)) m = 3; if ($4 > $(m)) m = 4; if (NF != 4 || s < 0.9999 || s > 1.0001 || $1 != m - 2) bad = 1 } END { exit bad || NR != 151 }' sp_pred.out
 ok "sparse: min_max statistics in the metadata" "no min_max" grep -q '"nnc.preprocess":"min_max"' sp.st
+
+"$O" train --data oh_train.csv --test oh_test.csv --epochs 30 --save oh.st >oh.out 2>&1
+ok "one-hot: epoch lines with accuracy" "$(head -1 oh.out)" test "$(grep -cE '^epoch [0-9]+/30 - loss: [0-9.]+ - accuracy: [0-9.]+ - [0-9]+ ms$' oh.out)" = 30
+ohline=$(grep '^test loss' oh.out)
+ok "one-hot: the same test loss and accuracy as the sparse labels" "$ohline vs $spline" test "$ohline" = "$spline"
+"$O" predict --weights oh.st --data oh_test.csv >oh_pred.out 2>&1
+ok "one-hot predict: the same classes and probabilities as sparse" "$(head -3 oh_pred.out)" cmp -s oh_pred.out sp_pred.out
+printf 'a,b,c0,c1,c2\n1,2,0,1,0\n3,4,0,1.5,0\n' >oh_bad.csv
+expect "data: a one-hot target out of [0, 1]" 1 "oh_bad.csv:3:4: error: column 4: one-hot target '1.5' is not in [0, 1]" "$O" train --data oh_bad.csv
+
+awk -F, 'NR > 1 { $3 = $3 ? 1 : -1 } { print }' OFS=, bin_train.csv >pm_train.csv
+"$H" train --data pm_train.csv --test bin_test.csv --epochs 20 >hinge.out 2>&1
+hline=$(grep '^test loss' hinge.out)
+ok "hinge: -1/1 training targets, 0/1 test targets, high accuracy" "$hline" awk -v l="$hline" 'BEGIN { exit !(substr(l, index(l, "accuracy: ") + 10) + 0 >= 0.95) }'
+"$H" train --data pm_train.csv --epochs 2 --save hinge.st >/dev/null 2>&1
+"$H" predict --weights hinge.st --data bin_inputs.csv >hinge_pred.out 2>&1
+ok "hinge predict: class,score with the class the score's sign" "$(head -3 hinge_pred.out)" \
+    awk -F, 'NR == 1 { bad = $0 != "class,score"; next } !(NF == 2 && ($1 == 1) == ($2 > 0) && ($1 == 1 || $1 == -1)) { bad = 1 } END { exit bad || NR != 201 }' hinge_pred.out
+printf '1,2,1\n3,4,2\n' >hinge_bad.csv
+expect "data: a hinge target not -1, 0 or 1" 1 "hinge_bad.csv:2:3: error: column 3: hinge target '2' is not -1, 0 or 1" "$H" train --data hinge_bad.csv
 
 "$R" train --data reg_train.csv --test reg_test.csv --epochs 30 --save reg.st >reg.out 2>&1
 ok "regression: epoch lines with rmse" "$(head -1 reg.out)" test "$(grep -cE '^epoch [0-9]+/30 - loss: [0-9.]+ - rmse: [0-9.]+ - [0-9]+ ms$' reg.out)" = 30

@@ -5,7 +5,9 @@
 
 Features are N(0, 1) draws; targets come from a random "teacher" network
 (tanh hidden layer), so they are learnable: classes are its argmax, binary
-labels its sign, regression targets its value. Every number is a multiple of
+labels its sign, regression targets its value; one-hot targets (categorical
+cross-entropy) its argmax, distributions (KL divergence) its softmax, hinge
+targets its sign as 0/1 (one output) or -1/1 (several). Every number is a multiple of
 1/256 of modest size, exactly representable in float32 and printed exactly,
 so nnc's C parser and numpy read bit-identical inputs (no rounding question).
 The seed defaults to a hash of the model name: each model its own data.
@@ -29,14 +31,49 @@ def teacher(rng, x, n_out):
     return np.tanh(x @ w1) @ w2
 
 
+def regression(rng, x, out):
+    return q(2 * teacher(rng, x, math.prod(out)))
+
+
+def one_hot(rng, x, out):
+    k = out[-1]
+    return np.eye(k, dtype=int)[teacher(rng, x, k).argmax(-1)]
+
+
+def distribution(rng, x, out):
+    """Softmax of the teacher in multiples of 1/256 that sum to exactly 1:
+    the first k - 1 rounded down, the last what is left (so none is < 0)."""
+    z = 4 * teacher(rng, x, out[-1])
+    p = np.exp(z - z.max(-1, keepdims=True))
+    p /= p.sum(-1, keepdims=True)
+    p[:, :-1] = np.floor(p[:, :-1] * 256) / 256
+    p[:, -1] = 1 - p[:, :-1].sum(-1)
+    return p
+
+
+def hinge(rng, x, out):
+    """Signs of the teacher: 0/1 for one output (as for binary
+    cross-entropy, which hinge converts), -1/1 for several."""
+    s = teacher(rng, x, math.prod(out)) > 0
+    return s.astype(int) if math.prod(out) == 1 else 2 * s.astype(int) - 1
+
+
 # loss -> targets per sample from (rng, features, output shape)
 TARGETS = {
-    "mse": lambda rng, x, out: q(2 * teacher(rng, x, math.prod(out))),
+    "mse": regression,
+    "mean_squared_error": regression,
+    "mae": regression,
+    "mean_absolute_error": regression,
+    "huber": regression,
+    "log_cosh": regression,
     "binary_crossentropy":
         lambda rng, x, out: (teacher(rng, x, math.prod(out)) > 0).astype(int),
     "sparse_categorical_crossentropy":
         lambda rng, x, out: teacher(rng, x, math.prod(out)).reshape(
             len(x), -1, out[-1]).argmax(-1),
+    "categorical_crossentropy": one_hot,
+    "kl_divergence": distribution,
+    "hinge": hinge,
 }
 
 

@@ -109,16 +109,69 @@ def sce_on_probs(p, y):
     return F.nll_loss(torch.log(p), y)
 
 
-# loss -> (function of (output, target) by from_logits, target kind)
+# Keras' label smoothing: binary targets move towards 0.5, one-hot targets
+# towards 1/k, by the fraction ls.
+def smooth(y, ls, toward):
+    return y * (1 - ls) + ls * toward if ls else y
+
+
+def bce(a):
+    f = F.binary_cross_entropy_with_logits if a["from_logits"] else F.binary_cross_entropy
+    return lambda p, y: f(p, smooth(y, a["label_smoothing"], 0.5))
+
+
+def cce(a):
+    ls = a["label_smoothing"]
+    if a["from_logits"]:
+        # CrossEntropyLoss with class-probability targets smooths as Keras does
+        return lambda z, y: F.cross_entropy(z, y, label_smoothing=ls)
+    # PyTorch has no CE on probabilities: -sum t log p per row, the log
+    # clamped at -100 as BCELoss and nnc clamp it; mean over the rows
+    return lambda p, y: -(smooth(y, ls, 1 / p.shape[-1]) *
+                          torch.log(p).clamp(min=-100)).sum(-1).mean()
+
+
+def log_cosh(p, y):
+    # log(cosh e) in the overflow-free form nnc uses; Keras means over the
+    # last axis, then over the batch: the mean over everything
+    e = p - y
+    return (e + F.softplus(-2 * e) - math.log(2)).mean()
+
+
+def hinge(p, y):
+    # Keras: 0/1 targets become -1/1; mean of max(1 - t p, 0). No PyTorch
+    # equivalent (HingeEmbeddingLoss is another function).
+    t = torch.where(y > 0, 1.0, -1.0).to(p.dtype)
+    return F.relu(1 - t * p).mean()
+
+
+def kl_divergence(p, y):
+    # Keras: sum over the last axis of t log(t / p), t and p clipped to
+    # [1e-7, 1]; mean over the batch. PyTorch's KLDivLoss takes log p and
+    # reduces differently, so it is written out here.
+    t = y.clamp(1e-7, 1)
+    q = p.clamp(1e-7, 1)
+    return (t * torch.log(t / q)).sum(-1).mean()
+
+
+# loss -> (function of (output, target) by its arguments, target kind)
 LOSSES = {
     "mse": {"keys": (), "fn": lambda a: F.mse_loss, "target": "float"},
+    "mean_squared_error": {"keys": (), "fn": lambda a: F.mse_loss, "target": "float"},
+    "mae": {"keys": (), "fn": lambda a: F.l1_loss, "target": "float"},
+    "mean_absolute_error": {"keys": (), "fn": lambda a: F.l1_loss, "target": "float"},
+    "huber": {"keys": ("delta",), "target": "float",
+              "fn": lambda a: lambda p, y: F.huber_loss(p, y, delta=a["delta"])},
+    "log_cosh": {"keys": (), "fn": lambda a: log_cosh, "target": "float"},
     "binary_crossentropy": {
-        "keys": ("from_logits",), "target": "float",
-        "fn": lambda a: (F.binary_cross_entropy_with_logits if a["from_logits"]
-                         else F.binary_cross_entropy)},
+        "keys": ("from_logits", "label_smoothing"), "target": "float", "fn": bce},
+    "categorical_crossentropy": {
+        "keys": ("from_logits", "label_smoothing"), "target": "float", "fn": cce},
     "sparse_categorical_crossentropy": {
         "keys": ("from_logits",), "target": "class",
         "fn": lambda a: F.cross_entropy if a["from_logits"] else sce_on_probs},
+    "hinge": {"keys": (), "fn": lambda a: hinge, "target": "float"},
+    "kl_divergence": {"keys": (), "fn": lambda a: kl_divergence, "target": "float"},
 }
 
 OPTIMIZERS = {

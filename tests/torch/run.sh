@@ -32,6 +32,17 @@ val_split_sgd            47  yes
 act_leaky_elu_selu       50  yes
 act_smooth_sce           60  yes
 act_hard_standalone      43  no
+mae_adam                 45  yes
+huber_momentum           50  yes
+log_cosh_adam            40  no
+bce_logits_smoothing     50  yes
+bce_probs_smoothing      44  yes
+cce_probs_smoothing      60  yes
+cce_logits               50  yes
+cce_logits_smoothing     30  no
+hinge_binary             50  yes
+hinge_multi              50  yes
+kl_divergence_softmax    60  yes
 "
 
 if [ ! -x "$NNC" ]; then
