@@ -193,6 +193,8 @@ void ir_dump(Graph *g, FILE *out, const char *after) {
             fprintf(out, " loss=%s", op_names[n->loss]);
         if (n->op == OP_SGD || n->op == OP_ADAM)
             fprintf(out, " f=(%g, %g, %g, %g)", n->f[0], n->f[1], n->f[2], n->f[3]);
+        if (n->op == OP_L1L2 || n->op == OP_L1L2_BWD)
+            fprintf(out, " l1=%g l2=%g", n->f[0], n->f[1]);
         if (n->shape.ndim) {
             fprintf(out, "  [");
             for (int d = 0; d < n->shape.ndim; d++)
