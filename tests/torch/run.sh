@@ -29,6 +29,9 @@ mse_deep_adam            50  yes
 no_bias                  23  yes
 mse_last_axis            30  yes
 val_split_sgd            47  yes
+reg_l2_sgd               50  yes
+reg_l1_adam              45  yes
+reg_l1_l2_mixed          40  no
 "
 
 if [ ! -x "$NNC" ]; then
