@@ -69,13 +69,31 @@ static void grad_act(Grads *gr, Node *n, Node *dy) { act_bwd(gr, n, dy, n); }
  * monotone): theirs reads x. With two readers, x is never folded away. */
 static void grad_act_x(Grads *gr, Node *n, Node *dy) { act_bwd(gr, n, dy, n->in[0]); }
 
-/* The loss is the root: its gradient is the seed 1, so the rule needs no dy. */
+/* Losses and penalties are summed into the total loss with weight 1, so
+ * the gradient reaching them is always the seed and their rules need no dy. */
+static void seed_only(Grads *gr, Node *n, Node *dy) {
+    if (dy != gr->g->loss)
+        internal_error("%s is not summed into the loss directly", op_names[n->op]);
+}
+
+/* The loss is the root: its gradient is the seed 1. */
 static void grad_loss(Grads *gr, Node *n, Node *dy) {
-    (void)dy;
+    seed_only(gr, n, dy);
     Node *dx = node_new(gr->g, OP_LOSS_BWD, n->in[0], n->in[1], NULL, NULL);
     dx->loss = n->op;
     memcpy(dx->f, n->f, sizeof dx->f);     /* label_smoothing, delta */
     acc(gr, n->in[0], dx);
+}
+
+/* total = loss + l1 sum|w| + l2 sum w^2: the seed passes on to the loss, and
+ * l1 sign(w) + 2 l2 w joins w's gradient (sign(0) = 0, as PyTorch and Keras). */
+static void grad_l1l2(Grads *gr, Node *n, Node *dy) {
+    seed_only(gr, n, dy);
+    gr->d[n->in[0]->id] = dy;
+    Node *dw = node_new(gr->g, OP_L1L2_BWD, n->in[1], NULL, NULL, NULL);
+    dw->f[0] = n->f[0];
+    dw->f[1] = n->f[1];
+    acc(gr, n->in[1], dw);
 }
 
 static GradRule *const grad_rules[OP_COUNT] = {

@@ -56,6 +56,8 @@ const Entry catalog[] = {
         {"use_bias", T_BOOL, "true", ANY, "add a bias vector"},
         {"kernel_initializer", T_INITIALIZER, "glorot_uniform", ANY, "initial weights"},
         {"bias_initializer", T_INITIALIZER, "zeros", ANY, "initial bias"},
+        {"kernel_regularizer", T_REGULARIZER, "", ANY, "penalty on the weights, added to the loss"},
+        {"bias_regularizer", T_REGULARIZER, "", ANY, "penalty on the bias, added to the loss"},
         NAME,
      }, "densely connected layer on the last axis: activation(x W + b)", "dense(32, activation = relu)"},
     {"activation", K_LAYER, 0, L_ACTIVATION, {
@@ -144,9 +146,52 @@ const Entry catalog[] = {
         {"epsilon", T_FLOAT, "1e-7", 0, HUGE_VAL, 1, 0, "added to the denominator"},
      }, "Adam, with Keras' defaults", "optimizer adam(learning_rate = 0.001)"},
 
-    /* ---- initializers ---- */
-    {"glorot_uniform", K_INITIALIZER, 0, L_NONE, {{0}}, "uniform in +-sqrt(6 / (fan_in + fan_out))", NULL},
+    /* ---- initializers ----
+     * fan_in and fan_out as Keras computes them: for dense, in and units. The
+     * *_normal variance scalings are truncated at 2 standard deviations and
+     * widened by 1 / .87962566103423978 so the variance is the one named. */
     {"zeros", K_INITIALIZER, 0, L_NONE, {{0}}, "all zero", NULL},
+    {"ones", K_INITIALIZER, 0, L_NONE, {{0}}, "all one", NULL},
+    {"constant", K_INITIALIZER, 0, L_NONE, {
+        {"value", T_FLOAT, "0.0", ANY, "the value of every element"},
+     }, "every element the same value", "dense(32, bias_initializer = constant(0.1))"},
+    {"random_uniform", K_INITIALIZER, 0, L_NONE, {
+        {"minval", T_FLOAT, "-0.05", ANY, "lower bound"},
+        {"maxval", T_FLOAT, "0.05", ANY, "upper bound (excluded)"},
+     }, "uniform in [minval, maxval)", "dense(32, kernel_initializer = random_uniform(-0.1, 0.1))"},
+    {"random_normal", K_INITIALIZER, 0, L_NONE, {
+        {"mean", T_FLOAT, "0.0", ANY, "mean"},
+        {"stddev", T_FLOAT, "0.05", 0, HUGE_VAL, 0, 0, "standard deviation"},
+     }, "normal(mean, stddev)", "dense(32, kernel_initializer = random_normal(stddev = 0.1))"},
+    {"truncated_normal", K_INITIALIZER, 0, L_NONE, {
+        {"mean", T_FLOAT, "0.0", ANY, "mean before truncation"},
+        {"stddev", T_FLOAT, "0.05", 0, HUGE_VAL, 0, 0, "standard deviation before truncation"},
+     }, "normal(mean, stddev), values beyond 2 stddev redrawn",
+     "dense(32, kernel_initializer = truncated_normal(stddev = 0.1))"},
+    {"glorot_uniform", K_INITIALIZER, 0, L_NONE, {{0}}, "uniform in +-sqrt(6 / (fan_in + fan_out))", NULL},
+    {"glorot_normal", K_INITIALIZER, 0, L_NONE, {{0}},
+     "truncated normal, variance 2 / (fan_in + fan_out)", NULL},
+    {"he_uniform", K_INITIALIZER, 0, L_NONE, {{0}}, "uniform in +-sqrt(6 / fan_in)", NULL},
+    {"he_normal", K_INITIALIZER, 0, L_NONE, {{0}}, "truncated normal, variance 2 / fan_in", NULL},
+    {"lecun_uniform", K_INITIALIZER, 0, L_NONE, {{0}}, "uniform in +-sqrt(3 / fan_in)", NULL},
+    {"lecun_normal", K_INITIALIZER, 0, L_NONE, {{0}}, "truncated normal, variance 1 / fan_in", NULL},
+    {"orthogonal", K_INITIALIZER, 0, L_NONE, {
+        {"gain", T_FLOAT, "1.0", ANY, "multiplies the orthogonal matrix"},
+     }, "gain times a random orthogonal matrix (rows or columns orthonormal, by shape)",
+     "dense(32, kernel_initializer = orthogonal(gain = 1.0))"},
+
+    /* ---- regularizers: penalties added to the loss ----
+     * l2 first: the one suggested when a misspelling is as near to both. */
+    {"l2", K_REGULARIZER, 0, L_NONE, {
+        {"l2", T_FLOAT, "0.01", 0, HUGE_VAL, 0, 0, "factor of the sum of squares"},
+     }, "l2 * sum(w^2)", "dense(32, kernel_regularizer = l2(0.01))"},
+    {"l1", K_REGULARIZER, 0, L_NONE, {
+        {"l1", T_FLOAT, "0.01", 0, HUGE_VAL, 0, 0, "factor of the sum of absolute values"},
+     }, "l1 * sum(|w|)", "dense(32, kernel_regularizer = l1(0.01))"},
+    {"l1_l2", K_REGULARIZER, 0, L_NONE, {
+        {"l1", T_FLOAT, "0.01", 0, HUGE_VAL, 0, 0, "factor of the sum of absolute values"},
+        {"l2", T_FLOAT, "0.01", 0, HUGE_VAL, 0, 0, "factor of the sum of squares"},
+     }, "l1 * sum(|w|) + l2 * sum(w^2)", "dense(32, kernel_regularizer = l1_l2(l1 = 0.01, l2 = 0.01))"},
 
     /* ---- preprocessing ---- */
     {"none", K_PREPROCESS, 0, L_NONE, {{0}}, "inputs as they are", NULL},
@@ -173,7 +218,7 @@ const Entry *catalog_activation(int op) {
 /* Activations before layers: `optimizer relu` is about the activation. */
 const Entry *catalog_find_any(const char *name) {
     static const Kind order[] = {K_ACTIVATION, K_LOSS, K_OPTIMIZER, K_INITIALIZER,
-                                 K_PREPROCESS, K_STATEMENT, K_LAYER};
+                                 K_REGULARIZER, K_PREPROCESS, K_STATEMENT, K_LAYER};
     for (int k = 0; k < (int)(sizeof order / sizeof order[0]); k++) {
         const Entry *e = catalog_find(name, order[k]);
         if (e)
@@ -185,7 +230,7 @@ const Entry *catalog_find_any(const char *name) {
 const char *kind_name(Kind k) {
     static const char *const names[K_NKINDS] = {
         "statement", "layer", "activation", "loss", "optimizer", "initializer",
-        "preprocessing method",
+        "preprocessing method", "regularizer",
     };
     if (k < 0 || k >= K_NKINDS)
         internal_error("bad kind %d", (int)k);
@@ -204,6 +249,7 @@ static const char *type_name(const ParamDef *p) {
     case T_LOSS: return "loss";
     case T_OPTIMIZER: return "optimizer";
     case T_PREPROCESS: return "preprocessing method";
+    case T_REGULARIZER: return "regularizer";
     }
     internal_error("bad type %d", (int)p->type);
 }
@@ -258,7 +304,7 @@ void catalog_print(FILE *out) {
     static const char *const titles[K_NKINDS] = {
         "Statements", "Layers", "Activations (activation = NAME)", "Losses (loss NAME)",
         "Optimizers (optimizer NAME)", "Initializers (kernel_initializer = NAME)",
-        "Preprocessing (preprocess NAME)",
+        "Preprocessing (preprocess NAME)", "Regularizers (kernel_regularizer = NAME)",
     };
     for (int k = 0; k < K_NKINDS; k++) {
         fprintf(out, "%s%s:\n", k ? "\n" : "", titles[k]);

@@ -162,6 +162,8 @@ static void unknown_name(Loc loc, const char *name, Kind kind, int kind2) {
             hint("preprocessing is given with its own statement: preprocess %s", name);
         else if (other->kind == K_INITIALIZER)
             hint("an initializer is an argument: dense(32, kernel_initializer = %s)", name);
+        else if (other->kind == K_REGULARIZER)
+            hint("a regularizer is an argument: dense(32, kernel_regularizer = %s)", name);
         return;
     }
     const char **names = xalloc(sizeof(char *) * (size_t)catalog_len);
@@ -182,7 +184,7 @@ static Call *bind(const Entry *e, const Arg *args, int nargs, Loc loc);
 
 static const Kind kind_of_type[] = {
     [T_ACTIVATION] = K_ACTIVATION, [T_INITIALIZER] = K_INITIALIZER, [T_LOSS] = K_LOSS,
-    [T_OPTIMIZER] = K_OPTIMIZER, [T_PREPROCESS] = K_PREPROCESS,
+    [T_OPTIMIZER] = K_OPTIMIZER, [T_PREPROCESS] = K_PREPROCESS, [T_REGULARIZER] = K_REGULARIZER,
 };
 
 /* A name or call in a value position of kind k. */
@@ -294,7 +296,8 @@ static int convert(const Entry *e, const ParamDef *p, const Value *v, ArgVal *ou
     case T_INITIALIZER:
     case T_LOSS:
     case T_OPTIMIZER:
-    case T_PREPROCESS: {
+    case T_PREPROCESS:
+    case T_REGULARIZER: {
         const char *kn = kind_name(kind_of_type[p->type]);
         if (v->kind == V_STR && catalog_find(v->str, kind_of_type[p->type])) {
             error_at(v->loc, "%s must be %s %s name, not a string", what, article(kn), kn);
@@ -320,7 +323,8 @@ static const char *type_noun(const ParamDef *p) {
     case T_INITIALIZER:
     case T_LOSS:
     case T_OPTIMIZER:
-    case T_PREPROCESS: return kind_name(kind_of_type[p->type]);
+    case T_PREPROCESS:
+    case T_REGULARIZER: return kind_name(kind_of_type[p->type]);
     default: return "value";
     }
 }
@@ -500,6 +504,20 @@ static void name_layers(Spec *spec) {
             note_at(name_loc(other), given ? "also the name of this layer"
                                            : "also the default name of this layer");
             break;
+        }
+    }
+}
+
+/* Initializers that need a matrix: Keras's orthogonal refuses a 1-D tensor. */
+static void check_initializers(const Spec *spec) {
+    for (int i = 0; i < spec->nlayers; i++) {
+        const Layer *l = &spec->layers[i];
+        if (!call_has(l->c, "bias_initializer") || !call_num(l->c, "use_bias"))
+            continue;
+        const ArgVal *a = call_arg(l->c, "bias_initializer");
+        if (!strcmp(a->call->e->name, "orthogonal")) {
+            error_at(a->loc, "orthogonal needs a matrix, but the bias of layer '%s' is a vector", l->name);
+            hint("use orthogonal as kernel_initializer; biases usually start at zeros");
         }
     }
 }
@@ -731,6 +749,7 @@ Spec *check(const Ast *ast) {
 
     if (layers_ok && spec->nlayers) {
         name_layers(spec);
+        check_initializers(spec);
         if (input_ok && infer_shapes(spec, input_loc)) {
             if (spec->loss)
                 check_loss(spec);

@@ -155,6 +155,10 @@ static void name_nodes(void) {
             what = fmt("%s_backward", op_names[n->act]);
         else if (n->op == OP_LOSS_BWD)
             what = fmt("%s_backward", op_names[n->loss]);
+        else if (n->op == OP_L1L2)      /* fc1_weight_l1_l2: one per parameter */
+            what = fmt("%s_l1_l2", strchr(n->in[1]->label, '.') + 1);
+        else if (n->op == OP_L1L2_BWD)
+            what = fmt("%s_l1_l2_backward", strchr(n->wrt->label, '.') + 1);
         if (op_arity[n->op] && n->phase != PH_UPDATE)
             funcs[i] = fresh(fmt("%s_%s", n->layer, what));
     }
@@ -780,6 +784,46 @@ static void emit_loss_bwd(Node *n) {
     CLOSE();
 }
 
+/* ---- regularization ------------------------------------------------------ */
+
+/* The penalty's terms as C, for comments and code: "0.01 * l1 + 0.02 * l2". */
+static const char *penalty_expr(Node *n, const char *l1, const char *l2) {
+    if (n->f[0] && n->f[1])
+        return fmt("%s * %s + %s * %s", lit(n->f[0]), l1, lit(n->f[1]), l2);
+    return n->f[0] ? fmt("%s * %s", lit(n->f[0]), l1) : fmt("%s * %s", lit(n->f[1]), l2);
+}
+
+/* total = loss + l1 sum|w| + l2 sum w^2, as Keras adds a regularizer's loss. */
+static void emit_l1l2(Node *n) {
+    Node *w = n->in[1];
+    const char *what = n->f[0] && n->f[1] ? "l1_l2" : n->f[0] ? "l1" : "l2";
+    emit("/* %s %s: loss plus the %s penalty (l1 = %g, l2 = %g) */", w->label, dims(w), what,
+         n->f[0], n->f[1]);
+    OPEN("static void %s($ *out, const $ *loss, const $ *w) {", funcs[n->id]);
+    emit("$ %s;", n->f[0] && n->f[1] ? "l1 = 0.0@, l2 = 0.0@" : n->f[0] ? "l1 = 0.0@" : "l2 = 0.0@");
+    OPEN("for (int i = 0; i < %ld; i++) {", node_numel(w));
+    if (n->f[0])
+        emit("l1 += fabs@(w[i]);");
+    if (n->f[1])
+        emit("l2 += w[i] * w[i];");
+    CLOSE();
+    emit("out[0] = loss[0] + %s;", penalty_expr(n, "l1", "l2"));
+    CLOSE();
+}
+
+/* d penalty / d w = l1 sign(w) + 2 l2 w; autodiff adds it to the data gradient. */
+static void emit_l1l2_bwd(Node *n) {
+    const char *l1 = lit(n->f[0]), *l2x2 = lit(2 * n->f[1]);
+    const char *sign = fmt("(w[i] > 0.0@ ? %s : w[i] < 0.0@ ? -%s : 0.0@)", l1, l1);
+    emit("/* %s %s: gradient of its penalty, %s */", n->wrt->label, dims(n),
+         n->f[0] && n->f[1] ? "l1 sign(w) + 2 l2 w" : n->f[0] ? "l1 sign(w)" : "2 l2 w");
+    OPEN("static void %s($ *dw, const $ *w) {", funcs[n->id]);
+    emit("for (int i = 0; i < %ld; i++) dw[i] = %s;", node_numel(n),
+         n->f[0] && n->f[1] ? fmt("%s + %s * w[i]", sign, l2x2)
+         : n->f[0] ? sign : fmt("%s * w[i]", l2x2));
+    CLOSE();
+}
+
 /* Update ops are printed per run of parameters (emit_update below). */
 static void emit_sgd(Node *n) { (void)n; }
 static void emit_adam(Node *n) { (void)n; }
@@ -893,8 +937,9 @@ static void call(Node *n) {
     for (int j = 0; j < n->nin; j++)
         if (n->in[j])
             args = fmt("%s, %s", args, var(n->in[j]));
-    /* A transpose touches only weights; every other function runs over n rows. */
-    emit(n->op == OP_TRANSPOSE ? "%s(%s);" : "%s(%s, n);", funcs[n->id], args);
+    /* Transposes and penalties touch only weights; every other function runs over n rows. */
+    int weights_only = n->op == OP_TRANSPOSE || n->op == OP_L1L2 || n->op == OP_L1L2_BWD;
+    emit(weights_only ? "%s(%s);" : "%s(%s, n);", funcs[n->id], args);
 }
 
 static void calls(int max_phase) {
@@ -957,58 +1002,193 @@ static void emit_public(void) {
 
 /* ---- initialization ------------------------------------------------------ */
 
-static int random_init(void) {
-    for (int i = 0; i < G->params.n; i++)
-        if (strcmp(((Node *)G->params.v[i])->init->e->name, "zeros"))
-            return 1;
-    return 0;
+/* How a tensor is drawn, with its initializer's constants worked out for its
+ * shape. Keras's variance-scaling normals are truncated at 2 standard
+ * deviations and widened by this factor (the standard deviation of a standard
+ * normal truncated there), so the variance is the one the formula names. */
+#define TRUNC_CORRECTION .87962566103423978
+
+typedef enum { I_ZEROS, I_CONSTANT, I_UNIFORM, I_NORMAL, I_TRUNCATED, I_ORTHOGONAL } InitKind;
+
+typedef struct Init {
+    InitKind kind;
+    double a, b;        /* constant: value; uniform: center, half-width;
+                           normal: mean, stddev; orthogonal: gain */
+    const char *why;    /* the formula, for the comment */
+} Init;
+
+static Init tensor_init(Node *p) {
+    const Call *c = p->init;
+    const char *name = c->e->name;
+    /* Keras's fans: a kernel [out, in, k...] has fan_in = in * k..., fan_out = out * k... */
+    long recept = 1;
+    for (int d = 2; d < p->shape.ndim; d++)
+        recept *= p->shape.dim[d];
+    long fan_out = p->shape.dim[0] * recept;
+    long fan_in = p->shape.ndim > 1 ? p->shape.dim[1] * recept : fan_out;
+    double sum = (double)(fan_in + fan_out), in = (double)fan_in;
+    Init r = {I_ZEROS, 0, 0, name};
+    if (!strcmp(name, "zeros")) {
+    } else if (!strcmp(name, "ones")) {
+        r = (Init){I_CONSTANT, 1, 0, "ones"};
+    } else if (!strcmp(name, "constant")) {
+        r = (Init){I_CONSTANT, call_num(c, "value"), 0, fmt("constant(%g)", call_num(c, "value"))};
+        if (r.a == 0)
+            r.kind = I_ZEROS;
+    } else if (!strcmp(name, "random_uniform")) {
+        double lo = call_num(c, "minval"), hi = call_num(c, "maxval");
+        r = (Init){I_UNIFORM, (lo + hi) / 2, (hi - lo) / 2, fmt("random_uniform in [%g, %g)", lo, hi)};
+    } else if (!strcmp(name, "random_normal") || !strcmp(name, "truncated_normal")) {
+        r = (Init){name[0] == 'r' ? I_NORMAL : I_TRUNCATED, call_num(c, "mean"), call_num(c, "stddev"),
+                   fmt("%s(mean %g, stddev %g)", name, call_num(c, "mean"), call_num(c, "stddev"))};
+    } else if (!strcmp(name, "glorot_uniform")) {
+        r = (Init){I_UNIFORM, 0, sqrt(6 / sum), fmt("glorot_uniform, limit sqrt(6 / (%ld + %ld))", fan_in, fan_out)};
+    } else if (!strcmp(name, "he_uniform")) {
+        r = (Init){I_UNIFORM, 0, sqrt(6 / in), fmt("he_uniform, limit sqrt(6 / %ld)", fan_in)};
+    } else if (!strcmp(name, "lecun_uniform")) {
+        r = (Init){I_UNIFORM, 0, sqrt(3 / in), fmt("lecun_uniform, limit sqrt(3 / %ld)", fan_in)};
+    } else if (!strcmp(name, "glorot_normal")) {
+        r = (Init){I_TRUNCATED, 0, sqrt(2 / sum) / TRUNC_CORRECTION,
+                   fmt("glorot_normal, stddev sqrt(2 / (%ld + %ld)) / .8796", fan_in, fan_out)};
+    } else if (!strcmp(name, "he_normal")) {
+        r = (Init){I_TRUNCATED, 0, sqrt(2 / in) / TRUNC_CORRECTION,
+                   fmt("he_normal, stddev sqrt(2 / %ld) / .8796", fan_in)};
+    } else if (!strcmp(name, "lecun_normal")) {
+        r = (Init){I_TRUNCATED, 0, sqrt(1 / in) / TRUNC_CORRECTION,
+                   fmt("lecun_normal, stddev sqrt(1 / %ld) / .8796", fan_in)};
+    } else if (!strcmp(name, "orthogonal")) {
+        if (p->shape.ndim < 2)
+            internal_error("orthogonal initializer on %s", shape_str(&p->shape));
+        r = (Init){I_ORTHOGONAL, call_num(c, "gain"), 0, fmt("orthogonal(gain %g)", call_num(c, "gain"))};
+    } else {
+        internal_error("no emitter for initializer %s", name);
+    }
+    return r;
+}
+
+/* A double constant as C: "0.05", "1.0". */
+static const char *dlit(double v) {
+    const char *s = dbl(v);
+    return strpbrk(s, ".eEn") ? s : fmt("%s.0", s);
+}
+
+/* The helpers, each printed only when some tensor needs it. */
+static void emit_init_helpers(const int *uses) {
+    int normal = uses[I_NORMAL] || uses[I_TRUNCATED] || uses[I_ORTHOGONAL];
+    if (normal || uses[I_UNIFORM]) {
+        emit("/* splitmix64: a small, good, seedable generator for the initial weights. */");
+        OPEN("static uint64_t rng_next(uint64_t *s) {");
+        emit("uint64_t z = (*s += 0x9e3779b97f4a7c15u);");
+        emit("z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;");
+        emit("z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;");
+        emit("return z ^ (z >> 31);");
+        CLOSE();
+        emit("");
+    }
+    if (uses[I_CONSTANT]) {
+        OPEN("static void init_constant($ *p, long count, $ value) {");
+        emit("for (long i = 0; i < count; i++) p[i] = value;");
+        CLOSE();
+        emit("");
+    }
+    if (uses[I_UNIFORM]) {
+        emit("/* Uniform in [center - limit, center + limit). */");
+        OPEN("static void init_uniform($ *p, long count, $ center, $ limit, uint64_t *s) {");
+        emit("for (long i = 0; i < count; i++)");
+        emit("    p[i] = center + limit * (($)(rng_next(s) >> 40) * ($)(2.0 / 16777216.0) - 1.0@);");
+        CLOSE();
+        emit("");
+    }
+    if (normal) {
+        emit("/* A standard normal number: Box-Muller on two uniforms, u1 in (0, 1]. */");
+        OPEN("static double rng_normal(uint64_t *s) {");
+        emit("double u1 = ((double)(rng_next(s) >> 11) + 1.0) * (1.0 / 9007199254740992.0);");
+        emit("double u2 = (double)(rng_next(s) >> 11) * (1.0 / 9007199254740992.0);");
+        emit("return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);");
+        CLOSE();
+        emit("");
+        emit("/* Normal(mean, stddev); truncated: draws beyond 2 stddev are drawn again, as Keras. */");
+        OPEN("static void init_normal($ *p, long count, double mean, double stddev, int truncated, uint64_t *s) {");
+        OPEN("for (long i = 0; i < count; i++) {");
+        emit("double z = rng_normal(s);");
+        emit("while (truncated && fabs(z) > 2.0)");
+        emit("    z = rng_normal(s);");
+        emit("p[i] = ($)(mean + stddev * z);");
+        CLOSE();
+        CLOSE();
+        emit("");
+    }
+    if (uses[I_ORTHOGONAL]) {
+        emit("/* gain times a random orthogonal matrix, as Keras's orthogonal: a normal");
+        emit(" * [rows, cols] matrix whose rows (rows <= cols) or columns are made");
+        emit(" * orthonormal by Gram-Schmidt, each vector twice over for accuracy. The");
+        emit(" * result is the Q of a QR factorization with R's diagonal positive, which");
+        emit(" * is Keras's sign correction. Vector k's element i is p[k * stride + i * step]. */");
+        OPEN("static void init_orthogonal($ *p, long rows, long cols, double gain, uint64_t *s) {");
+        emit("long count = rows <= cols ? rows : cols, len = rows <= cols ? cols : rows;");
+        emit("long stride = rows <= cols ? cols : 1, step = rows <= cols ? 1 : cols;");
+        emit("init_normal(p, rows * cols, 0.0, 1.0, 0, s);");
+        OPEN("for (long k = 0; k < count; k++) {");
+        emit("$ *v = p + k * stride;");
+        OPEN("for (int pass = 0; pass < 2; pass++) {");
+        OPEN("for (long j = 0; j < k; j++) {");
+        emit("const $ *u = p + j * stride;");
+        emit("double dot = 0.0;");
+        emit("for (long i = 0; i < len; i++) dot += (double)u[i * step] * v[i * step];");
+        emit("for (long i = 0; i < len; i++) v[i * step] -= ($)(dot * u[i * step]);");
+        CLOSE();
+        CLOSE();
+        emit("double norm = 0.0;");
+        emit("for (long i = 0; i < len; i++) norm += (double)v[i * step] * v[i * step];");
+        emit("norm = sqrt(norm);");
+        emit("for (long i = 0; i < len; i++) v[i * step] = ($)(v[i * step] / norm);");
+        CLOSE();
+        emit("for (long i = 0; i < rows * cols; i++) p[i] = ($)(gain * p[i]);");
+        CLOSE();
+        emit("");
+    }
 }
 
 static void emit_init(void) {
-    if (!random_init()) {
-        emit("void %s_init(%s_model *m, uint64_t seed) {", P, P);
-        emit("    (void)seed;");
-        emit("    memset(m, 0, sizeof *m);");
-        emit("}");
-        return;
+    Init *inits = xalloc(sizeof(Init) * (G->params.n + 1));
+    int uses[I_ORTHOGONAL + 1] = {0};
+    for (int i = 0; i < G->params.n; i++) {
+        inits[i] = tensor_init(G->params.v[i]);
+        uses[inits[i].kind]++;
     }
-    emit("/* splitmix64: a small, good, seedable generator for the initial weights. */");
-    OPEN("static uint64_t rng_next(uint64_t *s) {");
-    emit("uint64_t z = (*s += 0x9e3779b97f4a7c15u);");
-    emit("z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;");
-    emit("z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;");
-    emit("return z ^ (z >> 31);");
-    CLOSE();
-    emit("");
-    emit("/* Uniform in [-limit, limit). */");
-    OPEN("static void init_uniform($ *p, long count, $ limit, uint64_t *s) {");
-    emit("for (long i = 0; i < count; i++)");
-    emit("    p[i] = limit * (($)(rng_next(s) >> 40) * ($)(2.0 / 16777216.0) - 1.0@);");
-    CLOSE();
-    emit("");
+    int random = uses[I_UNIFORM] || uses[I_NORMAL] || uses[I_TRUNCATED] || uses[I_ORTHOGONAL];
+    emit_init_helpers(uses);
     emit("void %s_init(%s_model *m, uint64_t seed) {", P, P);
     indent++;
-    emit("uint64_t rng = seed;");
+    if (random)
+        emit("uint64_t rng = seed;");
+    else
+        emit("(void)seed;");
     emit("memset(m, 0, sizeof *m);");
     for (int i = 0; i < G->params.n; i++) {
         Node *p = G->params.v[i];
-        const char *name = p->init->e->name;
+        Init in = inits[i];
+        const char *at = fmt("m->params + %ld", p->offset);
         long numel = node_numel(p);
-        /* Keras' fans: a kernel [out, in, k...] has fan_in = in * k..., fan_out = out * k... */
-        long recept = 1;
-        for (int d = 2; d < p->shape.ndim; d++)
-            recept *= p->shape.dim[d];
-        long fan_out = p->shape.dim[0] * recept;
-        long fan_in = p->shape.ndim > 1 ? p->shape.dim[1] * recept : fan_out;
-        if (!strcmp(name, "zeros")) {
-            emit("/* %s %s: zeros */", p->label, dims(p));
-        } else if (!strcmp(name, "glorot_uniform")) {
-            double limit = sqrt(6.0 / (double)(fan_in + fan_out));
-            emit("/* %s %s: glorot_uniform, limit sqrt(6 / (%ld + %ld)) */", p->label, dims(p),
-                 fan_in, fan_out);
-            emit("init_uniform(m->params + %ld, %ld, %s, &rng);", p->offset, numel, lit(limit));
-        } else {
-            internal_error("no emitter for initializer %s", name);
+        emit("/* %s %s: %s */", p->label, dims(p), in.why);
+        switch (in.kind) {
+        case I_ZEROS:
+            break;
+        case I_CONSTANT:
+            emit("init_constant(%s, %ld, %s);", at, numel, lit(in.a));
+            break;
+        case I_UNIFORM:
+            emit("init_uniform(%s, %ld, %s, %s, &rng);", at, numel, lit(in.a), lit(in.b));
+            break;
+        case I_NORMAL:
+        case I_TRUNCATED:
+            emit("init_normal(%s, %ld, %s, %s, %d, &rng);", at, numel, dlit(in.a), dlit(in.b),
+                 in.kind == I_TRUNCATED);
+            break;
+        case I_ORTHOGONAL:
+            emit("init_orthogonal(%s, %ld, %ld, %s, &rng);", at, p->shape.dim[0],
+                 numel / p->shape.dim[0], dlit(in.a));
+            break;
         }
     }
     CLOSE();

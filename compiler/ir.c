@@ -205,6 +205,8 @@ void ir_dump(Graph *g, FILE *out, const char *after) {
         else if ((loss == OP_BCE || loss == OP_BCE_LOGITS || loss == OP_CCE || loss == OP_CCE_LOGITS) &&
                  n->f[0] != 0)
             fprintf(out, " label_smoothing=%g", n->f[0]);
+        if (n->op == OP_L1L2 || n->op == OP_L1L2_BWD)
+            fprintf(out, " l1=%g l2=%g", n->f[0], n->f[1]);
         if (n->shape.ndim) {
             fprintf(out, "  [");
             for (int d = 0; d < n->shape.ndim; d++)

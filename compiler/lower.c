@@ -11,9 +11,11 @@ static Shape batched(long batch, const Shape *s) {
     return r;
 }
 
-static Node *param(Graph *g, const char *layer, const char *what, Shape s, const Call *init) {
+static Node *param(Graph *g, const char *layer, const char *what, Shape s, const Call *init,
+                   const Call *reg) {
     Node *p = op_leaf(g, OP_PARAM, s, 0, fmt("%s.%s", layer, what));
     p->init = init;
+    p->reg = reg;
     vec_push(&g->params, p);
     return p;
 }
@@ -37,10 +39,12 @@ static Node *activation(Graph *g, const Call *act, Node *h) {
 static Node *lower_dense(Graph *g, const Layer *l, Node *h) {
     Shape ws = {.ndim = 2, .dim = {(long)call_num(l->c, "units"), l->in.dim[l->in.ndim - 1]}};
     Shape bs = {.ndim = 1, .dim = {ws.dim[0]}};
-    Node *w = param(g, l->name, "weight", ws, call_sub(l->c, "kernel_initializer"));
+    Node *w = param(g, l->name, "weight", ws, call_sub(l->c, "kernel_initializer"),
+                    call_arg(l->c, "kernel_regularizer")->call);
     Node *b = NULL;
     if (call_num(l->c, "use_bias"))
-        b = param(g, l->name, "bias", bs, call_sub(l->c, "bias_initializer"));
+        b = param(g, l->name, "bias", bs, call_sub(l->c, "bias_initializer"),
+                  call_arg(l->c, "bias_regularizer")->call);
     return activation(g, call_sub(l->c, "activation"), op_linear(g, h, w, b));
 }
 
@@ -93,6 +97,25 @@ static void lower_loss(Graph *g, const Call *loss) {
         g->loss->f[0] = call_num(loss, "delta");
 }
 
+/* Each regularized parameter adds its penalty to the loss, as Keras adds
+ * regularization losses: what training minimises and reports is the total.
+ * Penalties are in the loss phase, so inference never computes them. */
+static void lower_penalties(Graph *g) {
+    for (int i = 0; i < g->params.n; i++) {
+        Node *p = g->params.v[i];
+        if (!p->reg)
+            continue;
+        double l1 = call_has(p->reg, "l1") ? call_num(p->reg, "l1") : 0;
+        double l2 = call_has(p->reg, "l2") ? call_num(p->reg, "l2") : 0;
+        if (l1 == 0 && l2 == 0)
+            continue;
+        cur_layer = p->layer;
+        g->loss = node_new(g, OP_L1L2, g->loss, p, NULL, NULL);
+        g->loss->f[0] = l1;
+        g->loss->f[1] = l2;
+    }
+}
+
 Graph *lower(const Spec *spec, int batch) {
     Graph *g = graph_new(spec, batch);
     cur_phase = PH_FORWARD;
@@ -117,5 +140,6 @@ Graph *lower(const Spec *spec, int batch) {
     }
     g->out = h;
     lower_loss(g, spec->loss);
+    lower_penalties(g);
     return g;
 }

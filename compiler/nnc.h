@@ -183,6 +183,7 @@ typedef enum {
     K_OPTIMIZER,
     K_INITIALIZER,
     K_PREPROCESS,
+    K_REGULARIZER,  /* values of kernel_regularizer = */
     K_NKINDS
 } Kind;
 
@@ -197,7 +198,8 @@ typedef enum {
     T_SHAPE,        /* list or tuple of positive ints, [lo, hi] of them */
     T_LOSS,         /* a loss name or call: the operand of `loss` */
     T_OPTIMIZER,    /* an optimizer name or call: the operand of `optimizer` */
-    T_PREPROCESS    /* a preprocessing name: the operand of `preprocess` */
+    T_PREPROCESS,   /* a preprocessing name: the operand of `preprocess` */
+    T_REGULARIZER   /* a regularizer name or call; optional (ArgVal.call NULL) */
 } ArgType;
 
 typedef struct ParamDef {
@@ -253,7 +255,7 @@ typedef struct ArgVal {
     double num;             /* T_INT, T_FLOAT, T_BOOL */
     const char *str;        /* T_STR */
     Call *call;             /* T_ACTIVATION, T_INITIALIZER, T_LOSS, T_OPTIMIZER,
-                               T_PREPROCESS: resolved call */
+                               T_PREPROCESS, T_REGULARIZER: resolved call */
     Shape shape;            /* T_SHAPE (no batch dim) */
     Loc loc;                /* where it was written, or the call's loc if defaulted */
     int given;              /* written by the user (not a default) */
@@ -338,10 +340,12 @@ struct Node {
     Op loss;                /* LOSS_BWD: its loss */
     double f[4];            /* optimizer hyperparameters (optim.c); an activation's
                                parameters (alpha) on it, its ACT_BWD and a fused
-                               LINEAR; a loss's label_smoothing or delta (lower.c) */
+                               LINEAR; a loss's label_smoothing or delta (lower.c);
+                               L1L2: l1, l2 */
     const char *layer;      /* layer name: generated functions are named after it */
     const char *label;      /* PARAM / STATE: tensor name ("fc1.weight") */
     const Call *init;       /* PARAM: its initializer */
+    const Call *reg;        /* PARAM: its regularizer, or NULL */
     Node *grad;             /* PARAM: gradient node, set by autodiff */
     Node *wrt;              /* backward: the forward value this is the gradient of;
                                STATE: the parameter it belongs to */
@@ -369,7 +373,7 @@ typedef struct Graph {
     Vec nodes;              /* schedule order: a node comes after its inputs */
     Node *x, *y;            /* INPUT, TARGET */
     Node *out;              /* model output (forward phase) */
-    Node *loss;             /* scalar loss */
+    Node *loss;             /* scalar loss, penalties included */
     Vec params;             /* PARAM nodes, in model order */
     Vec states;             /* STATE nodes */
     int task;               /* Task: how the runtime reads targets and scores */

@@ -55,6 +55,10 @@ OP(CCE_LOGITS,  "cce_logits",   2, shape_scalar, grad_loss, emit_loss)
 OP(HINGE,       "hinge",        2, shape_scalar, grad_loss, emit_loss) /* targets 0/1 or -1/1 */
 OP(KLD,         "kl_divergence", 2, shape_scalar, grad_loss, emit_loss) /* Keras' clipped formula */
 
+/* Regularization, after the loss: the running loss plus one parameter's penalty
+ * l1 sum|w| + l2 sum w^2 (f[0] = l1, f[1] = l2), as Keras adds it to the loss. */
+OP(L1L2,        "l1_l2",        2, shape_scalar, grad_l1l2, emit_l1l2)  /* loss, W */
+
 /* Backward ops, made by autodiff.c; never differentiated again. */
 OP(ADD,         "add",          2, shape_same,   grad_never, emit_add)      /* gradient accumulation */
 OP(ACT_BWD,     "act_backward", 2, shape_same,   grad_never, emit_act_bwd)  /* dy, y or x: a->act's gradient rule says */
@@ -64,6 +68,7 @@ OP(LINEAR_DX,   "linear_dx",    2, shape_linear_dx, grad_never, emit_linear_dx) 
 OP(LINEAR_DW,   "linear_dw",    2, shape_linear_dw, grad_never, emit_linear_dw) /* dy, x */
 OP(LINEAR_DB,   "linear_db",    1, shape_linear_db, grad_never, emit_linear_db) /* dy */
 OP(LOSS_BWD,    "loss_backward", 2, shape_same,  grad_never, emit_loss_bwd) /* pred, target; a->loss says which */
+OP(L1L2_BWD,    "l1_l2_backward", 1, shape_same, grad_never, emit_l1l2_bwd) /* W -> l1 sign(w) + 2 l2 w */
 
 /* Optimizer updates, made by optim.c: in place on (param, grad, state...). */
 OP(SGD,   "sgd",   3, shape_none, grad_never, emit_sgd)   /* p, g, velocity or NULL */

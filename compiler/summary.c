@@ -123,6 +123,7 @@ static void json_arg(FILE *out, const ParamDef *d, const ArgVal *v) {
     case T_LOSS:
     case T_OPTIMIZER:
     case T_PREPROCESS:
+    case T_REGULARIZER:
         if (!v->call)
             fputs("null", out);
         else if (!v->call->e->params[0].name)

@@ -28,7 +28,7 @@ for f in tests/golden/*.nn; do
 done
 
 compilers="gcc clang g++"
-for f in examples/*.nn tests/golden/*.nn tests/gradcheck/models/*.nn tests/torch/models/*.nn; do
+for f in examples/*.nn tests/golden/*.nn tests/gradcheck/models/*.nn tests/init/*.nn tests/torch/models/*.nn; do
     n=$(basename "$f" .nn)
     ./nnc "$f" -o "$tmp/m.c" 2>"$tmp/err" || { echo "FAIL: golden/compile/$f: $(head -3 "$tmp/err")"; status=1; continue; }
     ok=1

@@ -9,8 +9,9 @@
 Training follows what nnc does with fit(shuffle = false): the rows in file
 order, the last fraction held out for validation as Keras does, consecutive
 batches with a partial last one, one optimizer step per batch on the batch
-mean loss. Everything the JSON can say is looked up in the tables below
-(ACTIVATIONS, LAYERS, LOSSES, OPTIMIZERS, PREPROCESS); a name or an argument
+mean loss plus the regularizers' penalties (as Keras adds them). Everything
+the JSON can say is looked up in the tables below (ACTIVATIONS, LAYERS,
+LOSSES, OPTIMIZERS, REGULARIZERS, PREPROCESS); a name or an argument
 that is not there stops the script, so a new nnc feature can never be
 silently ignored: add its entry here.
 """
@@ -97,7 +98,8 @@ def dense(L):
 COMMON = ("name", "input_shape", "output_shape")
 LAYERS = {
     "dense": {"keys": COMMON + ("units", "use_bias", "activation",
-                                "kernel_initializer", "bias_initializer"),
+                                "kernel_initializer", "bias_initializer",
+                                "kernel_regularizer", "bias_regularizer"),
               "build": dense},
     "activation": {"keys": COMMON + ("activation",),
                    "build": lambda L: (None, activation(L["activation"]))},
@@ -184,6 +186,16 @@ OPTIMIZERS = {
                  eps=a["epsilon"])},
 }
 
+# regularizer -> penalty on one parameter tensor, as Keras computes it
+# (no 1/2 on the squares); added to the batch loss before backward().
+REGULARIZERS = {
+    "l1": {"keys": ("l1",), "fn": lambda a: (lambda w: a["l1"] * w.abs().sum())},
+    "l2": {"keys": ("l2",), "fn": lambda a: (lambda w: a["l2"] * torch.square(w).sum())},
+    "l1_l2": {"keys": ("l1", "l2"),
+              "fn": lambda a: (lambda w: a["l1"] * w.abs().sum()
+                               + a["l2"] * torch.square(w).sum())},
+}
+
 # Only "none" so far: a scaling whose statistics nnc computes must be mirrored
 # here exactly (which rows, which std) before it can be cross-checked.
 PREPROCESS = {"none": {"keys": ()}}
@@ -227,6 +239,18 @@ def build(spec, dtype=torch.float32):
             die(f"layer {L['name']}: output {list(x.shape[1:])}, "
                 f"JSON says {L['output_shape']}")
     return model
+
+
+def penalties(spec, model):
+    """The regularized parameters with their penalty functions."""
+    out = []
+    for L in spec["layers"]:
+        for key, what in (("kernel_regularizer", "weight"), ("bias_regularizer", "bias")):
+            if L.get(key) is None:
+                continue
+            e, args = entry(REGULARIZERS, "regularizer", L[key])
+            out.append((getattr(model, L["name"]).get_parameter(what), e["fn"](args)))
+    return lambda: sum(fn(w) for w, fn in out)
 
 
 def load_weights(model, path, dtype):
@@ -313,6 +337,7 @@ def cmd_train(spec, a):
     xv, yv = x[n_train:], y[n_train:]
     x, y = x[:n_train], y[:n_train]
     lossf = loss_fn(spec)
+    penalty = penalties(spec, model)
     o, oargs = entry(OPTIMIZERS, "optimizer", spec["optimizer"])
     opt = o["make"](model.parameters(), oargs)
     B = a.batch_size
@@ -320,14 +345,14 @@ def cmd_train(spec, a):
         total = 0.0
         for i in range(0, n_train, B):
             opt.zero_grad()
-            loss = lossf(model(x[i:i + B]), y[i:i + B])
+            loss = lossf(model(x[i:i + B]), y[i:i + B]) + penalty()
             loss.backward()
             opt.step()
             total += loss.item() * len(x[i:i + B])
         line = f"epoch {epoch}/{a.epochs}: loss {total / max(n_train, 1):.6f}"
         if len(xv):
             with torch.no_grad():
-                line += f" - val_loss {lossf(model(xv), yv).item():.6f}"
+                line += f" - val_loss {(lossf(model(xv), yv) + penalty()).item():.6f}"
         if not a.quiet:
             print(line)
     save_weights(model, a.out)

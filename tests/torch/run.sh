@@ -43,6 +43,9 @@ cce_logits_smoothing     30  no
 hinge_binary             50  yes
 hinge_multi              50  yes
 kl_divergence_softmax    60  yes
+reg_l2_sgd               50  yes
+reg_l1_adam              45  yes
+reg_l1_l2_mixed          40  no
 "
 
 if [ ! -x "$NNC" ]; then
