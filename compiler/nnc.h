@@ -183,6 +183,7 @@ typedef enum {
     K_OPTIMIZER,
     K_INITIALIZER,
     K_PREPROCESS,
+    K_SCHEDULE,     /* learning-rate schedules: values of learning_rate = */
     K_NKINDS
 } Kind;
 
@@ -197,7 +198,9 @@ typedef enum {
     T_SHAPE,        /* list or tuple of positive ints, [lo, hi] of them */
     T_LOSS,         /* a loss name or call: the operand of `loss` */
     T_OPTIMIZER,    /* an optimizer name or call: the operand of `optimizer` */
-    T_PREPROCESS    /* a preprocessing name: the operand of `preprocess` */
+    T_PREPROCESS,   /* a preprocessing name: the operand of `preprocess` */
+    T_SCHEDULE,     /* a learning rate: a number within [lo, hi] or a schedule call */
+    T_NUMBERS       /* list or tuple of numbers, [lo, hi] of them */
 } ArgType;
 
 typedef struct ParamDef {
@@ -252,8 +255,11 @@ typedef struct ArgVal {
     double num;             /* T_INT, T_FLOAT, T_BOOL */
     const char *str;        /* T_STR */
     Call *call;             /* T_ACTIVATION, T_INITIALIZER, T_LOSS, T_OPTIMIZER,
-                               T_PREPROCESS: resolved call */
+                               T_PREPROCESS: resolved call; T_SCHEDULE: the
+                               schedule, or NULL for a number (in num) */
     Shape shape;            /* T_SHAPE (no batch dim) */
+    double *nums;           /* T_NUMBERS: the numbers, nnums of them */
+    int nnums;
     Loc loc;                /* where it was written, or the call's loc if defaulted */
     int given;              /* written by the user (not a default) */
 } ArgVal;
@@ -335,7 +341,7 @@ struct Node {
     int batched;            /* loops over dim[0] run to the call's n, not dim[0] */
     Op act;                 /* LINEAR: fused activation; ACT_BWD: its activation */
     Op loss;                /* LOSS_BWD: its loss */
-    double f[4];            /* optimizer hyperparameters, see optim.c */
+    double f[8];            /* optimizer and clipping hyperparameters, see ops.h */
     const char *layer;      /* layer name: generated functions are named after it */
     const char *label;      /* PARAM / STATE: tensor name ("fc1.weight") */
     const Call *init;       /* PARAM: its initializer */
@@ -393,6 +399,8 @@ void autodiff(Graph *g);
 
 /* ---- optim.c: the optimizer step as IR --------------------------------- */
 void optim(Graph *g);
+/* Floats of state the optimizer keeps per parameter float (momentum, moments...). */
+int optimizer_slots(const Call *opt);
 
 /* ---- fuse.c: fold activations into the op that produces their input ---- */
 void fuse(Graph *g);

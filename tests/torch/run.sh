@@ -29,6 +29,17 @@ mse_deep_adam            50  yes
 no_bias                  23  yes
 mse_last_axis            30  yes
 val_split_sgd            47  yes
+opt_sgd_nesterov         50  yes
+opt_sgd_poly_global_clip 40  yes
+opt_rmsprop_centered     50  yes
+opt_rmsprop_inverse_time 40  yes
+opt_adam_amsgrad_cosine  60  yes
+opt_adamw_poly_cycle     50  yes
+opt_adamw_clipnorm       40  yes
+opt_adagrad              50  yes
+opt_adadelta             50  yes
+opt_adamax_piecewise     45  yes
+opt_nadam                50  yes
 "
 
 if [ ! -x "$NNC" ]; then
