@@ -21,6 +21,20 @@
 #define LEAKY_ALPHA {"alpha", T_FLOAT, "0.2", 0, HUGE_VAL, 0, 0, "slope for x < 0 (Keras' negative_slope)"}
 #define ELU_ALPHA   {"alpha", T_FLOAT, "1.0", 0, HUGE_VAL, 0, 0, "alpha (exp(x) - 1) is the value for x <= 0"}
 
+/* Every optimizer's learning rate, Adam-style moments and gradient clipping
+ * (at most one of the three clipping arguments, as Keras). */
+#define LR(d) {"learning_rate", T_SCHEDULE, d, 0, HUGE_VAL, 1, 0, "step size: a number > 0 or a schedule"}
+#define BETAS \
+    {"beta_1", T_FLOAT, "0.9", 0, 1, 0, 1, "decay of the first moment estimate"}, \
+    {"beta_2", T_FLOAT, "0.999", 0, 1, 0, 1, "decay of the second moment estimate"}, \
+    {"epsilon", T_FLOAT, "1e-7", 0, HUGE_VAL, 1, 0, "added to the denominator"}
+#define CLIP \
+    {"clipnorm", T_FLOAT, "", 0, HUGE_VAL, 1, 0, "scale each gradient tensor to norm <= clipnorm"}, \
+    {"clipvalue", T_FLOAT, "", 0, HUGE_VAL, 1, 0, "clamp each gradient value to [-clipvalue, clipvalue]"}, \
+    {"global_clipnorm", T_FLOAT, "", 0, HUGE_VAL, 1, 0, "scale all gradients together to norm <= global_clipnorm"}
+#define INITIAL_LR {"initial_learning_rate", T_FLOAT, NULL, 0, HUGE_VAL, 1, 0, "the rate at step 0"}
+#define DECAY_STEPS {"decay_steps", T_INT, NULL, 1, INT_MAX, 0, 0, "steps (batches) per decay period"}
+
 const Entry catalog[] = {
     /* name, kind, op, layer, {params: name, type, default, lo, hi, lo_open, hi_open, doc}, doc, example */
 
@@ -136,15 +150,90 @@ const Entry catalog[] = {
 
     /* ---- optimizers ---- */
     {"sgd", K_OPTIMIZER, OP_SGD, L_NONE, {
-        {"learning_rate", T_FLOAT, "0.01", 0, HUGE_VAL, 1, 0, "step size"},
+        LR("0.01"),
         {"momentum", T_FLOAT, "0.0", 0, 1, 0, 1, "velocity decay (0: plain gradient descent)"},
+        {"nesterov", T_BOOL, "false", ANY, "Nesterov momentum, as PyTorch: step along g + momentum * buf"},
+        {"weight_decay", T_FLOAT, "0.0", 0, HUGE_VAL, 0, 0, "L2 penalty: weight_decay * p added to the gradient"},
+        CLIP,
      }, "stochastic gradient descent, with optional momentum", "optimizer sgd(learning_rate = 0.01)"},
+    {"rmsprop", K_OPTIMIZER, OP_RMSPROP, L_NONE, {
+        LR("0.001"),
+        {"rho", T_FLOAT, "0.9", 0, 1, 0, 1, "decay of the mean square (PyTorch's alpha)"},
+        {"momentum", T_FLOAT, "0.0", 0, 1, 0, 1, "momentum of the step (0: none)"},
+        {"epsilon", T_FLOAT, "1e-7", 0, HUGE_VAL, 1, 0, "added to the root mean square"},
+        {"centered", T_BOOL, "false", ANY, "divide by the root of the variance, not the mean square"},
+        CLIP,
+     }, "RMSprop: steps scaled by a running root mean square of the gradient", "optimizer rmsprop(learning_rate = 0.001)"},
     {"adam", K_OPTIMIZER, OP_ADAM, L_NONE, {
-        {"learning_rate", T_FLOAT, "0.001", 0, HUGE_VAL, 1, 0, "step size"},
-        {"beta_1", T_FLOAT, "0.9", 0, 1, 0, 1, "decay of the first moment estimate"},
-        {"beta_2", T_FLOAT, "0.999", 0, 1, 0, 1, "decay of the second moment estimate"},
-        {"epsilon", T_FLOAT, "1e-7", 0, HUGE_VAL, 1, 0, "added to the denominator"},
+        LR("0.001"),
+        BETAS,
+        {"amsgrad", T_BOOL, "false", ANY, "divide by the largest second moment so far"},
+        CLIP,
      }, "Adam, with Keras' defaults", "optimizer adam(learning_rate = 0.001)"},
+    {"adamw", K_OPTIMIZER, OP_ADAMW, L_NONE, {
+        LR("0.001"),
+        {"weight_decay", T_FLOAT, "0.004", 0, HUGE_VAL, 0, 0, "decoupled decay: p -= lr * weight_decay * p"},
+        BETAS,
+        {"amsgrad", T_BOOL, "false", ANY, "divide by the largest second moment so far"},
+        CLIP,
+     }, "Adam with decoupled weight decay", "optimizer adamw(learning_rate = 0.001, weight_decay = 0.004)"},
+    {"adagrad", K_OPTIMIZER, OP_ADAGRAD, L_NONE, {
+        LR("0.001"),
+        {"initial_accumulator_value", T_FLOAT, "0.1", 0, HUGE_VAL, 0, 0, "starting sum of squared gradients"},
+        {"epsilon", T_FLOAT, "1e-7", 0, HUGE_VAL, 1, 0, "added to the root of the sum"},
+        CLIP,
+     }, "Adagrad: steps scaled by the root of all past squared gradients", "optimizer adagrad(learning_rate = 0.01)"},
+    {"adadelta", K_OPTIMIZER, OP_ADADELTA, L_NONE, {
+        LR("0.001"),
+        {"rho", T_FLOAT, "0.95", 0, 1, 0, 1, "decay of the running averages"},
+        {"epsilon", T_FLOAT, "1e-7", 0, HUGE_VAL, 1, 0, "added inside both roots"},
+        CLIP,
+     }, "Adadelta: steps scaled by the ratio of running RMS of updates and gradients", "optimizer adadelta(learning_rate = 1.0)"},
+    {"adamax", K_OPTIMIZER, OP_ADAMAX, L_NONE, {
+        LR("0.001"),
+        BETAS,
+        CLIP,
+     }, "Adamax: Adam with the infinity norm", "optimizer adamax(learning_rate = 0.001)"},
+    {"nadam", K_OPTIMIZER, OP_NADAM, L_NONE, {
+        LR("0.001"),
+        BETAS,
+        CLIP,
+     }, "Nadam: Adam with Nesterov momentum", "optimizer nadam(learning_rate = 0.001)"},
+
+    /* ---- learning-rate schedules, stepped once per batch ---- */
+    {"exponential_decay", K_SCHEDULE, 0, L_NONE, {
+        INITIAL_LR,
+        DECAY_STEPS,
+        {"decay_rate", T_FLOAT, NULL, 0, HUGE_VAL, 1, 0, "factor per decay_steps steps"},
+        {"staircase", T_BOOL, "false", ANY, "decay in whole periods only"},
+     }, "lr * decay_rate ^ (step / decay_steps)",
+     "learning_rate = exponential_decay(0.01, decay_steps = 100, decay_rate = 0.9)"},
+    {"inverse_time_decay", K_SCHEDULE, 0, L_NONE, {
+        INITIAL_LR,
+        DECAY_STEPS,
+        {"decay_rate", T_FLOAT, NULL, 0, HUGE_VAL, 0, 0, "how fast it decays"},
+        {"staircase", T_BOOL, "false", ANY, "decay in whole periods only"},
+     }, "lr / (1 + decay_rate * step / decay_steps)",
+     "learning_rate = inverse_time_decay(0.01, decay_steps = 100, decay_rate = 0.5)"},
+    {"piecewise_constant", K_SCHEDULE, 0, L_NONE, {
+        {"boundaries", T_NUMBERS, NULL, 1, 64, 0, 0, "increasing step counts"},
+        {"values", T_NUMBERS, NULL, 2, 65, 0, 0, "one rate more than boundaries, each > 0"},
+     }, "values[i] while step <= boundaries[i], the last value after them",
+     "learning_rate = piecewise_constant([100, 200], [0.01, 0.005, 0.001])"},
+    {"cosine_decay", K_SCHEDULE, 0, L_NONE, {
+        INITIAL_LR,
+        DECAY_STEPS,
+        {"alpha", T_FLOAT, "0.0", 0, 1, 0, 0, "final rate as a fraction of the initial one"},
+     }, "lr * ((1 - alpha) (1 + cos(pi min(step, decay_steps) / decay_steps)) / 2 + alpha)",
+     "learning_rate = cosine_decay(0.01, decay_steps = 1000)"},
+    {"polynomial_decay", K_SCHEDULE, 0, L_NONE, {
+        INITIAL_LR,
+        DECAY_STEPS,
+        {"end_learning_rate", T_FLOAT, "0.0001", 0, HUGE_VAL, 0, 0, "the rate after decay_steps"},
+        {"power", T_FLOAT, "1.0", 0, HUGE_VAL, 1, 0, "1: linear"},
+        {"cycle", T_BOOL, "false", ANY, "restart the decay every decay_steps, ever longer"},
+     }, "(lr - end) (1 - min(step, decay_steps) / decay_steps) ^ power + end",
+     "learning_rate = polynomial_decay(0.01, decay_steps = 1000)"},
 
     /* ---- initializers ----
      * fan_in and fan_out as Keras computes them: for dense, in and units. The
@@ -218,7 +307,7 @@ const Entry *catalog_activation(int op) {
 /* Activations before layers: `optimizer relu` is about the activation. */
 const Entry *catalog_find_any(const char *name) {
     static const Kind order[] = {K_ACTIVATION, K_LOSS, K_OPTIMIZER, K_INITIALIZER,
-                                 K_REGULARIZER, K_PREPROCESS, K_STATEMENT, K_LAYER};
+                                 K_REGULARIZER, K_PREPROCESS, K_SCHEDULE, K_STATEMENT, K_LAYER};
     for (int k = 0; k < (int)(sizeof order / sizeof order[0]); k++) {
         const Entry *e = catalog_find(name, order[k]);
         if (e)
@@ -230,7 +319,7 @@ const Entry *catalog_find_any(const char *name) {
 const char *kind_name(Kind k) {
     static const char *const names[K_NKINDS] = {
         "statement", "layer", "activation", "loss", "optimizer", "initializer",
-        "preprocessing method", "regularizer",
+        "preprocessing method", "regularizer", "learning-rate schedule",
     };
     if (k < 0 || k >= K_NKINDS)
         internal_error("bad kind %d", (int)k);
@@ -250,6 +339,8 @@ static const char *type_name(const ParamDef *p) {
     case T_OPTIMIZER: return "optimizer";
     case T_PREPROCESS: return "preprocessing method";
     case T_REGULARIZER: return "regularizer";
+    case T_SCHEDULE: return "float or schedule";
+    case T_NUMBERS: return "numbers";
     }
     internal_error("bad type %d", (int)p->type);
 }
@@ -259,7 +350,9 @@ static char *type_range(const ParamDef *p) {
     const char *t = type_name(p);
     if (p->type == T_SHAPE)
         return fmt("shape (%g to %g sizes)", p->lo, p->hi);
-    if (p->type != T_INT && p->type != T_FLOAT)
+    if (p->type == T_NUMBERS)
+        return fmt("list (%g to %g numbers)", p->lo, p->hi);
+    if (p->type != T_INT && p->type != T_FLOAT && p->type != T_SCHEDULE)
         return (char *)t;
     /* An upper bound beyond 1e6 only guards against overflow: not shown. */
     int lo = p->lo > -HUGE_VAL, hi = p->hi <= 1e6;
@@ -305,6 +398,7 @@ void catalog_print(FILE *out) {
         "Statements", "Layers", "Activations (activation = NAME)", "Losses (loss NAME)",
         "Optimizers (optimizer NAME)", "Initializers (kernel_initializer = NAME)",
         "Preprocessing (preprocess NAME)", "Regularizers (kernel_regularizer = NAME)",
+        "Learning-rate schedules (learning_rate = NAME(...))",
     };
     for (int k = 0; k < K_NKINDS; k++) {
         fprintf(out, "%s%s:\n", k ? "\n" : "", titles[k]);

@@ -185,6 +185,7 @@ static Call *bind(const Entry *e, const Arg *args, int nargs, Loc loc);
 static const Kind kind_of_type[] = {
     [T_ACTIVATION] = K_ACTIVATION, [T_INITIALIZER] = K_INITIALIZER, [T_LOSS] = K_LOSS,
     [T_OPTIMIZER] = K_OPTIMIZER, [T_PREPROCESS] = K_PREPROCESS, [T_REGULARIZER] = K_REGULARIZER,
+    [T_SCHEDULE] = K_SCHEDULE,
 };
 
 /* A name or call in a value position of kind k. */
@@ -246,11 +247,79 @@ static int convert_shape(const Entry *e, const ParamDef *p, const Value *v, ArgV
     return ok;
 }
 
+static int convert_numbers(const Entry *e, const ParamDef *p, const Value *v, ArgVal *out) {
+    const char *what = label(e, p);
+    if (v->kind != V_LIST && v->kind != V_TUPLE) {
+        error_at(v->loc, "%s must be a list of numbers, got %s", what, describe(v));
+        if (v->kind == V_NUM)
+            hint("write [%s]", v->str);
+        return 0;
+    }
+    if (v->nargs < p->lo || v->nargs > p->hi) {
+        error_at(v->loc, "%s must have %g to %g numbers, got %d", what, p->lo, p->hi, v->nargs);
+        return 0;
+    }
+    int ok = 1;
+    out->nums = xalloc(sizeof(double) * (size_t)v->nargs);
+    out->nnums = v->nargs;
+    for (int i = 0; i < v->nargs; i++) {
+        const Value *d = v->args[i].val;
+        if (d->kind != V_NUM) {
+            error_at(d->loc, "%s must hold numbers, got %s", what, describe(d));
+            ok = 0;
+        } else {
+            out->nums[i] = d->num;
+        }
+    }
+    return ok;
+}
+
+/* What the catalogue's ranges cannot say about a schedule's arguments. */
+static int check_schedule(const Call *c) {
+    if (strcmp(c->e->name, "piecewise_constant"))
+        return 1;
+    const ArgVal *b = call_arg(c, "boundaries"), *v = call_arg(c, "values");
+    int ok = 1;
+    for (int i = 0; i < b->nnums; i++)
+        if (b->nums[i] < 0 || (i > 0 && b->nums[i] <= b->nums[i - 1])) {
+            error_at(b->loc, "boundaries must be step counts >= 0 in increasing order");
+            ok = 0;
+            break;
+        }
+    if (v->nnums != b->nnums + 1) {
+        error_at(v->loc, "piecewise_constant needs one value more than boundaries: %d boundaries, %d values",
+                 b->nnums, v->nnums);
+        hint("values[0] holds up to boundaries[0], the last value after the last boundary");
+        ok = 0;
+    }
+    for (int i = 0; i < v->nnums; i++)
+        if (!(v->nums[i] > 0)) {
+            error_at(v->loc, "values are learning rates and must be > 0, got %g", v->nums[i]);
+            ok = 0;
+            break;
+        }
+    return ok;
+}
+
 /* Check value v against parameter p of entry e and store it in out. */
 static int convert(const Entry *e, const ParamDef *p, const Value *v, ArgVal *out) {
     const char *what = label(e, p);
     out->loc = v->loc;
     switch (p->type) {
+    case T_SCHEDULE:
+        if (v->kind == V_IDENT || v->kind == V_CALL) {
+            out->call = resolve(v, K_SCHEDULE);
+            return out->call && check_schedule(out->call);
+        }
+        if (v->kind != V_NUM) {
+            error_at(v->loc, "%s must be a number or a learning-rate schedule, got %s", what, describe(v));
+            if (v->kind == V_STR && catalog_find(v->str, K_SCHEDULE))
+                hint("write %s(...) without quotes", v->str);
+            else if (v->kind == V_STR)
+                hint("numbers are written without quotes");
+            return 0;
+        }
+        /* fall through */
     case T_INT:
     case T_FLOAT:
         if (v->kind != V_NUM) {
@@ -292,6 +361,8 @@ static int convert(const Entry *e, const ParamDef *p, const Value *v, ArgVal *ou
         return 1;
     case T_SHAPE:
         return convert_shape(e, p, v, out);
+    case T_NUMBERS:
+        return convert_numbers(e, p, v, out);
     case T_ACTIVATION:
     case T_INITIALIZER:
     case T_LOSS:
@@ -338,6 +409,15 @@ static void missing(const Entry *e, const ParamDef *p, Loc loc) {
         hint("for example: %s", e->example);
 }
 
+/* The other entries of e's kind that have a parameter `name`: "sgd, rmsprop". */
+static const char *owners(const Entry *e, const char *name) {
+    char *s = NULL;
+    for (int i = 0; i < catalog_len; i++)
+        if (catalog[i].kind == e->kind && &catalog[i] != e && find_param(&catalog[i], name) >= 0)
+            s = s ? fmt("%s, %s", s, catalog[i].name) : (char *)catalog[i].name;
+    return s;
+}
+
 /* Bind arguments to e's parameters: positionally in order, then by name;
  * check each and fill in the defaults. NULL after reporting errors. */
 static Call *bind(const Entry *e, const Arg *args, int nargs, Loc loc) {
@@ -356,8 +436,15 @@ static Call *bind(const Entry *e, const Arg *args, int nargs, Loc loc) {
                     names[j] = e->params[j].name;
                 const char *near = nearest(a->name, names, np);
                 error_at(a->loc, "%s has no argument '%s'", e->name, cut(a->name));
+                const char *others = owners(e, a->name);
                 if (near)
                     hint("did you mean '%s'?", near);
+                else if (others && np)
+                    hint("'%s' is an argument of %s; %s's arguments are: %s", cut(a->name), others,
+                         e->name, join(names, np));
+                else if (others)
+                    hint("'%s' is an argument of %s; %s takes no arguments", cut(a->name), others,
+                         e->name);
                 else if (np)
                     hint("%s's arguments are: %s", e->name, join(names, np));
                 else
@@ -610,21 +697,39 @@ static void check_loss(const Spec *spec) {
     }
 }
 
+/* ---- the optimizer ------------------------------------------------------------ */
+
+/* Keras allows one kind of gradient clipping at a time. */
+static void check_optimizer(const Call *opt) {
+    static const char *const clips[] = {"clipnorm", "clipvalue", "global_clipnorm"};
+    const ArgVal *first = NULL;
+    const char *first_name = NULL;
+    for (int i = 0; i < 3; i++) {
+        const ArgVal *a = call_arg(opt, clips[i]);
+        if (!a->given)
+            continue;
+        if (!first) {
+            first = a;
+            first_name = clips[i];
+            continue;
+        }
+        error_at(a->loc, "%s and %s cannot both be given", first_name, clips[i]);
+        note_at(first->loc, "%s is given here", first_name);
+        hint("clip each gradient tensor (clipnorm), all of them together (global_clipnorm) "
+             "or each value (clipvalue): pick one");
+        return;
+    }
+}
+
 /* ---- memory ------------------------------------------------------------------ */
 
 /* Parameters live with their gradients and the optimizer's state; each
  * layer's output is kept per sample of the batch for the backward pass. */
 static void check_sizes(const Spec *spec) {
     const Call *opt = spec->optimizer;
-    double copies = 2, params = 0, acts = numel(&spec->input);
-    const char *what = "weights and gradients";
-    if (opt->e->op == OP_ADAM) {
-        copies = 4;
-        what = "weights, gradients and Adam's moments";
-    } else if (opt->e->op == OP_SGD && call_num(opt, "momentum") > 0) {
-        copies = 3;
-        what = "weights, gradients and momentum";
-    }
+    double copies = 2 + optimizer_slots(opt), params = 0, acts = numel(&spec->input);
+    const char *what = copies > 2 ? "weights, gradients and optimizer state"
+                                  : "weights and gradients";
     for (int i = 0; i < spec->nlayers; i++) {
         const Layer *l = &spec->layers[i];
         if (l->c->e->layer == L_DENSE) {
@@ -710,8 +815,10 @@ Spec *check(const Ast *ast) {
             if (once(s, &loss) && c)
                 spec->loss = c->v[0].call;
         } else if (strcmp(e->name, "optimizer") == 0) {
-            if (once(s, &opt) && c)
+            if (once(s, &opt) && c) {
                 spec->optimizer = c->v[0].call;
+                check_optimizer(spec->optimizer);
+            }
         } else if (strcmp(e->name, "fit") == 0) {
             if (once(s, &fit) && c)
                 spec->fit = c;

@@ -18,6 +18,8 @@ static FILE *out;
 static int indent;
 static const char *real = "float";
 static Graph *G;
+static const char *P;   /* model name: prefix of every public symbol */
+static const char *U;   /* the same in upper case: prefix of macros */
 static const char **vars;       /* C name of each node's buffer */
 static const char **funcs;      /* C name of each node's function */
 static Vec used;                /* names taken in the generated file */
@@ -88,6 +90,8 @@ static const char *const reserved[] = {
     "signed", "unsigned", "inline", "restrict", "main", "memset", "memcpy", "exp",
     "log", "tanh", "sqrt", "pow", "fabs", "expf", "logf", "tanhf", "sqrtf", "powf",
     "fabsf", "fmax", "fmaxf", "log1p", "log1pf", "wt", "xi", "wi", "jb", "len", "dxr", "dwj", "xr", "wj", "o", "sgd_step", "adam_step", "rng_next",
+    "rmsprop_step", "adamw_step", "adagrad_step", "adadelta_step", "adamax_step", "nadam_step",
+    "clip_norm", "clip_gradients", "lr",
     "init_uniform", "params", "init", "train_step", "evaluate", "predict", "tensors",
     "model", "buf", "lp", "lq", "z", "e", "q", "se", "scale", "bc2_sqrt", "step_size",
     "lse", "erf", "erff", "expm1", "expm1f", "tsum",
@@ -540,7 +544,7 @@ static const char *smoothed(Node *n, const char *y, double toward) {
 }
 
 /* Keras' clip of kl_divergence: v into [1e-7, 1]. */
-static void emit_clip(const char *v) {
+static void emit_clip_prob(const char *v) {
     emit("%s = %s < 1e-7@ ? 1e-7@ : %s > 1.0@ ? 1.0@ : %s;", v, v, v, v);
 }
 
@@ -656,8 +660,8 @@ static void emit_loss(Node *n) {
         OPEN("for (int r = 0; r < %s; r++) {", rows(p, k));
         OPEN("for (int i = 0; i < %ld; i++) {", k);
         emit("$ t = y[r * %ld + i], q = pred[r * %ld + i];", k, k);
-        emit_clip("t");
-        emit_clip("q");
+        emit_clip_prob("t");
+        emit_clip_prob("q");
         emit("sum += t * log@(t / q);");
         CLOSE();
         CLOSE();
@@ -774,7 +778,7 @@ static void emit_loss_bwd(Node *n) {
         emit("$ scale = 1.0@ / (%s);", rows(p, k));
         OPEN("for (int i = 0; i < %s; i++) {", all);
         emit("$ t = y[i], q = pred[i];");
-        emit_clip("t");
+        emit_clip_prob("t");
         emit("dpred[i] = q >= 1e-7@ && q <= 1.0@ ? -scale * t / q : 0.0@;");
         CLOSE();
         break;
@@ -824,9 +828,8 @@ static void emit_l1l2_bwd(Node *n) {
     CLOSE();
 }
 
-/* Update ops are printed per run of parameters (emit_update below). */
-static void emit_sgd(Node *n) { (void)n; }
-static void emit_adam(Node *n) { (void)n; }
+/* Update and clipping nodes are printed together (emit_optimizer below). */
+static void emit_update(Node *n) { (void)n; }
 
 static Emitter *const emitters[OP_COUNT] = {
 #define OP(name, str, nin, shape, grad, emit) [OP_##name] = emit,
@@ -836,65 +839,383 @@ static Emitter *const emitters[OP_COUNT] = {
 
 /* ---- the optimizer step ------------------------------------------------- */
 
+static int is_clip(Op op) {
+    return op == OP_CLIP_NORM || op == OP_CLIP_GLOBAL_NORM || op == OP_CLIP_VALUE;
+}
+
+/* The first update node; all of them must agree (one loop covers them all). */
+static Node *first_update(void) {
+    Node *u = NULL;
+    for (int i = 0; i < G->nodes.n; i++) {
+        Node *n = G->nodes.v[i];
+        if (n->phase != PH_UPDATE || n->op == OP_STATE || is_clip(n->op))
+            continue;
+        if (!u)
+            u = n;
+        else if (n->op != u->op || memcmp(n->f, u->f, sizeof n->f))
+            internal_error("mixed optimizers need one update loop per run");
+    }
+    return u;
+}
+
+/* A call as written, with every argument: "cosine_decay(initial_learning_rate = 0.1, ...)". */
+static const char *call_text(const Call *c) {
+    char *s = fmt("%s(", c->e->name);
+    for (int i = 0; i < MAX_PARAMS && c->e->params[i].name; i++) {
+        const ParamDef *p = &c->e->params[i];
+        const ArgVal *v = &c->v[i];
+        const char *val;
+        if (p->dflt && !*p->dflt && !v->given)
+            continue;       /* optional and absent (clipnorm) */
+        if (p->type == T_BOOL)
+            val = v->num ? "true" : "false";
+        else if (p->type == T_SCHEDULE && v->call)
+            val = call_text(v->call);
+        else if (p->type == T_NUMBERS) {
+            char *l = "[";
+            for (int k = 0; k < v->nnums; k++)
+                l = fmt("%s%s%s", l, k ? ", " : "", dbl(v->nums[k]));
+            val = fmt("%s]", l);
+        } else
+            val = dbl(v->num);
+        s = fmt("%s%s%s = %s", s, strcmp(s + strlen(s) - 1, "(") ? ", " : "", p->name, val);
+    }
+    return fmt("%s)", s);
+}
+
+/* NAME_learning_rate: the rate of the step about to be taken, m->step
+ * counting steps taken so far (from 0, as Keras' schedules count). */
+static void emit_learning_rate(void) {
+    const ArgVal *a = call_arg(G->spec->optimizer, "learning_rate");
+    const Call *c = a->call;
+    if (!c) {
+        emit("/* The learning rate of the next step: constant. */");
+        OPEN("double %s_learning_rate(const %s_model *m) {", P, P);
+        emit("(void)m;");
+        emit("return %s;", dbl(a->num));
+        CLOSE();
+        return;
+    }
+    const char *name = c->e->name;
+    emit("/* The learning rate of the next step: %s", call_text(c));
+    emit(" * at step = m->step, the steps taken so far (counted from 0, as Keras does). */");
+    OPEN("double %s_learning_rate(const %s_model *m) {", P, P);
+    emit("double step = (double)m->step;");
+    if (!strcmp(name, "piecewise_constant")) {
+        const ArgVal *b = call_arg(c, "boundaries"), *v = call_arg(c, "values");
+        for (int k = 0; k < b->nnums; k++)
+            emit("if (step <= %s) return %s;", dbl(b->nums[k]), dbl(v->nums[k]));
+        emit("return %s;", dbl(v->nums[v->nnums - 1]));
+        CLOSE();
+        return;
+    }
+    const char *init = dbl(call_num(c, "initial_learning_rate"));
+    emit("double decay_steps = %s;", dbl(call_num(c, "decay_steps")));
+    if (!strcmp(name, "exponential_decay") || !strcmp(name, "inverse_time_decay")) {
+        emit("double p = step / decay_steps;");
+        if (call_num(c, "staircase"))
+            emit("p = floor(p);");
+        if (!strcmp(name, "exponential_decay"))
+            emit("return %s * pow(%s, p);", init, dbl(call_num(c, "decay_rate")));
+        else
+            emit("return %s / (1.0 + %s * p);", init, dbl(call_num(c, "decay_rate")));
+    } else if (!strcmp(name, "cosine_decay")) {
+        double alpha = call_num(c, "alpha");
+        emit("if (step > decay_steps) step = decay_steps;");
+        emit("double cosine = 0.5 * (1.0 + cos(3.14159265358979323846 * step / decay_steps));");
+        emit("return %s * (%s * cosine + %s);", init, dbl(1.0 - alpha), dbl(alpha));
+    } else if (!strcmp(name, "polynomial_decay")) {
+        double end = call_num(c, "end_learning_rate");
+        if (call_num(c, "cycle"))
+            emit("if (step > 0.0) decay_steps *= ceil(step / decay_steps); /* the next whole cycle */");
+        else
+            emit("if (step > decay_steps) step = decay_steps;");
+        emit("return %s * pow(1.0 - step / decay_steps, %s) + %s;", dbl(call_num(c, "initial_learning_rate") - end),
+             dbl(call_num(c, "power")), dbl(end));
+    } else {
+        internal_error("no emitter for schedule %s", name);
+    }
+    CLOSE();
+}
+
+/* The gradient clipping nodes, if any, as one function on m->grads. */
+static int emit_clip(long total) {
+    Node *c0 = NULL;
+    for (int i = 0; i < G->nodes.n && !c0; i++)
+        if (is_clip(((Node *)G->nodes.v[i])->op))
+            c0 = G->nodes.v[i];
+    if (!c0)
+        return 0;
+    const char *lim = dbl(c0->f[0]);
+    switch (c0->op) {
+    case OP_CLIP_NORM:
+        emit("/* clipnorm = %s: one gradient tensor scaled to norm <= %s, as PyTorch's", lim, lim);
+        emit(" * clip_grad_norm_ on that tensor: g *= min(1, clipnorm / (norm + 1e-6)). */");
+        OPEN("static void clip_norm($ *g, long count) {");
+        emit("double sum = 0.0;");
+        emit("for (long i = 0; i < count; i++) sum += (double)g[i] * g[i];");
+        emit("const double scale = %s / (sqrt(sum) + 1e-6);", lim);
+        emit("if (scale < 1.0)");
+        emit("    for (long i = 0; i < count; i++) g[i] *= ($)scale;");
+        CLOSE();
+        emit("");
+        OPEN("static void clip_gradients($ *g) {");
+        for (int i = 0; i < G->nodes.n; i++) {
+            Node *n = G->nodes.v[i];
+            if (n->op == OP_CLIP_NORM)
+                emit("clip_norm(g + %ld, %ld); /* %s %s */", n->in[0]->offset, node_numel(n->in[0]),
+                     n->in[0]->wrt->label, dims(n->in[0]));
+        }
+        CLOSE();
+        break;
+    case OP_CLIP_GLOBAL_NORM:
+        emit("/* global_clipnorm = %s: all gradients scaled together to norm <= %s, as", lim, lim);
+        emit(" * PyTorch's clip_grad_norm_: g *= min(1, global_clipnorm / (norm + 1e-6)). */");
+        OPEN("static void clip_gradients($ *g) {");
+        emit("double sum = 0.0;");
+        emit("for (int i = 0; i < %ld; i++) sum += (double)g[i] * g[i];", total);
+        emit("const double scale = %s / (sqrt(sum) + 1e-6);", lim);
+        emit("if (scale < 1.0)");
+        emit("    for (int i = 0; i < %ld; i++) g[i] *= ($)scale;", total);
+        CLOSE();
+        break;
+    case OP_CLIP_VALUE:
+        emit("/* clipvalue = %s: each gradient value clamped to [-%s, %s]. */", lim, lim, lim);
+        OPEN("static void clip_gradients($ *g) {");
+        emit("for (int i = 0; i < %ld; i++)", total);
+        emit("    g[i] = g[i] > %s ? %s : g[i] < -%s ? -%s : g[i];", lit(c0->f[0]), lit(c0->f[0]),
+             lit(c0->f[0]), lit(c0->f[0]));
+        CLOSE();
+        break;
+    default:
+        internal_error("no emitter for %s", op_names[c0->op]);
+    }
+    emit("");
+    return 1;
+}
+
+/* The state tensors of u's parameter, in slot order. */
+static int slots_of(Node *u, Node **out) {
+    int n = 0;
+    for (int i = 0; i < G->states.n; i++) {
+        Node *s = G->states.v[i];
+        if (s->wrt == u->in[0])
+            out[n++] = s;
+    }
+    return n;
+}
+
+/* The scalar state of the whole optimizer (NAdam's mu_product), if any. */
+static Node *scalar_state(void) {
+    for (int i = 0; i < G->states.n; i++)
+        if (!((Node *)G->states.v[i])->wrt)
+            return G->states.v[i];
+    return NULL;
+}
+
+/* "exp_avg" from "fc1.weight.exp_avg" */
+static const char *slot_name(Node *s) { return s->label + strlen(s->wrt->label) + 1; }
+
+/* a = b a + (1 - b) x, PyTorch's mul_(b).add_(x, alpha = 1 - b) */
+static void ema(const char *a, double b, const char *x) {
+    emit("%s[i] = %s * %s[i] + %s * %s;", a, lit(b), a, lit(1.0 - b), x);
+}
+
 /* Parameters are contiguous and their state slots parallel (plan.c), so one
  * loop per optimizer covers the whole block; the padding between tensors
  * has zero gradients and stays zero. */
-static void emit_update_func(Node *u, long total) {
+static void emit_step(Node *u, long total) {
+    Node *st[8];
+    int ns = slots_of(u, st);
+    const double *f = u->f;
+    const char *name = op_names[u->op];
+    char *args = "";
+    for (int k = 0; k < ns; k++)
+        args = fmt("%s, $ *%s", args, slot_name(st[k]));
+    if (scalar_state())
+        args = fmt("%s, $ *%s", args, scalar_state()->label);
+    emit("/* %s, as PyTorch computes it (docs/CATALOG.md): */", call_text(G->spec->optimizer));
     switch (u->op) {
     case OP_SGD:
-        emit("/* sgd(learning_rate = %g, momentum = %g), as PyTorch: buf = momentum buf + g;"
-             " p -= lr buf */", u->f[0], u->f[1]);
-        if (u->in[2]) {
-            OPEN("static void sgd_step($ *p, const $ *g, $ *buf) {");
-            OPEN("for (int i = 0; i < %ld; i++) {", total);
-            emit("buf[i] = %s * buf[i] + g[i];", lit(u->f[1]));
-            emit("p[i] -= %s * buf[i];", lit(u->f[0]));
-            CLOSE();
+        emit("/* d = g + weight_decay p; buf = momentum buf + d;");
+        emit(" * p -= lr (nesterov ? d + momentum buf : buf) */");
+        break;
+    case OP_RMSPROP:
+        emit("/* square_avg = rho square_avg + (1 - rho) g^2; (centered: grad_avg likewise, of g)");
+        emit(" * avg = sqrt(square_avg (- grad_avg^2)) + eps; buf = momentum buf + g / avg; p -= lr buf */");
+        break;
+    case OP_ADAM:
+    case OP_ADAMW:
+        emit("/* %sm = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;%s", u->op == OP_ADAMW ? "p -= lr wd p; " : "",
+             f[3] ? "  vmax = max(vmax, v);" : "");
+        emit(" * p -= lr / (1 - b1^t) * m / (sqrt(%s) / sqrt(1 - b2^t) + eps) */", f[3] ? "vmax" : "v");
+        break;
+    case OP_ADAGRAD:
+        emit("/* sum += g^2 (from initial_accumulator_value); p -= lr g / (sqrt(sum) + eps) */");
+        break;
+    case OP_ADADELTA:
+        emit("/* square_avg = rho square_avg + (1 - rho) g^2;");
+        emit(" * delta = sqrt(acc_delta + eps) / sqrt(square_avg + eps) g;");
+        emit(" * acc_delta = rho acc_delta + (1 - rho) delta^2; p -= lr delta */");
+        break;
+    case OP_ADAMAX:
+        emit("/* m = b1 m + (1 - b1) g;  u = max(b2 u, |g| + eps);  p -= lr / (1 - b1^t) * m / u */");
+        break;
+    case OP_NADAM:
+        emit("/* mu_t = b1 (1 - 0.5 0.96^(t momentum_decay)); m, v as Adam;");
+        emit(" * p -= lr (1 - mu_t) / (1 - prod mu_1..t) g / d + lr mu_t+1 / (1 - prod mu_1..t+1) m / d,");
+        emit(" * d = sqrt(v / (1 - b2^t)) + eps */");
+        break;
+    default:
+        internal_error("no update emitter for %s", name);
+    }
+    OPEN("static void %s_step($ *p, const $ *g%s, double lr, long t) {", name, args);
+    switch (u->op) {
+    case OP_SGD:
+        emit("const $ rate = ($)lr;");
+        emit("(void)t;");
+        if (!ns && !f[2]) {
+            emit("for (int i = 0; i < %ld; i++) p[i] -= rate * g[i];", total);
+            break;
+        }
+        OPEN("for (int i = 0; i < %ld; i++) {", total);
+        emit(f[2] ? "$ d = g[i] + %s * p[i];" : "$ d = g[i];", lit(f[2]));
+        if (ns) {
+            emit("momentum_buffer[i] = %s * momentum_buffer[i] + d;", lit(f[0]));
+            emit(f[1] ? "d += %s * momentum_buffer[i];" : "d = momentum_buffer[i];", lit(f[0]));
+        }
+        emit("p[i] -= rate * d;");
+        CLOSE();
+        break;
+    case OP_RMSPROP:
+        emit("const $ rate = ($)lr;");
+        emit("(void)t;");
+        OPEN("for (int i = 0; i < %ld; i++) {", total);
+        ema("square_avg", f[0], "g[i] * g[i]");
+        if (f[3]) {
+            ema("grad_avg", f[0], "g[i]");
+            emit("const $ avg = sqrt@(square_avg[i] - grad_avg[i] * grad_avg[i]) + %s;", lit(f[2]));
         } else {
-            OPEN("static void sgd_step($ *p, const $ *g) {");
-            emit("for (int i = 0; i < %ld; i++) p[i] -= %s * g[i];", total, lit(u->f[0]));
+            emit("const $ avg = sqrt@(square_avg[i]) + %s;", lit(f[2]));
+        }
+        if (f[1]) {
+            emit("momentum_buffer[i] = %s * momentum_buffer[i] + g[i] / avg;", lit(f[1]));
+            emit("p[i] -= rate * momentum_buffer[i];");
+        } else {
+            emit("p[i] -= rate * (g[i] / avg);");
         }
         CLOSE();
         break;
     case OP_ADAM:
-        emit("/* adam(learning_rate = %g, beta_1 = %g, beta_2 = %g, epsilon = %g), as PyTorch:",
-             u->f[0], u->f[1], u->f[2], u->f[3]);
-        emit(" * m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;");
-        emit(" * p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps) */");
-        OPEN("static void adam_step($ *p, const $ *g, $ *m, $ *v, long t) {");
-        emit("const $ step_size = ($)(%s / (1.0 - pow(%s, (double)t)));", dbl(u->f[0]), dbl(u->f[1]));
-        emit("const $ bc2_sqrt = ($)sqrt(1.0 - pow(%s, (double)t));", dbl(u->f[2]));
+    case OP_ADAMW:
+        if (u->op == OP_ADAMW)
+            emit("const $ decay = ($)(1.0 - lr * %s);", dbl(f[4]));
+        emit("const $ step_size = ($)(lr / (1.0 - pow(%s, (double)t)));", dbl(f[0]));
+        emit("const $ bc2_sqrt = ($)sqrt(1.0 - pow(%s, (double)t));", dbl(f[1]));
         OPEN("for (int i = 0; i < %ld; i++) {", total);
-        emit("m[i] = %s * m[i] + %s * g[i];", lit(u->f[1]), lit(1.0 - u->f[1]));
-        emit("v[i] = %s * v[i] + %s * g[i] * g[i];", lit(u->f[2]), lit(1.0 - u->f[2]));
-        emit("p[i] -= step_size * (m[i] / (sqrt@(v[i]) / bc2_sqrt + %s));", lit(u->f[3]));
+        if (u->op == OP_ADAMW)
+            emit("p[i] *= decay;");
+        ema("exp_avg", f[0], "g[i]");
+        ema("exp_avg_sq", f[1], "g[i] * g[i]");
+        if (f[3])
+            emit("if (exp_avg_sq[i] > max_exp_avg_sq[i]) max_exp_avg_sq[i] = exp_avg_sq[i];");
+        emit("p[i] -= step_size * (exp_avg[i] / (sqrt@(%s[i]) / bc2_sqrt + %s));",
+             f[3] ? "max_exp_avg_sq" : "exp_avg_sq", lit(f[2]));
         CLOSE();
+        break;
+    case OP_ADAGRAD:
+        emit("const $ rate = ($)lr;");
+        emit("(void)t;");
+        OPEN("for (int i = 0; i < %ld; i++) {", total);
+        emit("sum[i] += g[i] * g[i];");
+        emit("p[i] -= rate * (g[i] / (sqrt@(sum[i]) + %s));", lit(f[1]));
+        CLOSE();
+        break;
+    case OP_ADADELTA:
+        emit("const $ rate = ($)lr;");
+        emit("(void)t;");
+        OPEN("for (int i = 0; i < %ld; i++) {", total);
+        ema("square_avg", f[0], "g[i] * g[i]");
+        emit("const $ delta = sqrt@(acc_delta[i] + %s) / sqrt@(square_avg[i] + %s) * g[i];", lit(f[1]),
+             lit(f[1]));
+        ema("acc_delta", f[0], "delta * delta");
+        emit("p[i] -= rate * delta;");
+        CLOSE();
+        break;
+    case OP_ADAMAX:
+        emit("const $ clr = ($)(lr / (1.0 - pow(%s, (double)t)));", dbl(f[0]));
+        OPEN("for (int i = 0; i < %ld; i++) {", total);
+        ema("exp_avg", f[0], "g[i]");
+        emit("const $ decayed = %s * exp_inf[i], now = fabs@(g[i]) + %s;", lit(f[1]), lit(f[2]));
+        emit("exp_inf[i] = decayed > now ? decayed : now;");
+        emit("p[i] -= clr * (exp_avg[i] / exp_inf[i]);");
+        CLOSE();
+        break;
+    case OP_NADAM:
+        emit("const double mu = %s * (1.0 - 0.5 * pow(0.96, (double)t * %s));", dbl(f[0]), dbl(f[3]));
+        emit("const double mu_next = %s * (1.0 - 0.5 * pow(0.96, (double)(t + 1) * %s));", dbl(f[0]),
+             dbl(f[3]));
+        emit("mu_product[0] = ($)(mu_product[0] * mu);");
+        emit("const $ step_g = ($)(lr * (1.0 - mu) / (1.0 - mu_product[0]));");
+        emit("const $ step_m = ($)(lr * mu_next / (1.0 - mu_product[0] * mu_next));");
+        emit("const $ bc2 = ($)(1.0 - pow(%s, (double)t));", dbl(f[1]));
+        OPEN("for (int i = 0; i < %ld; i++) {", total);
+        ema("exp_avg", f[0], "g[i]");
+        ema("exp_avg_sq", f[1], "g[i] * g[i]");
+        emit("const $ denom = sqrt@(exp_avg_sq[i] / bc2) + %s;", lit(f[2]));
+        emit("p[i] -= step_g * (g[i] / denom);");
+        emit("p[i] -= step_m * (exp_avg[i] / denom);");
         CLOSE();
         break;
     default:
-        internal_error("no update emitter for %s", op_names[u->op]);
+        internal_error("no update emitter for %s", name);
     }
+    CLOSE();
 }
 
-static Node *first_update(void) {
-    for (int i = 0; i < G->nodes.n; i++) {
-        Node *n = G->nodes.v[i];
-        if (n->phase == PH_UPDATE && n->op != OP_STATE) {
-            for (int j = i + 1; j < G->nodes.n; j++) {
-                Node *o = G->nodes.v[j];
-                if (o->op != OP_STATE && (o->op != n->op || memcmp(o->f, n->f, sizeof n->f) || !o->in[2] != !n->in[2]))
-                    internal_error("mixed optimizers need one update loop per run");
-            }
-            return n;
+/* State that does not start at zero: Adagrad's sum, NAdam's mu_product. */
+static void emit_state_init(void) {
+    Node *u = first_update(), *sc = scalar_state();
+    if (u && u->op == OP_ADAGRAD)
+        emit("for (int i = 0; i < %ld; i++) m->state[i] = %s; /* sum = initial_accumulator_value */",
+             G->area_size[A_PARAM], lit(u->f[0]));
+    if (sc)
+        emit("m->state[%ld] = 1.0@; /* %s */", sc->offset, sc->label);
+}
+
+static void emit_optimizer(void) {
+    Node *u = first_update();
+    emit_learning_rate();
+    emit("");
+    if (!u)
+        return;
+    emit_clip(G->area_size[A_PARAM]);
+    emit_step(u, G->area_size[A_PARAM]);
+    emit("");
+}
+
+/* The body of NAME_update. */
+static void emit_update_call(void) {
+    Node *u = first_update(), *st[8], *sc = scalar_state();
+    emit("const double lr = %s_learning_rate(m);", P);
+    emit("m->step++;");
+    if (!u)
+        return;
+    for (int i = 0; i < G->nodes.n; i++)
+        if (is_clip(((Node *)G->nodes.v[i])->op)) {
+            emit("clip_gradients(m->grads);");
+            break;
         }
-    }
-    return NULL;
+    char *args = "";
+    int ns = slots_of(u, st);
+    for (int k = 0; k < ns; k++)
+        args = fmt("%s, m->state + %ld", args, st[k]->offset - u->in[0]->offset);
+    if (sc)
+        args = fmt("%s, m->state + %ld", args, sc->offset);
+    emit("%s_step(m->params, m->grads%s, lr, m->step);", op_names[u->op], args);
 }
 
 /* ---- the public functions ----------------------------------------------- */
-
-static const char *P;   /* model name: prefix of every public symbol */
-static const char *U;   /* the same in upper case: prefix of macros */
 
 static const char *area_expr(Node *n) {
     switch (n->area) {
@@ -981,15 +1302,9 @@ static void emit_public(void) {
     emit("return %s[0];", var(G->loss));
     CLOSE();
     emit("");
-    Node *u = first_update();
     emit("void %s_update(%s_model *m) {", P, P);
     indent++;
-    emit("m->step++;");
-    if (u && u->op == OP_SGD)
-        emit(u->in[2] ? "sgd_step(m->params, m->grads, m->state);" : "sgd_step(m->params, m->grads);");
-    else if (u && u->op == OP_ADAM)
-        emit("adam_step(m->params, m->grads, m->state, m->state + %ld, m->step);",
-             G->area_size[A_PARAM]);
+    emit_update_call();
     CLOSE();
     emit("");
     emit("$ %s_train_step(%s_model *m, const $ *x, const $ *y, int n) {", P, P);
@@ -1165,6 +1480,7 @@ static void emit_init(void) {
     else
         emit("(void)seed;");
     emit("memset(m, 0, sizeof *m);");
+    emit_state_init();
     for (int i = 0; i < G->params.n; i++) {
         Node *p = G->params.v[i];
         Init in = inits[i];
@@ -1270,7 +1586,9 @@ static void emit_header(const EmitOpts *o) {
     emit("$ %s_evaluate(%s_model *m, const $ *x, const $ *y, $ *out, int n);", P, P);
     emit("/* Forward and backward: fills m->grads, returns the mean loss. */");
     emit("$ %s_backward(%s_model *m, const $ *x, const $ *y, int n);", P, P);
-    emit("/* One optimizer step from m->grads. */");
+    emit("/* The learning rate the next optimizer step will use (m->step steps taken). */");
+    emit("double %s_learning_rate(const %s_model *m);", P, P);
+    emit("/* One optimizer step from m->grads (clipped first, if the model says so). */");
     emit("void %s_update(%s_model *m);", P, P);
     emit("/* %s_backward then %s_update; returns the mean loss (-1 if n is out of range). */", P, P);
     emit("$ %s_train_step(%s_model *m, const $ *x, const $ *y, int n);", P, P);
@@ -1327,11 +1645,7 @@ void emit_c(Graph *g, const EmitOpts *o) {
             emit("");
         }
     }
-    Node *u = first_update();
-    if (u) {
-        emit_update_func(u, g->area_size[A_PARAM]);
-        emit("");
-    }
+    emit_optimizer();
     emit_public();
     if (fclose(out))
         fatal("cannot write %s: %s", o->c_path, strerror(errno));
@@ -1389,6 +1703,7 @@ void emit_driver(Graph *g, FILE *f, const char *h_name) {
     emit("static void predict(void *m, const float *x, int n, float *out) {");
     emit("    %s_forward(m, x, out, n);", P);
     emit("}");
+    emit("static float learning_rate(void *m) { return (float)%s_learning_rate(m); }", P);
     emit("");
     emit("int main(int argc, char **argv) {");
     emit("    static const nnc_model_desc d = {");
@@ -1403,6 +1718,7 @@ void emit_driver(Graph *g, FILE *f, const char *h_name) {
     emit("        %s, %s,", c_string(data_path(s, "train")), c_string(data_path(s, "test")));
     emit("        %s,", !strcmp(pre, "standardize") ? "NNC_PRE_STANDARDIZE"
                       : !strcmp(pre, "min_max") ? "NNC_PRE_MINMAX" : "NNC_PRE_NONE");
+    emit("        learning_rate,");
     emit("    };");
     emit("    return nnc_main(&d, &model, argc, argv);");
     emit("}");

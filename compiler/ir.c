@@ -197,8 +197,14 @@ void ir_dump(Graph *g, FILE *out, const char *after) {
         }
         if (n->loss)
             fprintf(out, " loss=%s", op_names[n->loss]);
-        if (n->op == OP_SGD || n->op == OP_ADAM)
-            fprintf(out, " f=(%g, %g, %g, %g)", n->f[0], n->f[1], n->f[2], n->f[3]);
+        if (n->phase == PH_UPDATE && n->op != OP_STATE) {
+            int nf = 8;     /* the hyperparameters, without trailing zeros */
+            while (nf > 1 && n->f[nf - 1] == 0)
+                nf--;
+            for (int k = 0; k < nf; k++)
+                fprintf(out, "%s%g", k ? ", " : " f=(", n->f[k]);
+            fprintf(out, ")");
+        }
         Op loss = n->op == OP_LOSS_BWD ? n->loss : n->op;
         if (loss == OP_HUBER)
             fprintf(out, " delta=%g", n->f[0]);
@@ -231,7 +237,7 @@ void ir_verify(Graph *g, const char *after) {
         for (int j = 0; j < n->nin; j++) {
             Node *a = n->in[j];
             if (!a) {
-                if (!((n->op == OP_LINEAR || n->op == OP_LINEAR_T) && j == 2) && !(n->op == OP_SGD && j == 2))
+                if (!((n->op == OP_LINEAR || n->op == OP_LINEAR_T) && j == 2))
                     internal_error("after %s: %%%d %s lacks input %d", after, i, op_names[n->op], j);
                 continue;
             }

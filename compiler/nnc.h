@@ -184,6 +184,7 @@ typedef enum {
     K_INITIALIZER,
     K_PREPROCESS,
     K_REGULARIZER,  /* values of kernel_regularizer = */
+    K_SCHEDULE,     /* learning-rate schedules: values of learning_rate = */
     K_NKINDS
 } Kind;
 
@@ -199,7 +200,9 @@ typedef enum {
     T_LOSS,         /* a loss name or call: the operand of `loss` */
     T_OPTIMIZER,    /* an optimizer name or call: the operand of `optimizer` */
     T_PREPROCESS,   /* a preprocessing name: the operand of `preprocess` */
-    T_REGULARIZER   /* a regularizer name or call; optional (ArgVal.call NULL) */
+    T_REGULARIZER,  /* a regularizer name or call; optional (ArgVal.call NULL) */
+    T_SCHEDULE,     /* a learning rate: a number within [lo, hi] or a schedule call */
+    T_NUMBERS       /* list or tuple of numbers, [lo, hi] of them */
 } ArgType;
 
 typedef struct ParamDef {
@@ -255,8 +258,12 @@ typedef struct ArgVal {
     double num;             /* T_INT, T_FLOAT, T_BOOL */
     const char *str;        /* T_STR */
     Call *call;             /* T_ACTIVATION, T_INITIALIZER, T_LOSS, T_OPTIMIZER,
-                               T_PREPROCESS, T_REGULARIZER: resolved call */
+                               T_PREPROCESS, T_REGULARIZER: resolved call;
+                               T_SCHEDULE: the schedule, or NULL for a number
+                               (in num) */
     Shape shape;            /* T_SHAPE (no batch dim) */
+    double *nums;           /* T_NUMBERS: the numbers, nnums of them */
+    int nnums;
     Loc loc;                /* where it was written, or the call's loc if defaulted */
     int given;              /* written by the user (not a default) */
 } ArgVal;
@@ -338,10 +345,10 @@ struct Node {
     int batched;            /* loops over dim[0] run to the call's n, not dim[0] */
     Op act;                 /* LINEAR: fused activation; ACT_BWD: its activation */
     Op loss;                /* LOSS_BWD: its loss */
-    double f[4];            /* optimizer hyperparameters (optim.c); an activation's
-                               parameters (alpha) on it, its ACT_BWD and a fused
-                               LINEAR; a loss's label_smoothing or delta (lower.c);
-                               L1L2: l1, l2 */
+    double f[8];            /* optimizer and clipping hyperparameters (ops.h); an
+                               activation's parameters (alpha) on it, its ACT_BWD
+                               and a fused LINEAR; a loss's label_smoothing or
+                               delta (lower.c); L1L2: l1, l2 */
     const char *layer;      /* layer name: generated functions are named after it */
     const char *label;      /* PARAM / STATE: tensor name ("fc1.weight") */
     const Call *init;       /* PARAM: its initializer */
@@ -414,6 +421,8 @@ int act_grad_reads(Op op);
 
 /* ---- optim.c: the optimizer step as IR --------------------------------- */
 void optim(Graph *g);
+/* Floats of state the optimizer keeps per parameter float (momentum, moments...). */
+int optimizer_slots(const Call *opt);
 
 /* ---- fuse.c: fold activations into the op that produces their input ---- */
 void fuse(Graph *g);

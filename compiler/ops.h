@@ -70,6 +70,21 @@ OP(LINEAR_DB,   "linear_db",    1, shape_linear_db, grad_never, emit_linear_db) 
 OP(LOSS_BWD,    "loss_backward", 2, shape_same,  grad_never, emit_loss_bwd) /* pred, target; a->loss says which */
 OP(L1L2_BWD,    "l1_l2_backward", 1, shape_same, grad_never, emit_l1l2_bwd) /* W -> l1 sign(w) + 2 l2 w */
 
-/* Optimizer updates, made by optim.c: in place on (param, grad, state...). */
-OP(SGD,   "sgd",   3, shape_none, grad_never, emit_sgd)   /* p, g, velocity or NULL */
-OP(ADAM,  "adam",  4, shape_none, grad_never, emit_adam)  /* p, g, m, v */
+/* Gradient clipping, made by optim.c: in place on one gradient, before the
+ * update. f[0] is the limit. clip_global_norm nodes share one norm taken over
+ * every gradient they clip. */
+OP(CLIP_NORM,        "clip_norm",        1, shape_none, grad_never, emit_update) /* g */
+OP(CLIP_GLOBAL_NORM, "clip_global_norm", 1, shape_none, grad_never, emit_update) /* g */
+OP(CLIP_VALUE,       "clip_value",       1, shape_none, grad_never, emit_update) /* g */
+
+/* Optimizer updates, made by optim.c: in place on (param, grad) and the
+ * parameter's state tensors (STATE nodes with wrt = param, by slot). The
+ * learning rate is not an attribute: the update reads it from the schedule. */
+OP(SGD,      "sgd",      2, shape_none, grad_never, emit_update) /* f = momentum, nesterov, weight_decay */
+OP(RMSPROP,  "rmsprop",  2, shape_none, grad_never, emit_update) /* f = rho, momentum, epsilon, centered */
+OP(ADAM,     "adam",     2, shape_none, grad_never, emit_update) /* f = beta_1, beta_2, epsilon, amsgrad */
+OP(ADAMW,    "adamw",    2, shape_none, grad_never, emit_update) /* f = beta_1, beta_2, epsilon, amsgrad, weight_decay */
+OP(ADAGRAD,  "adagrad",  2, shape_none, grad_never, emit_update) /* f = initial_accumulator_value, epsilon */
+OP(ADADELTA, "adadelta", 2, shape_none, grad_never, emit_update) /* f = rho, epsilon */
+OP(ADAMAX,   "adamax",   2, shape_none, grad_never, emit_update) /* f = beta_1, beta_2, epsilon */
+OP(NADAM,    "nadam",    2, shape_none, grad_never, emit_update) /* f = beta_1, beta_2, epsilon, momentum_decay */

@@ -1,45 +1,135 @@
-/* optim.c — the optimizer step as IR: one update node per parameter, reading
- * its gradient and updating the parameter and its state in place. State
- * tensors are named as PyTorch's optimizer state_dict names them. The update
- * formulas follow PyTorch (see docs/CATALOG.md); emit.c prints them. */
+/* optim.c — the optimizer step as IR: gradient clipping nodes, then one
+ * update node per parameter, reading its gradient and updating the parameter
+ * and its state in place. State tensors are named as PyTorch's optimizer
+ * state_dict names them. The update formulas follow PyTorch (see
+ * docs/CATALOG.md); emit.c prints them, and the learning rate (a number or a
+ * schedule of the step) from the optimizer's call. */
 #include "nnc.h"
 
 /* State slot k of every parameter lives at k * (parameter floats) + the
- * parameter's offset (plan.c), so one loop can update the whole block. */
+ * parameter's offset (plan.c), so one loop can update the whole block. A
+ * state without a parameter (NAdam's mu_product, one number) lives after
+ * the slots. */
 static Node *state(Graph *g, Node *p, const char *what, int slot) {
-    Node *s = op_leaf(g, OP_STATE, p->shape, 0, fmt("%s.%s", p->label, what));
+    Shape one = {1, {1}};
+    Node *s = op_leaf(g, OP_STATE, p ? p->shape : one, 0, p ? fmt("%s.%s", p->label, what) : what);
     s->wrt = p;
     s->slot = slot;
     vec_push(&g->states, s);
     return s;
 }
 
+static int flag(const Call *o, const char *name) { return call_num(o, name) != 0; }
+
+int optimizer_slots(const Call *o) {
+    switch ((Op)o->e->op) {
+    case OP_SGD: return call_num(o, "momentum") > 0;
+    case OP_RMSPROP: return 1 + (call_num(o, "momentum") > 0) + flag(o, "centered");
+    case OP_ADAM:
+    case OP_ADAMW: return 2 + flag(o, "amsgrad");
+    case OP_ADAGRAD: return 1;
+    case OP_ADADELTA:
+    case OP_ADAMAX:
+    case OP_NADAM: return 2;
+    default: internal_error("optimizer %s has no lowering", o->e->name);
+    }
+}
+
+/* The clipping the optimizer asks for, if any: at most one (check.c). */
+static void clip(Graph *g, const Call *o) {
+    static const struct { const char *arg; Op op; } kinds[] = {
+        {"clipnorm", OP_CLIP_NORM}, {"global_clipnorm", OP_CLIP_GLOBAL_NORM},
+        {"clipvalue", OP_CLIP_VALUE},
+    };
+    for (int k = 0; k < 3; k++) {
+        const ArgVal *a = call_arg(o, kinds[k].arg);
+        if (!a->given)
+            continue;
+        for (int i = 0; i < g->params.n; i++) {
+            Node *p = g->params.v[i];
+            cur_layer = p->layer;
+            Node *c = node_new(g, kinds[k].op, p->grad, NULL, NULL, NULL);
+            c->f[0] = a->num;
+        }
+    }
+}
+
 void optim(Graph *g) {
     const Call *o = g->spec->optimizer;
+    Op op = (Op)o->e->op;
     cur_phase = PH_UPDATE;
+    clip(g, o);
+    if (op == OP_NADAM)
+        state(g, NULL, "mu_product", 2);
     for (int i = 0; i < g->params.n; i++) {
-        Node *p = g->params.v[i], *u;
+        Node *p = g->params.v[i];
+        double *f;
+        int slot = 0;
         cur_layer = p->layer;
-        switch ((Op)o->e->op) {
-        case OP_SGD: {
-            double momentum = call_num(o, "momentum");
-            Node *buf = momentum > 0 ? state(g, p, "momentum_buffer", 0) : NULL;
-            u = node_new(g, OP_SGD, p, p->grad, buf, NULL);
-            u->f[0] = call_num(o, "learning_rate");
-            u->f[1] = momentum;
+        switch (op) {
+        case OP_SGD:
+            if (call_num(o, "momentum") > 0)
+                state(g, p, "momentum_buffer", slot++);
+            f = node_new(g, op, p, p->grad, NULL, NULL)->f;
+            f[0] = call_num(o, "momentum");
+            f[1] = call_num(o, "nesterov");
+            f[2] = call_num(o, "weight_decay");
             break;
-        }
-        case OP_ADAM: {
-            Node *m = state(g, p, "exp_avg", 0), *v = state(g, p, "exp_avg_sq", 1);
-            u = node_new(g, OP_ADAM, p, p->grad, m, v);
-            u->f[0] = call_num(o, "learning_rate");
-            u->f[1] = call_num(o, "beta_1");
-            u->f[2] = call_num(o, "beta_2");
-            u->f[3] = call_num(o, "epsilon");
+        case OP_RMSPROP:
+            state(g, p, "square_avg", slot++);
+            if (call_num(o, "momentum") > 0)
+                state(g, p, "momentum_buffer", slot++);
+            if (flag(o, "centered"))
+                state(g, p, "grad_avg", slot++);
+            f = node_new(g, op, p, p->grad, NULL, NULL)->f;
+            f[0] = call_num(o, "rho");
+            f[1] = call_num(o, "momentum");
+            f[2] = call_num(o, "epsilon");
+            f[3] = call_num(o, "centered");
             break;
-        }
+        case OP_ADAM:
+        case OP_ADAMW:
+            state(g, p, "exp_avg", slot++);
+            state(g, p, "exp_avg_sq", slot++);
+            if (flag(o, "amsgrad"))
+                state(g, p, "max_exp_avg_sq", slot++);
+            f = node_new(g, op, p, p->grad, NULL, NULL)->f;
+            f[0] = call_num(o, "beta_1");
+            f[1] = call_num(o, "beta_2");
+            f[2] = call_num(o, "epsilon");
+            f[3] = call_num(o, "amsgrad");
+            if (op == OP_ADAMW)
+                f[4] = call_num(o, "weight_decay");
+            break;
+        case OP_ADAGRAD:
+            state(g, p, "sum", slot++);
+            f = node_new(g, op, p, p->grad, NULL, NULL)->f;
+            f[0] = call_num(o, "initial_accumulator_value");
+            f[1] = call_num(o, "epsilon");
+            break;
+        case OP_ADADELTA:
+            state(g, p, "square_avg", slot++);
+            state(g, p, "acc_delta", slot++);
+            f = node_new(g, op, p, p->grad, NULL, NULL)->f;
+            f[0] = call_num(o, "rho");
+            f[1] = call_num(o, "epsilon");
+            break;
+        case OP_ADAMAX:
+        case OP_NADAM:
+            state(g, p, "exp_avg", slot++);
+            state(g, p, op == OP_ADAMAX ? "exp_inf" : "exp_avg_sq", slot++);
+            f = node_new(g, op, p, p->grad, NULL, NULL)->f;
+            f[0] = call_num(o, "beta_1");
+            f[1] = call_num(o, "beta_2");
+            f[2] = call_num(o, "epsilon");
+            if (op == OP_NADAM)
+                f[3] = 0.004;   /* PyTorch's momentum_decay, fixed in Keras */
+            break;
         default:
             internal_error("optimizer %s has no lowering", o->e->name);
         }
+        if (slot != optimizer_slots(o))
+            internal_error("optimizer %s: %d state slots, expected %d", o->e->name, slot,
+                           optimizer_slots(o));
     }
 }

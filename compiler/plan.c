@@ -1,6 +1,7 @@
 /* plan.c — the memory plan: every value gets an area and a fixed offset.
  * Parameters and their gradients (same offsets) are laid out in model order;
- * optimizer state in slots parallel to them (see optim.c); activations and backward temporaries share one area,
+ * optimizer state in slots parallel to them (see optim.c), then any state
+ * of the whole optimizer; activations and backward temporaries share one area,
  * reused by liveness over the whole training step (first fit). Offsets are
  * rounded to 16 floats so every buffer starts on a 64-byte boundary. */
 #include "nnc.h"
@@ -56,9 +57,15 @@ void plan(Graph *g) {
     for (int i = 0; i < g->states.n; i++) {
         Node *s = g->states.v[i];
         s->area = A_STATE;
-        s->offset = s->slot * size[A_PARAM] + s->wrt->offset;
-        if ((s->slot + 1) * size[A_PARAM] > size[A_STATE])
-            size[A_STATE] = (s->slot + 1) * size[A_PARAM];
+        if (s->wrt) {
+            s->offset = s->slot * size[A_PARAM] + s->wrt->offset;
+            if ((s->slot + 1) * size[A_PARAM] > size[A_STATE])
+                size[A_STATE] = (s->slot + 1) * size[A_PARAM];
+        } else {    /* a number of the whole optimizer, after the slots */
+            s->offset = s->slot * size[A_PARAM];
+            if (s->offset + ALIGN > size[A_STATE])
+                size[A_STATE] = s->offset + ALIGN;
+        }
     }
 
     /* Liveness: a value lives until its last reader. The output and the loss

@@ -107,7 +107,23 @@ static void json_shape(FILE *out, const Shape *s) {
 static void json_call(FILE *out, const Call *c, int with_type);
 
 static void json_arg(FILE *out, const ParamDef *d, const ArgVal *v) {
+    if (d->dflt && !*d->dflt && !v->given && d->type != T_STR) {
+        fputs("null", out);     /* optional and absent (clipnorm) */
+        return;
+    }
     switch (d->type) {
+    case T_SCHEDULE:
+        if (v->call)
+            json_call(out, v->call, 1);
+        else
+            fprintf(out, "%.17g", v->num);
+        break;
+    case T_NUMBERS:
+        fputc('[', out);
+        for (int i = 0; i < v->nnums; i++)
+            fprintf(out, "%s%.17g", i ? "," : "", v->nums[i]);
+        fputc(']', out);
+        break;
     case T_INT: fprintf(out, "%ld", (long)v->num); break;
     case T_FLOAT: fprintf(out, "%.17g", v->num); break;
     case T_BOOL: fputs(v->num ? "true" : "false", out); break;

@@ -289,6 +289,10 @@ static int cmd_train(const nnc_model_desc *d, void *m, const opts *o)
             printf(" - val_loss: %s", f4(nnc_metrics_loss(&mt)).s);
             print_metric(&mt, "val_");
         }
+        if (d->learning_rate) {
+            float lr = d->learning_rate(m);
+            printf(lr >= 1e-4f ? " - lr: %.6f" : " - lr: %.4e", lr);
+        }
         printf(" - %.0f ms\n", now_ms() - t0);
         fflush(stdout);
     }

@@ -62,6 +62,9 @@ typedef struct nnc_model_desc {
     const char *train_path;  /* NULL if the model names none */
     const char *test_path;   /* NULL if the model names none */
     int preprocess;          /* NNC_PRE_* */
+    /* the learning rate of the next optimizer step (shown in the training
+     * log); NULL if the model has none to report */
+    float (*learning_rate)(void *m);
 } nnc_model_desc;
 
 /* Entry point of a training/eval/predict program; returns the exit status. */

@@ -52,6 +52,13 @@ expect() {
 # xor: all 4 rows right (accuracy printed with 4 decimals: 1.0000)
 run xor && expect xor accuracy ">=" 1
 run digits && expect digits accuracy ">=" 0.95
+# every epoch line ends with the learning rate of the next step, then the time
+if grep -qE '^epoch 1/[0-9]+ - loss: .* - lr: 0\.001000 - [0-9]+ ms$' "$W/digits.out"; then
+    echo "PASS: e2e/digits: epoch lines show lr: 0.001000"
+else
+    echo "FAIL: e2e/digits: no ' - lr: 0.001000' on the first epoch line: $(head -n 1 "$W/digits.out")"
+    failed=$((failed + 1))
+fi
 # housing: beat ordinary least squares on the same train/test split
 if run housing; then
     base=$($PY tests/e2e/linreg_baseline.py examples/data/housing.csv \

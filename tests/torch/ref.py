@@ -11,7 +11,7 @@ order, the last fraction held out for validation as Keras does, consecutive
 batches with a partial last one, one optimizer step per batch on the batch
 mean loss plus the regularizers' penalties (as Keras adds them). Everything
 the JSON can say is looked up in the tables below (ACTIVATIONS, LAYERS,
-LOSSES, OPTIMIZERS, REGULARIZERS, PREPROCESS); a name or an argument
+LOSSES, OPTIMIZERS, SCHEDULES, REGULARIZERS, PREPROCESS); a name or an argument
 that is not there stops the script, so a new nnc feature can never be
 silently ignored: add its entry here.
 """
@@ -176,14 +176,83 @@ LOSSES = {
     "kl_divergence": {"keys": (), "fn": lambda a: kl_divergence, "target": "float"},
 }
 
+class NAdam2(torch.optim.Optimizer):
+    """PyTorch 2's NAdam step, for an older torch: PyTorch 1.13 multiplies
+    mu_t into the product for the next step twice (mu_product * mu * mu_next);
+    PyTorch 2, Keras and the NAdam paper use mu_product * mu_next."""
+
+    def __init__(self, params, lr, betas, eps, momentum_decay=4e-3):
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps,
+                                      momentum_decay=momentum_decay))
+
+    @torch.no_grad()
+    def step(self):
+        for group in self.param_groups:
+            b1, b2 = group["betas"]
+            lr, eps, md = group["lr"], group["eps"], group["momentum_decay"]
+            for p in group["params"]:
+                st = self.state[p]
+                if not st:
+                    st["step"] = 0
+                    st["mu_product"] = torch.tensor(1.0)
+                    st["exp_avg"] = torch.zeros_like(p)
+                    st["exp_avg_sq"] = torch.zeros_like(p)
+                st["step"] += 1
+                t, g = st["step"], p.grad
+                mu = b1 * (1.0 - 0.5 * 0.96 ** (t * md))
+                mu_next = b1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * md))
+                st["mu_product"] *= mu
+                mu_product = st["mu_product"].item()
+                st["exp_avg"].mul_(b1).add_(g, alpha=1 - b1)
+                st["exp_avg_sq"].mul_(b2).addcmul_(g, g, value=1 - b2)
+                denom = st["exp_avg_sq"].div(1 - b2 ** t).sqrt().add_(eps)
+                p.addcdiv_(g, denom, value=-lr * (1 - mu) / (1 - mu_product))
+                p.addcdiv_(st["exp_avg"], denom,
+                           value=-lr * mu_next / (1 - mu_product * mu_next))
+
+
+NADAM = torch.optim.NAdam if int(torch.__version__.split(".")[0]) >= 2 else NAdam2
+
+# Gradient clipping, the same arguments in every optimizer; applied to the
+# gradients before each step (cmd_train). At most one is given.
+CLIP = ("clipnorm", "clipvalue", "global_clipnorm")
+BETAS = ("beta_1", "beta_2", "epsilon")
+
+
+def betas(a):
+    return (a["beta_1"], a["beta_2"])
+
+
+# optimizer -> torch.optim constructor; lr is the rate at step 0 (cmd_train
+# sets every step's rate from the schedule before the step).
 OPTIMIZERS = {
-    "sgd": {"keys": ("learning_rate", "momentum"),
-            "make": lambda p, a: torch.optim.SGD(
-                p, lr=a["learning_rate"], momentum=a["momentum"])},
-    "adam": {"keys": ("learning_rate", "beta_1", "beta_2", "epsilon"),
-             "make": lambda p, a: torch.optim.Adam(
-                 p, lr=a["learning_rate"], betas=(a["beta_1"], a["beta_2"]),
-                 eps=a["epsilon"])},
+    "sgd": {"keys": ("learning_rate", "momentum", "nesterov", "weight_decay") + CLIP,
+            "make": lambda p, a, lr: torch.optim.SGD(
+                p, lr=lr, momentum=a["momentum"], nesterov=a["nesterov"],
+                weight_decay=a["weight_decay"])},
+    "rmsprop": {"keys": ("learning_rate", "rho", "momentum", "epsilon", "centered") + CLIP,
+                "make": lambda p, a, lr: torch.optim.RMSprop(
+                    p, lr=lr, alpha=a["rho"], eps=a["epsilon"], momentum=a["momentum"],
+                    centered=a["centered"])},
+    "adam": {"keys": ("learning_rate",) + BETAS + ("amsgrad",) + CLIP,
+             "make": lambda p, a, lr: torch.optim.Adam(
+                 p, lr=lr, betas=betas(a), eps=a["epsilon"], amsgrad=a["amsgrad"])},
+    "adamw": {"keys": ("learning_rate", "weight_decay") + BETAS + ("amsgrad",) + CLIP,
+              "make": lambda p, a, lr: torch.optim.AdamW(
+                  p, lr=lr, betas=betas(a), eps=a["epsilon"], amsgrad=a["amsgrad"],
+                  weight_decay=a["weight_decay"])},
+    "adagrad": {"keys": ("learning_rate", "initial_accumulator_value", "epsilon") + CLIP,
+                "make": lambda p, a, lr: torch.optim.Adagrad(
+                    p, lr=lr, initial_accumulator_value=a["initial_accumulator_value"],
+                    eps=a["epsilon"])},
+    "adadelta": {"keys": ("learning_rate", "rho", "epsilon") + CLIP,
+                 "make": lambda p, a, lr: torch.optim.Adadelta(
+                     p, lr=lr, rho=a["rho"], eps=a["epsilon"])},
+    "adamax": {"keys": ("learning_rate",) + BETAS + CLIP,
+               "make": lambda p, a, lr: torch.optim.Adamax(
+                   p, lr=lr, betas=betas(a), eps=a["epsilon"])},
+    "nadam": {"keys": ("learning_rate",) + BETAS + CLIP,
+              "make": lambda p, a, lr: NADAM(p, lr=lr, betas=betas(a), eps=a["epsilon"])},
 }
 
 # regularizer -> penalty on one parameter tensor, as Keras computes it
@@ -195,6 +264,83 @@ REGULARIZERS = {
               "fn": lambda a: (lambda w: a["l1"] * w.abs().sum()
                                + a["l2"] * torch.square(w).sum())},
 }
+
+
+def piecewise(a, step):
+    for b, v in zip(a["boundaries"], a["values"]):
+        if step <= b:
+            return v
+    return a["values"][-1]
+
+
+def polynomial(a, step):
+    d = a["decay_steps"]
+    if a["cycle"]:
+        d = d * (math.ceil(step / d) if step > 0 else 1)
+    else:
+        step = min(step, d)
+    lr0, end = a["initial_learning_rate"], a["end_learning_rate"]
+    return (lr0 - end) * (1 - step / d) ** a["power"] + end
+
+
+def periods(a, step):
+    p = step / a["decay_steps"]
+    return math.floor(p) if a["staircase"] else p
+
+
+# schedule -> the rate at a step (the steps taken so far, from 0, as Keras'
+# optimizer.iterations), from Keras's documented formulas.
+DECAY = ("initial_learning_rate", "decay_steps")
+SCHEDULES = {
+    "exponential_decay": {
+        "keys": DECAY + ("decay_rate", "staircase"),
+        "fn": lambda a, s: a["initial_learning_rate"] * a["decay_rate"] ** periods(a, s)},
+    "inverse_time_decay": {
+        "keys": DECAY + ("decay_rate", "staircase"),
+        "fn": lambda a, s: a["initial_learning_rate"] / (1 + a["decay_rate"] * periods(a, s))},
+    "piecewise_constant": {"keys": ("boundaries", "values"), "fn": piecewise},
+    "cosine_decay": {
+        "keys": DECAY + ("alpha",),
+        "fn": lambda a, s: a["initial_learning_rate"] * (
+            (1 - a["alpha"]) * 0.5 * (1 + math.cos(math.pi * min(s, a["decay_steps"])
+                                                   / a["decay_steps"])) + a["alpha"])},
+    "polynomial_decay": {
+        "keys": DECAY + ("end_learning_rate", "power", "cycle"), "fn": polynomial},
+}
+
+
+def learning_rate(opt_args):
+    """The learning rate as a function of the step."""
+    lr = opt_args["learning_rate"]
+    if not isinstance(lr, dict):
+        return lambda step: lr
+    e, args = entry(SCHEDULES, "schedule", lr)
+    return lambda step: e["fn"](args, step)
+
+
+def clipper(a):
+    """The clipping the optimizer asks for, as a function of the parameters
+    that clips their gradients and says whether it changed any; or None."""
+    if a.get("clipnorm") is not None:
+        c = a["clipnorm"]
+
+        def per_tensor(params):
+            norms = [nn.utils.clip_grad_norm_([p], c) for p in params]
+            return any(n > c for n in norms)
+        return per_tensor
+    if a.get("global_clipnorm") is not None:
+        c = a["global_clipnorm"]
+        return lambda params: bool(nn.utils.clip_grad_norm_(params, c) > c)
+    if a.get("clipvalue") is not None:
+        c = a["clipvalue"]
+
+        def by_value(params):
+            big = any((p.grad.abs() > c).any().item() for p in params)
+            nn.utils.clip_grad_value_(params, c)
+            return big
+        return by_value
+    return None
+
 
 # Only "none" so far: a scaling whose statistics nnc computes must be mirrored
 # here exactly (which rows, which std) before it can be cross-checked.
@@ -339,15 +485,24 @@ def cmd_train(spec, a):
     lossf = loss_fn(spec)
     penalty = penalties(spec, model)
     o, oargs = entry(OPTIMIZERS, "optimizer", spec["optimizer"])
-    opt = o["make"](model.parameters(), oargs)
+    lr = learning_rate(oargs)
+    params = list(model.parameters())
+    opt = o["make"](params, oargs, lr(0))
+    clip = clipper(oargs)
     B = a.batch_size
+    step = clipped = 0
     for epoch in range(1, a.epochs + 1):
         total = 0.0
         for i in range(0, n_train, B):
             opt.zero_grad()
             loss = lossf(model(x[i:i + B]), y[i:i + B]) + penalty()
             loss.backward()
+            if clip and clip(params):
+                clipped += 1
+            for group in opt.param_groups:
+                group["lr"] = lr(step)
             opt.step()
+            step += 1
             total += loss.item() * len(x[i:i + B])
         line = f"epoch {epoch}/{a.epochs}: loss {total / max(n_train, 1):.6f}"
         if len(xv):
@@ -355,6 +510,10 @@ def cmd_train(spec, a):
                 line += f" - val_loss {(lossf(model(xv), yv) + penalty()).item():.6f}"
         if not a.quiet:
             print(line)
+    if clip:
+        print(f"clipping changed the gradients in {clipped} of {step} steps")
+        if clipped == 0:
+            die("clipping never triggered: this model does not test it")
     save_weights(model, a.out)
 
 

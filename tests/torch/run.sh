@@ -46,6 +46,17 @@ kl_divergence_softmax    60  yes
 reg_l2_sgd               50  yes
 reg_l1_adam              45  yes
 reg_l1_l2_mixed          40  no
+opt_sgd_nesterov         50  yes
+opt_sgd_poly_global_clip 40  yes
+opt_rmsprop_centered     50  yes
+opt_rmsprop_inverse_time 40  yes
+opt_adam_amsgrad_cosine  60  yes
+opt_adamw_poly_cycle     50  yes
+opt_adamw_clipnorm       40  yes
+opt_adagrad              50  yes
+opt_adadelta             50  yes
+opt_adamax_piecewise     45  yes
+opt_nadam                50  yes
 "
 
 if [ ! -x "$NNC" ]; then
