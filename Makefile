@@ -8,9 +8,11 @@ BUILD   := build
 SRCS := compiler/main.c compiler/util.c compiler/diag.c compiler/ast.c \
         compiler/catalog.c compiler/check.c compiler/ir.c compiler/lower.c \
         compiler/autodiff.c compiler/optim.c compiler/fuse.c compiler/plan.c \
-        compiler/emit.c compiler/summary.c
+        compiler/weights.c compiler/emit.c compiler/summary.c
 GEN  := $(BUILD)/parse.c $(BUILD)/lex.c
-OBJS := $(SRCS:compiler/%.c=$(BUILD)/%.o) $(BUILD)/parse.o $(BUILD)/lex.o
+# nnc --inference reads .safetensors with the runtime's own reader.
+RT_IN_NNC := $(BUILD)/rt/safetensors.o $(BUILD)/rt/data.o
+OBJS := $(SRCS:compiler/%.c=$(BUILD)/%.o) $(BUILD)/parse.o $(BUILD)/lex.o $(RT_IN_NNC)
 HDRS := compiler/nnc.h compiler/ops.h $(BUILD)/parse.h
 
 # The runtime that nnc train links: built once here, found beside nnc.
@@ -25,6 +27,9 @@ nnc: $(OBJS)
 
 $(BUILD)/%.o: compiler/%.c $(HDRS) | $(BUILD)
 	$(CC) $(CFLAGS) -Icompiler -I$(BUILD) -c -o $@ $<
+
+$(BUILD)/weights.o: compiler/weights.c $(HDRS) runtime/nnc_rt.h | $(BUILD)
+	$(CC) $(CFLAGS) -Icompiler -Iruntime -I$(BUILD) -c -o $@ $<
 
 # Generated scanner and parser: warnings that flex/bison output triggers are theirs.
 $(BUILD)/parse.o: $(BUILD)/parse.c $(HDRS)

@@ -1,6 +1,7 @@
 /* main.c — the nnc command line. compile() below is the whole pipeline, one
  * pass per file: parse -> check -> lower -> autodiff -> optim -> fuse -> plan,
- * then emit. The IR is verified after every pass and --dump=PASS prints it.
+ * then emit; an inference build (--inference) runs lower -> weights -> fuse ->
+ * plan instead. The IR is verified after every pass and --dump=PASS prints it.
  * `nnc train/eval/predict` emit the model plus a glue main(), compile them
  * with $CC against runtime/, and run the program. */
 #include "nnc.h"
@@ -19,7 +20,8 @@ static const char usage[] =
     "                 [--seed N] [--init W.safetensors] [--save W.safetensors] [--quiet]\n"
     "       nnc eval MODEL.nn --weights W.safetensors [--data CSV]\n"
     "       nnc predict MODEL.nn --weights W.safetensors --data CSV [--out OUT.csv]\n"
-    "       nnc summary MODEL.nn [--batch N]\n"
+    "       nnc MODEL.nn --inference --weights W.safetensors [-o OUT.c] [--batch N]\n"
+    "       nnc summary MODEL.nn [--batch N] [--inference [--weights W.safetensors]]\n"
     "       nnc --list | --cflags | --version | --help\n"
     "\n"
     "  -o OUT.c        write the model as C to OUT.c and its header OUT.h\n"
@@ -28,6 +30,8 @@ static const char usage[] =
     "  --emit=json     print the checked model as JSON instead of writing C\n"
     "  --batch N       compile for N samples per call (default: fit's batch_size)\n"
     "  --real=double   emit double precision (for gradient checks)\n"
+    "  --inference     the forward pass only, weights baked in from --weights, batch 1\n"
+    "                  unless --batch; preprocessing in the file's metadata is folded in\n"
     "  --list          print every layer, activation, loss, optimizer and initializer\n"
     "  --cflags        print the C flags nnc compiles generated code with\n"
     "Environment: CC (default cc) and NNC_CFLAGS (default: nnc --cflags) for train/eval/predict.\n";
@@ -58,19 +62,41 @@ static long parse_count(const char *flag, const char *s, long lo, long hi) {
     return v;
 }
 
-/* The pipeline. batch 0 means fit's batch_size. */
-static Graph *compile(const char *path, long batch) {
+/* lower -> weights -> fuse -> plan: no autodiff, no optimizer. */
+static Graph *compile_inference(Graph *g, const char *weights) {
+    drop_loss(g);
+    if (weights)
+        bake_weights(g, weights);
+    after(g, "weights");
+    fuse(g);
+    bake_transposes(g);
+    after(g, "fuse");
+    plan(g);
+    after(g, "plan");
+    double bytes = 4.0 * ((double)weight_floats(g) + g->area_size[A_ACT]);
+    if (bytes > 2147483648.0)
+        fatal("model %s needs %.1f GiB at batch %d; the limit is 2 GiB: use a smaller batch",
+              g->spec->name, bytes / 1073741824.0, g->batch);
+    return g;
+}
+
+/* The pipeline. batch 0 means fit's batch_size (1 for an inference build).
+ * An inference build keeps the forward pass only and, given a weights file,
+ * bakes its values in (weights.c). */
+static Graph *compile(const char *path, long batch, int inference, const char *weights) {
     Source *src = read_source(path);
     Ast *ast = parse_file(src);
     check_errors();
     Spec *spec = check(ast);
     check_errors();
     if (!batch)
-        batch = (long)call_num(spec->fit, "batch_size");
+        batch = inference ? 1 : (long)call_num(spec->fit, "batch_size");
     Graph *g = lower(spec, (int)batch);
     after(g, "lower");
     if (!g->params.n)
         fatal("%s: model %s has no trainable parameters: add a dense layer", path, spec->name);
+    if (inference)
+        return compile_inference(g, weights);
     autodiff(g);
     after(g, "autodiff");
     optim(g);
@@ -197,7 +223,7 @@ static int run_program(const char *cmd, int argc, char **argv) {
     }
     if (!model)
         fatal("nnc %s needs a model file\n%s", cmd, usage);
-    Graph *g = compile(model, batch);
+    Graph *g = compile(model, batch, 0, NULL);
 
     const char *tmpdir = getenv("TMPDIR");
     tmp_root = fmt("%s/nnc-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
@@ -261,8 +287,8 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "train") || !strcmp(cmd, "eval") || !strcmp(cmd, "predict"))
         return run_program(cmd, argc - 2, argv + 2);
 
-    const char *model = NULL, *outp = NULL, *emit_kind = "c", *real = NULL;
-    int want_summary = !strcmp(cmd, "summary");
+    const char *model = NULL, *outp = NULL, *emit_kind = "c", *real = NULL, *weights = NULL;
+    int want_summary = !strcmp(cmd, "summary"), inference = 0;
     long batch = 0;
     for (int i = want_summary ? 2 : 1; i < argc; i++) {
         const char *a = argv[i];
@@ -272,12 +298,13 @@ int main(int argc, char **argv) {
             outp = argv[i];
         } else if (!strncmp(a, "--dump=", 7)) {
             dump_pass = a + 7;
-            const char *passes[] = {"lower", "autodiff", "optim", "fuse", "plan", "all"};
+            const char *passes[] = {"lower", "autodiff", "optim", "weights", "fuse", "plan", "all"};
             int ok = 0;
-            for (int k = 0; k < 6; k++)
+            for (int k = 0; k < 7; k++)
                 ok |= !strcmp(dump_pass, passes[k]);
             if (!ok)
-                fatal("unknown pass '%s' in --dump; passes: lower, autodiff, optim, fuse, plan, all", dump_pass);
+                fatal("unknown pass '%s' in --dump; passes: lower, autodiff, optim, weights (--inference), fuse, "
+                      "plan, all", dump_pass);
         } else if (!strncmp(a, "--emit=", 7)) {
             emit_kind = a + 7;
             if (strcmp(emit_kind, "c") && strcmp(emit_kind, "json"))
@@ -288,6 +315,12 @@ int main(int argc, char **argv) {
                 fatal("--real takes float or double, not '%s'", real);
         } else if (!strcmp(a, "--batch")) {
             batch = parse_count(a, i + 1 < argc ? argv[++i] : NULL, 1, 1 << 20);
+        } else if (!strcmp(a, "--inference")) {
+            inference = 1;
+        } else if (!strcmp(a, "--weights")) {
+            if (++i >= argc)
+                fatal("--weights needs a .safetensors file");
+            weights = argv[i];
         } else if (a[0] == '-' && a[1]) {
             fatal("unknown option '%s'\n%s", a, usage);
         } else if (model) {
@@ -298,7 +331,15 @@ int main(int argc, char **argv) {
     }
     if (!model)
         fatal("no model file given\n%s", usage);
-    Graph *g = compile(model, batch);
+    if (weights && !want_summary && !inference)
+        fatal("--weights bakes trained weights into an inference build: add --inference");
+    if (weights && want_summary)
+        inference = 1;
+    if (inference && !want_summary && !weights && !dump_pass)
+        fatal("--inference needs the trained weights: --weights W.safetensors (nnc train --save writes them)");
+    if (inference && (real || strcmp(emit_kind, "c")))
+        fatal("--inference writes float C: it takes no --real or --emit");
+    Graph *g = compile(model, batch, inference, weights);
     if (want_summary) {
         summary(g, stdout);
         return 0;
@@ -312,6 +353,14 @@ int main(int argc, char **argv) {
     if (!outp) {
         const char *base = strrchr(model, '/');
         outp = fmt("%s.c", strip_ext(base ? base + 1 : model, ".nn"));
+    }
+    if (inference) {
+        char *stem = strip_ext(outp, ".c");
+        EmitOpts o = {.c_path = outp, .h_path = fmt("%s.h", stem), .weights_path = weights};
+        const char *slash = strrchr(o.h_path, '/');
+        o.h_name = slash ? slash + 1 : o.h_path;
+        emit_inference(g, &o);
+        return 0;
     }
     write_c(g, outp, real);
     return 0;

@@ -362,6 +362,7 @@ struct Node {
     long offset;            /* in floats, within the area */
     int nuses;              /* set by ir_uses() */
     int last_use;           /* schedule index of the last reader, plan.c */
+    float *value;           /* PARAM of an inference build: its baked values (weights.c) */
 };
 
 /* What the targets are, as the runtime's NNC_REGRESSION ... NNC_HINGE
@@ -387,6 +388,8 @@ typedef struct Graph {
     int logits;             /* output is logits */
     int n_target;           /* floats per target sample */
     long area_size[A_ACT + 1]; /* floats per area, set by plan.c */
+    int inference;          /* forward pass only: no loss, gradients or optimizer */
+    const char *preprocess; /* inference: the input scaling folded into the weights, or NULL */
 } Graph;
 
 extern const char *const op_names[OP_COUNT];
@@ -427,6 +430,17 @@ int optimizer_slots(const Call *opt);
 /* ---- fuse.c: fold activations into the op that produces their input ---- */
 void fuse(Graph *g);
 
+/* ---- weights.c: an inference build's weights, baked in ---------------- */
+/* Drop the loss from a lowered graph: what is left is the forward pass. */
+void drop_loss(Graph *g);
+/* Read every parameter from a .safetensors file (each tensor present with
+ * its exact shape) and fold the input scaling its metadata records into the
+ * first dense layer, so the compiled function takes raw inputs. */
+void bake_weights(Graph *g, const char *path);
+/* Weights read transposed (fuse.c) are stored transposed: no copy per call. */
+void bake_transposes(Graph *g);
+long weight_floats(Graph *g);   /* floats of baked weights, unpadded */
+
 /* ---- plan.c: fixed offsets for every value ----------------------------- */
 void plan(Graph *g);
 
@@ -435,8 +449,11 @@ typedef struct EmitOpts {
     const char *c_path, *h_path;    /* output files */
     const char *h_name;             /* as #included by the .c */
     const char *real;               /* "float" (default) or "double" (gradient checks) */
+    const char *weights_path;       /* inference: where the baked weights came from */
 } EmitOpts;
 void emit_c(Graph *g, const EmitOpts *o);
+/* The inference-only build: weights as constants, the forward pass, an arena. */
+void emit_inference(Graph *g, const EmitOpts *o);
 /* The glue program that links a generated model with runtime/ (nnc train). */
 void emit_driver(Graph *g, FILE *out, const char *h_name);
 /* The checked model as JSON (--emit=json), for tools and the PyTorch oracle. */
@@ -444,5 +461,6 @@ void emit_json(Graph *g, FILE *out);
 
 /* ---- summary.c: nnc summary -------------------------------------------- */
 void summary(Graph *g, FILE *out);
+long graph_macs(Graph *g);      /* multiply-accumulates per sample, forward pass */
 
 #endif

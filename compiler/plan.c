@@ -79,7 +79,8 @@ void plan(Graph *g) {
                 v->in[j]->last_use = i;
     }
     g->out->last_use = n;
-    g->loss->last_use = n;
+    if (g->loss)    /* an inference build has none */
+        g->loss->last_use = n;
 
     Block *live = NULL;
     Vec *dying = xalloc(sizeof(Vec) * (n + 1));

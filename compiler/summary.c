@@ -54,6 +54,8 @@ static long macs(Graph *g) {
     return k;
 }
 
+long graph_macs(Graph *g) { return macs(g); }
+
 void summary(Graph *g, FILE *out) {
     const Spec *s = g->spec;
     const char *rule = "----------------------------------------------------------------";
@@ -74,6 +76,14 @@ void summary(Graph *g, FILE *out) {
     fprintf(out, "Trainable params: %s\n", commas(total));
     fprintf(out, "Non-trainable params: 0\n");
     fprintf(out, "MACs per sample: %s\n", commas(macs(g)));
+    if (g->inference) {     /* the numbers the inference header states as macros */
+        long a = g->area_size[A_ACT];
+        fprintf(out, "Inference build at batch %d (nnc --inference):\n", g->batch);
+        fprintf(out, "  arena (RAM)      %12ld bytes\n", 4 * (a ? a : 1));
+        fprintf(out, "  weights (flash)  %12ld bytes\n", 4 * weight_floats(g));
+        fprintf(out, "  MACs per sample  %12ld\n", macs(g));
+        return;
+    }
     long p = g->area_size[A_PARAM], st = g->area_size[A_STATE], a = g->area_size[A_ACT];
     fprintf(out, "Storage at batch %d (model struct, floats padded to 64 bytes per tensor):\n", g->batch);
     fprintf(out, "  parameters       %12s\n", bytes(p));
