@@ -1182,6 +1182,51 @@ static const char *const task_names[] = {
     [TASK_ONEHOT] = "NNC_ONEHOT", [TASK_HINGE] = "NNC_HINGE",
 };
 
+static const char *monitor_name(const Call *c) {
+    static const char *const names[] = {"NNC_MON_LOSS", "NNC_MON_VAL_LOSS", "NNC_MON_ACCURACY",
+                                        "NNC_MON_VAL_ACCURACY", "NNC_MON_RMSE", "NNC_MON_VAL_RMSE"};
+    static const char *const keys[] = {"loss", "val_loss", "accuracy", "val_accuracy", "rmse", "val_rmse"};
+    for (int i = 0; i < 6; i++)
+        if (!strcmp(call_str(c, "monitor"), keys[i]))
+            return names[i];
+    internal_error("monitor '%s' passed the checker", call_str(c, "monitor"));
+}
+
+static const char *mode_name(const Call *c) {
+    const char *m = call_str(c, "mode");
+    return !strcmp(m, "min") ? "NNC_MODE_MIN" : !strcmp(m, "max") ? "NNC_MODE_MAX" : "NNC_MODE_AUTO";
+}
+
+/* callbacks(...) as the runtime's nnc_callbacks; the checker allowed each once. */
+static void emit_callbacks(const Spec *s) {
+    const Call *es = NULL, *ckpt = NULL, *csv = NULL;
+    for (int i = 0; i < s->ncallbacks; i++) {
+        const Call *c = s->callbacks[i];
+        if (!strcmp(c->e->name, "early_stopping"))
+            es = c;
+        else if (!strcmp(c->e->name, "model_checkpoint"))
+            ckpt = c;
+        else if (!strcmp(c->e->name, "csv_logger"))
+            csv = c;
+        else
+            internal_error("callback '%s' has no emitter", c->e->name);
+    }
+    emit("static const nnc_callbacks callbacks = {");
+    if (es)
+        emit("    1, %s, %ld, %d, %s, %.17g, /* early_stopping */", monitor_name(es),
+             (long)call_num(es, "patience"), (int)call_num(es, "restore_best_weights"), mode_name(es),
+             call_num(es, "min_delta"));
+    else
+        emit("    0, 0, 0, 0, 0, 0.0, /* no early_stopping */");
+    if (ckpt)
+        emit("    %s, %s, %d, %s, /* model_checkpoint */", c_string(call_str(ckpt, "path")),
+             monitor_name(ckpt), (int)call_num(ckpt, "save_best_only"), mode_name(ckpt));
+    else
+        emit("    NULL, 0, 0, 0, /* no model_checkpoint */");
+    emit("    %s, /* csv_logger */", csv ? c_string(call_str(csv, "path")) : "NULL");
+    emit("};");
+}
+
 void emit_driver(Graph *g, FILE *f, const char *h_name) {
     const Spec *s = g->spec;
     const char *pre = s->preprocess->e->name;
@@ -1209,6 +1254,8 @@ void emit_driver(Graph *g, FILE *f, const char *h_name) {
     emit("static void predict(void *m, const float *x, int n, float *out) {");
     emit("    %s_forward(m, x, out, n);", P);
     emit("}");
+    if (s->ncallbacks)
+        emit_callbacks(s);
     emit("");
     emit("int main(int argc, char **argv) {");
     emit("    static const nnc_model_desc d = {");
@@ -1223,6 +1270,8 @@ void emit_driver(Graph *g, FILE *f, const char *h_name) {
     emit("        %s, %s,", c_string(data_path(s, "train")), c_string(data_path(s, "test")));
     emit("        %s,", !strcmp(pre, "standardize") ? "NNC_PRE_STANDARDIZE"
                       : !strcmp(pre, "min_max") ? "NNC_PRE_MINMAX" : "NNC_PRE_NONE");
+    /* ---- callbacks(...) (workflow) */
+    emit("        %s,", s->ncallbacks ? "&callbacks" : "NULL");
     emit("    };");
     emit("    return nnc_main(&d, &model, argc, argv);");
     emit("}");

@@ -183,6 +183,7 @@ typedef enum {
     K_OPTIMIZER,
     K_INITIALIZER,
     K_PREPROCESS,
+    K_CALLBACK,     /* the arguments of callbacks(...) */
     K_NKINDS
 } Kind;
 
@@ -197,7 +198,10 @@ typedef enum {
     T_SHAPE,        /* list or tuple of positive ints, [lo, hi] of them */
     T_LOSS,         /* a loss name or call: the operand of `loss` */
     T_OPTIMIZER,    /* an optimizer name or call: the operand of `optimizer` */
-    T_PREPROCESS    /* a preprocessing name: the operand of `preprocess` */
+    T_PREPROCESS,   /* a preprocessing name: the operand of `preprocess` */
+    T_CALLBACK,     /* a callback name or call: an argument of `callbacks` */
+    T_NAME          /* a bare name or a string (monitor = val_loss); check.c
+                       says which names fit where */
 } ArgType;
 
 typedef struct ParamDef {
@@ -251,9 +255,9 @@ typedef struct Call Call;
 /* A checked argument value; which field is meaningful follows the ParamDef. */
 typedef struct ArgVal {
     double num;             /* T_INT, T_FLOAT, T_BOOL */
-    const char *str;        /* T_STR */
+    const char *str;        /* T_STR, T_NAME */
     Call *call;             /* T_ACTIVATION, T_INITIALIZER, T_LOSS, T_OPTIMIZER,
-                               T_PREPROCESS: resolved call */
+                               T_PREPROCESS, T_CALLBACK: resolved call */
     Shape shape;            /* T_SHAPE (no batch dim) */
     Loc loc;                /* where it was written, or the call's loc if defaulted */
     int given;              /* written by the user (not a default) */
@@ -293,6 +297,8 @@ typedef struct Spec {
     Call *fit;              /* always present: defaults filled in */
     Call *data;             /* NULL if absent */
     Call *preprocess;       /* always present: K_PREPROCESS entry ("none" by default) */
+    Call **callbacks;       /* K_CALLBACK entries of callbacks(...), in order */
+    int ncallbacks;
 } Spec;
 
 /* Check an AST; reports located errors and returns NULL if any. */
