@@ -3,6 +3,9 @@
  * The checker, `nnc --list` and the docs are all driven from it, so adding
  * a name is adding a row (plus, for a new layer, its lowering).
  *
+ * callbacks(...) takes any number of callbacks, each a call checked against
+ * its K_CALLBACK row; check.c says which monitors fit the task.
+ *
  * Defaults are written exactly as in a model file and parsed by the same
  * parser; "" marks an optional argument without a default (a layer's name,
  * which the checker makes up Keras-style). */
@@ -19,6 +22,9 @@
  * through the output (autodiff.c). Keras' activation default is 0.2 (its
  * LeakyReLU layer's is 0.3); nnc's leaky_relu layer reads as Activation. */
 #define LEAKY_ALPHA {"alpha", T_FLOAT, "0.2", 0, HUGE_VAL, 0, 0, "slope for x < 0 (Keras' negative_slope)"}
+#define MONITOR {"monitor", T_NAME, "val_loss", ANY, \
+                 "loss, accuracy or rmse, with val_ for the validation split"}
+#define MODE    {"mode", T_NAME, "auto", ANY, "min, max, or auto (max for accuracy, min otherwise)"}
 #define ELU_ALPHA   {"alpha", T_FLOAT, "1.0", 0, HUGE_VAL, 0, 0, "alpha (exp(x) - 1) is the value for x <= 0"}
 
 /* Every optimizer's learning rate, Adam-style moments and gradient clipping
@@ -62,6 +68,10 @@ const Entry catalog[] = {
     {"preprocess", K_STATEMENT, 0, L_NONE, {
         {"method", T_PREPROCESS, NULL, ANY, "none, standardize or min_max"},
      }, "input scaling, fitted on the training data (default: none)", "preprocess standardize"},
+    {"callbacks", K_STATEMENT, 0, L_NONE, {
+        {"callback", T_CALLBACK, "", ANY, "any number of callbacks, each at most once"},
+     }, "what runs at the end of every epoch, as Keras' fit(callbacks = [...])",
+     "callbacks(early_stopping(patience = 3), csv_logger(\"history.csv\"))"},
 
     /* ---- layers ---- */
     {"dense", K_LAYER, 0, L_DENSE, {
@@ -282,6 +292,26 @@ const Entry catalog[] = {
         {"l2", T_FLOAT, "0.01", 0, HUGE_VAL, 0, 0, "factor of the sum of squares"},
      }, "l1 * sum(|w|) + l2 * sum(w^2)", "dense(32, kernel_regularizer = l1_l2(l1 = 0.01, l2 = 0.01))"},
 
+    /* ---- callbacks: run at the end of every epoch, in the order written ---- */
+    {"early_stopping", K_CALLBACK, 0, L_NONE, {
+        MONITOR,
+        {"patience", T_INT, "0", 0, INT_MAX, 0, 0, "epochs without improvement before stopping"},
+        {"min_delta", T_FLOAT, "0.0", 0, HUGE_VAL, 0, 0, "smaller changes do not count as improvement"},
+        {"restore_best_weights", T_BOOL, "false", ANY, "end with the weights of the best epoch"},
+        MODE,
+     }, "stops training when the monitored quantity stops improving",
+     "callbacks(early_stopping(monitor = val_loss, patience = 3))"},
+    {"model_checkpoint", K_CALLBACK, 0, L_NONE, {
+        {"path", T_STR, NULL, ANY, "a .safetensors file; {epoch} is replaced by the epoch number"},
+        MONITOR,
+        {"save_best_only", T_BOOL, "false", ANY, "save only when the monitored quantity improves"},
+        MODE,
+     }, "saves the weights at the end of an epoch",
+     "callbacks(model_checkpoint(\"best.safetensors\", save_best_only = true))"},
+    {"csv_logger", K_CALLBACK, 0, L_NONE, {
+        {"path", T_STR, NULL, ANY, "the CSV file, rewritten at the start of training"},
+     }, "writes one row of loss and metrics per epoch", "callbacks(csv_logger(\"history.csv\"))"},
+
     /* ---- preprocessing ---- */
     {"none", K_PREPROCESS, 0, L_NONE, {{0}}, "inputs as they are", NULL},
     {"standardize", K_PREPROCESS, 0, L_NONE, {{0}}, "zero mean, unit variance per feature", NULL},
@@ -307,7 +337,8 @@ const Entry *catalog_activation(int op) {
 /* Activations before layers: `optimizer relu` is about the activation. */
 const Entry *catalog_find_any(const char *name) {
     static const Kind order[] = {K_ACTIVATION, K_LOSS, K_OPTIMIZER, K_INITIALIZER,
-                                 K_REGULARIZER, K_PREPROCESS, K_SCHEDULE, K_STATEMENT, K_LAYER};
+                                 K_REGULARIZER, K_PREPROCESS, K_SCHEDULE, K_CALLBACK, K_STATEMENT,
+                                 K_LAYER};
     for (int k = 0; k < (int)(sizeof order / sizeof order[0]); k++) {
         const Entry *e = catalog_find(name, order[k]);
         if (e)
@@ -319,7 +350,7 @@ const Entry *catalog_find_any(const char *name) {
 const char *kind_name(Kind k) {
     static const char *const names[K_NKINDS] = {
         "statement", "layer", "activation", "loss", "optimizer", "initializer",
-        "preprocessing method", "regularizer", "learning-rate schedule",
+        "preprocessing method", "regularizer", "learning-rate schedule", "callback",
     };
     if (k < 0 || k >= K_NKINDS)
         internal_error("bad kind %d", (int)k);
@@ -341,6 +372,8 @@ static const char *type_name(const ParamDef *p) {
     case T_REGULARIZER: return "regularizer";
     case T_SCHEDULE: return "float or schedule";
     case T_NUMBERS: return "numbers";
+    case T_CALLBACK: return "callback";
+    case T_NAME: return "name";
     }
     internal_error("bad type %d", (int)p->type);
 }
@@ -386,7 +419,7 @@ static void print_signature(FILE *out, const Entry *e) {
     }
     fprintf(out, "(");
     for (int i = 0; i < MAX_PARAMS && p[i].name; i++) {
-        fprintf(out, "%s%s", i ? ", " : "", p[i].name);
+        fprintf(out, "%s%s%s", i ? ", " : "", p[i].name, p[i].type == T_CALLBACK ? ", ..." : "");
         if (p[i].dflt && *p[i].dflt)
             fprintf(out, " = %s", p[i].dflt);
     }
@@ -399,6 +432,7 @@ void catalog_print(FILE *out) {
         "Optimizers (optimizer NAME)", "Initializers (kernel_initializer = NAME)",
         "Preprocessing (preprocess NAME)", "Regularizers (kernel_regularizer = NAME)",
         "Learning-rate schedules (learning_rate = NAME(...))",
+        "Callbacks (callbacks(NAME(...), ...))",
     };
     for (int k = 0; k < K_NKINDS; k++) {
         fprintf(out, "%s%s:\n", k ? "\n" : "", titles[k]);

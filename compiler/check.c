@@ -164,6 +164,8 @@ static void unknown_name(Loc loc, const char *name, Kind kind, int kind2) {
             hint("an initializer is an argument: dense(32, kernel_initializer = %s)", name);
         else if (other->kind == K_REGULARIZER)
             hint("a regularizer is an argument: dense(32, kernel_regularizer = %s)", name);
+        else if (other->kind == K_CALLBACK)
+            hint("callbacks are listed in their own statement: callbacks(%s(...))", name);
         return;
     }
     const char **names = xalloc(sizeof(char *) * (size_t)catalog_len);
@@ -186,6 +188,7 @@ static const Kind kind_of_type[] = {
     [T_ACTIVATION] = K_ACTIVATION, [T_INITIALIZER] = K_INITIALIZER, [T_LOSS] = K_LOSS,
     [T_OPTIMIZER] = K_OPTIMIZER, [T_PREPROCESS] = K_PREPROCESS, [T_REGULARIZER] = K_REGULARIZER,
     [T_SCHEDULE] = K_SCHEDULE,
+    [T_CALLBACK] = K_CALLBACK,
 };
 
 /* A name or call in a value position of kind k. */
@@ -359,6 +362,13 @@ static int convert(const Entry *e, const ParamDef *p, const Value *v, ArgVal *ou
         }
         out->str = v->str;
         return 1;
+    case T_NAME:    /* Keras writes monitor = "val_loss"; both spellings are fine */
+        if (v->kind != V_IDENT && v->kind != V_STR) {
+            error_at(v->loc, "%s must be a name, got %s", what, describe(v));
+            return 0;
+        }
+        out->str = v->str;
+        return 1;
     case T_SHAPE:
         return convert_shape(e, p, v, out);
     case T_NUMBERS:
@@ -368,7 +378,8 @@ static int convert(const Entry *e, const ParamDef *p, const Value *v, ArgVal *ou
     case T_LOSS:
     case T_OPTIMIZER:
     case T_PREPROCESS:
-    case T_REGULARIZER: {
+    case T_REGULARIZER:
+    case T_CALLBACK: {
         const char *kn = kind_name(kind_of_type[p->type]);
         if (v->kind == V_STR && catalog_find(v->str, kind_of_type[p->type])) {
             error_at(v->loc, "%s must be %s %s name, not a string", what, article(kn), kn);
@@ -395,7 +406,8 @@ static const char *type_noun(const ParamDef *p) {
     case T_LOSS:
     case T_OPTIMIZER:
     case T_PREPROCESS:
-    case T_REGULARIZER: return kind_name(kind_of_type[p->type]);
+    case T_REGULARIZER:
+    case T_CALLBACK: return kind_name(kind_of_type[p->type]);
     default: return "value";
     }
 }
@@ -756,6 +768,101 @@ static void check_sizes(const Spec *spec) {
     }
 }
 
+/* ---- callbacks ------------------------------------------------------------------ */
+
+/* callbacks(early_stopping(...), csv_logger("h.csv")): each argument a
+ * positional callback, each kind at most once (the runtime keeps one of each). */
+static void callbacks_statement(const Stmt *s, Spec *spec) {
+    const Entry *e = catalog_find("callbacks", K_STATEMENT);
+    if (s->operand || !s->call) {
+        error_at(s->operand ? s->operand->loc : s->loc, "callbacks takes its callbacks in parentheses");
+        hint("for example: %s", e->example);
+        return;
+    }
+    Vec calls = {0};
+    for (int i = 0; i < s->call->nargs; i++) {
+        const Arg *a = &s->call->args[i];
+        ArgVal v = {0};
+        if (a->name) {
+            error_at(a->loc, "callbacks takes callbacks, not named arguments");
+            hint("arguments go inside a callback: %s", e->example);
+            continue;
+        }
+        if (!convert(e, &e->params[0], a->val, &v))
+            continue;
+        int dup = 0;
+        for (int j = 0; j < calls.n && !dup; j++) {
+            const Call *prev = calls.v[j];
+            if (prev->e == v.call->e) {
+                error_at(v.call->loc, "more than one %s in callbacks", v.call->e->name);
+                note_at(prev->loc, "the first is here");
+                dup = 1;
+            }
+        }
+        if (!dup)
+            vec_push(&calls, v.call);
+    }
+    spec->ncallbacks = calls.n;
+    spec->callbacks = (Call **)calls.v;
+}
+
+static int is_regression(const Call *loss) {
+    int op = loss->e->op;
+    return op == OP_MSE || op == OP_MAE || op == OP_HUBER || op == OP_LOG_COSH;
+}
+
+/* What a callback may monitor: the loss and the task's metric, each for the
+ * training data and (with a validation split) for the validation data. */
+static void check_monitor(const Spec *spec, const Call *c) {
+    static const char *const all[] = {"loss", "val_loss", "accuracy", "val_accuracy", "rmse", "val_rmse"};
+    const ArgVal *m = call_arg(c, "monitor"), *mode = call_arg(c, "mode");
+    const char *metric = spec->loss && is_regression(spec->loss) ? "rmse" : "accuracy";
+    const char *name = m->str, *base = strncmp(name, "val_", 4) ? name : name + 4;
+    int known = 0;
+    for (int i = 0; i < 6; i++)
+        known |= !strcmp(name, all[i]);
+    if (!known) {
+        const char *near = nearest(name, all, 6);
+        error_at(m->loc, "unknown monitor '%s'", cut(name));
+        if (near)
+            hint("did you mean '%s'?", near);
+        else
+            hint("monitor loss, %s, val_loss or val_%s", metric, metric);
+    } else if (spec->loss && strcmp(base, "loss") && strcmp(base, metric)) {
+        error_at(m->loc, "monitor '%s' is not reported for loss %s", name, spec->loss->e->name);
+        hint("%s models report %s: monitor %s%s", !strcmp(metric, "rmse") ? "regression" : "classification",
+             metric, name != base ? "val_" : "", metric);
+    } else if (name != base && call_num(spec->fit, "validation_split") == 0) {
+        error_at(m->loc, "monitor '%s' needs validation data, but there is no validation split", name);
+        hint("set fit(validation_split = 0.2), or monitor %s", base);
+    }
+    static const char *const modes[] = {"auto", "min", "max"};
+    if (strcmp(mode->str, "auto") && strcmp(mode->str, "min") && strcmp(mode->str, "max")) {
+        const char *near = nearest(mode->str, modes, 3);
+        error_at(mode->loc, "mode must be auto, min or max, got %s", cut(mode->str));
+        if (near)
+            hint("did you mean '%s'?", near);
+    }
+}
+
+static void check_callbacks(const Spec *spec) {
+    for (int i = 0; i < spec->ncallbacks; i++) {
+        const Call *c = spec->callbacks[i];
+        if (call_has(c, "monitor"))
+            check_monitor(spec, c);
+        if (!strcmp(c->e->name, "model_checkpoint")) {
+            const ArgVal *p = call_arg(c, "path");
+            size_t n = strlen(p->str);
+            if (n < 12 || strcmp(p->str + n - 12, ".safetensors")) {
+                error_at(p->loc, "model_checkpoint writes .safetensors files, got \"%s\"", cut(p->str));
+                hint("end the path with .safetensors, e.g. \"ckpt_{epoch}.safetensors\"");
+            }
+        }
+        if (call_has(c, "path") && !*call_str(c, "path"))
+            error_at(call_arg(c, "path")->loc, "%s needs a file name, got \"\"", c->e->name);
+    }
+}
+
 /* ---- the model ------------------------------------------------------------------ */
 
 static const char *dir_of(const char *path) {
@@ -780,6 +887,7 @@ Spec *check(const Ast *ast) {
     }
 
     const Stmt *input = NULL, *loss = NULL, *opt = NULL, *fit = NULL, *data = NULL, *pre = NULL;
+    const Stmt *cbs = NULL;
     const Stmt *first_layer = NULL;
     int layers_ok = 1, input_ok = 0;
     Loc input_loc = ast->loc;
@@ -789,6 +897,11 @@ Spec *check(const Ast *ast) {
         const Entry *e = catalog_find(s->name, K_STATEMENT);
         if (!e)
             e = catalog_find(s->name, K_LAYER);
+        if (e && !strcmp(e->name, "callbacks")) {
+            if (once(s, &cbs))
+                callbacks_statement(s, spec);
+            continue;
+        }
         Call *c = statement(s);
         if (!e) {
             layers_ok = 0;      /* perhaps a misspelled layer: shapes would mislead */
@@ -864,6 +977,8 @@ Spec *check(const Ast *ast) {
                 check_sizes(spec);
         }
     }
+    if (spec->fit)
+        check_callbacks(spec);
     return error_count() > errors ? NULL : spec;
 }
 

@@ -1680,6 +1680,51 @@ static const char *const task_names[] = {
     [TASK_ONEHOT] = "NNC_ONEHOT", [TASK_HINGE] = "NNC_HINGE",
 };
 
+static const char *monitor_name(const Call *c) {
+    static const char *const names[] = {"NNC_MON_LOSS", "NNC_MON_VAL_LOSS", "NNC_MON_ACCURACY",
+                                        "NNC_MON_VAL_ACCURACY", "NNC_MON_RMSE", "NNC_MON_VAL_RMSE"};
+    static const char *const keys[] = {"loss", "val_loss", "accuracy", "val_accuracy", "rmse", "val_rmse"};
+    for (int i = 0; i < 6; i++)
+        if (!strcmp(call_str(c, "monitor"), keys[i]))
+            return names[i];
+    internal_error("monitor '%s' passed the checker", call_str(c, "monitor"));
+}
+
+static const char *mode_name(const Call *c) {
+    const char *m = call_str(c, "mode");
+    return !strcmp(m, "min") ? "NNC_MODE_MIN" : !strcmp(m, "max") ? "NNC_MODE_MAX" : "NNC_MODE_AUTO";
+}
+
+/* callbacks(...) as the runtime's nnc_callbacks; the checker allowed each once. */
+static void emit_callbacks(const Spec *s) {
+    const Call *es = NULL, *ckpt = NULL, *csv = NULL;
+    for (int i = 0; i < s->ncallbacks; i++) {
+        const Call *c = s->callbacks[i];
+        if (!strcmp(c->e->name, "early_stopping"))
+            es = c;
+        else if (!strcmp(c->e->name, "model_checkpoint"))
+            ckpt = c;
+        else if (!strcmp(c->e->name, "csv_logger"))
+            csv = c;
+        else
+            internal_error("callback '%s' has no emitter", c->e->name);
+    }
+    emit("static const nnc_callbacks callbacks = {");
+    if (es)
+        emit("    1, %s, %ld, %d, %s, %.17g, /* early_stopping */", monitor_name(es),
+             (long)call_num(es, "patience"), (int)call_num(es, "restore_best_weights"), mode_name(es),
+             call_num(es, "min_delta"));
+    else
+        emit("    0, 0, 0, 0, 0, 0.0, /* no early_stopping */");
+    if (ckpt)
+        emit("    %s, %s, %d, %s, /* model_checkpoint */", c_string(call_str(ckpt, "path")),
+             monitor_name(ckpt), (int)call_num(ckpt, "save_best_only"), mode_name(ckpt));
+    else
+        emit("    NULL, 0, 0, 0, /* no model_checkpoint */");
+    emit("    %s, /* csv_logger */", csv ? c_string(call_str(csv, "path")) : "NULL");
+    emit("};");
+}
+
 void emit_driver(Graph *g, FILE *f, const char *h_name) {
     const Spec *s = g->spec;
     const char *pre = s->preprocess->e->name;
@@ -1708,6 +1753,8 @@ void emit_driver(Graph *g, FILE *f, const char *h_name) {
     emit("    %s_forward(m, x, out, n);", P);
     emit("}");
     emit("static float learning_rate(void *m) { return (float)%s_learning_rate(m); }", P);
+    if (s->ncallbacks)
+        emit_callbacks(s);
     emit("");
     emit("int main(int argc, char **argv) {");
     emit("    static const nnc_model_desc d = {");
@@ -1723,6 +1770,8 @@ void emit_driver(Graph *g, FILE *f, const char *h_name) {
     emit("        %s,", !strcmp(pre, "standardize") ? "NNC_PRE_STANDARDIZE"
                       : !strcmp(pre, "min_max") ? "NNC_PRE_MINMAX" : "NNC_PRE_NONE");
     emit("        learning_rate,");
+    /* ---- callbacks(...) (workflow) */
+    emit("        %s,", s->ncallbacks ? "&callbacks" : "NULL");
     emit("    };");
     emit("    return nnc_main(&d, &model, argc, argv);");
     emit("}");

@@ -185,6 +185,7 @@ typedef enum {
     K_PREPROCESS,
     K_REGULARIZER,  /* values of kernel_regularizer = */
     K_SCHEDULE,     /* learning-rate schedules: values of learning_rate = */
+    K_CALLBACK,     /* the arguments of callbacks(...) */
     K_NKINDS
 } Kind;
 
@@ -202,7 +203,10 @@ typedef enum {
     T_PREPROCESS,   /* a preprocessing name: the operand of `preprocess` */
     T_REGULARIZER,  /* a regularizer name or call; optional (ArgVal.call NULL) */
     T_SCHEDULE,     /* a learning rate: a number within [lo, hi] or a schedule call */
-    T_NUMBERS       /* list or tuple of numbers, [lo, hi] of them */
+    T_NUMBERS,      /* list or tuple of numbers, [lo, hi] of them */
+    T_CALLBACK,     /* a callback name or call: an argument of `callbacks` */
+    T_NAME          /* a bare name or a string (monitor = val_loss); check.c
+                       says which names fit where */
 } ArgType;
 
 typedef struct ParamDef {
@@ -256,11 +260,11 @@ typedef struct Call Call;
 /* A checked argument value; which field is meaningful follows the ParamDef. */
 typedef struct ArgVal {
     double num;             /* T_INT, T_FLOAT, T_BOOL */
-    const char *str;        /* T_STR */
+    const char *str;        /* T_STR, T_NAME */
     Call *call;             /* T_ACTIVATION, T_INITIALIZER, T_LOSS, T_OPTIMIZER,
-                               T_PREPROCESS, T_REGULARIZER: resolved call;
-                               T_SCHEDULE: the schedule, or NULL for a number
-                               (in num) */
+                               T_PREPROCESS, T_REGULARIZER, T_CALLBACK: resolved
+                               call; T_SCHEDULE: the schedule, or NULL for a
+                               number (in num) */
     Shape shape;            /* T_SHAPE (no batch dim) */
     double *nums;           /* T_NUMBERS: the numbers, nnums of them */
     int nnums;
@@ -302,6 +306,8 @@ typedef struct Spec {
     Call *fit;              /* always present: defaults filled in */
     Call *data;             /* NULL if absent */
     Call *preprocess;       /* always present: K_PREPROCESS entry ("none" by default) */
+    Call **callbacks;       /* K_CALLBACK entries of callbacks(...), in order */
+    int ncallbacks;
 } Spec;
 
 /* Check an AST; reports located errors and returns NULL if any. */

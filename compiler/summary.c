@@ -138,6 +138,7 @@ static void json_arg(FILE *out, const ParamDef *d, const ArgVal *v) {
     case T_FLOAT: fprintf(out, "%.17g", v->num); break;
     case T_BOOL: fputs(v->num ? "true" : "false", out); break;
     case T_STR:
+    case T_NAME:
         if (v->str)
             json_str(out, v->str);
         else
@@ -150,6 +151,7 @@ static void json_arg(FILE *out, const ParamDef *d, const ArgVal *v) {
     case T_OPTIMIZER:
     case T_PREPROCESS:
     case T_REGULARIZER:
+    case T_CALLBACK:
         if (!v->call)
             fputs("null", out);
         else if (!v->call->e->params[0].name)
@@ -237,6 +239,14 @@ void emit_json(Graph *g, FILE *out) {
     }
     fputs("},\"preprocess\":", out);
     json_str(out, s->preprocess->e->name);
+    if (s->ncallbacks) {    /* only when written, so older readers see no change */
+        fputs(",\"callbacks\":[", out);
+        for (int i = 0; i < s->ncallbacks; i++) {
+            fputs(i ? "," : "", out);
+            json_call(out, s->callbacks[i], 1);
+        }
+        fputc(']', out);
+    }
     fputs(",\"params\":[", out);
     for (int i = 0; i < g->params.n; i++) {
         Node *p = g->params.v[i];

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "nnc_internal.h"
 
@@ -169,6 +170,23 @@ static int check_desc(const nnc_model_desc *d)
     else if (!(d->validation_split >= 0 && d->validation_split < 1)) why = "validation_split is not in [0, 1)";
     else if (d->preprocess < NNC_PRE_NONE || d->preprocess > NNC_PRE_MINMAX) why = "unknown preprocess";
     else if (d->epochs < 0 || d->n_tensors < 0 || (d->n_tensors && !d->tensors)) why = "bad epochs or tensors";
+    const nnc_callbacks *cb = d->callbacks;
+    if (!why && cb) {
+        int mons[2], n = 0;
+        if (cb->early_stopping) mons[n++] = cb->es_monitor;
+        if (cb->checkpoint) mons[n++] = cb->ckpt_monitor;
+        for (int i = 0; i < n && !why; i++) {
+            int mon = mons[i], rmse = mon == NNC_MON_RMSE || mon == NNC_MON_VAL_RMSE;
+            int acc = mon == NNC_MON_ACCURACY || mon == NNC_MON_VAL_ACCURACY;
+            if (mon < 0 || mon >= NNC_MON_COUNT) why = "unknown monitor";
+            else if ((rmse && d->task != NNC_REGRESSION) || (acc && d->task == NNC_REGRESSION))
+                why = "the monitor does not fit the task";
+            else if (mon % 2 == 1 && d->validation_split == 0) why = "a val_ monitor without validation_split";
+        }
+        if (!why && (cb->es_patience < 0 || !(cb->es_min_delta >= 0) || cb->es_mode < 0 || cb->es_mode > 2 ||
+                     cb->ckpt_mode < 0 || cb->ckpt_mode > 2))
+            why = "bad early_stopping or model_checkpoint arguments";
+    }
     for (int i = 0; !why && i < d->n_tensors; i++) {
         const nnc_tensor *t = &d->tensors[i];
         size_t n = 1;
@@ -228,6 +246,183 @@ static int check_writable(const char *path)
     return 0;
 }
 
+/* ---- the progress line: on a terminal, one line per epoch redrawn in place */
+
+typedef struct progress {
+    double last; /* when it was last drawn, ms */
+    int width;   /* the longest line drawn, so the final line covers it */
+} progress;
+
+/* Redraws at most every 100 ms (and after the first batch), so a fast epoch
+ * costs nothing; the epoch's summary line then replaces it. */
+static void progress_draw(progress *b, int epoch, int epochs, int done, int total, double t0, double loss)
+{
+    enum { BAR = 20 };
+    double t = now_ms(), elapsed = (t - t0) / 1e3, eta = elapsed / done * (total - done);
+    char bar[BAR + 1];
+    int fill = (int)((long long)done * BAR / total), len;
+    if (b->width && t - b->last < 100) return;
+    b->last = t;
+    for (int k = 0; k < BAR; k++) bar[k] = k < fill ? '=' : k == fill ? '>' : '.';
+    bar[BAR] = 0;
+    len = printf("\repoch %d/%d - %d/%d [%s] - %.1f s - ETA: %.1f s - loss: %s", epoch, epochs, done, total, bar,
+                 elapsed, eta, f4(loss).s);
+    if (len - 1 > b->width) b->width = len - 1;
+    fflush(stdout);
+}
+
+/* ---- callbacks: Keras' EarlyStopping, ModelCheckpoint and CSVLogger ---- */
+
+static const char *const monitor_names[NNC_MON_COUNT] = {"loss", "val_loss", "accuracy",
+                                                          "val_accuracy", "rmse", "val_rmse"};
+
+typedef struct cb_state {
+    const nnc_callbacks *c;  /* NULL: none */
+    int stop;                /* early stopping asked to end training */
+    int last_epoch;          /* the last epoch trained */
+    /* early_stopping */
+    double es_best;
+    int es_wait, es_best_epoch, es_stopped;
+    float *best_params;      /* restore_best_weights: the parameters of es_best_epoch */
+    /* model_checkpoint */
+    double ckpt_best;
+    /* csv_logger */
+    FILE *csv;
+    int csv_val;             /* the rows have validation columns */
+} cb_state;
+
+/* mode = auto watches accuracy for a maximum and everything else for a
+ * minimum, as Keras does. */
+static int minimizes(int monitor, int mode)
+{
+    if (mode != NNC_MODE_AUTO) return mode == NNC_MODE_MIN;
+    return monitor != NNC_MON_ACCURACY && monitor != NNC_MON_VAL_ACCURACY;
+}
+
+/* Keras' test: better than the reference by more than delta; NaN never is. */
+static int improves(double cur, double ref, double delta, int min)
+{
+    return min ? cur + delta < ref : cur - delta > ref;
+}
+
+static int callbacks_begin(cb_state *s, const nnc_model_desc *d)
+{
+    memset(s, 0, sizeof *s);
+    s->c = d->callbacks;
+    if (!s->c) return 0;
+    s->es_best = minimizes(s->c->es_monitor, s->c->es_mode) ? HUGE_VAL : -HUGE_VAL;
+    s->ckpt_best = minimizes(s->c->ckpt_monitor, s->c->ckpt_mode) ? HUGE_VAL : -HUGE_VAL;
+    if (s->c->early_stopping && s->c->es_restore_best &&
+        !(s->best_params = nnc_alloc(d->n_params ? d->n_params : 1, sizeof(float))))
+        return -1;
+    return 0;
+}
+
+static void callbacks_free(cb_state *s)
+{
+    free(s->best_params);
+    if (s->csv) fclose(s->csv);
+}
+
+/* The CSV file is rewritten at the start of training (Keras' append = False)
+ * and flushed after every row, so an interrupted run keeps its history. */
+static int csv_open(cb_state *s, const nnc_model_desc *d, int val)
+{
+    const char *metric = d->task == NNC_REGRESSION ? "rmse" : "accuracy";
+    if (!s->c || !s->c->csv_log) return 0;
+    if (!(s->csv = fopen(s->c->csv_log, "w")))
+        return nnc_errorf("%s: error: cannot write: %s", s->c->csv_log, strerror(errno));
+    s->csv_val = val;
+    fprintf(s->csv, "epoch,loss,%s", metric);
+    if (val) fprintf(s->csv, ",val_loss,val_%s", metric);
+    fputc('\n', s->csv);
+    return 0;
+}
+
+/* The checkpoint's file name: "{epoch}" (or "{epoch:03d}", zero-padded)
+ * becomes the epoch number, from 1 as Keras prints it. */
+static void checkpoint_path(char *dst, size_t cap, const char *pat, int epoch)
+{
+    size_t n = 0;
+    while (*pat && n + 1 < cap) {
+        int width = 0, skip = 0;
+        if (!strncmp(pat, "{epoch}", 7)) skip = 7;
+        else if (!strncmp(pat, "{epoch:0", 8) && pat[8] >= '1' && pat[8] <= '9' && !strncmp(pat + 9, "d}", 2))
+            skip = 11, width = pat[8] - '0';
+        if (skip) {
+            int k = snprintf(dst + n, cap - n, "%0*d", width, epoch);
+            n += k > 0 && (size_t)k < cap - n ? (size_t)k : 0;
+            pat += skip;
+        } else {
+            dst[n++] = *pat++;
+        }
+    }
+    dst[n] = 0;
+}
+
+/* At the end of an epoch, with v[] the logs (NaN where not measured). */
+static int callbacks_epoch_end(cb_state *s, const nnc_model_desc *d, void *m, const nnc_prep *prep, int epoch,
+                               const double *v, int quiet)
+{
+    const nnc_callbacks *c = s->c;
+    s->last_epoch = epoch;
+    if (!c) return 0;
+    int metric = d->task == NNC_REGRESSION ? NNC_MON_RMSE : NNC_MON_ACCURACY;
+    if (s->csv) {
+        fprintf(s->csv, "%d,%.9g,%.9g", epoch, v[NNC_MON_LOSS], v[metric]);
+        if (s->csv_val) fprintf(s->csv, ",%.9g,%.9g", v[NNC_MON_VAL_LOSS], v[metric + 1]);
+        fputc('\n', s->csv);
+        if (fflush(s->csv) || ferror(s->csv))
+            return nnc_errorf("%s: error: cannot write: %s", c->csv_log, strerror(errno ? errno : EIO));
+    }
+    if (c->checkpoint) {
+        int min = minimizes(c->ckpt_monitor, c->ckpt_mode);
+        double cur = v[c->ckpt_monitor];
+        if (!c->ckpt_save_best_only || improves(cur, s->ckpt_best, 0, min)) {
+            char path[4096];
+            if (c->ckpt_save_best_only) s->ckpt_best = cur;
+            checkpoint_path(path, sizeof path, c->checkpoint, epoch);
+            if (nnc_weights_save(path, d, m, prep)) return -1;
+        }
+    }
+    if (c->early_stopping) {
+        int min = minimizes(c->es_monitor, c->es_mode);
+        double cur = v[c->es_monitor];
+        /* Keras keeps the first epoch's weights even if nothing improves */
+        if (s->best_params && !s->es_best_epoch) {
+            memcpy(s->best_params, d->params(m), d->n_params * sizeof(float));
+            s->es_best_epoch = epoch;
+        }
+        s->es_wait++;
+        if (improves(cur, s->es_best, c->es_min_delta, min)) {
+            s->es_best = cur;
+            s->es_best_epoch = epoch;
+            s->es_wait = 0;
+            if (s->best_params) memcpy(s->best_params, d->params(m), d->n_params * sizeof(float));
+        } else if (s->es_wait >= c->es_patience && epoch > 1) {
+            s->stop = 1;
+            s->es_stopped = epoch;
+            if (!quiet) printf("epoch %d: early stopping\n", epoch);
+        }
+    }
+    return 0;
+}
+
+/* restore_best_weights restores at the end of training whether or not it
+ * stopped early (Keras' implementation restores only when it stops). */
+static int callbacks_train_end(cb_state *s, const nnc_model_desc *d, void *m, int quiet)
+{
+    if (!s->c || !s->best_params || !s->es_best_epoch) return 0;
+    if (s->es_best_epoch != s->last_epoch) {
+        memcpy(d->params(m), s->best_params, d->n_params * sizeof(float));
+        if (!quiet)
+            printf("restoring model weights from the end of the best epoch: %d (%s: %s)\n", s->es_best_epoch,
+                   monitor_names[s->c->es_monitor], f4(s->es_best).s);
+    }
+    fflush(stdout);
+    return 0;
+}
+
 static int cmd_train(const nnc_model_desc *d, void *m, const opts *o)
 {
     const char *train_path = o->data ? o->data : d->train_path;
@@ -239,7 +434,10 @@ static int cmd_train(const nnc_model_desc *d, void *m, const opts *o)
     float *bx = NULL, *by = NULL, *out = NULL;
     int *idx = NULL, rc = -1;
     int epochs = o->epochs >= 0 ? o->epochs : d->epochs;
+    int tty = !o->quiet && isatty(fileno(stdout));
+    cb_state cb;
 
+    if (callbacks_begin(&cb, d)) goto done;
     if (o->save && check_writable(o->save)) goto done;
     if (nnc_data_load(&all, train_path, d, 0)) goto done;
     if (test_path && nnc_data_load(&test, test_path, d, 0)) goto done;
@@ -260,8 +458,11 @@ static int cmd_train(const nnc_model_desc *d, void *m, const opts *o)
     for (int i = 0; i < tr.n; i++) idx[i] = i;
     nnc_rng_seed(&rng, o->seed);
 
-    for (int epoch = 1; epoch <= epochs; epoch++) {
-        double t0 = now_ms();
+    if (csv_open(&cb, d, va.n > 0)) goto done;
+    for (int epoch = 1; epoch <= epochs && !cb.stop; epoch++) {
+        double t0 = now_ms(), v[NNC_MON_COUNT];
+        int n_batches = (tr.n + d->batch - 1) / d->batch;
+        progress bar = {0};
         if (d->shuffle) nnc_shuffle(idx, tr.n, &rng);
         nnc_metrics_init(&run, d);
         for (int i = 0; i < tr.n; i += d->batch) {
@@ -274,28 +475,48 @@ static int cmd_train(const nnc_model_desc *d, void *m, const opts *o)
                 y = by;
             }
             nnc_metrics_add(&run, d->train_step(m, x, y, nb), NULL, NULL, nb);
+            if (tty) progress_draw(&bar, epoch, epochs, i / d->batch + 1, n_batches, t0, nnc_metrics_loss(&run));
         }
-        if (o->quiet) continue;
+        if (o->quiet && !d->callbacks) continue;
         /* The loss is Keras' running mean of the batch losses. train_step
          * returns no outputs, so the accuracy (or rmse) comes from one
          * inference pass over the training split with the epoch's final
          * weights: a forward pass costs about a third of a training step,
-         * and --quiet skips it. */
-        printf("epoch %d/%d - loss: %s", epoch, epochs, f4(nnc_metrics_loss(&run)).s);
+         * and --quiet skips it unless a callback needs it. */
+        for (int k = 0; k < NNC_MON_COUNT; k++) v[k] = NAN;
+        v[NNC_MON_LOSS] = nnc_metrics_loss(&run);
         evaluate_all(d, m, &tr, out, &mt);
-        print_metric(&mt, "");
+        v[NNC_MON_ACCURACY] = nnc_metrics_accuracy(&mt);
+        v[NNC_MON_RMSE] = nnc_metrics_rmse(&mt);
         if (va.n) {
             evaluate_all(d, m, &va, out, &mt);
-            printf(" - val_loss: %s", f4(nnc_metrics_loss(&mt)).s);
-            print_metric(&mt, "val_");
+            v[NNC_MON_VAL_LOSS] = nnc_metrics_loss(&mt);
+            v[NNC_MON_VAL_ACCURACY] = nnc_metrics_accuracy(&mt);
+            v[NNC_MON_VAL_RMSE] = nnc_metrics_rmse(&mt);
         }
-        if (d->learning_rate) {
-            float lr = d->learning_rate(m);
-            printf(lr >= 1e-4f ? " - lr: %.6f" : " - lr: %.4e", lr);
+        if (!o->quiet) {
+            int metric = d->task == NNC_REGRESSION ? NNC_MON_RMSE : NNC_MON_ACCURACY;
+            const char *mname = d->task == NNC_REGRESSION ? "rmse" : "accuracy";
+            char line[512];
+            int len = snprintf(line, sizeof line, "epoch %d/%d - loss: %s - %s: %s", epoch, epochs,
+                               f4(v[NNC_MON_LOSS]).s, mname, f4(v[metric]).s);
+            if (va.n)
+                len += snprintf(line + len, sizeof line - (size_t)len, " - val_loss: %s - val_%s: %s",
+                                f4(v[NNC_MON_VAL_LOSS]).s, mname, f4(v[metric + 1]).s);
+            if (d->learning_rate) {
+                float lr = d->learning_rate(m);
+                len += snprintf(line + len, sizeof line - (size_t)len,
+                                lr >= 1e-4f ? " - lr: %.6f" : " - lr: %.4e", lr);
+            }
+            snprintf(line + len, sizeof line - (size_t)len, " - %.0f ms", now_ms() - t0);
+            /* on a terminal the finished line replaces the progress line */
+            if (tty) printf("\r%-*s\n", bar.width, line);
+            else printf("%s\n", line);
+            fflush(stdout);
         }
-        printf(" - %.0f ms\n", now_ms() - t0);
-        fflush(stdout);
+        if (callbacks_epoch_end(&cb, d, m, &prep, epoch, v, o->quiet)) goto done;
     }
+    if (callbacks_train_end(&cb, d, m, o->quiet)) goto done;
 
     const nnc_dataset *final = test.n ? &test : va.n ? &va : &tr;
     evaluate_all(d, m, final, out, &mt);
@@ -314,6 +535,7 @@ done:
     free(by);
     free(out);
     free(idx);
+    callbacks_free(&cb);
     return rc;
 }
 

@@ -35,6 +35,27 @@ enum {
 
 enum { NNC_PRE_NONE = 0, NNC_PRE_STANDARDIZE = 1, NNC_PRE_MINMAX = 2 };
 
+/* What a callback monitors, as Keras names it in its logs. */
+enum {
+    NNC_MON_LOSS = 0, NNC_MON_VAL_LOSS, NNC_MON_ACCURACY, NNC_MON_VAL_ACCURACY,
+    NNC_MON_RMSE, NNC_MON_VAL_RMSE, NNC_MON_COUNT
+};
+enum { NNC_MODE_AUTO = 0, NNC_MODE_MIN = 1, NNC_MODE_MAX = 2 };
+
+/* callbacks(...) from the model file; each runs at the end of every epoch. */
+typedef struct nnc_callbacks {
+    /* early_stopping(monitor, patience, min_delta, restore_best_weights, mode) */
+    int early_stopping;         /* present */
+    int es_monitor, es_patience, es_restore_best, es_mode;
+    double es_min_delta;
+    /* model_checkpoint(path, monitor, save_best_only, mode); path NULL: absent.
+     * "{epoch}" in the path becomes the epoch number, from 1. */
+    const char *checkpoint;
+    int ckpt_monitor, ckpt_save_best_only, ckpt_mode;
+    /* csv_logger(path); NULL: absent */
+    const char *csv_log;
+} nnc_callbacks;
+
 typedef struct nnc_model_desc {
     const char *name;        /* model name, e.g. "digits" */
     const char *source;      /* the .nn file, for messages */
@@ -65,6 +86,8 @@ typedef struct nnc_model_desc {
     /* the learning rate of the next optimizer step (shown in the training
      * log); NULL if the model has none to report */
     float (*learning_rate)(void *m);
+    /* ---- callbacks(...) (workflow): NULL when the model file has none */
+    const nnc_callbacks *callbacks;
 } nnc_model_desc;
 
 /* Entry point of a training/eval/predict program; returns the exit status. */

@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 export LC_ALL=C
 
 suites=(tests/errors/run.sh tests/golden/run.sh tests/gradcheck/run.sh tests/init/run.sh
-        tests/runtime/run.sh tests/torch/run.sh tests/e2e/run.sh tests/inference/run.sh)
+        tests/runtime/run.sh tests/torch/run.sh tests/e2e/run.sh tests/inference/run.sh
+        tests/workflow/run.sh)
 [ $# -gt 0 ] && suites=("$@")
 
 log=$(mktemp)

@@ -1,0 +1,93 @@
+/* curve_model.c — a stand-in model whose learning curve is scripted, so the
+ * callbacks can be checked against epochs worked out by hand. One parameter
+ * w counts the training steps; with one batch per epoch w is the epoch.
+ * The validation loss after epoch e is CURVE's e-th value (a comma list in
+ * the environment), the training loss 2 minus it, and the output is w, so
+ * rmse against zero targets is w. The callbacks come from the environment:
+ * ES_PATIENCE (set: early_stopping on), ES_DELTA, ES_RESTORE, ES_MONITOR,
+ * ES_MODE, CKPT (path), CKPT_BEST, CKPT_MONITOR, CSV (path). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "nnc_rt.h"
+
+#define BATCH 64
+#define MAX_EPOCHS 64
+
+typedef struct curve_model { float w[1]; } curve_model;
+
+static float curve[MAX_EPOCHS];
+static int n_curve;
+
+static float *params(void *m) { return ((curve_model *)m)->w; }
+static void init(void *m, uint64_t seed) { (void)seed; params(m)[0] = 0; }
+
+static float at(float w)
+{
+    int e = (int)w;
+    e = e < 1 ? 1 : e > n_curve ? n_curve : e;
+    return curve[e - 1];
+}
+
+static float train_step(void *m, const float *x, const float *y, int n)
+{
+    (void)x, (void)y, (void)n;
+    params(m)[0] += 1;
+    return 2 - at(params(m)[0]);
+}
+
+static void predict(void *m, const float *x, int n, float *out)
+{
+    (void)x;
+    for (int i = 0; i < n; i++) out[i] = params(m)[0];
+}
+
+static float evaluate(void *m, const float *x, const float *y, int n, float *out)
+{
+    (void)y;
+    predict(m, x, n, out);
+    return at(params(m)[0]);
+}
+
+static int monitor(const char *s)
+{
+    static const char *const names[] = {"loss", "val_loss", "accuracy", "val_accuracy", "rmse", "val_rmse"};
+    for (int i = 0; s && i < NNC_MON_COUNT; i++)
+        if (!strcmp(s, names[i])) return i;
+    return NNC_MON_VAL_LOSS;
+}
+
+static int env_int(const char *k) { return getenv(k) ? atoi(getenv(k)) : 0; }
+
+static const nnc_tensor tensors[] = {{"w", 0, 1, {1, 0, 0, 0}}};
+static curve_model model;
+
+int main(int argc, char **argv)
+{
+    nnc_callbacks cb = {0};
+    const char *c = getenv("CURVE"), *mode = getenv("ES_MODE");
+    while (c && *c && n_curve < MAX_EPOCHS) {
+        char *end;
+        curve[n_curve++] = strtof(c, &end);
+        c = *end == ',' ? end + 1 : end;
+    }
+    if (!n_curve) curve[n_curve++] = 1;
+    if (getenv("ES_PATIENCE")) {
+        cb.early_stopping = 1;
+        cb.es_patience = env_int("ES_PATIENCE");
+        cb.es_min_delta = getenv("ES_DELTA") ? atof(getenv("ES_DELTA")) : 0;
+        cb.es_restore_best = env_int("ES_RESTORE");
+        cb.es_monitor = monitor(getenv("ES_MONITOR"));
+        cb.es_mode = !mode ? NNC_MODE_AUTO : !strcmp(mode, "max") ? NNC_MODE_MAX : NNC_MODE_MIN;
+    }
+    cb.checkpoint = getenv("CKPT");
+    cb.ckpt_save_best_only = env_int("CKPT_BEST");
+    cb.ckpt_monitor = monitor(getenv("CKPT_MONITOR"));
+    cb.csv_log = getenv("CSV");
+    nnc_model_desc d = {
+        "curve", "curve.nn", BATCH, 1, 1, 1, NNC_REGRESSION, 0, 1, tensors, 1,
+        params, init, train_step, evaluate, predict, n_curve, 0, 0, 0.2,
+        NULL, NULL, NNC_PRE_NONE, NULL /* learning_rate */, &cb,
+    };
+    return nnc_main(&d, &model, argc, argv);
+}
