@@ -89,7 +89,7 @@ static const char *const reserved[] = {
     "struct", "union", "enum", "typedef", "extern", "register", "auto", "volatile",
     "signed", "unsigned", "inline", "restrict", "main", "memset", "memcpy", "exp",
     "log", "tanh", "sqrt", "pow", "fabs", "expf", "logf", "tanhf", "sqrtf", "powf",
-    "fabsf", "fmax", "fmaxf", "log1p", "log1pf", "wt", "xi", "wi", "jb", "len", "dxr", "dwj", "xr", "wj", "o", "sgd_step", "adam_step", "rng_next",
+    "fabsf", "fmax", "fmaxf", "log1p", "log1pf", "wt", "xi", "wi", "jb", "len", "dxr", "dwj", "src", "xr", "wj", "o", "sgd_step", "adam_step", "rng_next",
     "rmsprop_step", "adamw_step", "adagrad_step", "adadelta_step", "adamax_step", "nadam_step",
     "clip_norm", "clip_gradients", "lr",
     "init_uniform", "params", "init", "train_step", "evaluate", "predict", "tensors",
@@ -462,26 +462,34 @@ static void emit_softmax_bwd(Node *n) {
     CLOSE();
 }
 
+/* dst[0..k) = sum over the loop of d * src[0..k): the body both weight
+ * products share. The sum builds in a local array when one fits, because a
+ * local cannot alias src and so stays in registers. */
+static void emit_row_sum(const char *dst, long k, const char *loop, const char *d, const char *src) {
+    int local = k <= LOCAL_ACC_MAX;
+    const char *acc = local ? "acc" : dst;
+    if (local)
+        emit("$ acc[%ld];", k);
+    emit("for (int i = 0; i < %ld; i++) %s[i] = 0.0@;", k, acc);
+    OPEN("%s {", loop);
+    emit("const $ d = %s;", d);
+    emit("const $ *src = %s;", src);
+    emit("for (int i = 0; i < %ld; i++) %s[i] += d * src[i];", k, acc);
+    CLOSE();
+    if (local)
+        emit("for (int i = 0; i < %ld; i++) %s[i] = acc[i];", k, dst);
+}
+
 /* dx = dy W: each row of dx accumulates rows of W scaled by dy. */
 static void emit_linear_dx(Node *n) {
     Node *dy = n->in[0], *w = n->in[1];
     long k = w->shape.dim[1], o = w->shape.dim[0];
-    int local = k <= LOCAL_ACC_MAX;
-    const char *acc = local ? "acc" : "dxr";
     emit("/* %s: dx %s = dy %s . weight %s */", n->layer, dims(n), dims(dy), dims(w));
     OPEN("static void %s($ *dx, const $ *dy, const $ *weight, int n) {", funcs[n->id]);
     OPEN("for (int r = 0; r < %s; r++) {", rows(dy, o));
     emit("$ *dxr = dx + r * %ld;", k);
-    if (local)
-        emit("$ acc[%ld];", k);
-    emit("for (int i = 0; i < %ld; i++) %s[i] = 0.0@;", k, acc);
-    OPEN("for (int j = 0; j < %ld; j++) {", o);
-    emit("const $ d = dy[r * %ld + j];", o);
-    emit("const $ *wj = weight + j * %ld;", k);
-    emit("for (int i = 0; i < %ld; i++) %s[i] += d * wj[i];", k, acc);
-    CLOSE();
-    if (local)
-        emit("for (int i = 0; i < %ld; i++) dxr[i] = acc[i];", k);
+    emit_row_sum("dxr", k, fmt("for (int j = 0; j < %ld; j++)", o), fmt("dy[r * %ld + j]", o),
+                 fmt("weight + j * %ld", k));
     CLOSE();
     CLOSE();
 }
@@ -490,22 +498,12 @@ static void emit_linear_dx(Node *n) {
 static void emit_linear_dw(Node *n) {
     Node *dy = n->in[0], *x = n->in[1];
     long o = n->shape.dim[0], k = n->shape.dim[1];
-    int local = k <= LOCAL_ACC_MAX;
-    const char *acc = local ? "acc" : "dwj";
     emit("/* %s: dweight %s = dy %s^T . x %s */", n->layer, dims(n), dims(dy), dims(x));
     OPEN("static void %s($ *dw, const $ *dy, const $ *x, int n) {", funcs[n->id]);
     OPEN("for (int j = 0; j < %ld; j++) {", o);
     emit("$ *dwj = dw + j * %ld;", k);
-    if (local)
-        emit("$ acc[%ld];", k);
-    emit("for (int i = 0; i < %ld; i++) %s[i] = 0.0@;", k, acc);
-    OPEN("for (int r = 0; r < %s; r++) {", rows(dy, o));
-    emit("const $ d = dy[r * %ld + j];", o);
-    emit("const $ *xr = x + r * %ld;", k);
-    emit("for (int i = 0; i < %ld; i++) %s[i] += d * xr[i];", k, acc);
-    CLOSE();
-    if (local)
-        emit("for (int i = 0; i < %ld; i++) dwj[i] = acc[i];", k);
+    emit_row_sum("dwj", k, fmt("for (int r = 0; r < %s; r++)", rows(dy, o)), fmt("dy[r * %ld + j]", o),
+                 fmt("x + r * %ld", k));
     CLOSE();
     CLOSE();
 }
