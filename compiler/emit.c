@@ -1533,19 +1533,32 @@ static void banner(const char *what) {
     emit(" * Every function takes n <= %s_BATCH samples, stored contiguously. */", U);
 }
 
-static void emit_header(const EmitOpts *o) {
-    long np = G->area_size[A_PARAM], ns = G->area_size[A_STATE], na = G->area_size[A_ACT];
-    banner(o->h_name);
+/* A header's include guard, its includes, and C linkage for C++ callers. */
+static void header_open(const char *includes) {
     emit("#ifndef %s_H", U);
     emit("#define %s_H", U);
     emit("");
-    emit("#include <stddef.h>");
-    emit("#include <stdint.h>");
-    emit("");
+    if (*includes) {
+        fputs(includes, out);
+        emit("");
+    }
     emit("#ifdef __cplusplus");
     emit("extern \"C\" {");
     emit("#endif");
     emit("");
+}
+
+static void header_close(void) {
+    emit("#ifdef __cplusplus");
+    emit("}");
+    emit("#endif");
+    emit("#endif");
+}
+
+static void emit_header(const EmitOpts *o) {
+    long np = G->area_size[A_PARAM], ns = G->area_size[A_STATE], na = G->area_size[A_ACT];
+    banner(o->h_name);
+    header_open("#include <stddef.h>\n#include <stdint.h>\n");
     emit("#define %s_BATCH %d        /* samples per call, at most */", U, G->batch);
     emit("#define %s_IN %ld          /* $s per input sample %s */", U, node_row(G->x),
          shape_str(&G->spec->input));
@@ -1595,10 +1608,7 @@ static void emit_header(const EmitOpts *o) {
     emit("/* %s_backward then %s_update; returns the mean loss (-1 if n is out of range). */", P, P);
     emit("$ %s_train_step(%s_model *m, const $ *x, const $ *y, int n);", P, P);
     emit("");
-    emit("#ifdef __cplusplus");
-    emit("}");
-    emit("#endif");
-    emit("#endif");
+    header_close();
 }
 
 static void emit_tensor_table(const char *type, const char *name) {
@@ -1818,13 +1828,7 @@ static void inference_banner(const char *what, const char *weights_path) {
 static void emit_inference_header(const EmitOpts *o, const char *weights_path) {
     long na = G->area_size[A_ACT];
     inference_banner(o->h_name, weights_path);
-    emit("#ifndef %s_H", U);
-    emit("#define %s_H", U);
-    emit("");
-    emit("#ifdef __cplusplus");
-    emit("extern \"C\" {");
-    emit("#endif");
-    emit("");
+    header_open("");
     emit("#define %s_BATCH %-8d /* samples per call, at most */", U, G->batch);
     emit("#define %s_IN %-11ld /* floats per input sample %s */", U, node_row(G->x),
          shape_str(&G->spec->input));
@@ -1852,10 +1856,7 @@ static void emit_inference_header(const EmitOpts *o, const char *weights_path) {
     emit(" * for another n. */");
     emit("void %s_forward(%s_arena *a, const float *x, float *out, int n);", P, P);
     emit("");
-    emit("#ifdef __cplusplus");
-    emit("}");
-    emit("#endif");
-    emit("#endif");
+    header_close();
 }
 
 void emit_inference(Graph *g, const EmitOpts *o) {
