@@ -57,6 +57,11 @@ $(BUILD):
 check: all
 	bash tests/run.sh
 
+# The digits model on QEMU's Cortex-M4 board; not in `check`: it needs
+# qemu-system-arm and newlib (make deps-embedded).
+check-embedded: all
+	bash tests/embedded/run.sh
+
 bench: all
 	bash bench/run.sh
 
@@ -67,8 +72,10 @@ demo: all
 # Debian packages the project needs (as root; installs only what is missing).
 deps:
 	bash tools/install-deps.sh
+deps-embedded:
+	bash tools/install-deps.sh --embedded
 
 clean:
 	rm -rf $(BUILD) nnc
 
-.PHONY: all check bench demo deps clean
+.PHONY: all check check-embedded bench demo deps deps-embedded clean
