@@ -119,7 +119,7 @@ const Entry catalog[] = {
     {"exponential", K_LAYER, OP_EXPONENTIAL, L_ACTIVATION, {NAME}, "applies exponential", "exponential"},
     {"log_softmax", K_LAYER, OP_LOG_SOFTMAX, L_ACTIVATION, {NAME}, "applies log_softmax over the last axis",
      "log_softmax"},
-    {"step", K_LAYER, OP_STEP, L_ACTIVATION, {NAME}, "applies step (not trainable: use as an activation of a perceptron)",
+    {"step", K_LAYER, OP_STEP, L_ACTIVATION, {NAME}, "applies step; trainable only right after the one dense layer of a perceptron",
      "step"},
 
     /* ---- activations ---- */

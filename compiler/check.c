@@ -723,22 +723,26 @@ static Loc activation_loc(const Layer *l) {
 
 /* step's derivative is 0 wherever it exists, so no gradient flows through
  * it. It trains only as a single-layer perceptron, one dense layer with
- * activation = step and nothing else, by the perceptron rule (autodiff.c),
+ * activation = step (or a linear dense then a step layer) and nothing else,
+ * by the perceptron rule (autodiff.c),
  * which is plain gradient descent on mse's (fraction wrong) with its own
  * gradient: so loss mse, sgd with no option but learning_rate, and no
  * regularizers (they would change the rule). */
 static int check_step(const Spec *spec) {
-    const Layer *first = &spec->layers[0];
-    int perceptron = spec->nlayers == 1 && first->c->e->layer == L_DENSE &&
-                     layer_activation(first) == OP_STEP;
+    const Layer *first = &spec->layers[0], *last = &spec->layers[spec->nlayers - 1];
+    int perceptron = first->c->e->layer == L_DENSE &&
+                     ((spec->nlayers == 1 && layer_activation(first) == OP_STEP) ||
+                      (spec->nlayers == 2 && layer_activation(first) == OP_NONE &&
+                       last->c->e->layer == L_ACTIVATION && layer_activation(last) == OP_STEP));
     for (int i = 0; i < spec->nlayers; i++) {
         const Layer *l = &spec->layers[i];
         if (perceptron || layer_activation(l) != OP_STEP)
             continue;
-        error_at(activation_loc(l), "step has no useful gradient (0 wherever it has one), so layer '%s' "
-                 "and the layers before it could not learn", l->name);
+        error_at(activation_loc(l), "step has no useful gradient (0 wherever it has one), so %s could not learn",
+                 l->c->e->layer == L_ACTIVATION ? "the layers before it"
+                                                : fmt("layer '%s' and the layers before it", l->name));
         hint("use sigmoid, a smooth step; step trains only as a single-layer perceptron: "
-             "one dense(k, activation = step) layer and nothing else");
+             "one dense(k, activation = step) and nothing else");
         return 0;
     }
     if (!perceptron)
