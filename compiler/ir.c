@@ -215,6 +215,8 @@ void ir_dump(Graph *g, FILE *out, const char *after) {
             for (int k = 0; k < MAX_PARAMS && p[k].name; k++)
                 fprintf(out, " %s=%g", p[k].name, n->f[k]);
         }
+        if (n->op == OP_MAXOUT || n->op == OP_MAXOUT_BWD)
+            fprintf(out, " pieces=%g", n->f[0]);
         if (n->loss)
             fprintf(out, " loss=%s", op_names[n->loss]);
         if (n->phase == PH_UPDATE && n->op != OP_STATE) {
