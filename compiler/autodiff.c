@@ -7,8 +7,6 @@
 #include "nnc.h"
 #include <string.h>
 
-#include <string.h>
-
 typedef struct Grads {
     Graph *g;
     Node **d;           /* d[id]: gradient of node id so far */
@@ -68,6 +66,31 @@ static void grad_act(Grads *gr, Node *n, Node *dy) { act_bwd(gr, n, dy, n); }
 /* gelu and silu have no derivative in terms of y (silu is not even
  * monotone): theirs reads x. With two readers, x is never folded away. */
 static void grad_act_x(Grads *gr, Node *n, Node *dy) { act_bwd(gr, n, dy, n->in[0]); }
+
+/* step has no useful derivative (0 almost everywhere). check.c lets it be
+ * trained only as a single-layer perceptron, whose rule
+ *     w += lr (t - y) x,   b += lr (t - y)       (y = step(x w^T + b))
+ * is gradient descent if step passes its gradient straight through and the
+ * loss's gradient is (y - t): lower.c gives that model the PERCEPTRON loss,
+ * whose gradient is (y - t) / rows (mse's value, so the reported loss is the
+ * fraction of outputs wrong). Any other gradient reaching step is a bug.
+ * Straight through reads neither x nor y, so fuse.c may fold step into the
+ * LINEAR before it (act_grad_reads). */
+static void grad_step(Grads *gr, Node *n, Node *dy) {
+    if (dy->op != OP_LOSS_BWD || dy->loss != OP_PERCEPTRON)
+        internal_error("step outside a single-layer perceptron");
+    acc(gr, n->in[0], dy);
+}
+
+/* maxout: each output is the largest of its group of pieces; its gradient
+ * goes to that piece alone (the first of equal ones, as PyTorch's max). */
+static void grad_maxout(Grads *gr, Node *n, Node *dy) {
+    if (!gr->needs[n->in[0]->id])
+        return;
+    Node *dx = node_new(gr->g, OP_MAXOUT_BWD, dy, n->in[0], NULL, NULL);
+    dx->f[0] = n->f[0];
+    acc(gr, n->in[0], dx);
+}
 
 /* Losses and penalties are summed into the total loss with weight 1, so
  * the gradient reaching them is always the seed and their rules need no dy. */
@@ -130,5 +153,7 @@ void autodiff(Graph *g) {
 }
 
 int act_grad_reads(Op op) {
+    if (grad_rules[op] == grad_step)    /* reads nothing: foldable as if through y */
+        return ACT_THROUGH_Y;
     return grad_rules[op] == grad_act ? ACT_THROUGH_Y : grad_rules[op] == grad_act_x ? ACT_THROUGH_X : 0;
 }

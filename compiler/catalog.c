@@ -38,6 +38,7 @@
     {"clipnorm", T_FLOAT, "", 0, HUGE_VAL, 1, 0, "scale each gradient tensor to norm <= clipnorm"}, \
     {"clipvalue", T_FLOAT, "", 0, HUGE_VAL, 1, 0, "clamp each gradient value to [-clipvalue, clipvalue]"}, \
     {"global_clipnorm", T_FLOAT, "", 0, HUGE_VAL, 1, 0, "scale all gradients together to norm <= global_clipnorm"}
+#define HUBER_DELTA {"delta", T_FLOAT, "1.0", 0, HUGE_VAL, 1, 0, "where the loss turns from quadratic to linear"}
 #define INITIAL_LR {"initial_learning_rate", T_FLOAT, NULL, 0, HUGE_VAL, 1, 0, "the rate at step 0"}
 #define DECAY_STEPS {"decay_steps", T_INT, NULL, 1, INT_MAX, 0, 0, "steps (batches) per decay period"}
 
@@ -84,6 +85,17 @@ const Entry catalog[] = {
         {"bias_regularizer", T_REGULARIZER, "", ANY, "penalty on the bias, added to the loss"},
         NAME,
      }, "densely connected layer on the last axis: activation(x W + b)", "dense(32, activation = relu)"},
+    {"maxout", K_LAYER, 0, L_MAXOUT, {
+        {"units", T_INT, NULL, 1, INT_MAX, 0, 0, "output size"},
+        {"pieces", T_INT, NULL, 1, INT_MAX, 0, 0, "linear pieces per output, the max of which is taken"},
+        {"use_bias", T_BOOL, "true", ANY, "add a bias vector"},
+        {"kernel_initializer", T_INITIALIZER, "glorot_uniform", ANY, "initial weights [units * pieces, in]"},
+        {"bias_initializer", T_INITIALIZER, "zeros", ANY, "initial bias [units * pieces]"},
+        {"kernel_regularizer", T_REGULARIZER, "", ANY, "penalty on the weights, added to the loss"},
+        {"bias_regularizer", T_REGULARIZER, "", ANY, "penalty on the bias, added to the loss"},
+        NAME,
+     }, "maxout: x W + b to units * pieces values, then the max of each group of pieces consecutive ones",
+     "maxout(16, pieces = 3)"},
     {"activation", K_LAYER, 0, L_ACTIVATION, {
         {"activation", T_ACTIVATION, NULL, ANY, "the activation to apply"},
         NAME,
@@ -107,6 +119,8 @@ const Entry catalog[] = {
     {"exponential", K_LAYER, OP_EXPONENTIAL, L_ACTIVATION, {NAME}, "applies exponential", "exponential"},
     {"log_softmax", K_LAYER, OP_LOG_SOFTMAX, L_ACTIVATION, {NAME}, "applies log_softmax over the last axis",
      "log_softmax"},
+    {"step", K_LAYER, OP_STEP, L_ACTIVATION, {NAME}, "applies step; trainable only right after the one dense layer of a perceptron",
+     "step"},
 
     /* ---- activations ---- */
     {"linear", K_ACTIVATION, OP_NONE, L_NONE, {{0}}, "identity: x", NULL},
@@ -130,17 +144,21 @@ const Entry catalog[] = {
     {"exponential", K_ACTIVATION, OP_EXPONENTIAL, L_NONE, {{0}}, "exp(x)", NULL},
     {"log_softmax", K_ACTIVATION, OP_LOG_SOFTMAX, L_NONE, {{0}},
      "x - log(sum(exp(x))) over the last axis", NULL},
+    {"step", K_ACTIVATION, OP_STEP, L_NONE, {{0}},
+     "Heaviside: 1 if x > 0, else 0; only in a single-layer perceptron, trained by the perceptron rule",
+     NULL},
 
     /* ---- losses ---- */
     {"mse", K_LOSS, OP_MSE, L_NONE, {{0}}, "mean squared error, for regression", "loss mse"},
     {"mean_squared_error", K_LOSS, OP_MSE, L_NONE, {{0}}, "same as mse", "loss mean_squared_error"},
     {"mae", K_LOSS, OP_MAE, L_NONE, {{0}}, "mean absolute error, for regression", "loss mae"},
     {"mean_absolute_error", K_LOSS, OP_MAE, L_NONE, {{0}}, "same as mae", "loss mean_absolute_error"},
-    {"huber", K_LOSS, OP_HUBER, L_NONE, {
-        {"delta", T_FLOAT, "1.0", 0, HUGE_VAL, 1, 0, "where the loss turns from quadratic to linear"},
-     }, "squared error for small errors, absolute error for large ones", "loss huber(delta = 1.0)"},
+    {"huber", K_LOSS, OP_HUBER, L_NONE, {HUBER_DELTA},
+     "squared error for small errors, absolute error for large ones", "loss huber(delta = 1.0)"},
+    {"huber_loss", K_LOSS, OP_HUBER, L_NONE, {HUBER_DELTA}, "same as huber", "loss huber_loss(delta = 1.0)"},
     {"log_cosh", K_LOSS, OP_LOG_COSH, L_NONE, {{0}}, "log(cosh(error)), a smooth absolute error",
      "loss log_cosh"},
+    {"logcosh", K_LOSS, OP_LOG_COSH, L_NONE, {{0}}, "same as log_cosh", "loss logcosh"},
     {"binary_crossentropy", K_LOSS, OP_BCE, L_NONE, {
         {"from_logits", T_BOOL, "false", ANY, "the output is a logit, not a probability"},
         {"label_smoothing", T_FLOAT, "0.0", 0, 1, 0, 0, "targets move towards 0.5 by this fraction"},
@@ -157,6 +175,9 @@ const Entry catalog[] = {
     {"kl_divergence", K_LOSS, OP_KLD, L_NONE, {{0}},
      "Kullback-Leibler divergence of the output from target distributions (k columns)",
      "loss kl_divergence"},
+    {"kld", K_LOSS, OP_KLD, L_NONE, {{0}}, "same as kl_divergence", "loss kld"},
+    {"kullback_leibler_divergence", K_LOSS, OP_KLD, L_NONE, {{0}}, "same as kl_divergence",
+     "loss kullback_leibler_divergence"},
 
     /* ---- optimizers ---- */
     {"sgd", K_OPTIMIZER, OP_SGD, L_NONE, {

@@ -166,6 +166,8 @@ static void unknown_name(Loc loc, const char *name, Kind kind, int kind2) {
             hint("a regularizer is an argument: dense(32, kernel_regularizer = %s)", name);
         else if (other->kind == K_CALLBACK)
             hint("callbacks are listed in their own statement: callbacks(%s(...))", name);
+        else if (other->kind == K_LAYER && other->example)
+            hint("a layer goes on a line of its own, e.g. %s", other->example);
         return;
     }
     const char **names = xalloc(sizeof(char *) * (size_t)catalog_len);
@@ -632,7 +634,7 @@ static int infer_shapes(Spec *spec, Loc input_loc) {
     for (int i = 0; i < spec->nlayers; i++) {
         Layer *l = &spec->layers[i];
         l->in = cur;
-        if (l->c->e->layer == L_DENSE)
+        if (l->c->e->layer == L_DENSE || l->c->e->layer == L_MAXOUT)
             cur.dim[cur.ndim - 1] = (long)call_num(l->c, "units");
         l->out = cur;
         if (!shape_numel_ok(&cur)) {
@@ -709,6 +711,71 @@ static void check_loss(const Spec *spec) {
     }
 }
 
+/* ---- step: a perceptron's unit ------------------------------------------------- */
+
+/* Where a layer's activation is written: its activation argument, or the
+ * layer itself for a standalone one. */
+static Loc activation_loc(const Layer *l) {
+    if (find_param(l->c->e, "activation") >= 0)
+        return call_arg(l->c, "activation")->loc;
+    return l->loc;
+}
+
+/* step's derivative is 0 wherever it exists, so no gradient flows through
+ * it. It trains only as a single-layer perceptron, one dense layer with
+ * activation = step (or a linear dense then a step layer) and nothing else,
+ * by the perceptron rule (autodiff.c),
+ * which is plain gradient descent on mse's (fraction wrong) with its own
+ * gradient: so loss mse, sgd with no option but learning_rate, and no
+ * regularizers (they would change the rule). */
+static int check_step(const Spec *spec) {
+    const Layer *first = &spec->layers[0], *last = &spec->layers[spec->nlayers - 1];
+    int perceptron = first->c->e->layer == L_DENSE &&
+                     ((spec->nlayers == 1 && layer_activation(first) == OP_STEP) ||
+                      (spec->nlayers == 2 && layer_activation(first) == OP_NONE &&
+                       last->c->e->layer == L_ACTIVATION && layer_activation(last) == OP_STEP));
+    for (int i = 0; i < spec->nlayers; i++) {
+        const Layer *l = &spec->layers[i];
+        if (perceptron || layer_activation(l) != OP_STEP)
+            continue;
+        error_at(activation_loc(l), "step has no useful gradient (0 wherever it has one), so %s could not learn",
+                 l->c->e->layer == L_ACTIVATION ? "the layers before it"
+                                                : fmt("layer '%s' and the layers before it", l->name));
+        hint("use sigmoid, a smooth step; step trains only as a single-layer perceptron: "
+             "one dense(k, activation = step) and nothing else");
+        return 0;
+    }
+    if (!perceptron)
+        return 0;
+    if (spec->loss && spec->loss->e->op != OP_MSE) {
+        error_at(spec->loss->loc, "a perceptron (activation = step) trains by the perceptron rule "
+                 "with loss mse, not %s", spec->loss->e->name);
+        hint("write loss mse: it reports the fraction of outputs that are wrong");
+    }
+    const Call *opt = spec->optimizer;
+    if (opt && opt->e->op != OP_SGD) {
+        error_at(opt->loc, "a perceptron (activation = step) trains by the perceptron rule, "
+                 "which is sgd, not %s", opt->e->name);
+        hint("write optimizer sgd(learning_rate = 0.1)");
+    } else if (opt) {
+        for (int i = 0; i < MAX_PARAMS && opt->e->params[i].name; i++)
+            if (opt->v[i].given && strcmp(opt->e->params[i].name, "learning_rate")) {
+                error_at(opt->v[i].loc, "the perceptron rule takes only a learning rate, not %s",
+                         opt->e->params[i].name);
+                hint("write optimizer sgd(learning_rate = 0.1)");
+                break;
+            }
+    }
+    static const char *const regs[] = {"kernel_regularizer", "bias_regularizer"};
+    for (int r = 0; r < 2; r++)
+        if (call_arg(first->c, regs[r])->given) {
+            error_at(call_arg(first->c, regs[r])->loc, "the perceptron rule has no %s",
+                     regs[r]);
+            hint("drop it, or use activation = sigmoid to train with a penalty");
+        }
+    return 1;
+}
+
 /* ---- the optimizer ------------------------------------------------------------ */
 
 /* Keras allows one kind of gradient clipping at a time. */
@@ -744,8 +811,10 @@ static void check_sizes(const Spec *spec) {
                                   : "weights and gradients";
     for (int i = 0; i < spec->nlayers; i++) {
         const Layer *l = &spec->layers[i];
-        if (l->c->e->layer == L_DENSE) {
+        if (l->c->e->layer == L_DENSE || l->c->e->layer == L_MAXOUT) {
             double in = (double)l->in.dim[l->in.ndim - 1], units = call_num(l->c, "units");
+            if (l->c->e->layer == L_MAXOUT)
+                units *= call_num(l->c, "pieces");
             params += in * units + (call_num(l->c, "use_bias") ? units : 0);
             double bytes = params * copies * FLOAT_BYTES;
             if (bytes >= MAX_BYTES) {
@@ -971,7 +1040,7 @@ Spec *check(const Ast *ast) {
         name_layers(spec);
         check_initializers(spec);
         if (input_ok && infer_shapes(spec, input_loc)) {
-            if (spec->loss)
+            if (!check_step(spec) && spec->loss)
                 check_loss(spec);
             if (spec->optimizer && spec->fit)
                 check_sizes(spec);

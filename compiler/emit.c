@@ -235,6 +235,7 @@ static const char *act_expr(Op act, const double *f, const char *v) {
         return fmt("(%s > 0.0@ ? %s : 0.0@) + log1p@(exp@(-fabs@(%s)))", v, v, v);
     case OP_SOFTSIGN: return fmt("%s / (1.0@ + fabs@(%s))", v, v);
     case OP_EXPONENTIAL: return fmt("exp@(%s)", v);
+    case OP_STEP: return fmt("%s > 0.0@ ? 1.0@ : 0.0@", v);
     case OP_GELU: return fmt("0.5@ * %s * (1.0@ + erf@(%s * %s))", v, v, lit(SQRT1_2));
     case OP_SILU: return fmt("%s / (1.0@ + exp@(-%s))", v, v);
     default: internal_error("no elementwise formula for %s", op_names[act]);
@@ -418,6 +419,40 @@ static void emit_softmax(Node *n) {
     CLOSE();
 }
 
+/* maxout: out[u] = max of x[u * pieces + p] over p, per row. */
+static void emit_maxout(Node *n) {
+    long pieces = (long)n->f[0];
+    emit("/* %s: out %s = max over %ld pieces of x %s */", n->layer, dims(n), pieces, dims(n->in[0]));
+    OPEN("static void %s($ *out, const $ *x, int n) {", funcs[n->id]);
+    if (!n->batched)
+        emit("(void)n;");
+    OPEN("for (int u = 0; u < %s; u++) {", count(n));
+    emit("const $ *xu = x + u * %ld;", pieces);
+    emit("$ mx = xu[0];");
+    emit("for (int p = 1; p < %ld; p++) mx = xu[p] > mx ? xu[p] : mx;", pieces);
+    emit("out[u] = mx;");
+    CLOSE();
+    CLOSE();
+}
+
+/* dx = dy at the first largest piece of each group, 0 at the others (the
+ * index PyTorch's max returns). Recomputed from x: nothing is cached. */
+static void emit_maxout_bwd(Node *n) {
+    Node *dy = n->in[0];
+    long pieces = (long)n->f[0];
+    emit("/* %s: dx %s = dy %s at each group's largest piece, else 0 */", n->layer, dims(n), dims(dy));
+    OPEN("static void %s($ *dx, const $ *dy, const $ *x, int n) {", funcs[n->id]);
+    if (!n->batched)
+        emit("(void)n;");
+    OPEN("for (int u = 0; u < %s; u++) {", count(dy));
+    emit("const $ *xu = x + u * %ld;", pieces);
+    emit("int arg = 0;");
+    emit("for (int p = 1; p < %ld; p++) arg = xu[p] > xu[arg] ? p : arg;", pieces);
+    emit("for (int p = 0; p < %ld; p++) dx[u * %ld + p] = p == arg ? dy[u] : 0.0@;", pieces, pieces);
+    CLOSE();
+    CLOSE();
+}
+
 static void emit_add(Node *n) {
     emit("/* gradient contributions summed: out %s = a + b */", dims(n));
     OPEN("static void %s($ *out, const $ *a, const $ *b, int n) {", funcs[n->id]);
@@ -555,6 +590,7 @@ static void emit_loss(Node *n) {
     emit("$ sum = 0.0@;");
     switch (n->op) {
     case OP_MSE:
+    case OP_PERCEPTRON:     /* for 0/1 outputs and targets: the fraction wrong */
         OPEN("for (int i = 0; i < %s; i++) {", all);
         emit("$ e = pred[i] - y[i];");
         emit("sum += e * e;");
@@ -680,6 +716,10 @@ static void emit_loss_bwd(Node *n) {
     switch (n->loss) {
     case OP_MSE:
         emit("$ scale = 2.0@ / (%s);", all);
+        emit("for (int i = 0; i < %s; i++) dpred[i] = scale * (pred[i] - y[i]);", all);
+        break;
+    case OP_PERCEPTRON:  /* the perceptron rule, batch-averaged: (y_hat - t) / rows (autodiff.c) */
+        emit("$ scale = 1.0@ / (%s);", rows(p, k));
         emit("for (int i = 0; i < %s; i++) dpred[i] = scale * (pred[i] - y[i]);", all);
         break;
     case OP_MAE:  /* sign(p - y), 0 where they are equal (as PyTorch) */

@@ -49,6 +49,16 @@ static void shape_linear(Node *n) {
     n->batched = x->batched;
 }
 
+/* MAXOUT: [..., units * pieces] -> [..., units]. The rule cannot see pieces
+ * (f[0] is set after construction), so op_maxout divides the last axis. */
+static void shape_maxout(Node *n) { shape_same(n); }
+
+/* MAXOUT_BWD: dy [..., units], x [..., units * pieces] -> dx like x. */
+static void shape_maxout_bwd(Node *n) {
+    n->shape = n->in[1]->shape;
+    n->batched = n->in[1]->batched;
+}
+
 /* TRANSPOSE: [a, b] -> [b, a]. */
 static void shape_transpose(Node *n) {
     n->shape = n->in[0]->shape;
@@ -139,6 +149,16 @@ Node *op_unary(Graph *g, Op op, Node *x) {
     return node_new(g, op, x, NULL, NULL, NULL);
 }
 
+Node *op_maxout(Graph *g, Node *x, int pieces) {
+    Node *n = node_new(g, OP_MAXOUT, x, NULL, NULL, NULL);
+    long *last = &n->shape.dim[n->shape.ndim - 1];
+    if (pieces < 1 || *last % pieces)
+        internal_error("maxout: %ld values in groups of %d", *last, pieces);
+    *last /= pieces;
+    n->f[0] = pieces;
+    return n;
+}
+
 Node *op_loss(Graph *g, Op op, Node *pred, Node *target) {
     return node_new(g, op, pred, target, NULL, NULL);
 }
@@ -195,6 +215,8 @@ void ir_dump(Graph *g, FILE *out, const char *after) {
             for (int k = 0; k < MAX_PARAMS && p[k].name; k++)
                 fprintf(out, " %s=%g", p[k].name, n->f[k]);
         }
+        if (n->op == OP_MAXOUT || n->op == OP_MAXOUT_BWD)
+            fprintf(out, " pieces=%g", n->f[0]);
         if (n->loss)
             fprintf(out, " loss=%s", op_names[n->loss]);
         if (n->phase == PH_UPDATE && n->op != OP_STATE) {

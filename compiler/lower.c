@@ -48,6 +48,23 @@ static Node *lower_dense(Graph *g, const Layer *l, Node *h) {
     return activation(g, call_sub(l->c, "activation"), op_linear(g, h, w, b));
 }
 
+/* maxout(units, pieces): a dense map to units * pieces values, named and
+ * laid out as torch.nn.Linear(in, units * pieces), then the max over each
+ * group of `pieces` consecutive values: output u is the max of values
+ * u * pieces .. u * pieces + pieces - 1 (PyTorch: view(..., units, pieces).max(-1)). */
+static Node *lower_maxout(Graph *g, const Layer *l, Node *h) {
+    long units = (long)call_num(l->c, "units"), pieces = (long)call_num(l->c, "pieces");
+    Shape ws = {.ndim = 2, .dim = {units * pieces, l->in.dim[l->in.ndim - 1]}};
+    Shape bs = {.ndim = 1, .dim = {ws.dim[0]}};
+    Node *w = param(g, l->name, "weight", ws, call_sub(l->c, "kernel_initializer"),
+                    call_arg(l->c, "kernel_regularizer")->call);
+    Node *b = NULL;
+    if (call_num(l->c, "use_bias"))
+        b = param(g, l->name, "bias", bs, call_sub(l->c, "bias_initializer"),
+                  call_arg(l->c, "bias_regularizer")->call);
+    return op_maxout(g, op_linear(g, h, w, b), (int)pieces);
+}
+
 /* A loss op and its target layout; from_logits picks the fused variant.
  * label_smoothing and delta travel on the node as f[0]. */
 static void lower_loss(Graph *g, const Call *loss) {
@@ -56,6 +73,11 @@ static void lower_loss(Graph *g, const Call *loss) {
     long k = node_row(g->out);
     switch (op) {
     case OP_MSE:
+        /* A perceptron's step output trains by the perceptron rule (autodiff.c). */
+        if (g->out->op == OP_STEP)
+            op = OP_PERCEPTRON;
+        g->task = TASK_REGRESSION, g->n_target = (int)k;
+        break;
     case OP_MAE:
     case OP_HUBER:
     case OP_LOG_COSH:
@@ -128,6 +150,9 @@ Graph *lower(const Spec *spec, int batch) {
         switch (l->c->e->layer) {
         case L_DENSE:
             h = lower_dense(g, l, h);
+            break;
+        case L_MAXOUT:
+            h = lower_maxout(g, l, h);
             break;
         case L_ACTIVATION: {
             const Call *act = call_has(l->c, "activation") ? call_sub(l->c, "activation") : l->c;

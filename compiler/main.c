@@ -32,7 +32,8 @@ static const char usage[] =
     "  --real=double   emit double precision (for gradient checks)\n"
     "  --inference     the forward pass only, weights baked in from --weights, batch 1\n"
     "                  unless --batch; preprocessing in the file's metadata is folded in\n"
-    "  --list          print every layer, activation, loss, optimizer and initializer\n"
+    "  --list          print the catalogue: every statement, layer, activation, loss,\n"
+    "                  optimizer, schedule, initializer, regularizer and callback\n"
     "  --cflags        print the C flags nnc compiles generated code with\n"
     "Environment: CC (default cc) and NNC_CFLAGS (default: nnc --cflags) for train/eval/predict.\n";
 

@@ -226,6 +226,7 @@ typedef enum {
     L_NONE,
     L_DENSE,
     L_ACTIVATION,           /* standalone activation layer (relu, softmax, ...) */
+    L_MAXOUT,               /* a linear map to units * pieces, then max over each group of pieces */
 } LayerKind;
 
 typedef struct Entry {
@@ -408,6 +409,7 @@ Node *node_new(Graph *g, Op op, Node *a, Node *b, Node *c, Node *d);
 Node *op_leaf(Graph *g, Op op, Shape shape, int batched, const char *label);
 Node *op_linear(Graph *g, Node *x, Node *w, Node *b);
 Node *op_unary(Graph *g, Op op, Node *x);
+Node *op_maxout(Graph *g, Node *x, int pieces);
 Node *op_loss(Graph *g, Op op, Node *pred, Node *target);
 extern Phase cur_phase;     /* phase given to new nodes */
 extern const char *cur_layer; /* layer name given to new nodes */

@@ -35,6 +35,8 @@ OP(GELU,    "gelu",    1, shape_same,   grad_act_x,  emit_act)
 OP(SILU,    "silu",    1, shape_same,   grad_act_x,  emit_act)     /* = swish */
 OP(SOFTMAX, "softmax", 1, shape_same,   grad_act,    emit_softmax) /* over the last axis */
 OP(LOG_SOFTMAX, "log_softmax", 1, shape_same, grad_act, emit_softmax) /* over the last axis */
+OP(STEP,    "step",    1, shape_same,   grad_step,   emit_act)     /* Heaviside: 1 if x > 0; perceptrons only */
+OP(MAXOUT,  "maxout",  1, shape_maxout, grad_maxout, emit_maxout)  /* max over groups of f[0] on the last axis */
 
 /* Layout variants chosen by fuse.c after autodiff, for speed. */
 OP(TRANSPOSE, "transpose", 1, shape_transpose, grad_never, emit_transpose) /* W[out,in] -> [in,out] */
@@ -54,6 +56,7 @@ OP(CCE,         "cce",          2, shape_scalar, grad_loss, emit_loss) /* one-ho
 OP(CCE_LOGITS,  "cce_logits",   2, shape_scalar, grad_loss, emit_loss)
 OP(HINGE,       "hinge",        2, shape_scalar, grad_loss, emit_loss) /* targets 0/1 or -1/1 */
 OP(KLD,         "kl_divergence", 2, shape_scalar, grad_loss, emit_loss) /* Keras' clipped formula */
+OP(PERCEPTRON,  "perceptron",   2, shape_scalar, grad_loss, emit_loss) /* mse's value, gradient (p - t) / rows */
 
 /* Regularization, after the loss: the running loss plus one parameter's penalty
  * l1 sum|w| + l2 sum w^2 (f[0] = l1, f[1] = l2), as Keras adds it to the loss. */
@@ -64,6 +67,7 @@ OP(ADD,         "add",          2, shape_same,   grad_never, emit_add)      /* g
 OP(ACT_BWD,     "act_backward", 2, shape_same,   grad_never, emit_act_bwd)  /* dy, y or x: a->act's gradient rule says */
 OP(SOFTMAX_BWD, "softmax_backward", 2, shape_same, grad_never, emit_softmax_bwd) /* dy, y */
 OP(LOG_SOFTMAX_BWD, "log_softmax_backward", 2, shape_same, grad_never, emit_softmax_bwd) /* dy, y */
+OP(MAXOUT_BWD,  "maxout_backward", 2, shape_maxout_bwd, grad_never, emit_maxout_bwd) /* dy, x; f[0] = pieces */
 OP(LINEAR_DX,   "linear_dx",    2, shape_linear_dx, grad_never, emit_linear_dx) /* dy, W */
 OP(LINEAR_DW,   "linear_dw",    2, shape_linear_dw, grad_never, emit_linear_dw) /* dy, x */
 OP(LINEAR_DB,   "linear_db",    1, shape_linear_db, grad_never, emit_linear_db) /* dy */

@@ -69,8 +69,16 @@ def xor():
               [[0, 0, 0], [0, 1, 1], [1, 0, 1], [1, 1, 0]])
 
 
+def and_or():
+    """The linearly separable truth tables a perceptron learns."""
+    for name, f in (("and.csv", lambda a, b: a & b), ("or.csv", lambda a, b: a | b)):
+        write_csv(name, ["x1", "x2", "y"],
+                  [[a, b, f(a, b)] for a in (0, 1) for b in (0, 1)])
+
+
 if __name__ == "__main__":
     # One stream per data set, so adding a data set never changes another.
     digits(np.random.RandomState(SEED))
     housing(np.random.RandomState(SEED + 1))
     xor()
+    and_or()

@@ -18,11 +18,13 @@ W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
 failed=0
 
-# run NAME: train examples/NAME.nn; sets $last to its final stdout line
+# run NAME [ARGS...]: train examples/NAME.nn; sets $last to its final stdout line
 run() {
-    local rc=0
+    local rc=0 name=$1
+    shift
     last=
-    "$NNC" train "examples/$1.nn" > "$W/$1.out" 2> "$W/$1.err" || rc=$?
+    "$NNC" train "examples/$name.nn" "$@" > "$W/$name.out" 2> "$W/$name.err" || rc=$?
+    set -- "$name"
     if [ $rc -ne 0 ]; then
         echo "FAIL: e2e/$1: nnc train exited $rc: $(tail -n 3 "$W/$1.err")"
         failed=$((failed + 1))
@@ -51,6 +53,11 @@ expect() {
 
 # xor: all 4 rows right (accuracy printed with 4 decimals: 1.0000)
 run xor && expect xor accuracy ">=" 1
+# perceptron: the perceptron rule learns AND (the file's data) and OR; its
+# outputs are exactly 0 or 1, so rmse 0 is all 4 rows right
+run perceptron && expect perceptron rmse "<=" 0 "AND, 4/4 right"
+run perceptron --data examples/data/or.csv --test examples/data/or.csv &&
+    expect perceptron rmse "<=" 0 "OR, 4/4 right"
 run digits && expect digits accuracy ">=" 0.95
 # every epoch line ends with the learning rate of the next step, then the time
 if grep -qE '^epoch 1/[0-9]+ - loss: .* - lr: 0\.001000 - [0-9]+ ms$' "$W/digits.out"; then

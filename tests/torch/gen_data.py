@@ -75,6 +75,9 @@ TARGETS = {
     "kl_divergence": distribution,
     "hinge": hinge,
 }
+# Keras's other names for the same losses
+TARGETS.update(kld=distribution, kullback_leibler_divergence=distribution,
+               logcosh=regression, huber_loss=regression)
 
 
 def main():

@@ -79,6 +79,8 @@ ACTIVATIONS = {
     "relu6":   {"fn": lambda a: F.relu6},
     "exponential": {"fn": lambda a: torch.exp},
     "log_softmax": {"fn": lambda a: (lambda x: F.log_softmax(x, dim=-1))},
+    # forward only: nnc trains step only as a perceptron (not through autograd)
+    "step":    {"fn": lambda a: (lambda x: (x > 0).to(x.dtype))},
 }
 
 
@@ -93,6 +95,15 @@ def dense(L):
             activation(L["activation"]))
 
 
+def maxout(L):
+    # PyTorch has no maxout module: a Linear to units * pieces outputs, then
+    # the max over each group of `pieces` consecutive outputs (max's gradient
+    # goes to the first maximum of a group, as nnc's).
+    u, k = L["units"], L["pieces"]
+    lin = nn.Linear(L["input_shape"][-1], u * k, bias=L["use_bias"])
+    return lin, lambda x: x.view(*x.shape[:-1], u, k).max(-1).values
+
+
 # Layer keys every layer has; kernel/bias initializers are ignored because the
 # oracle always starts from weights it writes itself (ref.py init, nnc --init).
 COMMON = ("name", "input_shape", "output_shape")
@@ -101,6 +112,10 @@ LAYERS = {
                                 "kernel_initializer", "bias_initializer",
                                 "kernel_regularizer", "bias_regularizer"),
               "build": dense},
+    "maxout": {"keys": COMMON + ("units", "pieces", "use_bias",
+                                 "kernel_initializer", "bias_initializer",
+                                 "kernel_regularizer", "bias_regularizer"),
+               "build": maxout},
     "activation": {"keys": COMMON + ("activation",),
                    "build": lambda L: (None, activation(L["activation"]))},
 }
@@ -175,6 +190,9 @@ LOSSES = {
     "hinge": {"keys": (), "fn": lambda a: hinge, "target": "float"},
     "kl_divergence": {"keys": (), "fn": lambda a: kl_divergence, "target": "float"},
 }
+# Keras's other names for the same losses
+LOSSES.update(kld=LOSSES["kl_divergence"], kullback_leibler_divergence=LOSSES["kl_divergence"],
+              logcosh=LOSSES["log_cosh"], huber_loss=LOSSES["huber"])
 
 class NAdam2(torch.optim.Optimizer):
     """PyTorch 2's NAdam step, for an older torch: PyTorch 1.13 multiplies
@@ -469,6 +487,22 @@ def cmd_init(spec, a):
     save_weights(build(spec), a.out)
 
 
+def is_perceptron(spec):
+    L = spec["layers"]
+    return len(L) == 1 and L[0]["type"] == "dense" and L[0]["activation"] == "step"
+
+
+def perceptron_step(model, xb, yb, lr):
+    """Rosenblatt's rule averaged over the batch, written out (step has no
+    gradient for autograd): w += lr mean((t - y) x), b += lr mean(t - y)."""
+    lin = model.steps[0][0]
+    with torch.no_grad():
+        e = (yb - model(xb)).reshape(len(xb), -1)          # [B, units]
+        lin.weight += lr * e.T @ xb.reshape(len(xb), -1) / len(xb)
+        if lin.bias is not None:
+            lin.bias += lr * e.mean(0)
+
+
 def cmd_train(spec, a):
     dtype = getattr(torch, a.dtype)
     fit = spec.get("fit", {})
@@ -494,6 +528,12 @@ def cmd_train(spec, a):
     for epoch in range(1, a.epochs + 1):
         total = 0.0
         for i in range(0, n_train, B):
+            if is_perceptron(spec):
+                with torch.no_grad():
+                    total += lossf(model(x[i:i + B]), y[i:i + B]).item() * len(x[i:i + B])
+                perceptron_step(model, x[i:i + B], y[i:i + B], lr(step))
+                step += 1
+                continue
             opt.zero_grad()
             loss = lossf(model(x[i:i + B]), y[i:i + B]) + penalty()
             loss.backward()

@@ -29,6 +29,12 @@ mse_deep_adam            50  yes
 no_bias                  23  yes
 mse_last_axis            30  yes
 val_split_sgd            47  yes
+perceptron_step          30  yes
+maxout_adam              50  yes
+alias_kld                40  yes
+alias_kullback_leibler   40  yes
+alias_huber_loss         40  yes
+alias_logcosh            40  yes
 act_leaky_elu_selu       50  yes
 act_smooth_sce           60  yes
 act_hard_standalone      43  no
