@@ -95,6 +95,8 @@ static const char *const reserved[] = {
     "init_uniform", "params", "init", "train_step", "evaluate", "predict", "tensors",
     "model", "buf", "lp", "lq", "z", "e", "q", "se", "scale", "bc2_sqrt", "step_size",
     "lse", "erf", "erff", "expm1", "expm1f", "tsum", "a", "weights", "arena",
+    "nnc_bits", "nnc_float", "nnc_expf", "nnc_logf", "nnc_log1pf", "nnc_expm1f", "nnc_tanhf",
+    "nnc_erff", "nnc_sqrtf", "nnc_fabsf", "nnc_floor", "nnc_ceil", "nnc_sqrt", "nnc_pow", "uint32_t",
 };
 
 static int taken(const char *s) {
@@ -1613,6 +1615,21 @@ static void emit_tensor_table(const char *type, const char *name) {
     emit("};");
 }
 
+/* --no-libm: the rendered body with its math calls renamed, after the
+ * definitions of nnc's approximations it calls (stdint.h for their bit casts;
+ * after the weights in an inference build, where the includes are done). */
+static void print_nolibm(const char *body, int blank) {
+    const char *defs, *code = nolibm(body, &defs);
+    if (*defs) {
+        fputs("#include <stdint.h>\n", out);
+        if (blank)
+            fputs("\n", out);
+        fputs("/* nnc's own math (--no-libm): no <math.h>, no libm. */\n", out);
+        fputs(defs, out);
+    }
+    fputs(code, out);
+}
+
 void emit_c(Graph *g, const EmitOpts *o) {
     G = g;
     P = g->spec->name;
@@ -1633,8 +1650,14 @@ void emit_c(Graph *g, const EmitOpts *o) {
     const char *base = strrchr(o->c_path, '/');
     banner(base ? base + 1 : o->c_path);
     emit("#include \"%s\"", o->h_name);
-    emit("#include <math.h>");
+    if (!o->no_libm)
+        emit("#include <math.h>");
     emit("#include <string.h>");
+    FILE *file = out;
+    char *body = NULL;
+    size_t body_len = 0;
+    if (o->no_libm && !(out = open_memstream(&body, &body_len)))
+        fatal("out of memory");
     emit("");
     emit_tensor_table(fmt("%s_tensor", P), fmt("%s_tensors", P));
     emit("");
@@ -1649,6 +1672,11 @@ void emit_c(Graph *g, const EmitOpts *o) {
     }
     emit_optimizer();
     emit_public();
+    if (o->no_libm) {
+        fclose(out);
+        out = file;
+        print_nolibm(body, 1);
+    }
     if (fclose(out))
         fatal("cannot write %s: %s", o->c_path, strerror(errno));
 }
@@ -1905,12 +1933,15 @@ void emit_inference(Graph *g, const EmitOpts *o) {
     int uses_libm = 0;
     for (size_t i = 0; i < sizeof libm / sizeof *libm; i++)
         uses_libm |= strstr(body, libm[i]) != NULL;
-    if (uses_libm)
+    if (uses_libm && !o->no_libm)
         emit("#include <math.h>");
     emit("");
     emit_weight_values();
     emit("");
-    fputs(body, out);
+    if (o->no_libm)
+        print_nolibm(body, 0);
+    else
+        fputs(body, out);
     Node *res = g->out;
     emit("void %s_forward(%s_arena *a, const float *x, float *out, int n) {", P, P);
     indent++;

@@ -15,12 +15,12 @@
 #include <unistd.h>
 
 static const char usage[] =
-    "usage: nnc MODEL.nn [-o OUT.c] [--batch N] [--dump=PASS] [--emit=c|json] [--real=float|double]\n"
+    "usage: nnc MODEL.nn [-o OUT.c] [--batch N] [--dump=PASS] [--emit=c|json] [--real=float|double] [--no-libm]\n"
     "       nnc train MODEL.nn [--data CSV] [--test CSV] [--epochs N] [--batch-size N]\n"
     "                 [--seed N] [--init W.safetensors] [--save W.safetensors] [--quiet]\n"
     "       nnc eval MODEL.nn --weights W.safetensors [--data CSV]\n"
     "       nnc predict MODEL.nn --weights W.safetensors --data CSV [--out OUT.csv]\n"
-    "       nnc MODEL.nn --inference --weights W.safetensors [-o OUT.c] [--batch N]\n"
+    "       nnc MODEL.nn --inference --weights W.safetensors [-o OUT.c] [--batch N] [--no-libm]\n"
     "       nnc summary MODEL.nn [--batch N] [--inference [--weights W.safetensors]]\n"
     "       nnc --list | --cflags | --version | --help\n"
     "\n"
@@ -33,6 +33,7 @@ static const char usage[] =
     "  --inference     the forward pass only, weights baked in from --weights, batch 1\n"
     "                  unless --batch; preprocessing in the file's metadata is folded in\n"
     "  --list          print every layer, activation, loss, optimizer and initializer\n"
+    "  --no-libm       nnc's own expf, logf, tanhf, erff, sqrtf, ... (no <math.h>, no libm)\n"
     "  --cflags        print the C flags nnc compiles generated code with\n"
     "Environment: CC (default cc) and NNC_CFLAGS (default: nnc --cflags) for train/eval/predict.\n";
 
@@ -120,9 +121,9 @@ static char *strip_ext(const char *path, const char *ext) {
     return n > e && !strcmp(path + n - e, ext) ? xstrndup(path, n - e) : xstrdup(path);
 }
 
-static void write_c(Graph *g, const char *c_path, const char *real) {
+static void write_c(Graph *g, const char *c_path, const char *real, int no_libm) {
     char *stem = strip_ext(c_path, ".c");
-    EmitOpts o = {.c_path = c_path, .h_path = fmt("%s.h", stem), .real = real};
+    EmitOpts o = {.c_path = c_path, .h_path = fmt("%s.h", stem), .real = real, .no_libm = no_libm};
     const char *slash = strrchr(o.h_path, '/');
     o.h_name = slash ? slash + 1 : o.h_path;
     emit_c(g, &o);
@@ -230,7 +231,7 @@ static int run_program(const char *cmd, int argc, char **argv) {
     if (!mkdtemp(tmp_root))
         fatal("cannot make a build directory in %s: %s", tmpdir ? tmpdir : "/tmp", strerror(errno));
     atexit(remove_tmp);
-    write_c(g, fmt("%s/model.c", tmp_root), NULL);
+    write_c(g, fmt("%s/model.c", tmp_root), NULL, 0);
     FILE *f = fopen(fmt("%s/main.c", tmp_root), "w");
     if (!f)
         fatal("cannot write %s/main.c: %s", tmp_root, strerror(errno));
@@ -276,6 +277,11 @@ int main(int argc, char **argv) {
         printf("nnc %s\n", NNC_VERSION);
         return 0;
     }
+    if (!strcmp(cmd, "--no-libm-source")) {     /* tests/nolibm */
+        fputs("#include <stdint.h>\n", stdout);
+        fputs(nolibm_all(), stdout);
+        return 0;
+    }
     if (!strcmp(cmd, "--cflags")) {
         printf("%s\n", default_cflags);
         return 0;
@@ -288,7 +294,7 @@ int main(int argc, char **argv) {
         return run_program(cmd, argc - 2, argv + 2);
 
     const char *model = NULL, *outp = NULL, *emit_kind = "c", *real = NULL, *weights = NULL;
-    int want_summary = !strcmp(cmd, "summary"), inference = 0;
+    int want_summary = !strcmp(cmd, "summary"), inference = 0, no_libm = 0;
     long batch = 0;
     for (int i = want_summary ? 2 : 1; i < argc; i++) {
         const char *a = argv[i];
@@ -317,6 +323,8 @@ int main(int argc, char **argv) {
             batch = parse_count(a, i + 1 < argc ? argv[++i] : NULL, 1, 1 << 20);
         } else if (!strcmp(a, "--inference")) {
             inference = 1;
+        } else if (!strcmp(a, "--no-libm")) {
+            no_libm = 1;
         } else if (!strcmp(a, "--weights")) {
             if (++i >= argc)
                 fatal("--weights needs a .safetensors file");
@@ -339,6 +347,8 @@ int main(int argc, char **argv) {
         fatal("--inference needs the trained weights: --weights W.safetensors (nnc train --save writes them)");
     if (inference && (real || strcmp(emit_kind, "c")))
         fatal("--inference writes float C: it takes no --real or --emit");
+    if (no_libm && (want_summary || strcmp(emit_kind, "c") || (real && strcmp(real, "float"))))
+        fatal("--no-libm writes float C: it takes no summary, --emit=json or --real=double");
     Graph *g = compile(model, batch, inference, weights);
     if (want_summary) {
         summary(g, stdout);
@@ -356,12 +366,12 @@ int main(int argc, char **argv) {
     }
     if (inference) {
         char *stem = strip_ext(outp, ".c");
-        EmitOpts o = {.c_path = outp, .h_path = fmt("%s.h", stem), .weights_path = weights};
+        EmitOpts o = {.c_path = outp, .h_path = fmt("%s.h", stem), .weights_path = weights, .no_libm = no_libm};
         const char *slash = strrchr(o.h_path, '/');
         o.h_name = slash ? slash + 1 : o.h_path;
         emit_inference(g, &o);
         return 0;
     }
-    write_c(g, outp, real);
+    write_c(g, outp, real, no_libm);
     return 0;
 }

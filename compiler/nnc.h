@@ -456,6 +456,7 @@ typedef struct EmitOpts {
     const char *h_name;             /* as #included by the .c */
     const char *real;               /* "float" (default) or "double" (gradient checks) */
     const char *weights_path;       /* inference: where the baked weights came from */
+    int no_libm;                    /* nnc's own math functions instead of <math.h> */
 } EmitOpts;
 void emit_c(Graph *g, const EmitOpts *o);
 /* The inference-only build: weights as constants, the forward pass, an arena. */
@@ -464,6 +465,12 @@ void emit_inference(Graph *g, const EmitOpts *o);
 void emit_driver(Graph *g, FILE *out, const char *h_name);
 /* The checked model as JSON (--emit=json), for tools and the PyTorch oracle. */
 void emit_json(Graph *g, FILE *out);
+
+/* ---- nolibm.c: --no-libm ---------------------------------------------- */
+/* body with its <math.h> calls renamed to nnc's approximations; *defs gets
+ * the definitions of those it calls (and what they call), in order. */
+const char *nolibm(const char *body, const char **defs);
+const char *nolibm_all(void);   /* every definition (tests/nolibm) */
 
 /* ---- summary.c: nnc summary -------------------------------------------- */
 void summary(Graph *g, FILE *out);
