@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Embedding:
+#  - examples/embed builds with its own Makefile (digits trained for a few
+#    epochs, --no-libm inference build, plain C) and classifies the whole test
+#    set exactly as nnc predict does; its object needs no math library;
+#  - the digits training build compiles for a Cortex-M4 (arm-none-eabi-gcc
+#    -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -Os
+#    -ffreestanding, skipped without it), with and without --no-libm, and
+#    arm-none-eabi-size confirms sizeof(digits_model) from the header's macros.
+set -u
+cd "$(dirname "$0")/../.."
+[ -x ./nnc ] || { echo "FAIL: embed: nnc not built"; exit 1; }
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+pass() { echo "PASS: embed/$1"; }
+fail() { echo "FAIL: embed/$1"; }
+macro() { sed -n "s/^#define $1 \([0-9]*\).*/\1/p" "$2"; }
+
+# examples/embed, out of tree.
+test_csv=examples/data/digits_test.csv
+if make -s -C examples/embed O="$tmp" EPOCHS=5 NNC="$PWD/nnc" >"$tmp/log" 2>&1; then
+    ./nnc predict examples/digits.nn --weights "$tmp/digits.safetensors" --data "$test_csv" --out "$tmp/pred" 2>"$tmp/err"
+    "$tmp/classify" <"$test_csv" >"$tmp/classes" 2>"$tmp/err" || fail "example: classify: $(head -3 "$tmp/err")"
+    n=$(wc -l <"$tmp/classes")
+    if [ "$n" = 359 ] && cut -d, -f1 "$tmp/pred" | grep -v '[a-z]' | cmp -s - "$tmp/classes"; then
+        pass "example: make in examples/embed; classify agrees with nnc predict on $n/359 test samples"
+    else
+        fail "example: classify disagrees with nnc predict ($n lines): $(head -3 "$tmp/err")"
+    fi
+    cc -std=c99 -O2 -c "$tmp/digits.c" -o "$tmp/digits.o"
+    if nm -u "$tmp/digits.o" | grep -q .; then
+        fail "example: digits.o needs symbols: $(nm -u "$tmp/digits.o" | tr '\n' ' ')"
+    else
+        pass "example: the generated object needs no symbol at all (nm -u is empty)"
+    fi
+else
+    fail "example: make: $(tail -5 "$tmp/log")"
+fi
+
+# The training build on a Cortex-M4.
+if ! command -v arm-none-eabi-gcc >/dev/null || ! command -v arm-none-eabi-size >/dev/null; then
+    echo "SKIP: embed/cortex-m4 training build: no arm-none-eabi-gcc"
+    exit 0
+fi
+m4="-mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -Os -ffreestanding"
+for batch in 32 1; do
+    for libm in "" --no-libm; do
+        name="digits training, batch $batch${libm:+, $libm}"
+        d=$tmp/t$batch$libm; mkdir -p "$d"
+        ./nnc examples/digits.nn --batch $batch $libm -o "$d/digits.c" 2>"$d/err" ||
+            { fail "cortex-m4: $name: $(head -3 "$d/err")"; continue; }
+        printf '#include "digits.h"\ndigits_model model;\n' >"$d/ram.c"
+        if arm-none-eabi-gcc -std=c99 -Wall -Wextra -pedantic -Werror $m4 -c "$d/digits.c" -o "$d/digits.o" 2>"$d/err" &&
+           arm-none-eabi-gcc -std=c99 $m4 -fno-common -I"$d" -c "$d/ram.c" -o "$d/ram.o" 2>>"$d/err"; then
+            ram=$(arm-none-eabi-size -A "$d/ram.o" | awk '$1 == ".bss" {print $2}')
+            text=$(arm-none-eabi-size -A "$d/digits.o" | awk '$1 ~ /^\.(text|rodata)/ {s += $2} END {print s}')
+            data=$(arm-none-eabi-size -A "$d/digits.o" | awk '$1 ~ /^\.(data|bss)/ {s += $2} END {print s}')
+            h=$d/digits.h
+            want=$(( 4 * (2 * $(macro DIGITS_NUM_PARAMS "$h") + $(macro DIGITS_NUM_STATE "$h") + $(macro DIGITS_NUM_ACTS "$h")) + 4 ))
+            if [ "$ram" = "$want" ] && [ "$data" = 0 ]; then
+                pass "cortex-m4: $name: sizeof(digits_model) $ram bytes of RAM (params, grads, adam state, one batch), code $text bytes, no .data/.bss"
+            else
+                fail "cortex-m4: $name: sizeof(digits_model) $ram, macros say $want; .data+.bss $data"
+            fi
+        else
+            fail "cortex-m4: $name: $(head -5 "$d/err")"
+        fi
+    done
+done
