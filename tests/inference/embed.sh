@@ -36,6 +36,44 @@ else
     fail "example: make: $(tail -5 "$tmp/log")"
 fi
 
+# --weights-in-ram: NAME_load reads the file `nnc train --save` wrote from
+# memory; the outputs equal nnc predict's; malformed images are refused with
+# the right code and leave the weights untouched. Also for a batch of 8.
+st=$tmp/digits.safetensors
+for batch in 1 8; do
+    d=$tmp/ram$batch; mkdir -p "$d"
+    ./nnc examples/digits.nn --weights-in-ram --batch $batch -o "$d/model.c" 2>"$d/err" ||
+        { fail "load: nnc --weights-in-ram: $(head -3 "$d/err")"; continue; }
+    ok=1
+    for cc in gcc clang g++; do
+        command -v "$cc" >/dev/null || continue
+        if [ "$cc" = g++ ]; then flags="-x c++ -std=c++11"; else flags="-std=c99"; fi
+        $cc $flags -Wall -Wextra -pedantic -Werror -O2 -c "$d/model.c" -o "$d/m.o" 2>"$d/err" ||
+            { fail "load: batch $batch: compile with $cc: $(head -5 "$d/err")"; ok=0; }
+    done
+    [ $ok = 1 ] && pass "load: batch $batch: --weights-in-ram compiles under gcc, clang, g++ -Werror"
+    cc -std=c99 -O2 -I"$d" -DM_NAME=digits -DM_IN=DIGITS_IN -DM_OUT=DIGITS_OUT -o "$d/load" \
+        tests/inference/load.c "$d/model.c" -lm 2>"$d/err" || { fail "load: harness: $(head -5 "$d/err")"; continue; }
+    if "$d/load" "$st" run <"$test_csv" >"$d/out" 2>"$d/err" &&
+       /usr/bin/python3 tests/inference/compare.py "$tmp/pred" "$d/out" 1e-6 skip >"$d/cmp" 2>&1; then
+        pass "load: batch $batch: digits_load + digits_forward equal nnc predict: $(cat "$d/cmp")"
+    else
+        fail "load: batch $batch: $(cat "$d/err" "$d/cmp" 2>/dev/null | head -3)"
+    fi
+done
+d=$tmp/ram1; mkdir -p "$d/bad"
+/usr/bin/python3 tests/inference/malformed.py "$st" "$d/bad" >"$d/cases"
+bad=0 n=0
+while read -r name want; do
+    n=$((n + 1))
+    got=$("$d/load" "$d/bad/$name.st" code) || { fail "load: $name: weights changed by a refused load"; bad=1; continue; }
+    [ "$got" = "$want" ] || { fail "load: $name: digits_load returned $got, want $want"; bad=1; }
+done <"$d/cases"
+[ $bad = 0 ] && [ "$n" -gt 20 ] && pass "load: $n malformed images refused with their error codes, weights untouched"
+./nnc train examples/xor.nn --epochs 1 --save "$tmp/xor.st" --quiet >/dev/null 2>&1
+got=$("$d/load" "$tmp/xor.st" code)
+[ "$got" -lt 0 ] 2>/dev/null && pass "load: another model's weights refused ($got)" || fail "load: xor's weights: $got"
+
 # The training build on a Cortex-M4.
 if ! command -v arm-none-eabi-gcc >/dev/null || ! command -v arm-none-eabi-size >/dev/null; then
     echo "SKIP: embed/cortex-m4 training build: no arm-none-eabi-gcc"
