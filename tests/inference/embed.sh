@@ -3,10 +3,16 @@
 #  - examples/embed builds with its own Makefile (digits trained for a few
 #    epochs, --no-libm inference build, plain C) and classifies the whole test
 #    set exactly as nnc predict does; its object needs no math library;
+#  - --weights-in-ram: digits_load reads the file nnc train --save wrote from
+#    memory and the outputs equal nnc predict's (digits at batch 1 and 8,
+#    housing with its standardization folded at load time); 24 malformed
+#    images (tests/inference/malformed.py) get their error codes and leave
+#    the weights untouched;
 #  - the digits training build compiles for a Cortex-M4 (arm-none-eabi-gcc
 #    -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -Os
 #    -ffreestanding, skipped without it), with and without --no-libm, and
-#    arm-none-eabi-size confirms sizeof(digits_model) from the header's macros.
+#    arm-none-eabi-size confirms sizeof(digits_model) from the header's macros;
+#    so does the --weights-in-ram build, with no .data or .bss.
 set -u
 cd "$(dirname "$0")/../.."
 [ -x ./nnc ] || { echo "FAIL: embed: nnc not built"; exit 1; }
@@ -52,7 +58,7 @@ for batch in 1 8; do
             { fail "load: batch $batch: compile with $cc: $(head -5 "$d/err")"; ok=0; }
     done
     [ $ok = 1 ] && pass "load: batch $batch: --weights-in-ram compiles under gcc, clang, g++ -Werror"
-    cc -std=c99 -O2 -I"$d" -DM_NAME=digits -DM_IN=DIGITS_IN -DM_OUT=DIGITS_OUT -o "$d/load" \
+    cc -std=c99 -O2 -I"$d" -DM_NAME=digits -DM_IN=DIGITS_IN -DM_OUT=DIGITS_OUT -DSOFTMAX -o "$d/load" \
         tests/inference/load.c "$d/model.c" -lm 2>"$d/err" || { fail "load: harness: $(head -5 "$d/err")"; continue; }
     if "$d/load" "$st" run <"$test_csv" >"$d/out" 2>"$d/err" &&
        /usr/bin/python3 tests/inference/compare.py "$tmp/pred" "$d/out" 1e-6 skip >"$d/cmp" 2>&1; then
@@ -61,6 +67,21 @@ for batch in 1 8; do
         fail "load: batch $batch: $(cat "$d/err" "$d/cmp" 2>/dev/null | head -3)"
     fi
 done
+# housing: standardize, so the shift folds into the bias too.
+d=$tmp/housing; mkdir -p "$d"
+htest=examples/data/$(sed -n 's/.*test = "data\/\([^"]*\)".*/\1/p' examples/housing.nn)
+if ./nnc train examples/housing.nn --epochs 20 --save "$d/w.st" --quiet >/dev/null 2>"$d/err" &&
+   ./nnc predict examples/housing.nn --weights "$d/w.st" --data "$htest" --out "$d/pred" 2>>"$d/err" &&
+   ./nnc examples/housing.nn --weights-in-ram -o "$d/model.c" 2>>"$d/err" &&
+   cc -std=c99 -O2 -I"$d" -DM_NAME=housing -DM_IN=HOUSING_IN -DM_OUT=HOUSING_OUT -o "$d/load" \
+       tests/inference/load.c "$d/model.c" -lm 2>>"$d/err" &&
+   "$d/load" "$d/w.st" run <"$htest" >"$d/out" 2>>"$d/err" &&
+   /usr/bin/python3 tests/inference/compare.py "$d/pred" "$d/out" 1e-6 rel >"$d/cmp" 2>&1; then
+    pass "load: housing (standardize folded at load time) equals nnc predict: $(cat "$d/cmp")"
+else
+    fail "load: housing: $(cat "$d/err" "$d/cmp" 2>/dev/null | head -3)"
+fi
+
 d=$tmp/ram1; mkdir -p "$d/bad"
 /usr/bin/python3 tests/inference/malformed.py "$st" "$d/bad" >"$d/cases"
 bad=0 n=0
@@ -104,3 +125,13 @@ for batch in 32 1; do
         fi
     done
 done
+# The --weights-in-ram build on the Cortex-M4: no mutable data of its own.
+d=$tmp/ram1
+if arm-none-eabi-gcc -std=c99 -Wall -Wextra -pedantic -Werror $m4 -c "$d/model.c" -o "$d/arm.o" 2>"$d/err"; then
+    data=$(arm-none-eabi-size -A "$d/arm.o" | awk '$1 ~ /^\.(data|bss)/ {s += $2} END {print s + 0}')
+    text=$(arm-none-eabi-size -A "$d/arm.o" | awk '$1 ~ /^\.(text|rodata)/ {s += $2} END {print s + 0}')
+    [ "$data" = 0 ] && pass "cortex-m4: digits --weights-in-ram: code and tables $text bytes (digits_load included), no .data/.bss" ||
+        fail "cortex-m4: digits --weights-in-ram: .data+.bss $data"
+else
+    fail "cortex-m4: digits --weights-in-ram: $(head -5 "$d/err")"
+fi

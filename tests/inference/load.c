@@ -1,6 +1,7 @@
 /* load.c — a --weights-in-ram build (nnc --weights-in-ram) the way a product
  * would use it: a .safetensors image in memory, NAME_load, then inference.
- *   load FILE.safetensors run  < test.csv   prints softmax probabilities per row
+ *   load FILE.safetensors run  < test.csv   prints the outputs per row (with
+ *                                            -DSOFTMAX, probabilities as nnc predict)
  *   load FILE.safetensors code               prints NAME_load's result, and fails
  *                                            if a refused load changed the weights
  * The model is chosen at compile time: -DM_NAME=digits and #include "model.h". */
@@ -52,11 +53,14 @@ int main(int argc, char **argv) {
             s = *end == ',' ? end + 1 : end;
         }
         FORWARD(&w, &arena, x, out, 1);
+#ifdef SOFTMAX
         float max = out[0];
         double sum = 0;
         for (int i = 1; i < M_OUT; i++) max = out[i] > max ? out[i] : max;
         for (int i = 0; i < M_OUT; i++) sum += out[i] = expf(out[i] - max);
-        for (int i = 0; i < M_OUT; i++) printf("%s%.9g", i ? "," : "", (double)(float)(out[i] / sum));
+        for (int i = 0; i < M_OUT; i++) out[i] = (float)(out[i] / sum);
+#endif
+        for (int i = 0; i < M_OUT; i++) printf("%s%.9g", i ? "," : "", (double)out[i]);
         printf("\n");
     }
     return 0;
