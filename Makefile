@@ -8,7 +8,7 @@ BUILD   := build
 SRCS := compiler/main.c compiler/util.c compiler/diag.c compiler/ast.c \
         compiler/catalog.c compiler/check.c compiler/ir.c compiler/lower.c \
         compiler/autodiff.c compiler/optim.c compiler/fuse.c compiler/plan.c \
-        compiler/weights.c compiler/emit.c compiler/summary.c
+        compiler/weights.c compiler/emit.c compiler/nolibm.c compiler/summary.c
 GEN  := $(BUILD)/parse.c $(BUILD)/lex.c
 # nnc --inference reads .safetensors with the runtime's own reader.
 RT_IN_NNC := $(BUILD)/rt/safetensors.o $(BUILD)/rt/data.o

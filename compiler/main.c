@@ -15,12 +15,13 @@
 #include <unistd.h>
 
 static const char usage[] =
-    "usage: nnc MODEL.nn [-o OUT.c] [--batch N] [--dump=PASS] [--emit=c|json] [--real=float|double]\n"
+    "usage: nnc MODEL.nn [-o OUT.c] [--batch N] [--dump=PASS] [--emit=c|json] [--real=float|double] [--no-libm]\n"
     "       nnc train MODEL.nn [--data CSV] [--test CSV] [--epochs N] [--batch-size N]\n"
     "                 [--seed N] [--init W.safetensors] [--save W.safetensors] [--quiet]\n"
     "       nnc eval MODEL.nn --weights W.safetensors [--data CSV]\n"
     "       nnc predict MODEL.nn --weights W.safetensors --data CSV [--out OUT.csv]\n"
-    "       nnc MODEL.nn --inference --weights W.safetensors [-o OUT.c] [--batch N]\n"
+    "       nnc MODEL.nn --inference --weights W.safetensors [-o OUT.c] [--batch N] [--no-libm]\n"
+    "       nnc MODEL.nn --weights-in-ram [-o OUT.c] [--batch N] [--no-libm]\n"
     "       nnc summary MODEL.nn [--batch N] [--inference [--weights W.safetensors]]\n"
     "       nnc --list | --cflags | --version | --help\n"
     "\n"
@@ -32,8 +33,11 @@ static const char usage[] =
     "  --real=double   emit double precision (for gradient checks)\n"
     "  --inference     the forward pass only, weights baked in from --weights, batch 1\n"
     "                  unless --batch; preprocessing in the file's metadata is folded in\n"
+    "  --weights-in-ram  an inference build whose weights the caller loads at run time\n"
+    "                  from a .safetensors image in memory (NAME_load), instead of --weights\n"
     "  --list          print the catalogue: every statement, layer, activation, loss,\n"
     "                  optimizer, schedule, initializer, regularizer and callback\n"
+    "  --no-libm       nnc's own expf, logf, tanhf, erff, sqrtf, ... (no <math.h>, no libm)\n"
     "  --cflags        print the C flags nnc compiles generated code with\n"
     "Environment: CC (default cc) and NNC_CFLAGS (default: nnc --cflags) for train/eval/predict.\n";
 
@@ -64,13 +68,16 @@ static long parse_count(const char *flag, const char *s, long lo, long hi) {
 }
 
 /* lower -> weights -> fuse -> plan: no autodiff, no optimizer. */
-static Graph *compile_inference(Graph *g, const char *weights) {
+static Graph *compile_inference(Graph *g, const char *weights, int in_ram) {
     drop_loss(g);
     if (weights)
         bake_weights(g, weights);
+    if (in_ram)
+        fold_target(g);
     after(g, "weights");
     fuse(g);
-    bake_transposes(g);
+    if (!in_ram)    /* NAME_load stores tensors as the file has them */
+        bake_transposes(g);
     after(g, "fuse");
     plan(g);
     after(g, "plan");
@@ -84,7 +91,7 @@ static Graph *compile_inference(Graph *g, const char *weights) {
 /* The pipeline. batch 0 means fit's batch_size (1 for an inference build).
  * An inference build keeps the forward pass only and, given a weights file,
  * bakes its values in (weights.c). */
-static Graph *compile(const char *path, long batch, int inference, const char *weights) {
+static Graph *compile(const char *path, long batch, int inference, const char *weights, int in_ram) {
     Source *src = read_source(path);
     Ast *ast = parse_file(src);
     check_errors();
@@ -97,7 +104,7 @@ static Graph *compile(const char *path, long batch, int inference, const char *w
     if (!g->params.n)
         fatal("%s: model %s has no trainable parameters: add a dense layer", path, spec->name);
     if (inference)
-        return compile_inference(g, weights);
+        return compile_inference(g, weights, in_ram);
     autodiff(g);
     after(g, "autodiff");
     optim(g);
@@ -121,9 +128,9 @@ static char *strip_ext(const char *path, const char *ext) {
     return n > e && !strcmp(path + n - e, ext) ? xstrndup(path, n - e) : xstrdup(path);
 }
 
-static void write_c(Graph *g, const char *c_path, const char *real) {
+static void write_c(Graph *g, const char *c_path, const char *real, int no_libm) {
     char *stem = strip_ext(c_path, ".c");
-    EmitOpts o = {.c_path = c_path, .h_path = fmt("%s.h", stem), .real = real};
+    EmitOpts o = {.c_path = c_path, .h_path = fmt("%s.h", stem), .real = real, .no_libm = no_libm};
     const char *slash = strrchr(o.h_path, '/');
     o.h_name = slash ? slash + 1 : o.h_path;
     emit_c(g, &o);
@@ -224,14 +231,14 @@ static int run_program(const char *cmd, int argc, char **argv) {
     }
     if (!model)
         fatal("nnc %s needs a model file\n%s", cmd, usage);
-    Graph *g = compile(model, batch, 0, NULL);
+    Graph *g = compile(model, batch, 0, NULL, 0);
 
     const char *tmpdir = getenv("TMPDIR");
     tmp_root = fmt("%s/nnc-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
     if (!mkdtemp(tmp_root))
         fatal("cannot make a build directory in %s: %s", tmpdir ? tmpdir : "/tmp", strerror(errno));
     atexit(remove_tmp);
-    write_c(g, fmt("%s/model.c", tmp_root), NULL);
+    write_c(g, fmt("%s/model.c", tmp_root), NULL, 0);
     FILE *f = fopen(fmt("%s/main.c", tmp_root), "w");
     if (!f)
         fatal("cannot write %s/main.c: %s", tmp_root, strerror(errno));
@@ -277,6 +284,11 @@ int main(int argc, char **argv) {
         printf("nnc %s\n", NNC_VERSION);
         return 0;
     }
+    if (!strcmp(cmd, "--no-libm-source")) {     /* tests/nolibm */
+        fputs("#include <stdint.h>\n", stdout);
+        fputs(nolibm_all(), stdout);
+        return 0;
+    }
     if (!strcmp(cmd, "--cflags")) {
         printf("%s\n", default_cflags);
         return 0;
@@ -289,7 +301,7 @@ int main(int argc, char **argv) {
         return run_program(cmd, argc - 2, argv + 2);
 
     const char *model = NULL, *outp = NULL, *emit_kind = "c", *real = NULL, *weights = NULL;
-    int want_summary = !strcmp(cmd, "summary"), inference = 0;
+    int want_summary = !strcmp(cmd, "summary"), inference = 0, no_libm = 0, in_ram = 0;
     long batch = 0;
     for (int i = want_summary ? 2 : 1; i < argc; i++) {
         const char *a = argv[i];
@@ -318,6 +330,10 @@ int main(int argc, char **argv) {
             batch = parse_count(a, i + 1 < argc ? argv[++i] : NULL, 1, 1 << 20);
         } else if (!strcmp(a, "--inference")) {
             inference = 1;
+        } else if (!strcmp(a, "--weights-in-ram")) {
+            in_ram = inference = 1;
+        } else if (!strcmp(a, "--no-libm")) {
+            no_libm = 1;
         } else if (!strcmp(a, "--weights")) {
             if (++i >= argc)
                 fatal("--weights needs a .safetensors file");
@@ -336,11 +352,15 @@ int main(int argc, char **argv) {
         fatal("--weights bakes trained weights into an inference build: add --inference");
     if (weights && want_summary)
         inference = 1;
-    if (inference && !want_summary && !weights && !dump_pass)
+    if (in_ram && weights)
+        fatal("--weights-in-ram loads weights at run time (NAME_load): it takes no --weights");
+    if (inference && !want_summary && !weights && !dump_pass && !in_ram)
         fatal("--inference needs the trained weights: --weights W.safetensors (nnc train --save writes them)");
     if (inference && (real || strcmp(emit_kind, "c")))
         fatal("--inference writes float C: it takes no --real or --emit");
-    Graph *g = compile(model, batch, inference, weights);
+    if (no_libm && (want_summary || strcmp(emit_kind, "c") || (real && strcmp(real, "float"))))
+        fatal("--no-libm writes float C: it takes no summary, --emit=json or --real=double");
+    Graph *g = compile(model, batch, inference, weights, in_ram);
     if (want_summary) {
         summary(g, stdout);
         return 0;
@@ -357,12 +377,13 @@ int main(int argc, char **argv) {
     }
     if (inference) {
         char *stem = strip_ext(outp, ".c");
-        EmitOpts o = {.c_path = outp, .h_path = fmt("%s.h", stem), .weights_path = weights};
+        EmitOpts o = {.c_path = outp, .h_path = fmt("%s.h", stem), .weights_path = weights, .no_libm = no_libm,
+                     .weights_in_ram = in_ram};
         const char *slash = strrchr(o.h_path, '/');
         o.h_name = slash ? slash + 1 : o.h_path;
         emit_inference(g, &o);
         return 0;
     }
-    write_c(g, outp, real);
+    write_c(g, outp, real, no_libm);
     return 0;
 }

@@ -397,6 +397,7 @@ typedef struct Graph {
     long area_size[A_ACT + 1]; /* floats per area, set by plan.c */
     int inference;          /* forward pass only: no loss, gradients or optimizer */
     const char *preprocess; /* inference: the input scaling folded into the weights, or NULL */
+    Node *fold_w, *fold_b;  /* --weights-in-ram: the first layer's weight and bias NAME_load scales */
 } Graph;
 
 extern const char *const op_names[OP_COUNT];
@@ -447,6 +448,10 @@ void drop_loss(Graph *g);
 void bake_weights(Graph *g, const char *path);
 /* Weights read transposed (fuse.c) are stored transposed: no copy per call. */
 void bake_transposes(Graph *g);
+/* --weights-in-ram: records in g->fold_w, fold_b the first dense layer's
+ * parameters NAME_load scales by the file's input statistics (none if the
+ * model declares no preprocessing). Before fuse. */
+void fold_target(Graph *g);
 long weight_floats(Graph *g);   /* floats of baked weights, unpadded */
 
 /* ---- plan.c: fixed offsets for every value ----------------------------- */
@@ -458,6 +463,8 @@ typedef struct EmitOpts {
     const char *h_name;             /* as #included by the .c */
     const char *real;               /* "float" (default) or "double" (gradient checks) */
     const char *weights_path;       /* inference: where the baked weights came from */
+    int no_libm;                    /* nnc's own math functions instead of <math.h> */
+    int weights_in_ram;             /* inference: weights in the caller's struct, NAME_load */
 } EmitOpts;
 void emit_c(Graph *g, const EmitOpts *o);
 /* The inference-only build: weights as constants, the forward pass, an arena. */
@@ -466,6 +473,12 @@ void emit_inference(Graph *g, const EmitOpts *o);
 void emit_driver(Graph *g, FILE *out, const char *h_name);
 /* The checked model as JSON (--emit=json), for tools and the PyTorch oracle. */
 void emit_json(Graph *g, FILE *out);
+
+/* ---- nolibm.c: --no-libm ---------------------------------------------- */
+/* body with its <math.h> calls renamed to nnc's approximations; *defs gets
+ * the definitions of those it calls (and what they call), in order. */
+const char *nolibm(const char *body, const char **defs);
+const char *nolibm_all(void);   /* every definition (tests/nolibm) */
 
 /* ---- summary.c: nnc summary -------------------------------------------- */
 void summary(Graph *g, FILE *out);

@@ -82,6 +82,18 @@ static void fold_preprocess(Graph *g, const nnc_prep *p) {
     g->preprocess = kind;
 }
 
+/* --weights-in-ram: the parameters NAME_load folds the input scaling into
+ * (the same checks as baking it in). */
+void fold_target(Graph *g) {
+    const char *pre = g->spec->preprocess->e->name;
+    if (!strcmp(pre, "none"))
+        return;
+    Node *lin = first_dense(g, pre);
+    g->preprocess = pre;
+    g->fold_w = lin->in[1];
+    g->fold_b = lin->in[2];
+}
+
 void bake_weights(Graph *g, const char *path) {
     int n = g->params.n;
     nnc_tensor *t = xalloc(sizeof *t * n);
