@@ -76,9 +76,9 @@ failed=0
 
 fail() { echo "FAIL: torch/$1: $2"; failed=$((failed + 1)); }
 
-check() {   # check NAME SAMPLES HEADER
+check() {   # check NAME SAMPLES HEADER [MODEL.nn]
     local m=$1 n=$2 hdr=$3 d=$W/$1
-    local nn=$T/models/$m.nn
+    local nn=${4:-$T/models/$m.nn}
     [ -f "$nn" ] || { fail "$m" "no $nn"; return; }
     "$NNC" "$nn" --emit=json > "$d.json" 2> "$d.err" ||
         { fail "$m" "nnc --emit=json: $(head -c 300 "$d.err")"; return; }
@@ -124,6 +124,71 @@ while read -r m n hdr; do
     check "$m" "$n" "$hdr"
     count=$((count + 1))
 done <<< "$CASES"
+
+# The sweep: every activation and every loss at two shapes, one epoch of
+# plain SGD with a partial last batch. After one step from the same weights,
+# equal weights mean equal forward values and equal gradients.
+sweep() {   # sweep NAME BODY SAMPLES BATCH
+    local f=$W/sweep_$1.nn
+    printf 'model sweep_%s {\n%s\n  optimizer sgd(learning_rate = 0.1)\n  fit(epochs = 1, batch_size = %s, shuffle = false)\n}\n' \
+        "$1" "$2" "$4" > "$f"
+    check "sweep_$1" "$3" yes "$f"
+    count=$((count + 1))
+}
+if [ $# -eq 0 ] || [[ " $* " == *" sweep "* ]]; then
+    for a in relu sigmoid tanh softmax log_softmax "leaky_relu(alpha = 0.1)" "elu(alpha = 0.7)" \
+             selu gelu swish softplus softsign hard_sigmoid relu6 exponential; do
+        n=${a%%(*}
+        sweep "act_${n}_small" "  input [3]
+  dense(5, activation = $a)
+  dense(2)
+  loss mse" 10 4
+        sweep "act_${n}_wide" "  input [17]
+  dense(33, activation = $a)
+  dense(4)
+  loss mse" 20 7
+    done
+    for c in 1 3; do
+        sweep "loss_mse_$c" "  input [6]
+  dense($c)
+  loss mse" 13 5
+        sweep "loss_mae_$c" "  input [6]
+  dense($c)
+  loss mae" 13 5
+        sweep "loss_huber_$c" "  input [6]
+  dense($c)
+  loss huber(delta = 0.5)" 13 5
+        sweep "loss_log_cosh_$c" "  input [6]
+  dense($c)
+  loss log_cosh" 13 5
+        sweep "loss_hinge_$c" "  input [6]
+  dense($c)
+  loss hinge" 13 5
+    done
+    sweep loss_bce "  input [5]
+  dense(1, activation = sigmoid)
+  loss binary_crossentropy" 11 4
+    sweep loss_bce_logits "  input [9]
+  dense(1)
+  loss binary_crossentropy(from_logits = true)" 11 4
+    for c in 3 7; do
+        sweep "loss_cce_$c" "  input [5]
+  dense($c, activation = softmax)
+  loss categorical_crossentropy" 11 4
+        sweep "loss_cce_logits_$c" "  input [5]
+  dense($c)
+  loss categorical_crossentropy(from_logits = true)" 11 4
+        sweep "loss_sce_$c" "  input [5]
+  dense($c, activation = softmax)
+  loss sparse_categorical_crossentropy" 11 4
+        sweep "loss_sce_logits_$c" "  input [5]
+  dense($c)
+  loss sparse_categorical_crossentropy(from_logits = true)" 11 4
+        sweep "loss_kld_$c" "  input [5]
+  dense($c, activation = softmax)
+  loss kl_divergence" 11 4
+    done
+fi
 
 echo "torch: $((count - failed)) of $count passed"
 [ $failed -eq 0 ]
