@@ -217,10 +217,13 @@ static num4 f4(double v)
     return r;
 }
 
-/* Inference over a whole dataset in batches of d->batch; out holds one batch. */
-static void evaluate_all(const nnc_model_desc *d, void *m, const nnc_dataset *ds, float *out, nnc_metrics *mt)
+/* Inference over a whole dataset in batches of d->batch; out holds one
+ * batch; cm (NULL: none) receives the confusion counts. */
+static void evaluate_all(const nnc_model_desc *d, void *m, const nnc_dataset *ds, float *out, nnc_metrics *mt,
+                         double *cm)
 {
     nnc_metrics_init(mt, d);
+    mt->confusion = cm;
     for (int i = 0; i < ds->n; i += d->batch) {
         int nb = ds->n - i < d->batch ? ds->n - i : d->batch;
         const float *x = ds->x + (size_t)i * (size_t)d->n_in;
@@ -235,6 +238,36 @@ static void print_metric(const nnc_metrics *mt, const char *prefix)
 {
     if (mt->task == NNC_REGRESSION) printf(" - %srmse: %s", prefix, f4(nnc_metrics_rmse(mt)).s);
     else printf(" - %saccuracy: %s", prefix, f4(nnc_metrics_accuracy(mt)).s);
+}
+
+/* The confusion matrix (rows: true class, columns: predicted class), then
+ * each class's precision tp / (tp + fp), recall tp / (tp + fn) and support
+ * (samples of the class); a class never predicted has precision 0, one
+ * with no samples recall 0, as scikit-learn's zero_division default. */
+static void print_confusion(const nnc_metrics *mt, int hinge)
+{
+    int k = mt->n_classes, w;
+    const double *cm = mt->confusion;
+    double max = 0;
+    char buf[64];
+    for (int i = 0; i < k * k; i++) max = cm[i] > max ? cm[i] : max;
+    w = snprintf(buf, sizeof buf, "%.0f", max) + 2; /* the widest count, two spaces before it */
+    if (w < 6) w = 6;
+    printf("confusion matrix (rows: true class, columns: predicted class):\n%5s", "");
+    for (int p = 0; p < k; p++) printf("%*d", w, hinge && !p ? -1 : p);
+    printf("\n");
+    for (int t = 0; t < k; t++) {
+        printf("%5d", hinge && !t ? -1 : t);
+        for (int p = 0; p < k; p++) printf("%*.0f", w, cm[t * k + p]);
+        printf("\n");
+    }
+    printf("class  precision  recall  support\n");
+    for (int c = 0; c < k; c++) {
+        double tp = cm[c * k + c], predicted = 0, support = 0;
+        for (int j = 0; j < k; j++) predicted += cm[j * k + c], support += cm[c * k + j];
+        printf("%5d  %9.4f  %6.4f  %7.0f\n", hinge && !c ? -1 : c, predicted > 0 ? tp / predicted : 0.0,
+               support > 0 ? tp / support : 0.0, support);
+    }
 }
 
 /* Fail before the work rather than after it, when the output cannot be written. */
@@ -485,11 +518,11 @@ static int cmd_train(const nnc_model_desc *d, void *m, const opts *o)
          * and --quiet skips it unless a callback needs it. */
         for (int k = 0; k < NNC_MON_COUNT; k++) v[k] = NAN;
         v[NNC_MON_LOSS] = nnc_metrics_loss(&run);
-        evaluate_all(d, m, &tr, out, &mt);
+        evaluate_all(d, m, &tr, out, &mt, NULL);
         v[NNC_MON_ACCURACY] = nnc_metrics_accuracy(&mt);
         v[NNC_MON_RMSE] = nnc_metrics_rmse(&mt);
         if (va.n) {
-            evaluate_all(d, m, &va, out, &mt);
+            evaluate_all(d, m, &va, out, &mt, NULL);
             v[NNC_MON_VAL_LOSS] = nnc_metrics_loss(&mt);
             v[NNC_MON_VAL_ACCURACY] = nnc_metrics_accuracy(&mt);
             v[NNC_MON_VAL_RMSE] = nnc_metrics_rmse(&mt);
@@ -519,7 +552,7 @@ static int cmd_train(const nnc_model_desc *d, void *m, const opts *o)
     if (callbacks_train_end(&cb, d, m, o->quiet)) goto done;
 
     const nnc_dataset *final = test.n ? &test : va.n ? &va : &tr;
-    evaluate_all(d, m, final, out, &mt);
+    evaluate_all(d, m, final, out, &mt, NULL);
     printf("%s loss: %s", test.n ? "test" : va.n ? "validation" : "train", f4(nnc_metrics_loss(&mt)).s);
     print_metric(&mt, "");
     printf("\n");
@@ -546,22 +579,27 @@ static int cmd_eval(const nnc_model_desc *d, void *m, const opts *o)
     nnc_prep prep = {0};
     nnc_metrics mt;
     float *out = NULL;
-    int rc = -1;
+    double *cm = NULL;
+    int rc = -1, k = nnc_n_classes(d->task, d->n_out);
 
     d->init(m, d->seed);
     if (nnc_weights_load(o->weights, d, m, &prep)) goto done;
     if (nnc_data_load(&ds, path, d, 0)) goto done;
     nnc_prep_apply(&prep, &ds);
     if (!(out = nnc_alloc((size_t)d->batch, (size_t)d->n_out * sizeof(float)))) goto done;
-    evaluate_all(d, m, &ds, out, &mt);
+    if (k && !(cm = nnc_alloc((size_t)k * (size_t)k, sizeof(double)))) goto done;
+    for (int i = 0; i < k * k; i++) cm[i] = 0;
+    evaluate_all(d, m, &ds, out, &mt, cm);
     printf("loss: %s", f4(nnc_metrics_loss(&mt)).s);
     print_metric(&mt, "");
     printf("\n");
+    if (k) print_confusion(&mt, d->task == NNC_HINGE);
     rc = 0;
 done:
     nnc_data_free(&ds);
     nnc_prep_free(&prep);
     free(out);
+    free(cm);
     return rc;
 }
 

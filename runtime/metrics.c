@@ -12,6 +12,30 @@ void nnc_metrics_init(nnc_metrics *mt, const nnc_model_desc *d)
     mt->n_out = d->n_out;
     mt->logits = d->logits;
     mt->loss_sum = mt->n = mt->correct = mt->sq_sum = mt->n_values = 0;
+    mt->n_classes = nnc_n_classes(d->task, d->n_out);
+    mt->confusion = NULL;
+}
+
+int nnc_n_classes(int task, int n_out)
+{
+    if (task == NNC_BINARY || (task == NNC_HINGE && n_out == 1)) return 2;
+    if (task == NNC_SPARSE || task == NNC_ONEHOT) return n_out;
+    return 0;
+}
+
+/* The true and the predicted class of one sample, by the accuracy's rules. */
+static void classes(const nnc_metrics *mt, const float *o, const float *t, int *truth, int *pred)
+{
+    int k = mt->n_out;
+    if (mt->task == NNC_SPARSE) {
+        *truth = (int)t[0], *pred = nnc_argmax(o, k);
+    } else if (mt->task == NNC_ONEHOT) {
+        *truth = nnc_argmax(t, k), *pred = nnc_argmax(o, k);
+    } else if (mt->task == NNC_BINARY) {
+        *truth = t[0] > 0.5f, *pred = mt->logits ? o[0] > 0.0f : o[0] > 0.5f;
+    } else {
+        *truth = t[0] > 0.0f, *pred = o[0] > 0.0f;
+    }
 }
 
 void nnc_metrics_add(nnc_metrics *mt, float batch_loss, const float *out, const float *y, int n)
@@ -22,6 +46,12 @@ void nnc_metrics_add(nnc_metrics *mt, float batch_loss, const float *out, const 
     int k = mt->n_out;
     for (int i = 0; i < n; i++) {
         const float *o = out + (size_t)i * (size_t)k;
+        if (mt->confusion && mt->n_classes) {
+            int truth, pred;
+            classes(mt, o, y + (size_t)i * (size_t)(mt->task == NNC_SPARSE || mt->task == NNC_BINARY ? 1 : k),
+                    &truth, &pred);
+            mt->confusion[(size_t)truth * (size_t)mt->n_classes + (size_t)pred] += 1;
+        }
         if (mt->task == NNC_SPARSE) {
             mt->correct += nnc_argmax(o, k) == (int)y[i];
         } else if (mt->task == NNC_BINARY) {

@@ -215,6 +215,11 @@ typedef struct nnc_metrics {
                           fraction of a sample's outputs with the right sign) */
     double sq_sum;     /* regression: sum of squared errors */
     double n_values;   /* regression: outputs compared */
+    /* classification: counts[t * n_classes + p] of samples of true class t
+     * predicted as p; NULL (the default after init) counts nothing. The
+     * caller provides n_classes * n_classes doubles and zeroes them. */
+    int n_classes;
+    double *confusion;
 } nnc_metrics;
 
 void nnc_metrics_init(nnc_metrics *mt, const nnc_model_desc *d);
@@ -223,6 +228,9 @@ void nnc_metrics_add(nnc_metrics *mt, float batch_loss, const float *out, const 
 double nnc_metrics_loss(const nnc_metrics *mt);
 double nnc_metrics_accuracy(const nnc_metrics *mt);
 double nnc_metrics_rmse(const nnc_metrics *mt);
+/* Classes of the confusion matrix: 2 for binary and single-output hinge
+ * (class 0 is the negative one), n_out for sparse and one-hot, 0 otherwise. */
+int nnc_n_classes(int task, int n_out);
 
 int nnc_argmax(const float *v, int n);
 float nnc_sigmoid(float z);

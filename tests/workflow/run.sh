@@ -86,6 +86,45 @@ same "csv_logger under --quiet" "$(wc -l <h.csv) $(cat out.txt)" "11 validation 
 CSV=nodir/h.csv run
 same "csv_logger unwritable" "$(cat err.txt)" "nodir/h.csv: error: cannot write: No such file or directory"
 
+# eval's confusion matrix and per-class precision/recall on a constructed
+# case: a linear model with identity weights predicts the largest input.
+cd "$ROOT" || exit 1
+FAKE="tests/runtime/fake_model.c runtime/rng.c runtime/data.c runtime/safetensors.c runtime/metrics.c runtime/driver.c"
+FLAGS="-std=c99 -Wall -Wextra -pedantic -Werror -Iruntime"
+if $CC $FLAGS -DTASK=NNC_SPARSE -DN_IN=3 $FAKE -o "$T/sparse" -lm && \
+   $CC $FLAGS -DTASK=NNC_HINGE -DN_IN=1 $FAKE -o "$T/hinge" -lm; then
+    cd "$T" || exit 1
+    /usr/bin/python3 "$ROOT/tests/workflow/write_st.py" id.st fc.weight=1,0,0,0,1,0,0,0,1:3x3 fc.bias=0,0,0:3
+    printf '%s\n' 1,0,0,0 1,0,0,0 0,1,0,0 0,1,0,1 0,0,1,1 1,0,0,2 0,0,1,2 0,0,1,2 >cls.csv
+    "$T/sparse" eval --weights id.st --data cls.csv >out.txt 2>&1
+    want="confusion matrix (rows: true class, columns: predicted class):
+          0     1     2
+    0     2     1     0
+    1     0     1     1
+    2     1     0     2
+class  precision  recall  support
+    0     0.6667  0.6667        3
+    1     0.5000  0.5000        2
+    2     0.6667  0.6667        3"
+    same "eval: confusion matrix and per-class precision/recall" "$(sed 1d out.txt)" "$want"
+    same "eval: accuracy agrees with the matrix" "$(head -1 out.txt | sed 's/.* - //')" "accuracy: 0.6250"
+    /usr/bin/python3 "$ROOT/tests/workflow/write_st.py" one.st fc.weight=1:1x1 fc.bias=0:1
+    printf '%s\n' 1,1 2,1 -1,1 -1,-1 -2,0 3,0 >sign.csv
+    "$T/hinge" eval --weights one.st --data sign.csv >out.txt 2>&1
+    want="confusion matrix (rows: true class, columns: predicted class):
+         -1     1
+   -1     2     1
+    1     1     2
+class  precision  recall  support
+   -1     0.6667  0.6667        3
+    1     0.6667  0.6667        3"
+    same "eval: hinge classes are -1 and 1" "$(sed 1d out.txt)" "$want"
+    cd "$ROOT" || exit 1
+else
+    fail "build fake models" "compiler error"
+fi
+cd "$T" || exit 1
+
 # The same through nnc train and the generated glue, on a real network:
 # the stopping epoch and the restored weights follow from the logged curve.
 mkdir -p m && cd m || exit 1
