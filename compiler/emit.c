@@ -1693,6 +1693,29 @@ static const char *mode_name(const Call *c) {
     return !strcmp(m, "min") ? "NNC_MODE_MIN" : !strcmp(m, "max") ? "NNC_MODE_MAX" : "NNC_MODE_AUTO";
 }
 
+/* metrics(...) as the runtime's nnc_metric array, in the order written. */
+static void emit_metrics(const Spec *s) {
+    static const char *const kinds[][2] = {
+        {"accuracy", "NNC_METRIC_ACCURACY"}, {"binary_accuracy", "NNC_METRIC_BINARY_ACCURACY"},
+        {"mse", "NNC_METRIC_MSE"}, {"mae", "NNC_METRIC_MAE"}, {"rmse", "NNC_METRIC_RMSE"},
+        {"precision", "NNC_METRIC_PRECISION"}, {"recall", "NNC_METRIC_RECALL"}, {"auc", "NNC_METRIC_AUC"},
+        {"top_k_accuracy", "NNC_METRIC_TOP_K"},
+    };
+    emit("static const nnc_metric metrics[] = {");
+    for (int i = 0; i < s->nmetrics; i++) {
+        const Call *c = s->metrics[i];
+        const char *kind = NULL;
+        for (int j = 0; j < (int)(sizeof kinds / sizeof kinds[0]); j++)
+            if (!strcmp(c->e->name, kinds[j][0]))
+                kind = kinds[j][1];
+        if (!kind)
+            internal_error("metric '%s' has no emitter", c->e->name);
+        emit("    {%s, %d},", kind, call_has(c, "k") ? (int)call_num(c, "k") : 0);
+    }
+    emit("    {NNC_METRIC_END, 0},");
+    emit("};");
+}
+
 /* callbacks(...) as the runtime's nnc_callbacks; the checker allowed each once. */
 static void emit_callbacks(const Spec *s) {
     const Call *es = NULL, *ckpt = NULL, *csv = NULL;
@@ -1753,6 +1776,8 @@ void emit_driver(Graph *g, FILE *f, const char *h_name) {
     emit("static float learning_rate(void *m) { return (float)%s_learning_rate(m); }", P);
     if (s->ncallbacks)
         emit_callbacks(s);
+    if (s->nmetrics)
+        emit_metrics(s);
     emit("");
     emit("int main(int argc, char **argv) {");
     emit("    static const nnc_model_desc d = {");
@@ -1770,6 +1795,8 @@ void emit_driver(Graph *g, FILE *f, const char *h_name) {
     emit("        learning_rate,");
     /* ---- callbacks(...) (workflow) */
     emit("        %s,", s->ncallbacks ? "&callbacks" : "NULL");
+    /* ---- metrics(...) (workflow) */
+    emit("        %s,", s->nmetrics ? "metrics" : "NULL");
     emit("    };");
     emit("    return nnc_main(&d, &model, argc, argv);");
     emit("}");

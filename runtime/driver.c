@@ -217,13 +217,62 @@ static num4 f4(double v)
     return r;
 }
 
-/* Inference over a whole dataset in batches of d->batch; out holds one
- * batch; cm (NULL: none) receives the confusion counts. */
-static void evaluate_all(const nnc_model_desc *d, void *m, const nnc_dataset *ds, float *out, nnc_metrics *mt,
-                         double *cm)
+/* What the metrics keep besides sums: the confusion matrix (n_classes^2)
+ * and, for auc, every sample's score. NULL members: not needed. */
+typedef struct ev_buf {
+    double *cm;
+    nnc_scored *scores;
+} ev_buf;
+
+/* The metrics the logs show: metrics(...) from the model file, or the
+ * task's default (accuracy, rmse for regression). Returns how many. */
+enum { MAX_METRICS = 16 };
+static int metric_list(const nnc_model_desc *d, nnc_metric *list)
 {
+    int n = 0;
+    for (const nnc_metric *m = d->metrics; m && m->kind != NNC_METRIC_END && n < MAX_METRICS; m++) list[n++] = *m;
+    if (!d->metrics) {
+        list[0].kind = d->task == NNC_REGRESSION ? NNC_METRIC_RMSE : NNC_METRIC_ACCURACY;
+        list[0].k = 0;
+        n = 1;
+    }
+    return n;
+}
+
+/* Room for the metrics of up to n samples; with all, the confusion matrix
+ * even if no metric needs it (eval prints it). */
+static int ev_alloc(ev_buf *w, const nnc_model_desc *d, int n, int all)
+{
+    int k = nnc_n_classes(d->task, d->n_out), need_cm = all, need_scores = 0;
+    for (const nnc_metric *m = d->metrics; m && m->kind != NNC_METRIC_END; m++) {
+        need_cm |= m->kind == NNC_METRIC_PRECISION || m->kind == NNC_METRIC_RECALL;
+        need_scores |= m->kind == NNC_METRIC_AUC;
+    }
+    w->cm = NULL;
+    w->scores = NULL;
+    if (need_cm && k && !(w->cm = nnc_alloc((size_t)k * (size_t)k, sizeof(double)))) return -1;
+    if (need_scores && !(w->scores = nnc_alloc(n > 0 ? (size_t)n : 1, sizeof(nnc_scored)))) return -1;
+    return 0;
+}
+
+static void ev_free(ev_buf *w)
+{
+    free(w->cm);
+    free(w->scores);
+}
+
+/* Inference over a whole dataset in batches of d->batch; out holds one
+ * batch; w (NULL: none) keeps what precision, recall and auc need. */
+static void evaluate_all(const nnc_model_desc *d, void *m, const nnc_dataset *ds, float *out, nnc_metrics *mt,
+                         const ev_buf *w)
+{
+    int k = nnc_n_classes(d->task, d->n_out);
     nnc_metrics_init(mt, d);
-    mt->confusion = cm;
+    if (w && w->cm) {
+        for (int i = 0; i < k * k; i++) w->cm[i] = 0;
+        mt->confusion = w->cm;
+    }
+    if (w) mt->scores = w->scores;
     for (int i = 0; i < ds->n; i += d->batch) {
         int nb = ds->n - i < d->batch ? ds->n - i : d->batch;
         const float *x = ds->x + (size_t)i * (size_t)d->n_in;
@@ -233,11 +282,12 @@ static void evaluate_all(const nnc_model_desc *d, void *m, const nnc_dataset *ds
     }
 }
 
-/* " - accuracy: 0.9722" or " - rmse: 0.1234", with an optional prefix. */
-static void print_metric(const nnc_metrics *mt, const char *prefix)
+/* " - accuracy: 0.9722 - auc: 0.9811", each metric of the list. */
+static void print_metrics(const nnc_model_desc *d, const nnc_metrics *mt)
 {
-    if (mt->task == NNC_REGRESSION) printf(" - %srmse: %s", prefix, f4(nnc_metrics_rmse(mt)).s);
-    else printf(" - %saccuracy: %s", prefix, f4(nnc_metrics_accuracy(mt)).s);
+    nnc_metric list[MAX_METRICS];
+    int n = metric_list(d, list);
+    for (int i = 0; i < n; i++) printf(" - %s: %s", nnc_metric_name(&list[i]), f4(nnc_metric_value(mt, &list[i])).s);
 }
 
 /* The confusion matrix (rows: true class, columns: predicted class), then
@@ -306,6 +356,15 @@ static void progress_draw(progress *b, int epoch, int epochs, int done, int tota
 
 /* ---- callbacks: Keras' EarlyStopping, ModelCheckpoint and CSVLogger ---- */
 
+/* One epoch's logs: v[] what callbacks monitor (NaN where not measured),
+ * and the listed metrics on the training and validation data. */
+typedef struct epoch_logs {
+    double v[NNC_MON_COUNT];
+    int n;
+    nnc_metric list[MAX_METRICS];
+    double train[MAX_METRICS], val[MAX_METRICS];
+} epoch_logs;
+
 static const char *const monitor_names[NNC_MON_COUNT] = {"loss", "val_loss", "accuracy",
                                                           "val_accuracy", "rmse", "val_rmse"};
 
@@ -361,13 +420,16 @@ static void callbacks_free(cb_state *s)
  * and flushed after every row, so an interrupted run keeps its history. */
 static int csv_open(cb_state *s, const nnc_model_desc *d, int val)
 {
-    const char *metric = d->task == NNC_REGRESSION ? "rmse" : "accuracy";
+    nnc_metric list[MAX_METRICS];
+    int n = metric_list(d, list);
     if (!s->c || !s->c->csv_log) return 0;
     if (!(s->csv = fopen(s->c->csv_log, "w")))
         return nnc_errorf("%s: error: cannot write: %s", s->c->csv_log, strerror(errno));
     s->csv_val = val;
-    fprintf(s->csv, "epoch,loss,%s", metric);
-    if (val) fprintf(s->csv, ",val_loss,val_%s", metric);
+    fprintf(s->csv, "epoch,loss");
+    for (int i = 0; i < n; i++) fprintf(s->csv, ",%s", nnc_metric_name(&list[i]));
+    if (val) fprintf(s->csv, ",val_loss");
+    for (int i = 0; val && i < n; i++) fprintf(s->csv, ",val_%s", nnc_metric_name(&list[i]));
     fputc('\n', s->csv);
     return 0;
 }
@@ -393,17 +455,19 @@ static void checkpoint_path(char *dst, size_t cap, const char *pat, int epoch)
     dst[n] = 0;
 }
 
-/* At the end of an epoch, with v[] the logs (NaN where not measured). */
+/* At the end of an epoch, with its logs. */
 static int callbacks_epoch_end(cb_state *s, const nnc_model_desc *d, void *m, const nnc_prep *prep, int epoch,
-                               const double *v, int quiet)
+                               const epoch_logs *logs, int quiet)
 {
     const nnc_callbacks *c = s->c;
+    const double *v = logs->v;
     s->last_epoch = epoch;
     if (!c) return 0;
-    int metric = d->task == NNC_REGRESSION ? NNC_MON_RMSE : NNC_MON_ACCURACY;
     if (s->csv) {
-        fprintf(s->csv, "%d,%.9g,%.9g", epoch, v[NNC_MON_LOSS], v[metric]);
-        if (s->csv_val) fprintf(s->csv, ",%.9g,%.9g", v[NNC_MON_VAL_LOSS], v[metric + 1]);
+        fprintf(s->csv, "%d,%.9g", epoch, v[NNC_MON_LOSS]);
+        for (int i = 0; i < logs->n; i++) fprintf(s->csv, ",%.9g", logs->train[i]);
+        if (s->csv_val) fprintf(s->csv, ",%.9g", v[NNC_MON_VAL_LOSS]);
+        for (int i = 0; s->csv_val && i < logs->n; i++) fprintf(s->csv, ",%.9g", logs->val[i]);
         fputc('\n', s->csv);
         if (fflush(s->csv) || ferror(s->csv))
             return nnc_errorf("%s: error: cannot write: %s", c->csv_log, strerror(errno ? errno : EIO));
@@ -469,7 +533,10 @@ static int cmd_train(const nnc_model_desc *d, void *m, const opts *o)
     int epochs = o->epochs >= 0 ? o->epochs : d->epochs;
     int tty = !o->quiet && isatty(fileno(stdout));
     cb_state cb;
+    ev_buf evb = {NULL, NULL};
+    epoch_logs logs;
 
+    logs.n = metric_list(d, logs.list);
     if (callbacks_begin(&cb, d)) goto done;
     if (o->save && check_writable(o->save)) goto done;
     if (nnc_data_load(&all, train_path, d, 0)) goto done;
@@ -488,12 +555,13 @@ static int cmd_train(const nnc_model_desc *d, void *m, const opts *o)
     out = nnc_alloc((size_t)d->batch, (size_t)d->n_out * sizeof(float));
     idx = nnc_alloc((size_t)tr.n, sizeof(int));
     if (!bx || !by || !out || !idx) goto done;
+    if (ev_alloc(&evb, d, all.n > test.n ? all.n : test.n, 0)) goto done;
     for (int i = 0; i < tr.n; i++) idx[i] = i;
     nnc_rng_seed(&rng, o->seed);
 
     if (csv_open(&cb, d, va.n > 0)) goto done;
     for (int epoch = 1; epoch <= epochs && !cb.stop; epoch++) {
-        double t0 = now_ms(), v[NNC_MON_COUNT];
+        double t0 = now_ms(), *v = logs.v;
         int n_batches = (tr.n + d->batch - 1) / d->batch;
         progress bar = {0};
         if (d->shuffle) nnc_shuffle(idx, tr.n, &rng);
@@ -518,24 +586,28 @@ static int cmd_train(const nnc_model_desc *d, void *m, const opts *o)
          * and --quiet skips it unless a callback needs it. */
         for (int k = 0; k < NNC_MON_COUNT; k++) v[k] = NAN;
         v[NNC_MON_LOSS] = nnc_metrics_loss(&run);
-        evaluate_all(d, m, &tr, out, &mt, NULL);
+        evaluate_all(d, m, &tr, out, &mt, &evb);
         v[NNC_MON_ACCURACY] = nnc_metrics_accuracy(&mt);
         v[NNC_MON_RMSE] = nnc_metrics_rmse(&mt);
+        for (int k = 0; k < logs.n; k++) logs.train[k] = nnc_metric_value(&mt, &logs.list[k]);
         if (va.n) {
-            evaluate_all(d, m, &va, out, &mt, NULL);
+            evaluate_all(d, m, &va, out, &mt, &evb);
             v[NNC_MON_VAL_LOSS] = nnc_metrics_loss(&mt);
             v[NNC_MON_VAL_ACCURACY] = nnc_metrics_accuracy(&mt);
             v[NNC_MON_VAL_RMSE] = nnc_metrics_rmse(&mt);
+            for (int k = 0; k < logs.n; k++) logs.val[k] = nnc_metric_value(&mt, &logs.list[k]);
         }
         if (!o->quiet) {
-            int metric = d->task == NNC_REGRESSION ? NNC_MON_RMSE : NNC_MON_ACCURACY;
-            const char *mname = d->task == NNC_REGRESSION ? "rmse" : "accuracy";
-            char line[512];
-            int len = snprintf(line, sizeof line, "epoch %d/%d - loss: %s - %s: %s", epoch, epochs,
-                               f4(v[NNC_MON_LOSS]).s, mname, f4(v[metric]).s);
+            char line[1024];
+            int len = snprintf(line, sizeof line, "epoch %d/%d - loss: %s", epoch, epochs, f4(v[NNC_MON_LOSS]).s);
+            for (int k = 0; k < logs.n; k++)
+                len += snprintf(line + len, sizeof line - (size_t)len, " - %s: %s", nnc_metric_name(&logs.list[k]),
+                                f4(logs.train[k]).s);
             if (va.n)
-                len += snprintf(line + len, sizeof line - (size_t)len, " - val_loss: %s - val_%s: %s",
-                                f4(v[NNC_MON_VAL_LOSS]).s, mname, f4(v[metric + 1]).s);
+                len += snprintf(line + len, sizeof line - (size_t)len, " - val_loss: %s", f4(v[NNC_MON_VAL_LOSS]).s);
+            for (int k = 0; va.n && k < logs.n; k++)
+                len += snprintf(line + len, sizeof line - (size_t)len, " - val_%s: %s",
+                                nnc_metric_name(&logs.list[k]), f4(logs.val[k]).s);
             if (d->learning_rate) {
                 float lr = d->learning_rate(m);
                 len += snprintf(line + len, sizeof line - (size_t)len,
@@ -547,14 +619,14 @@ static int cmd_train(const nnc_model_desc *d, void *m, const opts *o)
             else printf("%s\n", line);
             fflush(stdout);
         }
-        if (callbacks_epoch_end(&cb, d, m, &prep, epoch, v, o->quiet)) goto done;
+        if (callbacks_epoch_end(&cb, d, m, &prep, epoch, &logs, o->quiet)) goto done;
     }
     if (callbacks_train_end(&cb, d, m, o->quiet)) goto done;
 
     const nnc_dataset *final = test.n ? &test : va.n ? &va : &tr;
-    evaluate_all(d, m, final, out, &mt, NULL);
+    evaluate_all(d, m, final, out, &mt, &evb);
     printf("%s loss: %s", test.n ? "test" : va.n ? "validation" : "train", f4(nnc_metrics_loss(&mt)).s);
-    print_metric(&mt, "");
+    print_metrics(d, &mt);
     printf("\n");
     fflush(stdout);
     /* silent on success: the evaluation stays the last line, for scripts */
@@ -568,6 +640,7 @@ done:
     free(by);
     free(out);
     free(idx);
+    ev_free(&evb);
     callbacks_free(&cb);
     return rc;
 }
@@ -579,27 +652,26 @@ static int cmd_eval(const nnc_model_desc *d, void *m, const opts *o)
     nnc_prep prep = {0};
     nnc_metrics mt;
     float *out = NULL;
-    double *cm = NULL;
-    int rc = -1, k = nnc_n_classes(d->task, d->n_out);
+    ev_buf evb = {NULL, NULL};
+    int rc = -1;
 
     d->init(m, d->seed);
     if (nnc_weights_load(o->weights, d, m, &prep)) goto done;
     if (nnc_data_load(&ds, path, d, 0)) goto done;
     nnc_prep_apply(&prep, &ds);
     if (!(out = nnc_alloc((size_t)d->batch, (size_t)d->n_out * sizeof(float)))) goto done;
-    if (k && !(cm = nnc_alloc((size_t)k * (size_t)k, sizeof(double)))) goto done;
-    for (int i = 0; i < k * k; i++) cm[i] = 0;
-    evaluate_all(d, m, &ds, out, &mt, cm);
+    if (ev_alloc(&evb, d, ds.n, 1)) goto done;
+    evaluate_all(d, m, &ds, out, &mt, &evb);
     printf("loss: %s", f4(nnc_metrics_loss(&mt)).s);
-    print_metric(&mt, "");
+    print_metrics(d, &mt);
     printf("\n");
-    if (k) print_confusion(&mt, d->task == NNC_HINGE);
+    if (mt.confusion) print_confusion(&mt, d->task == NNC_HINGE);
     rc = 0;
 done:
     nnc_data_free(&ds);
     nnc_prep_free(&prep);
     free(out);
-    free(cm);
+    ev_free(&evb);
     return rc;
 }
 

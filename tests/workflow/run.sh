@@ -125,6 +125,48 @@ else
 fi
 cd "$T" || exit 1
 
+# metrics(...) through nnc train and the generated glue, checked against
+# scikit-learn on the predictions of the saved weights: eval's line (all
+# rows) and the last epoch's validation columns in the csv_logger file
+# (the last quarter of the rows, as validation_split = 0.25 holds out).
+mkdir -p met && cd met || exit 1
+/usr/bin/python3 - <<'PY'
+import numpy as np
+r = np.random.default_rng(7); x = r.normal(size=(200, 4))
+yb = ((x[:, 0] + 0.5 * x[:, 1] + r.normal(scale=0.8, size=200)) > 0).astype(int)
+ys = np.clip(np.floor((x[:, 0] + x[:, 2]) * 1.2 + 3 + r.normal(scale=0.7, size=200)), 0, 5).astype(int)
+yr = np.stack([x[:, 0] * 2 + x[:, 1], np.sin(x[:, 2])], 1)
+for name, y in (("binary", yb), ("sparse", ys), ("regression", yr)):
+    np.savetxt(name + ".csv", np.column_stack([x, y]), delimiter=",", fmt="%.6g")
+PY
+for kind in binary sparse regression; do
+    nn=$ROOT/tests/workflow/models/metrics_${kind/regression/reg}.nn
+    if ! "$ROOT/nnc" train "$nn" --data $kind.csv --save w.st >train.txt 2>err.txt; then
+        fail "metrics $kind: train" "$(head -c 600 err.txt)"; continue
+    fi
+    "$ROOT/nnc" eval "$nn" --weights w.st --data $kind.csv >eval.txt 2>&1
+    "$ROOT/nnc" predict "$nn" --weights w.st --data $kind.csv --out pred.csv 2>&1
+    tail -n 50 $kind.csv >val.csv
+    "$ROOT/nnc" predict "$nn" --weights w.st --data val.csv --out vpred.csv 2>&1
+    # "loss: 0.5 - accuracy: 0.7 - auc: 0.8" -> accuracy=0.7 auc=0.8
+    got=$(head -1 eval.txt | sed 's/^loss: [^ ]* - //; s/: /=/g; s/ - / /g')
+    res=$(/usr/bin/python3 "$ROOT/tests/workflow/check_metrics.py" $kind $kind.csv pred.csv 0 $got)
+    same "metrics $kind: eval agrees with scikit-learn ($(echo $got | sed 's/=[^ ]*//g'))" \
+        "$(echo "$res" | grep -v '^ok')" ""
+    # the last csv_logger row's val_ columns, full precision
+    vals=$(/usr/bin/python3 -c '
+import csv, sys
+rows = list(csv.DictReader(open("history.csv")))
+print(" ".join("%s=%s" % (k[4:], v) for k, v in rows[-1].items() if k.startswith("val_") and k != "val_loss"))')
+    res=$(/usr/bin/python3 "$ROOT/tests/workflow/check_metrics.py" $kind $kind.csv vpred.csv 150 $vals)
+    same "metrics $kind: the epoch's val_ metrics agree with scikit-learn" "$(echo "$res" | grep -v '^ok')" ""
+    same "metrics $kind: every metric checked" "$(echo "$res" | wc -l)" "$(echo $got | wc -w)"
+done
+grep -q '^epoch 3/3 - loss: [0-9.]* - accuracy: [0-9.]* - binary_accuracy: [0-9.]* - precision: [0-9.]* - recall: [0-9.]* - auc: [0-9.]* - val_loss: [0-9.]* - val_accuracy: [0-9.]* - val_binary_accuracy: [0-9.]* - val_precision: [0-9.]* - val_recall: [0-9.]* - val_auc: ' \
+    <(cd "$T/met" && "$ROOT/nnc" train "$ROOT/tests/workflow/models/metrics_binary.nn" --data binary.csv) \
+    && pass "metrics: the epoch line lists them in order, then val_" || fail "metrics: the epoch line" "$(cat train.txt)"
+cd "$T" || exit 1
+
 # The same through nnc train and the generated glue, on a real network:
 # the stopping epoch and the restored weights follow from the logged curve.
 mkdir -p m && cd m || exit 1
