@@ -2,11 +2,13 @@
  *
  *   PROG train   [--data CSV] [--test CSV] [--epochs N] [--seed N]
  *                [--init W.safetensors] [--save W.safetensors] [--quiet]
+ *                [--resume CHECKPOINT.safetensors]
  *   PROG eval    --weights W.safetensors [--data CSV]
  *   PROG predict --weights W.safetensors --data CSV [--out OUT.csv]
  *
  * Exit status: 0 success, 1 bad data or weights (message on stderr),
- * 2 bad command line (message and usage on stderr).
+ * 2 bad command line (message and usage on stderr), 130 training
+ * interrupted by SIGINT (Ctrl-C) after saving a checkpoint to resume from.
  *
  * The batch loops allocate nothing: batches are gathered into buffers sized
  * once for d->batch samples, or passed straight from the dataset when they
@@ -15,8 +17,10 @@
 #define _POSIX_C_SOURCE 200809L
 #endif
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,8 +33,11 @@
 enum { TRAIN = 1, EVAL = 2, PREDICT = 4 };
 
 typedef struct opts {
-    const char *data, *test, *init, *save, *weights, *out;
+    const char *data, *test, *init, *save, *weights, *out, *resume;
     int epochs, quiet;
+    int stop_after;     /* hidden --stop-after-batches N: act as if SIGINT came after batch N (tests) */
+    int argc;           /* the command line, to say how to resume */
+    char **argv;
     uint64_t seed;
 } opts;
 
@@ -40,9 +47,10 @@ static void usage(FILE *f, const char *prog)
     fprintf(f,
             "usage: %s train [--data CSV] [--test CSV] [--epochs N] [--seed N]\n"
             "%*s[--init W.safetensors] [--save W.safetensors] [--quiet]\n"
+            "%*s[--resume CHECKPOINT.safetensors]\n"
             "       %s eval --weights W.safetensors [--data CSV]\n"
             "       %s predict --weights W.safetensors --data CSV [--out OUT.csv]\n",
-            prog, w, "", prog, prog);
+            prog, w, "", w, "", prog, prog);
 }
 
 #if defined(__GNUC__)
@@ -114,6 +122,8 @@ static int parse_args(const nnc_model_desc *d, int cmd, int argc, char **argv, c
         {"init", TRAIN, &o->init, NULL, NULL, NULL},
         {"save", TRAIN, &o->save, NULL, NULL, NULL},
         {"quiet", TRAIN, NULL, NULL, NULL, &o->quiet},
+        {"resume", TRAIN, &o->resume, NULL, NULL, NULL},
+        {"stop-after-batches", TRAIN, NULL, &o->stop_after, NULL, NULL},
         {"weights", EVAL | PREDICT, &o->weights, NULL, NULL, NULL},
         {"out", PREDICT, &o->out, NULL, NULL, NULL},
     };
@@ -418,14 +428,15 @@ static void callbacks_free(cb_state *s)
 
 /* The CSV file is rewritten at the start of training (Keras' append = False)
  * and flushed after every row, so an interrupted run keeps its history. */
-static int csv_open(cb_state *s, const nnc_model_desc *d, int val)
+static int csv_open(cb_state *s, const nnc_model_desc *d, int val, int append)
 {
     nnc_metric list[MAX_METRICS];
     int n = metric_list(d, list);
     if (!s->c || !s->c->csv_log) return 0;
-    if (!(s->csv = fopen(s->c->csv_log, "w")))
+    if (!(s->csv = fopen(s->c->csv_log, append ? "a" : "w")))
         return nnc_errorf("%s: error: cannot write: %s", s->c->csv_log, strerror(errno));
     s->csv_val = val;
+    if (append) return 0; /* a resumed run adds its rows to the interrupted one's */
     fprintf(s->csv, "epoch,loss");
     for (int i = 0; i < n; i++) fprintf(s->csv, ",%s", nnc_metric_name(&list[i]));
     if (val) fprintf(s->csv, ",val_loss");
@@ -520,6 +531,147 @@ static int callbacks_train_end(cb_state *s, const nnc_model_desc *d, void *m, in
     return 0;
 }
 
+/* ---- interrupting and resuming ---- */
+
+enum { INTERRUPTED = 130 }; /* cmd_train's status after a checkpoint on SIGINT */
+
+/* Set by SIGINT during training; the batch loop checks it after each batch. */
+static volatile sig_atomic_t got_sigint;
+static void on_sigint(int sig)
+{
+    (void)sig;
+    got_sigint = 1;
+}
+
+/* Where training stands: enough to continue exactly where it stopped. */
+typedef struct train_pos {
+    uint64_t seed;
+    int epoch;          /* the epoch in progress, from 1 */
+    int done;           /* training samples of it already trained on */
+    nnc_rng rng;        /* the shuffle RNG after this epoch's shuffle */
+    double loss_sum, n; /* the epoch's running loss so far */
+} train_pos;
+
+/* The checkpoint: the parameters under their names, the optimizer state as
+ * "optimizer.NAME", and the position in the metadata. */
+static int checkpoint_save(const char *path, const nnc_model_desc *d, void *m, const train_pos *t, int n_train)
+{
+    int n = d->n_tensors + d->n_state_tensors, rc = -1;
+    nnc_st_entry *e = nnc_alloc((size_t)n + 1, sizeof *e);
+    char *names = nnc_alloc((size_t)d->n_state_tensors + 1, 256);
+    char v[9][96];
+    nnc_st_kv meta[12] = {{"format", "pt"}, {"nnc.model", d->name}, {"nnc.checkpoint", "1"}};
+    if (!e || !names) goto out;
+    for (int i = 0; i < n; i++) {
+        const nnc_tensor *t = i < d->n_tensors ? &d->tensors[i] : &d->state_tensors[i - d->n_tensors];
+        e[i].ndim = t->ndim;
+        for (int k = 0; k < t->ndim; k++) e[i].shape[k] = (uint64_t)t->shape[k];
+        if (i < d->n_tensors) {
+            e[i].name = t->name;
+            e[i].data = d->params(m) + t->offset;
+        } else {
+            char *name = names + (size_t)(i - d->n_tensors) * 256;
+            snprintf(name, 256, "optimizer.%s", t->name);
+            e[i].name = name;
+            e[i].data = d->state(m) + t->offset;
+        }
+    }
+    snprintf(v[0], sizeof v[0], "%" PRIu64, t->seed);
+    snprintf(v[1], sizeof v[1], "%d", t->epoch);
+    snprintf(v[2], sizeof v[2], "%d", t->done);
+    snprintf(v[3], sizeof v[3], "%d", n_train);
+    snprintf(v[4], sizeof v[4], "%ld", *d->step(m));
+    snprintf(v[5], sizeof v[5], "%016" PRIx64 ",%016" PRIx64 ",%016" PRIx64 ",%016" PRIx64, t->rng.s[0],
+             t->rng.s[1], t->rng.s[2], t->rng.s[3]);
+    snprintf(v[6], sizeof v[6], "%.17g", t->loss_sum);
+    snprintf(v[7], sizeof v[7], "%.17g", t->n);
+    snprintf(v[8], sizeof v[8], "%d", d->batch);
+    static const char *const keys[9] = {"nnc.seed", "nnc.epoch",    "nnc.samples_done", "nnc.samples", "nnc.step",
+                                        "nnc.rng",  "nnc.loss_sum", "nnc.loss_count",   "nnc.batch_size"};
+    for (int k = 0; k < 9; k++) meta[3 + k].key = keys[k], meta[3 + k].value = v[k];
+    rc = nnc_st_write(path, e, n, meta, 12);
+out:
+    free(e);
+    free(names);
+    return rc;
+}
+
+/* The flags of this run but --resume and --stop-after-batches, which a
+ * resumed run must repeat (the data and the epochs are not in the checkpoint). */
+static void print_flags(FILE *f, const opts *o)
+{
+    for (int i = 2; i < o->argc; i++) {
+        const char *a = o->argv[i];
+        int has_value = !strchr(a, '=') && strcmp(a, "--quiet") != 0;
+        if (!strncmp(a, "--resume", 8) || !strncmp(a, "--stop-after-batches", 20)) {
+            i += has_value;
+            continue;
+        }
+        fprintf(f, " %s", a);
+        if (has_value && i + 1 < o->argc) fprintf(f, " %s", o->argv[++i]);
+    }
+}
+
+/* Reads a checkpoint into the model and *t; n_train must match. */
+static int checkpoint_load(const char *path, const nnc_model_desc *d, void *m, train_pos *t, int n_train)
+{
+    nnc_st_file f;
+    const char *s;
+    int rc = -1, n = d->n_tensors + d->n_state_tensors;
+    long step;
+    if (nnc_st_read(&f, path)) return -1;
+    if (!nnc_st_meta(&f, "nnc.checkpoint")) {
+        nnc_errorf("%s: error: not a checkpoint of an interrupted run (no nnc.checkpoint metadata)", path);
+        goto out;
+    }
+    if (!(s = nnc_st_meta(&f, "nnc.model")) || strcmp(s, d->name)) {
+        nnc_errorf("%s: error: a checkpoint of model '%s', not '%s'", path, s ? s : "?", d->name);
+        goto out;
+    }
+    for (int i = 0; i < n; i++) {
+        const nnc_tensor *mt = i < d->n_tensors ? &d->tensors[i] : &d->state_tensors[i - d->n_tensors];
+        char name[256];
+        const nnc_st_tensor *ft;
+        uint64_t numel = 1;
+        snprintf(name, sizeof name, "%s%s", i < d->n_tensors ? "" : "optimizer.", mt->name);
+        for (int k = 0; k < mt->ndim; k++) numel *= (uint64_t)mt->shape[k];
+        if (!(ft = nnc_st_find(&f, name)) || ft->numel != numel) {
+            nnc_errorf("%s: error: tensor '%s' is %s", path, name, ft ? "of another shape" : "missing");
+            goto out;
+        }
+        if (nnc_st_to_f32(&f, ft, (i < d->n_tensors ? d->params(m) : d->state(m)) + mt->offset)) goto out;
+    }
+    int samples = -1, batch = -1, ok = 1;
+    const char *keys[] = {"nnc.seed", "nnc.epoch",    "nnc.samples_done", "nnc.samples", "nnc.step",
+                          "nnc.rng",  "nnc.loss_sum", "nnc.loss_count",   "nnc.batch_size"};
+    const char *v[9];
+    for (int k = 0; k < 9 && ok; k++) ok = (v[k] = nnc_st_meta(&f, keys[k])) != NULL;
+    ok = ok && sscanf(v[0], "%" SCNu64, &t->seed) == 1 && sscanf(v[1], "%d", &t->epoch) == 1 &&
+         sscanf(v[2], "%d", &t->done) == 1 && sscanf(v[3], "%d", &samples) == 1 && sscanf(v[4], "%ld", &step) == 1 &&
+         sscanf(v[5], "%" SCNx64 ",%" SCNx64 ",%" SCNx64 ",%" SCNx64, &t->rng.s[0], &t->rng.s[1], &t->rng.s[2],
+                &t->rng.s[3]) == 4 &&
+         sscanf(v[6], "%lf", &t->loss_sum) == 1 && sscanf(v[7], "%lf", &t->n) == 1 && sscanf(v[8], "%d", &batch) == 1;
+    if (!ok || t->epoch < 1 || t->done < 0 || t->done > samples) {
+        nnc_errorf("%s: error: the checkpoint's position (nnc.* metadata) is missing or damaged", path);
+        goto out;
+    }
+    if (batch != d->batch) {
+        nnc_errorf("%s: error: the interrupted run used batch size %d, this one %d: resume with the same", path,
+                   batch, d->batch);
+        goto out;
+    }
+    if (samples != n_train) {
+        nnc_errorf("%s: error: the interrupted run trained on %d samples, this one has %d: resume with the same data",
+                   path, samples, n_train);
+        goto out;
+    }
+    *d->step(m) = step;
+    rc = 0;
+out:
+    nnc_st_free(&f);
+    return rc;
+}
+
 static int cmd_train(const nnc_model_desc *d, void *m, const opts *o)
 {
     const char *train_path = o->data ? o->data : d->train_path;
@@ -535,8 +687,18 @@ static int cmd_train(const nnc_model_desc *d, void *m, const opts *o)
     cb_state cb;
     ev_buf evb = {NULL, NULL};
     epoch_logs logs;
+    train_pos pos;
+    struct sigaction old_int, on_int;
+    int handler = 0, batches = 0, first = 1;
+    char ckpt[4096];
 
+    memset(&pos, 0, sizeof pos);
+    pos.seed = o->seed;
+    pos.epoch = 1;
     logs.n = metric_list(d, logs.list);
+    if (o->resume && !d->state)
+        return nnc_errorf("%s: error: model '%s' cannot resume: its program has no optimizer state table", o->resume,
+                          d->name);
     if (callbacks_begin(&cb, d)) goto done;
     if (o->save && check_writable(o->save)) goto done;
     if (nnc_data_load(&all, train_path, d, 0)) goto done;
@@ -557,16 +719,42 @@ static int cmd_train(const nnc_model_desc *d, void *m, const opts *o)
     if (!bx || !by || !out || !idx) goto done;
     if (ev_alloc(&evb, d, all.n > test.n ? all.n : test.n, 0)) goto done;
     for (int i = 0; i < tr.n; i++) idx[i] = i;
-    nnc_rng_seed(&rng, o->seed);
+    if (o->resume) {
+        train_pos at;
+        if (checkpoint_load(o->resume, d, m, &at, tr.n)) goto done;
+        /* the order of the rows: the interrupted run's shuffles, replayed */
+        nnc_rng_seed(&rng, at.seed);
+        for (int e = 1; e <= at.epoch && d->shuffle; e++) nnc_shuffle(idx, tr.n, &rng);
+        if (memcmp(&rng, &at.rng, sizeof rng)) {
+            nnc_errorf("%s: error: the shuffle does not replay: resume with the same data and seed", o->resume);
+            goto done;
+        }
+        pos = at;
+    } else {
+        nnc_rng_seed(&rng, o->seed);
+    }
+    /* Ctrl-C: finish the batch, save a checkpoint, exit 130 */
+    got_sigint = 0;
+    memset(&on_int, 0, sizeof on_int);
+    on_int.sa_handler = on_sigint;
+    sigemptyset(&on_int.sa_mask);
+    handler = sigaction(SIGINT, &on_int, &old_int) == 0;
+    snprintf(ckpt, sizeof ckpt, "%s.interrupted.safetensors", d->name);
 
-    if (csv_open(&cb, d, va.n > 0)) goto done;
-    for (int epoch = 1; epoch <= epochs && !cb.stop; epoch++) {
+    if (csv_open(&cb, d, va.n > 0, o->resume != NULL)) goto done;
+    for (int epoch = pos.epoch; epoch <= epochs && !cb.stop; epoch++, first = 0) {
         double t0 = now_ms(), *v = logs.v;
-        int n_batches = (tr.n + d->batch - 1) / d->batch;
+        int n_batches = (tr.n + d->batch - 1) / d->batch, start = 0;
         progress bar = {0};
-        if (d->shuffle) nnc_shuffle(idx, tr.n, &rng);
         nnc_metrics_init(&run, d);
-        for (int i = 0; i < tr.n; i += d->batch) {
+        if (first && o->resume) { /* continue the epoch where it stopped, its shuffle done */
+            start = pos.done;
+            run.loss_sum = pos.loss_sum;
+            run.n = pos.n;
+        } else if (d->shuffle) {
+            nnc_shuffle(idx, tr.n, &rng);
+        }
+        for (int i = start; i < tr.n; i += d->batch) {
             int nb = tr.n - i < d->batch ? tr.n - i : d->batch;
             const float *x = tr.x + (size_t)i * (size_t)d->n_in;
             const float *y = tr.y + (size_t)i * (size_t)d->n_target;
@@ -577,6 +765,27 @@ static int cmd_train(const nnc_model_desc *d, void *m, const opts *o)
             }
             nnc_metrics_add(&run, d->train_step(m, x, y, nb), NULL, NULL, nb);
             if (tty) progress_draw(&bar, epoch, epochs, i / d->batch + 1, n_batches, t0, nnc_metrics_loss(&run));
+            if (got_sigint || ++batches == o->stop_after) {
+                pos.epoch = epoch;
+                pos.done = i + nb;
+                pos.rng = rng;
+                pos.loss_sum = run.loss_sum;
+                pos.n = run.n;
+                if (tty) printf("\n");
+                fflush(stdout);
+                if (d->state && checkpoint_save(ckpt, d, m, &pos, tr.n) == 0) {
+                    fprintf(stderr, "interrupted in epoch %d after %d of %d samples; saved the training state to %s\n"
+                                    "resume with: nnc train %s",
+                            epoch, pos.done, tr.n, ckpt, d->source ? d->source : "MODEL.nn");
+                    print_flags(stderr, o);
+                    fprintf(stderr, " --resume %s\n", ckpt);
+                    rc = INTERRUPTED;
+                } else {
+                    if (!d->state) nnc_errorf("error: model '%s' has no optimizer state table", d->name);
+                    nnc_error_addf("interrupted in epoch %d: the training state could not be saved", epoch);
+                }
+                goto done;
+            }
         }
         if (o->quiet && !d->callbacks) continue;
         /* The loss is Keras' running mean of the batch losses. train_step
@@ -621,6 +830,7 @@ static int cmd_train(const nnc_model_desc *d, void *m, const opts *o)
         }
         if (callbacks_epoch_end(&cb, d, m, &prep, epoch, &logs, o->quiet)) goto done;
     }
+    if (handler) sigaction(SIGINT, &old_int, NULL), handler = 0;
     if (callbacks_train_end(&cb, d, m, o->quiet)) goto done;
 
     const nnc_dataset *final = test.n ? &test : va.n ? &va : &tr;
@@ -642,6 +852,7 @@ done:
     free(idx);
     ev_free(&evb);
     callbacks_free(&cb);
+    if (handler) sigaction(SIGINT, &old_int, NULL);
     return rc;
 }
 
@@ -779,8 +990,11 @@ int nnc_main(const nnc_model_desc *d, void *model, int argc, char **argv)
     memset(&o, 0, sizeof o);
     o.epochs = -1;
     o.seed = d->seed;
+    o.argc = argc;
+    o.argv = argv;
     if ((st = parse_args(d, cmd, argc, argv, prog, &o))) return st;
     st = cmd == TRAIN ? cmd_train(d, model, &o) : cmd == EVAL ? cmd_eval(d, model, &o) : cmd_predict(d, model, &o);
+    if (st == INTERRUPTED) return 130;
     if (st) {
         fflush(stdout);
         fprintf(stderr, "%s\n", nnc_error());

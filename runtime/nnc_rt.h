@@ -102,6 +102,13 @@ typedef struct nnc_model_desc {
     /* ---- metrics(...) (workflow): NULL reports the task's default metric
      * (accuracy, or rmse for regression) */
     const nnc_metric *metrics;
+    /* ---- resuming (workflow): the optimizer state, for the checkpoint an
+     * interrupted run saves; state NULL: the model cannot be resumed */
+    const nnc_tensor *state_tensors; /* offsets in floats from state(m) */
+    int n_state_tensors;
+    size_t n_state;                  /* floats in the state block */
+    float *(*state)(void *m);
+    long *(*step)(void *m);          /* optimizer steps taken */
 } nnc_model_desc;
 
 /* Entry point of a training/eval/predict program; returns the exit status. */

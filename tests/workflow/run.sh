@@ -167,6 +167,69 @@ grep -q '^epoch 3/3 - loss: [0-9.]* - accuracy: [0-9.]* - binary_accuracy: [0-9.
     && pass "metrics: the epoch line lists them in order, then val_" || fail "metrics: the epoch line" "$(cat train.txt)"
 cd "$T" || exit 1
 
+# Interrupting and resuming: a run stopped after batch N (the hidden flag
+# --stop-after-batches, deterministic) and resumed ends with the same
+# weights, byte for byte, as an unbroken run; N covers the first batch, the
+# middle of an epoch, an epoch's last (short) batch, and a later epoch.
+cd "$T/met" || exit 1
+R=$ROOT/tests/workflow/models/resume.nn
+"$ROOT/nnc" train "$R" --data sparse.csv --save full.st >full.txt 2>&1 && cp history.csv full.csv
+for n in 1 4 10 23; do
+    rm -f resume.interrupted.safetensors part.st
+    "$ROOT/nnc" train "$R" --data sparse.csv --save part.st --stop-after-batches $n >p1.txt 2>p1.err
+    rc=$?
+    "$ROOT/nnc" train "$R" --data sparse.csv --save part.st --resume resume.interrupted.safetensors >p2.txt 2>&1
+    if [ $rc -eq 130 ] && cmp -s full.st part.st; then pass "resume after batch $n: weights equal an unbroken run's"
+    else fail "resume after batch $n" "exit $rc; $(head -c 300 p1.err) $(head -c 300 p2.txt)"; fi
+    same "resume after batch $n: the epoch lines and history equal" \
+        "$(cat p1.txt p2.txt | sed 's/ - [0-9]* ms$//'; cat history.csv)" "$(sed 's/ - [0-9]* ms$//' full.txt; cat full.csv)"
+done
+same "interrupt: says where, what was saved and how to resume" "$(cat p1.err)" \
+"interrupted in epoch 3 after 48 of 150 samples; saved the training state to resume.interrupted.safetensors
+resume with: nnc train $R --data sparse.csv --save part.st --resume resume.interrupted.safetensors"
+/usr/bin/python3 - >st.txt <<'PY'
+import json, struct
+b = open("resume.interrupted.safetensors", "rb").read()
+h = json.loads(b[8:8 + struct.unpack("<Q", b[:8])[0]])
+m = h.pop("__metadata__")
+print(" ".join(sorted(k for k in h if k.startswith("optimizer."))[:3]), m["nnc.epoch"], m["nnc.samples_done"], m["nnc.step"])
+PY
+same "the checkpoint names the optimizer state and the position" "$(cat st.txt)" \
+    "optimizer.dense.bias.exp_avg optimizer.dense.bias.exp_avg_sq optimizer.dense.weight.exp_avg 3 48 23"
+head -n 100 sparse.csv >short.csv
+"$ROOT/nnc" train "$R" --data short.csv --resume resume.interrupted.safetensors >/dev/null 2>p2.err
+same "resume with other data is refused" "$?: $(cat p2.err)" \
+    "1: resume.interrupted.safetensors: error: the interrupted run trained on 150 samples, this one has 75: resume with the same data"
+"$ROOT/nnc" train "$R" --data sparse.csv --resume full.st >/dev/null 2>p2.err
+same "resume from plain weights is refused" "$?: $(cat p2.err)" \
+    "1: full.st: error: not a checkpoint of an interrupted run (no nnc.checkpoint metadata)"
+# a real SIGINT, sent to nnc's process group as a terminal's Ctrl-C is,
+# in the middle of a long run: exit 130, and resuming for as many epochs
+# as an unbroken run ends with the same weights
+if command -v setsid >/dev/null; then
+    rm -f resume.interrupted.safetensors
+    setsid "$ROOT/nnc" train "$R" --data sparse.csv --epochs 100000 --quiet >sig.txt 2>sig.err &
+    pid=$!
+    # wait for the training program (nnc first runs the C compiler)
+    for _ in $(seq 200); do [ -n "$(pgrep -P $pid -f '/prog train')" ] && break; sleep 0.05; done
+    sleep 0.3
+    kill -INT -- -$pid
+    wait $pid
+    rc=$?
+    ep=$(sed -n 's/^interrupted in epoch \([0-9]*\) .*/\1/p' sig.err)
+    if [ $rc -eq 130 ] && [ -n "$ep" ] && [ -f resume.interrupted.safetensors ]; then
+        pass "SIGINT: exit 130 after saving a checkpoint"
+        "$ROOT/nnc" train "$R" --data sparse.csv --epochs $ep --save a.st --quiet >/dev/null 2>&1
+        "$ROOT/nnc" train "$R" --data sparse.csv --epochs $ep --save b.st --quiet \
+            --resume resume.interrupted.safetensors >/dev/null 2>&1
+        if cmp -s a.st b.st; then pass "SIGINT: the resumed run equals an unbroken one"
+        else fail "SIGINT: the resumed run equals an unbroken one" "weights differ"; fi
+    else
+        fail "SIGINT" "exit $rc: $(head -c 300 sig.err)"
+    fi
+fi
+cd "$T" || exit 1
+
 # The same through nnc train and the generated glue, on a real network:
 # the stopping epoch and the restored weights follow from the logged curve.
 mkdir -p m && cd m || exit 1
