@@ -1,7 +1,9 @@
 /* metrics.c — what the driver reports: the epoch loss as Keras computes it
  * (batch losses weighted by batch size, so a short last batch counts for
- * what it holds), accuracy for classification, rmse for regression, and the
- * softmax/sigmoid that turn logits into the probabilities predict prints. */
+ * what it holds), accuracy for classification, rmse for regression, the
+ * metrics(...) list (mse, mae, precision/recall from the confusion matrix,
+ * exact ROC AUC, top-k accuracy), and the softmax/sigmoid that turn logits
+ * into the probabilities predict prints. */
 #include <math.h>
 #include <stdlib.h>
 
