@@ -119,6 +119,28 @@ class  precision  recall  support
    -1     0.6667  0.6667        3
     1     0.6667  0.6667        3"
     same "eval: hinge classes are -1 and 1" "$(sed 1d out.txt)" "$want"
+    # auc with tied scores (they count half) and precision/recall on logits
+    # thresholded at 0: the logit is the input, so scikit-learn sees it too
+    if $CC $FLAGS -DTASK=NNC_BINARY -DN_IN=1 -DWITH_METRICS $ROOT/$(echo $FAKE | sed "s| | $ROOT/|g") \
+            -I"$ROOT/runtime" -o "$T/binm" -lm; then
+        /usr/bin/python3 "$ROOT/tests/workflow/write_st.py" one.st fc.weight=1:1x1 fc.bias=0:1
+        printf '%s\n' 1,1 1,0 0,1 0,0 -1,0 -1,1 2,1 -2,0 0.5,0 0.5,0 0.5,1 -0.5,1 >tie.csv
+        got=$("$T/binm" eval --weights one.st --data tie.csv | head -1 | sed 's/^loss: [^ ]* - //; s/: /=/g; s/ - / /g')
+        res=$(/usr/bin/python3 - $got <<'PY'
+import sys
+import numpy as np
+from sklearn import metrics as skm
+d = np.loadtxt("tie.csv", delimiter=",")
+x, y = d[:, 0], d[:, 1].astype(int)
+want = {"auc": skm.roc_auc_score(y, x), "precision": skm.precision_score(y, x > 0),
+        "recall": skm.recall_score(y, x > 0)}
+print(" ".join(k for k, v in (a.split("=") for a in sys.argv[1:]) if abs(float(v) - want[k]) > 5e-5))
+PY
+)
+        same "eval: auc with ties, precision and recall on logits agree with scikit-learn" "$res" ""
+    else
+        fail "build fake binary with metrics" "compiler error"
+    fi
     cd "$ROOT" || exit 1
 else
     fail "build fake models" "compiler error"
