@@ -552,29 +552,60 @@ typedef struct train_pos {
     double loss_sum, n; /* the epoch's running loss so far */
 } train_pos;
 
-/* The checkpoint: the parameters under their names, the optimizer state as
- * "optimizer.NAME", and the position in the metadata. */
-static int checkpoint_save(const char *path, const nnc_model_desc *d, void *m, const train_pos *t, int n_train)
+static const char *const ckpt_keys[13] = {
+    "nnc.seed",     "nnc.epoch",      "nnc.samples_done", "nnc.samples",   "nnc.step",
+    "nnc.rng",      "nnc.loss_sum",   "nnc.loss_count",   "nnc.batch_size",
+    /* the callbacks: early_stopping's best value, wait and best epoch; model_checkpoint's best */
+    "nnc.es_best",  "nnc.es_wait",    "nnc.es_best_epoch", "nnc.ckpt_best"};
+
+/* The checkpoint's tensors: i < n_tensors the parameters, then the
+ * optimizer state ("optimizer.NAME"), then restore_best_weights' copy of the
+ * best epoch's parameters ("best.NAME"). Returns the tensor, its name in
+ * name, and its floats in *data. */
+static const nnc_tensor *ckpt_tensor(const nnc_model_desc *d, void *m, const cb_state *cb, int i, char *name,
+                                     size_t cap, float **data)
 {
-    int n = d->n_tensors + d->n_state_tensors, rc = -1;
+    const nnc_tensor *t;
+    if (i < d->n_tensors) {
+        t = &d->tensors[i];
+        snprintf(name, cap, "%s", t->name);
+        *data = d->params(m) + t->offset;
+    } else if (i < d->n_tensors + d->n_state_tensors) {
+        t = &d->state_tensors[i - d->n_tensors];
+        snprintf(name, cap, "optimizer.%s", t->name);
+        *data = d->state(m) + t->offset;
+    } else {
+        t = &d->tensors[i - d->n_tensors - d->n_state_tensors];
+        snprintf(name, cap, "best.%s", t->name);
+        *data = cb->best_params + t->offset;
+    }
+    return t;
+}
+
+/* How many: the best epoch's copy only once there is one. */
+static int ckpt_count(const nnc_model_desc *d, const cb_state *cb)
+{
+    return d->n_tensors + d->n_state_tensors + (cb->best_params && cb->es_best_epoch ? d->n_tensors : 0);
+}
+
+/* The checkpoint: the tensors above, and in the metadata the position and
+ * the callbacks' state. */
+static int checkpoint_save(const char *path, const nnc_model_desc *d, void *m, const train_pos *t, int n_train,
+                           const cb_state *cb)
+{
+    int n = ckpt_count(d, cb), rc = -1;
     nnc_st_entry *e = nnc_alloc((size_t)n + 1, sizeof *e);
-    char *names = nnc_alloc((size_t)d->n_state_tensors + 1, 256);
-    char v[9][96];
-    nnc_st_kv meta[12] = {{"format", "pt"}, {"nnc.model", d->name}, {"nnc.checkpoint", "1"}};
+    char *names = nnc_alloc((size_t)n + 1, 256);
+    char v[13][96];
+    nnc_st_kv meta[16] = {{"format", "pt"}, {"nnc.model", d->name}, {"nnc.checkpoint", "1"}};
     if (!e || !names) goto out;
     for (int i = 0; i < n; i++) {
-        const nnc_tensor *t = i < d->n_tensors ? &d->tensors[i] : &d->state_tensors[i - d->n_tensors];
-        e[i].ndim = t->ndim;
-        for (int k = 0; k < t->ndim; k++) e[i].shape[k] = (uint64_t)t->shape[k];
-        if (i < d->n_tensors) {
-            e[i].name = t->name;
-            e[i].data = d->params(m) + t->offset;
-        } else {
-            char *name = names + (size_t)(i - d->n_tensors) * 256;
-            snprintf(name, 256, "optimizer.%s", t->name);
-            e[i].name = name;
-            e[i].data = d->state(m) + t->offset;
-        }
+        float *data;
+        const nnc_tensor *tt = ckpt_tensor(d, m, cb, i, names + (size_t)i * 256, 256, &data);
+        e[i].name = names + (size_t)i * 256;
+        e[i].data = data;
+        e[i].ndim = tt->ndim;
+        for (int k = 0; k < tt->ndim; k++) e[i].shape[k] = (uint64_t)tt->shape[k];
     }
     snprintf(v[0], sizeof v[0], "%" PRIu64, t->seed);
     snprintf(v[1], sizeof v[1], "%d", t->epoch);
@@ -586,10 +617,12 @@ static int checkpoint_save(const char *path, const nnc_model_desc *d, void *m, c
     snprintf(v[6], sizeof v[6], "%.17g", t->loss_sum);
     snprintf(v[7], sizeof v[7], "%.17g", t->n);
     snprintf(v[8], sizeof v[8], "%d", d->batch);
-    static const char *const keys[9] = {"nnc.seed", "nnc.epoch",    "nnc.samples_done", "nnc.samples", "nnc.step",
-                                        "nnc.rng",  "nnc.loss_sum", "nnc.loss_count",   "nnc.batch_size"};
-    for (int k = 0; k < 9; k++) meta[3 + k].key = keys[k], meta[3 + k].value = v[k];
-    rc = nnc_st_write(path, e, n, meta, 12);
+    snprintf(v[9], sizeof v[9], "%.17g", cb->es_best);
+    snprintf(v[10], sizeof v[10], "%d", cb->es_wait);
+    snprintf(v[11], sizeof v[11], "%d", cb->es_best_epoch);
+    snprintf(v[12], sizeof v[12], "%.17g", cb->ckpt_best);
+    for (int k = 0; k < 13; k++) meta[3 + k].key = ckpt_keys[k], meta[3 + k].value = v[k];
+    rc = nnc_st_write(path, e, n, meta, 16);
 out:
     free(e);
     free(names);
@@ -613,11 +646,12 @@ static void print_flags(FILE *f, const opts *o)
 }
 
 /* Reads a checkpoint into the model and *t; n_train must match. */
-static int checkpoint_load(const char *path, const nnc_model_desc *d, void *m, train_pos *t, int n_train)
+static int checkpoint_load(const char *path, const nnc_model_desc *d, void *m, train_pos *t, int n_train,
+                           cb_state *cb)
 {
     nnc_st_file f;
     const char *s;
-    int rc = -1, n = d->n_tensors + d->n_state_tensors;
+    int rc = -1, n;
     long step;
     if (nnc_st_read(&f, path)) return -1;
     if (!nnc_st_meta(&f, "nnc.checkpoint")) {
@@ -628,24 +662,26 @@ static int checkpoint_load(const char *path, const nnc_model_desc *d, void *m, t
         nnc_errorf("%s: error: a checkpoint of model '%s', not '%s'", path, s ? s : "?", d->name);
         goto out;
     }
-    for (int i = 0; i < n; i++) {
-        const nnc_tensor *mt = i < d->n_tensors ? &d->tensors[i] : &d->state_tensors[i - d->n_tensors];
+    int samples = -1, batch = -1, ok = 1;
+    const char *v[13];
+    for (int k = 0; k < 13 && ok; k++) ok = (v[k] = nnc_st_meta(&f, ckpt_keys[k])) != NULL;
+    /* the callbacks' state first: whether "best.*" tensors follow */
+    ok = ok && sscanf(v[9], "%lf", &cb->es_best) == 1 && sscanf(v[10], "%d", &cb->es_wait) == 1 &&
+         sscanf(v[11], "%d", &cb->es_best_epoch) == 1 && sscanf(v[12], "%lf", &cb->ckpt_best) == 1;
+    n = ckpt_count(d, cb);
+    for (int i = 0; ok && i < n; i++) {
         char name[256];
+        float *data;
+        const nnc_tensor *mt = ckpt_tensor(d, m, cb, i, name, sizeof name, &data);
         const nnc_st_tensor *ft;
         uint64_t numel = 1;
-        snprintf(name, sizeof name, "%s%s", i < d->n_tensors ? "" : "optimizer.", mt->name);
         for (int k = 0; k < mt->ndim; k++) numel *= (uint64_t)mt->shape[k];
         if (!(ft = nnc_st_find(&f, name)) || ft->numel != numel) {
             nnc_errorf("%s: error: tensor '%s' is %s", path, name, ft ? "of another shape" : "missing");
             goto out;
         }
-        if (nnc_st_to_f32(&f, ft, (i < d->n_tensors ? d->params(m) : d->state(m)) + mt->offset)) goto out;
+        if (nnc_st_to_f32(&f, ft, data)) goto out;
     }
-    int samples = -1, batch = -1, ok = 1;
-    const char *keys[] = {"nnc.seed", "nnc.epoch",    "nnc.samples_done", "nnc.samples", "nnc.step",
-                          "nnc.rng",  "nnc.loss_sum", "nnc.loss_count",   "nnc.batch_size"};
-    const char *v[9];
-    for (int k = 0; k < 9 && ok; k++) ok = (v[k] = nnc_st_meta(&f, keys[k])) != NULL;
     ok = ok && sscanf(v[0], "%" SCNu64, &t->seed) == 1 && sscanf(v[1], "%d", &t->epoch) == 1 &&
          sscanf(v[2], "%d", &t->done) == 1 && sscanf(v[3], "%d", &samples) == 1 && sscanf(v[4], "%ld", &step) == 1 &&
          sscanf(v[5], "%" SCNx64 ",%" SCNx64 ",%" SCNx64 ",%" SCNx64, &t->rng.s[0], &t->rng.s[1], &t->rng.s[2],
@@ -721,7 +757,7 @@ static int cmd_train(const nnc_model_desc *d, void *m, const opts *o)
     for (int i = 0; i < tr.n; i++) idx[i] = i;
     if (o->resume) {
         train_pos at;
-        if (checkpoint_load(o->resume, d, m, &at, tr.n)) goto done;
+        if (checkpoint_load(o->resume, d, m, &at, tr.n, &cb)) goto done;
         /* the order of the rows: the interrupted run's shuffles, replayed */
         nnc_rng_seed(&rng, at.seed);
         for (int e = 1; e <= at.epoch && d->shuffle; e++) nnc_shuffle(idx, tr.n, &rng);
@@ -773,7 +809,7 @@ static int cmd_train(const nnc_model_desc *d, void *m, const opts *o)
                 pos.n = run.n;
                 if (tty) printf("\n");
                 fflush(stdout);
-                if (d->state && checkpoint_save(ckpt, d, m, &pos, tr.n) == 0) {
+                if (d->state && checkpoint_save(ckpt, d, m, &pos, tr.n, &cb) == 0) {
                     fprintf(stderr, "interrupted in epoch %d after %d of %d samples; saved the training state to %s\n"
                                     "resume with: nnc train %s",
                             epoch, pos.done, tr.n, ckpt, d->source ? d->source : "MODEL.nn");

@@ -206,6 +206,20 @@ for n in 1 4 10 23; do
     same "resume after batch $n: the epoch lines and history equal" \
         "$(cat p1.txt p2.txt | sed 's/ - [0-9]* ms$//'; cat history.csv)" "$(sed 's/ - [0-9]* ms$//' full.txt; cat full.csv)"
 done
+# with callbacks: early stopping's patience, restore_best_weights' copy and
+# the checkpoints' best value go on where they stopped
+X=$ROOT/tests/workflow/models/xor_callbacks.nn
+"$ROOT/nnc" train "$X" --save xfull.st >xfull.txt 2>&1
+for n in 2 3; do
+    rm -f xor_cb.interrupted.safetensors xpart.st
+    "$ROOT/nnc" train "$X" --save xpart.st --stop-after-batches $n >x1.txt 2>/dev/null
+    rc=$?
+    "$ROOT/nnc" train "$X" --save xpart.st --resume xor_cb.interrupted.safetensors >x2.txt 2>&1
+    if [ $rc -eq 130 ] && cmp -s xfull.st xpart.st; then pass "resume with callbacks after batch $n: the restored best weights equal"
+    else fail "resume with callbacks after batch $n" "$(tail -3 x2.txt)"; fi
+    same "resume with callbacks after batch $n: stops at the same epoch" \
+        "$(cat x1.txt x2.txt | sed 's/ - [0-9]* ms$//')" "$(sed 's/ - [0-9]* ms$//' xfull.txt)"
+done
 same "interrupt: says where, what was saved and how to resume" "$(cat p1.err)" \
 "interrupted in epoch 3 after 48 of 150 samples; saved the training state to resume.interrupted.safetensors
 resume with: nnc train $R --data sparse.csv --save part.st --resume resume.interrupted.safetensors"
