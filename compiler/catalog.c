@@ -4,7 +4,8 @@
  * a name is adding a row (plus, for a new layer, its lowering).
  *
  * callbacks(...) takes any number of callbacks, each a call checked against
- * its K_CALLBACK row; check.c says which monitors fit the task.
+ * its K_CALLBACK row; check.c says which monitors fit the task. metrics(...)
+ * likewise takes K_METRIC rows; check.c says which metrics fit the loss.
  *
  * Defaults are written exactly as in a model file and parsed by the same
  * parser; "" marks an optional argument without a default (a layer's name,
@@ -73,6 +74,10 @@ const Entry catalog[] = {
         {"callback", T_CALLBACK, "", ANY, "any number of callbacks, each at most once"},
      }, "what runs at the end of every epoch, as Keras' fit(callbacks = [...])",
      "callbacks(early_stopping(patience = 3), csv_logger(\"history.csv\"))"},
+    {"metrics", K_STATEMENT, 0, L_NONE, {
+        {"metric", T_METRIC, "", ANY, "any number of metrics, each at most once"},
+     }, "what is reported per epoch and by eval besides the loss, as Keras' compile(metrics = [...])",
+     "metrics(accuracy, precision, recall)"},
 
     /* ---- layers ---- */
     {"dense", K_LAYER, 0, L_DENSE, {
@@ -333,6 +338,22 @@ const Entry catalog[] = {
         {"path", T_STR, NULL, ANY, "the CSV file, rewritten at the start of training"},
      }, "writes one row of loss and metrics per epoch", "callbacks(csv_logger(\"history.csv\"))"},
 
+    /* ---- metrics: computed per epoch on the training and validation data ---- */
+    {"accuracy", K_METRIC, 0, L_NONE, {{0}}, "classification: the fraction classified right", NULL},
+    {"binary_accuracy", K_METRIC, 0, L_NONE, {{0}},
+     "binary: the fraction with (p > 0.5) == label (logit > 0)", NULL},
+    {"mse", K_METRIC, 0, L_NONE, {{0}}, "regression: mean squared error", NULL},
+    {"mae", K_METRIC, 0, L_NONE, {{0}}, "regression: mean absolute error", NULL},
+    {"rmse", K_METRIC, 0, L_NONE, {{0}}, "regression: root mean squared error", NULL},
+    {"precision", K_METRIC, 0, L_NONE, {{0}},
+     "tp / (tp + fp); binary at p > 0.5, multi-class macro-averaged over classes", NULL},
+    {"recall", K_METRIC, 0, L_NONE, {{0}},
+     "tp / (tp + fn); binary at p > 0.5, multi-class macro-averaged over classes", NULL},
+    {"auc", K_METRIC, 0, L_NONE, {{0}}, "binary: exact area under the ROC curve (ties count half)", NULL},
+    {"top_k_accuracy", K_METRIC, 0, L_NONE, {
+        {"k", T_INT, "5", 1, INT_MAX, 0, 0, "a sample counts if its class is among the k highest outputs"},
+     }, "multi-class: the fraction whose class is among the k highest outputs", "metrics(top_k_accuracy(k = 3))"},
+
     /* ---- preprocessing ---- */
     {"none", K_PREPROCESS, 0, L_NONE, {{0}}, "inputs as they are", NULL},
     {"standardize", K_PREPROCESS, 0, L_NONE, {{0}}, "zero mean, unit variance per feature", NULL},
@@ -358,7 +379,7 @@ const Entry *catalog_activation(int op) {
 /* Activations before layers: `optimizer relu` is about the activation. */
 const Entry *catalog_find_any(const char *name) {
     static const Kind order[] = {K_ACTIVATION, K_LOSS, K_OPTIMIZER, K_INITIALIZER,
-                                 K_REGULARIZER, K_PREPROCESS, K_SCHEDULE, K_CALLBACK, K_STATEMENT,
+                                 K_REGULARIZER, K_PREPROCESS, K_SCHEDULE, K_CALLBACK, K_METRIC, K_STATEMENT,
                                  K_LAYER};
     for (int k = 0; k < (int)(sizeof order / sizeof order[0]); k++) {
         const Entry *e = catalog_find(name, order[k]);
@@ -371,7 +392,7 @@ const Entry *catalog_find_any(const char *name) {
 const char *kind_name(Kind k) {
     static const char *const names[K_NKINDS] = {
         "statement", "layer", "activation", "loss", "optimizer", "initializer",
-        "preprocessing method", "regularizer", "learning-rate schedule", "callback",
+        "preprocessing method", "regularizer", "learning-rate schedule", "callback", "metric",
     };
     if (k < 0 || k >= K_NKINDS)
         internal_error("bad kind %d", (int)k);
@@ -394,6 +415,7 @@ static const char *type_name(const ParamDef *p) {
     case T_SCHEDULE: return "float or schedule";
     case T_NUMBERS: return "numbers";
     case T_CALLBACK: return "callback";
+    case T_METRIC: return "metric";
     case T_NAME: return "name";
     }
     internal_error("bad type %d", (int)p->type);
@@ -440,7 +462,7 @@ static void print_signature(FILE *out, const Entry *e) {
     }
     fprintf(out, "(");
     for (int i = 0; i < MAX_PARAMS && p[i].name; i++) {
-        fprintf(out, "%s%s%s", i ? ", " : "", p[i].name, p[i].type == T_CALLBACK ? ", ..." : "");
+        fprintf(out, "%s%s%s", i ? ", " : "", p[i].name, p[i].type == T_CALLBACK || p[i].type == T_METRIC ? ", ..." : "");
         if (p[i].dflt && *p[i].dflt)
             fprintf(out, " = %s", p[i].dflt);
     }
@@ -454,6 +476,7 @@ void catalog_print(FILE *out) {
         "Preprocessing (preprocess NAME)", "Regularizers (kernel_regularizer = NAME)",
         "Learning-rate schedules (learning_rate = NAME(...))",
         "Callbacks (callbacks(NAME(...), ...))",
+        "Metrics (metrics(NAME, ...))",
     };
     for (int k = 0; k < K_NKINDS; k++) {
         fprintf(out, "%s%s:\n", k ? "\n" : "", titles[k]);

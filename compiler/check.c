@@ -168,6 +168,8 @@ static void unknown_name(Loc loc, const char *name, Kind kind, int kind2) {
             hint("callbacks are listed in their own statement: callbacks(%s(...))", name);
         else if (other->kind == K_LAYER && other->example)
             hint("a layer goes on a line of its own, e.g. %s", other->example);
+        else if (other->kind == K_METRIC)
+            hint("metrics are listed in their own statement: metrics(%s)", name);
         return;
     }
     const char **names = xalloc(sizeof(char *) * (size_t)catalog_len);
@@ -190,7 +192,7 @@ static const Kind kind_of_type[] = {
     [T_ACTIVATION] = K_ACTIVATION, [T_INITIALIZER] = K_INITIALIZER, [T_LOSS] = K_LOSS,
     [T_OPTIMIZER] = K_OPTIMIZER, [T_PREPROCESS] = K_PREPROCESS, [T_REGULARIZER] = K_REGULARIZER,
     [T_SCHEDULE] = K_SCHEDULE,
-    [T_CALLBACK] = K_CALLBACK,
+    [T_CALLBACK] = K_CALLBACK, [T_METRIC] = K_METRIC,
 };
 
 /* A name or call in a value position of kind k. */
@@ -381,7 +383,8 @@ static int convert(const Entry *e, const ParamDef *p, const Value *v, ArgVal *ou
     case T_OPTIMIZER:
     case T_PREPROCESS:
     case T_REGULARIZER:
-    case T_CALLBACK: {
+    case T_CALLBACK:
+    case T_METRIC: {
         const char *kn = kind_name(kind_of_type[p->type]);
         if (v->kind == V_STR && catalog_find(v->str, kind_of_type[p->type])) {
             error_at(v->loc, "%s must be %s %s name, not a string", what, article(kn), kn);
@@ -409,7 +412,8 @@ static const char *type_noun(const ParamDef *p) {
     case T_OPTIMIZER:
     case T_PREPROCESS:
     case T_REGULARIZER:
-    case T_CALLBACK: return kind_name(kind_of_type[p->type]);
+    case T_CALLBACK:
+    case T_METRIC: return kind_name(kind_of_type[p->type]);
     default: return "value";
     }
 }
@@ -839,22 +843,26 @@ static void check_sizes(const Spec *spec) {
 
 /* ---- callbacks ------------------------------------------------------------------ */
 
-/* callbacks(early_stopping(...), csv_logger("h.csv")): each argument a
- * positional callback, each kind at most once (the runtime keeps one of each). */
-static void callbacks_statement(const Stmt *s, Spec *spec) {
-    const Entry *e = catalog_find("callbacks", K_STATEMENT);
+/* callbacks(early_stopping(...), csv_logger("h.csv")) and metrics(accuracy,
+ * auc): each argument a positional callback (metric), each kind at most once
+ * (the runtime keeps one of each). Returns the calls; *n their number. */
+static Call **list_statement(const Stmt *s, int *n) {
+    const Entry *e = catalog_find(s->name, K_STATEMENT);
+    const char *what = e->name;     /* "callbacks" or "metrics" */
+    *n = 0;
     if (s->operand || !s->call) {
-        error_at(s->operand ? s->operand->loc : s->loc, "callbacks takes its callbacks in parentheses");
+        error_at(s->operand ? s->operand->loc : s->loc, "%s takes its %s in parentheses", what, what);
         hint("for example: %s", e->example);
-        return;
+        return NULL;
     }
     Vec calls = {0};
     for (int i = 0; i < s->call->nargs; i++) {
         const Arg *a = &s->call->args[i];
         ArgVal v = {0};
         if (a->name) {
-            error_at(a->loc, "callbacks takes callbacks, not named arguments");
-            hint("arguments go inside a callback: %s", e->example);
+            error_at(a->loc, "%s takes %s, not named arguments", what, what);
+            hint("arguments go inside a %s: %s", kind_name(kind_of_type[e->params[0].type]),
+                 !strcmp(what, "metrics") ? "metrics(top_k_accuracy(k = 3))" : e->example);
             continue;
         }
         if (!convert(e, &e->params[0], a->val, &v))
@@ -863,7 +871,7 @@ static void callbacks_statement(const Stmt *s, Spec *spec) {
         for (int j = 0; j < calls.n && !dup; j++) {
             const Call *prev = calls.v[j];
             if (prev->e == v.call->e) {
-                error_at(v.call->loc, "more than one %s in callbacks", v.call->e->name);
+                error_at(v.call->loc, "more than one %s in %s", v.call->e->name, what);
                 note_at(prev->loc, "the first is here");
                 dup = 1;
             }
@@ -871,8 +879,8 @@ static void callbacks_statement(const Stmt *s, Spec *spec) {
         if (!dup)
             vec_push(&calls, v.call);
     }
-    spec->ncallbacks = calls.n;
-    spec->callbacks = (Call **)calls.v;
+    *n = calls.n;
+    return (Call **)calls.v;
 }
 
 static int is_regression(const Call *loss) {
@@ -932,6 +940,53 @@ static void check_callbacks(const Spec *spec) {
     }
 }
 
+/* ---- metrics ------------------------------------------------------------------- */
+
+/* Which metrics a loss's task reports: accuracy for classification,
+ * binary_accuracy and auc for binary_crossentropy, mse/mae/rmse for
+ * regression, precision/recall for the three cross-entropies and
+ * kl_divergence, top_k_accuracy for more than k classes. */
+static void check_metrics(const Spec *spec) {
+    int op = spec->loss->e->op;
+    const char *ln = spec->loss->e->name;
+    int regression = is_regression(spec->loss), binary = op == OP_BCE;
+    int classes = op == OP_SCE || op == OP_CCE || op == OP_KLD;
+    Shape o = spec->layers[spec->nlayers - 1].out;
+    for (int i = 0; i < spec->nmetrics; i++) {
+        const Call *c = spec->metrics[i];
+        const char *n = c->e->name, *why = NULL, *use = NULL;
+        if (!strcmp(n, "accuracy")) {
+            if (regression) why = "a classification loss", use = "rmse, mse or mae";
+        } else if (!strcmp(n, "binary_accuracy") || !strcmp(n, "auc")) {
+            if (!binary) why = "binary_crossentropy (one output, two classes)",
+                         use = regression ? "rmse, mse or mae" : "accuracy, precision or recall";
+        } else if (!strcmp(n, "mse") || !strcmp(n, "mae") || !strcmp(n, "rmse")) {
+            if (!regression) why = "a regression loss (mse, mae, huber or log_cosh)",
+                             use = binary    ? "accuracy, precision, recall or auc"
+                                   : classes ? "accuracy, precision or recall"
+                                             : "accuracy";
+        } else if (!strcmp(n, "precision") || !strcmp(n, "recall")) {
+            if (!binary && !classes) why = "a classification loss (binary, sparse or categorical crossentropy)",
+                                     use = regression ? "rmse, mse or mae" : "accuracy";
+        } else if (!strcmp(n, "top_k_accuracy")) {
+            if (!classes) {
+                why = "more than two classes (sparse or categorical crossentropy)";
+                use = binary ? "accuracy or auc" : regression ? "rmse, mse or mae" : "accuracy";
+            } else if (o.ndim == 1 && call_num(c, "k") >= o.dim[0]) {
+                error_at(call_arg(c, "k")->loc, "top_k_accuracy with k = %.0f is always 1: the model has %ld classes",
+                         call_num(c, "k"), (long)o.dim[0]);
+                hint("use k < %ld", (long)o.dim[0]);
+            }
+        } else {
+            internal_error("metric '%s' has no check", n);
+        }
+        if (why) {
+            error_at(c->loc, "metric %s needs %s, but the loss is %s", n, why, ln);
+            hint("for loss %s use %s", ln, use);
+        }
+    }
+}
+
 /* ---- the model ------------------------------------------------------------------ */
 
 static const char *dir_of(const char *path) {
@@ -956,7 +1011,7 @@ Spec *check(const Ast *ast) {
     }
 
     const Stmt *input = NULL, *loss = NULL, *opt = NULL, *fit = NULL, *data = NULL, *pre = NULL;
-    const Stmt *cbs = NULL;
+    const Stmt *cbs = NULL, *mets = NULL;
     const Stmt *first_layer = NULL;
     int layers_ok = 1, input_ok = 0;
     Loc input_loc = ast->loc;
@@ -968,7 +1023,12 @@ Spec *check(const Ast *ast) {
             e = catalog_find(s->name, K_LAYER);
         if (e && !strcmp(e->name, "callbacks")) {
             if (once(s, &cbs))
-                callbacks_statement(s, spec);
+                spec->callbacks = list_statement(s, &spec->ncallbacks);
+            continue;
+        }
+        if (e && !strcmp(e->name, "metrics")) {
+            if (once(s, &mets))
+                spec->metrics = list_statement(s, &spec->nmetrics);
             continue;
         }
         Call *c = statement(s);
@@ -1048,6 +1108,8 @@ Spec *check(const Ast *ast) {
     }
     if (spec->fit)
         check_callbacks(spec);
+    if (spec->loss && layers_ok && spec->nlayers)
+        check_metrics(spec);
     return error_count() > errors ? NULL : spec;
 }
 

@@ -1618,6 +1618,7 @@ static void emit_header(const EmitOpts *o) {
     emit("#define %s_NUM_STATE %ld   /* $s of optimizer state */", U, ns);
     emit("#define %s_NUM_ACTS %ld    /* $s of activations for one batch */", U, na);
     emit("#define %s_NUM_TENSORS %d  /* named parameter tensors */", U, G->params.n);
+    emit("#define %s_NUM_STATE_TENSORS %d /* named optimizer state tensors */", U, G->states.n);
     emit("");
     emit("/* Everything the model needs, owned by the caller: no malloc, no globals.");
     emit(" * Instances are independent, so threads may each use their own. */");
@@ -1637,6 +1638,10 @@ static void emit_header(const EmitOpts *o) {
     emit("    int shape[4];");
     emit("} %s_tensor;", P);
     emit("extern const %s_tensor %s_tensors[%s_NUM_TENSORS];", P, P, U);
+    emit("/* The optimizer's state tensors in state (\"fc1.weight.exp_avg\"), to save");
+    emit(" * and resume training; one unnamed entry when there are none. */");
+    emit("extern const %s_tensor %s_state_tensors[%s];", P, P,
+         G->states.n ? fmt("%s_NUM_STATE_TENSORS", U) : "1");
     emit("");
     emit("/* Zero the model and draw initial weights from seed (same seed, same weights). */");
     emit("void %s_init(%s_model *m, uint64_t seed);", P, P);
@@ -1656,15 +1661,20 @@ static void emit_header(const EmitOpts *o) {
     header_close();
 }
 
-static void emit_tensor_table(const char *type, const char *name) {
-    emit("const %s %s[%d] = {", type, name, G->params.n);
-    for (int i = 0; i < G->params.n; i++) {
-        Node *p = G->params.v[i];
+/* The named tensors of PARAM (or STATE) nodes: name, offset in params
+ * (state), shape. An empty table holds one unnamed entry, C having no
+ * empty arrays; its NUM_ count says 0. */
+static void emit_table(const char *type, const char *name, const Vec *nodes) {
+    emit("const %s %s[%d] = {", type, name, nodes->n ? nodes->n : 1);
+    for (int i = 0; i < nodes->n; i++) {
+        Node *p = nodes->v[i];
         char *shape = "";
         for (int d = 0; d < p->shape.ndim; d++)
             shape = fmt("%s%s%ld", shape, d ? ", " : "", p->shape.dim[d]);
         emit("    {\"%s\", %ld, %d, {%s}},", p->label, p->offset, p->shape.ndim, shape);
     }
+    if (!nodes->n)
+        emit("    {\"\", 0, 0, {0}},");
     emit("};");
 }
 
@@ -1682,6 +1692,8 @@ static void print_nolibm(const char *body, int blank) {
     }
     fputs(code, out);
 }
+
+static void emit_tensor_table(const char *type, const char *name) { emit_table(type, name, &G->params); }
 
 void emit_c(Graph *g, const EmitOpts *o) {
     G = g;
@@ -1713,6 +1725,7 @@ void emit_c(Graph *g, const EmitOpts *o) {
         fatal("out of memory");
     emit("");
     emit_tensor_table(fmt("%s_tensor", P), fmt("%s_tensors", P));
+    emit_table(fmt("%s_tensor", P), fmt("%s_state_tensors", P), &g->states);
     emit("");
     emit_init();
     emit("");
@@ -1774,6 +1787,29 @@ static const char *mode_name(const Call *c) {
     return !strcmp(m, "min") ? "NNC_MODE_MIN" : !strcmp(m, "max") ? "NNC_MODE_MAX" : "NNC_MODE_AUTO";
 }
 
+/* metrics(...) as the runtime's nnc_metric array, in the order written. */
+static void emit_metrics(const Spec *s) {
+    static const char *const kinds[][2] = {
+        {"accuracy", "NNC_METRIC_ACCURACY"}, {"binary_accuracy", "NNC_METRIC_BINARY_ACCURACY"},
+        {"mse", "NNC_METRIC_MSE"}, {"mae", "NNC_METRIC_MAE"}, {"rmse", "NNC_METRIC_RMSE"},
+        {"precision", "NNC_METRIC_PRECISION"}, {"recall", "NNC_METRIC_RECALL"}, {"auc", "NNC_METRIC_AUC"},
+        {"top_k_accuracy", "NNC_METRIC_TOP_K"},
+    };
+    emit("static const nnc_metric metrics[] = {");
+    for (int i = 0; i < s->nmetrics; i++) {
+        const Call *c = s->metrics[i];
+        const char *kind = NULL;
+        for (int j = 0; j < (int)(sizeof kinds / sizeof kinds[0]); j++)
+            if (!strcmp(c->e->name, kinds[j][0]))
+                kind = kinds[j][1];
+        if (!kind)
+            internal_error("metric '%s' has no emitter", c->e->name);
+        emit("    {%s, %d},", kind, call_has(c, "k") ? (int)call_num(c, "k") : 0);
+    }
+    emit("    {NNC_METRIC_END, 0},");
+    emit("};");
+}
+
 /* callbacks(...) as the runtime's nnc_callbacks; the checker allowed each once. */
 static void emit_callbacks(const Spec *s) {
     const Call *es = NULL, *ckpt = NULL, *csv = NULL;
@@ -1820,7 +1856,10 @@ void emit_driver(Graph *g, FILE *f, const char *h_name) {
     emit("");
     emit("static %s_model model;", P);
     emit_tensor_table("nnc_tensor", "tensors");
+    emit_table("nnc_tensor", "state_tensors", &g->states);
     emit("static float *params(void *m) { return ((%s_model *)m)->params; }", P);
+    emit("static float *state(void *m) { return ((%s_model *)m)->state; }", P);
+    emit("static long *step(void *m) { return &((%s_model *)m)->step; }", P);
     emit("static void init(void *m, uint64_t seed) { %s_init(m, seed); }", P);
     emit("static float train_step(void *m, const float *x, const float *y, int n) {");
     emit("    return %s_train_step(m, x, y, n);", P);
@@ -1834,6 +1873,8 @@ void emit_driver(Graph *g, FILE *f, const char *h_name) {
     emit("static float learning_rate(void *m) { return (float)%s_learning_rate(m); }", P);
     if (s->ncallbacks)
         emit_callbacks(s);
+    if (s->nmetrics)
+        emit_metrics(s);
     emit("");
     emit("int main(int argc, char **argv) {");
     emit("    static const nnc_model_desc d = {");
@@ -1851,6 +1892,10 @@ void emit_driver(Graph *g, FILE *f, const char *h_name) {
     emit("        learning_rate,");
     /* ---- callbacks(...) (workflow) */
     emit("        %s,", s->ncallbacks ? "&callbacks" : "NULL");
+    /* ---- metrics(...) (workflow) */
+    emit("        %s,", s->nmetrics ? "metrics" : "NULL");
+    /* ---- resuming (workflow) */
+    emit("        state_tensors, %s_NUM_STATE_TENSORS, %s_NUM_STATE, state, step,", U, U);
     emit("    };");
     emit("    return nnc_main(&d, &model, argc, argv);");
     emit("}");

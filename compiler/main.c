@@ -172,7 +172,10 @@ static void push_words(Vec *argv, const char *s) {
     }
 }
 
-/* Run argv, returning its exit status; a signal is reported, not hidden. */
+/* Run argv, returning its exit status; a signal is reported, not hidden.
+ * While the program runs, Ctrl-C is its alone: it reaches the whole
+ * foreground process group, and a training program answers it by saving a
+ * checkpoint and exiting 130, which nnc waits for and passes on. */
 static int run(Vec *argv, int quiet_stdout) {
     vec_push(argv, NULL);
     fflush(stdout);
@@ -181,6 +184,7 @@ static int run(Vec *argv, int quiet_stdout) {
     if (pid < 0)
         fatal("cannot start %s: %s", (char *)argv->v[0], strerror(errno));
     if (pid == 0) {
+        signal(SIGINT, SIG_DFL);
         if (quiet_stdout && !freopen("/dev/null", "w", stdout))
             _exit(127);
         execvp(argv->v[0], (char **)argv->v);
@@ -188,9 +192,11 @@ static int run(Vec *argv, int quiet_stdout) {
         _exit(127);
     }
     int st;
+    void (*old_int)(int) = signal(SIGINT, SIG_IGN);
     while (waitpid(pid, &st, 0) < 0)
         if (errno != EINTR)
             fatal("waiting for %s: %s", (char *)argv->v[0], strerror(errno));
+    signal(SIGINT, old_int);
     if (WIFSIGNALED(st)) {
         if (WTERMSIG(st) == SIGPIPE)    /* `nnc predict ... | head`: the reader left */
             return 128 + SIGPIPE;

@@ -186,6 +186,7 @@ typedef enum {
     K_REGULARIZER,  /* values of kernel_regularizer = */
     K_SCHEDULE,     /* learning-rate schedules: values of learning_rate = */
     K_CALLBACK,     /* the arguments of callbacks(...) */
+    K_METRIC,       /* the arguments of metrics(...) */
     K_NKINDS
 } Kind;
 
@@ -205,6 +206,7 @@ typedef enum {
     T_SCHEDULE,     /* a learning rate: a number within [lo, hi] or a schedule call */
     T_NUMBERS,      /* list or tuple of numbers, [lo, hi] of them */
     T_CALLBACK,     /* a callback name or call: an argument of `callbacks` */
+    T_METRIC,       /* a metric name or call: an argument of `metrics` */
     T_NAME          /* a bare name or a string (monitor = val_loss); check.c
                        says which names fit where */
 } ArgType;
@@ -309,6 +311,8 @@ typedef struct Spec {
     Call *preprocess;       /* always present: K_PREPROCESS entry ("none" by default) */
     Call **callbacks;       /* K_CALLBACK entries of callbacks(...), in order */
     int ncallbacks;
+    Call **metrics;         /* K_METRIC entries of metrics(...), in order */
+    int nmetrics;
 } Spec;
 
 /* Check an AST; reports located errors and returns NULL if any. */

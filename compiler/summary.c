@@ -152,6 +152,7 @@ static void json_arg(FILE *out, const ParamDef *d, const ArgVal *v) {
     case T_PREPROCESS:
     case T_REGULARIZER:
     case T_CALLBACK:
+    case T_METRIC:
         if (!v->call)
             fputs("null", out);
         else if (!v->call->e->params[0].name)
@@ -244,6 +245,14 @@ void emit_json(Graph *g, FILE *out) {
         for (int i = 0; i < s->ncallbacks; i++) {
             fputs(i ? "," : "", out);
             json_call(out, s->callbacks[i], 1);
+        }
+        fputc(']', out);
+    }
+    if (s->nmetrics) {      /* likewise */
+        fputs(",\"metrics\":[", out);
+        for (int i = 0; i < s->nmetrics; i++) {
+            fputs(i ? "," : "", out);
+            json_call(out, s->metrics[i], 1);
         }
         fputc(']', out);
     }

@@ -2,11 +2,13 @@
  *
  *   PROG train   [--data CSV] [--test CSV] [--epochs N] [--seed N]
  *                [--init W.safetensors] [--save W.safetensors] [--quiet]
+ *                [--resume CHECKPOINT.safetensors]
  *   PROG eval    --weights W.safetensors [--data CSV]
  *   PROG predict --weights W.safetensors --data CSV [--out OUT.csv]
  *
  * Exit status: 0 success, 1 bad data or weights (message on stderr),
- * 2 bad command line (message and usage on stderr).
+ * 2 bad command line (message and usage on stderr), 130 training
+ * interrupted by SIGINT (Ctrl-C) after saving a checkpoint to resume from.
  *
  * The batch loops allocate nothing: batches are gathered into buffers sized
  * once for d->batch samples, or passed straight from the dataset when they
@@ -15,8 +17,10 @@
 #define _POSIX_C_SOURCE 200809L
 #endif
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,8 +33,11 @@
 enum { TRAIN = 1, EVAL = 2, PREDICT = 4 };
 
 typedef struct opts {
-    const char *data, *test, *init, *save, *weights, *out;
+    const char *data, *test, *init, *save, *weights, *out, *resume;
     int epochs, quiet;
+    int stop_after;     /* hidden --stop-after-batches N: act as if SIGINT came after batch N (tests) */
+    int argc;           /* the command line, to say how to resume */
+    char **argv;
     uint64_t seed;
 } opts;
 
@@ -40,9 +47,10 @@ static void usage(FILE *f, const char *prog)
     fprintf(f,
             "usage: %s train [--data CSV] [--test CSV] [--epochs N] [--seed N]\n"
             "%*s[--init W.safetensors] [--save W.safetensors] [--quiet]\n"
+            "%*s[--resume CHECKPOINT.safetensors]\n"
             "       %s eval --weights W.safetensors [--data CSV]\n"
             "       %s predict --weights W.safetensors --data CSV [--out OUT.csv]\n",
-            prog, w, "", prog, prog);
+            prog, w, "", w, "", prog, prog);
 }
 
 #if defined(__GNUC__)
@@ -114,6 +122,8 @@ static int parse_args(const nnc_model_desc *d, int cmd, int argc, char **argv, c
         {"init", TRAIN, &o->init, NULL, NULL, NULL},
         {"save", TRAIN, &o->save, NULL, NULL, NULL},
         {"quiet", TRAIN, NULL, NULL, NULL, &o->quiet},
+        {"resume", TRAIN, &o->resume, NULL, NULL, NULL},
+        {"stop-after-batches", TRAIN, NULL, &o->stop_after, NULL, NULL},
         {"weights", EVAL | PREDICT, &o->weights, NULL, NULL, NULL},
         {"out", PREDICT, &o->out, NULL, NULL, NULL},
     };
@@ -217,10 +227,62 @@ static num4 f4(double v)
     return r;
 }
 
-/* Inference over a whole dataset in batches of d->batch; out holds one batch. */
-static void evaluate_all(const nnc_model_desc *d, void *m, const nnc_dataset *ds, float *out, nnc_metrics *mt)
+/* What the metrics keep besides sums: the confusion matrix (n_classes^2)
+ * and, for auc, every sample's score. NULL members: not needed. */
+typedef struct ev_buf {
+    double *cm;
+    nnc_scored *scores;
+} ev_buf;
+
+/* The metrics the logs show: metrics(...) from the model file, or the
+ * task's default (accuracy, rmse for regression). Returns how many. */
+enum { MAX_METRICS = 16 };
+static int metric_list(const nnc_model_desc *d, nnc_metric *list)
 {
+    int n = 0;
+    for (const nnc_metric *m = d->metrics; m && m->kind != NNC_METRIC_END && n < MAX_METRICS; m++) list[n++] = *m;
+    if (!d->metrics) {
+        list[0].kind = d->task == NNC_REGRESSION ? NNC_METRIC_RMSE : NNC_METRIC_ACCURACY;
+        list[0].k = 0;
+        n = 1;
+    }
+    return n;
+}
+
+/* Room for the metrics of up to n samples; with all, the confusion matrix
+ * even if no metric needs it (eval prints it). */
+static int ev_alloc(ev_buf *w, const nnc_model_desc *d, int n, int all)
+{
+    int k = nnc_n_classes(d->task, d->n_out), need_cm = all, need_scores = 0;
+    for (const nnc_metric *m = d->metrics; m && m->kind != NNC_METRIC_END; m++) {
+        need_cm |= m->kind == NNC_METRIC_PRECISION || m->kind == NNC_METRIC_RECALL;
+        need_scores |= m->kind == NNC_METRIC_AUC;
+    }
+    w->cm = NULL;
+    w->scores = NULL;
+    if (need_cm && k && !(w->cm = nnc_alloc((size_t)k * (size_t)k, sizeof(double)))) return -1;
+    if (need_scores && !(w->scores = nnc_alloc(n > 0 ? (size_t)n : 1, sizeof(nnc_scored)))) return -1;
+    return 0;
+}
+
+static void ev_free(ev_buf *w)
+{
+    free(w->cm);
+    free(w->scores);
+}
+
+/* Inference over a whole dataset in batches of d->batch; out holds one
+ * batch; w (NULL: none) keeps what precision, recall and auc need. */
+static void evaluate_all(const nnc_model_desc *d, void *m, const nnc_dataset *ds, float *out, nnc_metrics *mt,
+                         const ev_buf *w)
+{
+    int k = nnc_n_classes(d->task, d->n_out);
     nnc_metrics_init(mt, d);
+    if (w && w->cm) {
+        for (int i = 0; i < k * k; i++) w->cm[i] = 0;
+        mt->confusion = w->cm;
+    }
+    if (w) mt->scores = w->scores;
     for (int i = 0; i < ds->n; i += d->batch) {
         int nb = ds->n - i < d->batch ? ds->n - i : d->batch;
         const float *x = ds->x + (size_t)i * (size_t)d->n_in;
@@ -230,11 +292,42 @@ static void evaluate_all(const nnc_model_desc *d, void *m, const nnc_dataset *ds
     }
 }
 
-/* " - accuracy: 0.9722" or " - rmse: 0.1234", with an optional prefix. */
-static void print_metric(const nnc_metrics *mt, const char *prefix)
+/* " - accuracy: 0.9722 - auc: 0.9811", each metric of the list. */
+static void print_metrics(const nnc_model_desc *d, const nnc_metrics *mt)
 {
-    if (mt->task == NNC_REGRESSION) printf(" - %srmse: %s", prefix, f4(nnc_metrics_rmse(mt)).s);
-    else printf(" - %saccuracy: %s", prefix, f4(nnc_metrics_accuracy(mt)).s);
+    nnc_metric list[MAX_METRICS];
+    int n = metric_list(d, list);
+    for (int i = 0; i < n; i++) printf(" - %s: %s", nnc_metric_name(&list[i]), f4(nnc_metric_value(mt, &list[i])).s);
+}
+
+/* The confusion matrix (rows: true class, columns: predicted class), then
+ * each class's precision tp / (tp + fp), recall tp / (tp + fn) and support
+ * (samples of the class); a class never predicted has precision 0, one
+ * with no samples recall 0, as scikit-learn's zero_division default. */
+static void print_confusion(const nnc_metrics *mt, int hinge)
+{
+    int k = mt->n_classes, w;
+    const double *cm = mt->confusion;
+    double max = 0;
+    char buf[64];
+    for (int i = 0; i < k * k; i++) max = cm[i] > max ? cm[i] : max;
+    w = snprintf(buf, sizeof buf, "%.0f", max) + 2; /* the widest count, two spaces before it */
+    if (w < 6) w = 6;
+    printf("confusion matrix (rows: true class, columns: predicted class):\n%5s", "");
+    for (int p = 0; p < k; p++) printf("%*d", w, hinge && !p ? -1 : p);
+    printf("\n");
+    for (int t = 0; t < k; t++) {
+        printf("%5d", hinge && !t ? -1 : t);
+        for (int p = 0; p < k; p++) printf("%*.0f", w, cm[t * k + p]);
+        printf("\n");
+    }
+    printf("class  precision  recall  support\n");
+    for (int c = 0; c < k; c++) {
+        double tp = cm[c * k + c], predicted = 0, support = 0;
+        for (int j = 0; j < k; j++) predicted += cm[j * k + c], support += cm[c * k + j];
+        printf("%5d  %9.4f  %6.4f  %7.0f\n", hinge && !c ? -1 : c, predicted > 0 ? tp / predicted : 0.0,
+               support > 0 ? tp / support : 0.0, support);
+    }
 }
 
 /* Fail before the work rather than after it, when the output cannot be written. */
@@ -272,6 +365,15 @@ static void progress_draw(progress *b, int epoch, int epochs, int done, int tota
 }
 
 /* ---- callbacks: Keras' EarlyStopping, ModelCheckpoint and CSVLogger ---- */
+
+/* One epoch's logs: v[] what callbacks monitor (NaN where not measured),
+ * and the listed metrics on the training and validation data. */
+typedef struct epoch_logs {
+    double v[NNC_MON_COUNT];
+    int n;
+    nnc_metric list[MAX_METRICS];
+    double train[MAX_METRICS], val[MAX_METRICS];
+} epoch_logs;
 
 static const char *const monitor_names[NNC_MON_COUNT] = {"loss", "val_loss", "accuracy",
                                                           "val_accuracy", "rmse", "val_rmse"};
@@ -326,15 +428,19 @@ static void callbacks_free(cb_state *s)
 
 /* The CSV file is rewritten at the start of training (Keras' append = False)
  * and flushed after every row, so an interrupted run keeps its history. */
-static int csv_open(cb_state *s, const nnc_model_desc *d, int val)
+static int csv_open(cb_state *s, const nnc_model_desc *d, int val, int append)
 {
-    const char *metric = d->task == NNC_REGRESSION ? "rmse" : "accuracy";
+    nnc_metric list[MAX_METRICS];
+    int n = metric_list(d, list);
     if (!s->c || !s->c->csv_log) return 0;
-    if (!(s->csv = fopen(s->c->csv_log, "w")))
+    if (!(s->csv = fopen(s->c->csv_log, append ? "a" : "w")))
         return nnc_errorf("%s: error: cannot write: %s", s->c->csv_log, strerror(errno));
     s->csv_val = val;
-    fprintf(s->csv, "epoch,loss,%s", metric);
-    if (val) fprintf(s->csv, ",val_loss,val_%s", metric);
+    if (append) return 0; /* a resumed run adds its rows to the interrupted one's */
+    fprintf(s->csv, "epoch,loss");
+    for (int i = 0; i < n; i++) fprintf(s->csv, ",%s", nnc_metric_name(&list[i]));
+    if (val) fprintf(s->csv, ",val_loss");
+    for (int i = 0; val && i < n; i++) fprintf(s->csv, ",val_%s", nnc_metric_name(&list[i]));
     fputc('\n', s->csv);
     return 0;
 }
@@ -360,17 +466,19 @@ static void checkpoint_path(char *dst, size_t cap, const char *pat, int epoch)
     dst[n] = 0;
 }
 
-/* At the end of an epoch, with v[] the logs (NaN where not measured). */
+/* At the end of an epoch, with its logs. */
 static int callbacks_epoch_end(cb_state *s, const nnc_model_desc *d, void *m, const nnc_prep *prep, int epoch,
-                               const double *v, int quiet)
+                               const epoch_logs *logs, int quiet)
 {
     const nnc_callbacks *c = s->c;
+    const double *v = logs->v;
     s->last_epoch = epoch;
     if (!c) return 0;
-    int metric = d->task == NNC_REGRESSION ? NNC_MON_RMSE : NNC_MON_ACCURACY;
     if (s->csv) {
-        fprintf(s->csv, "%d,%.9g,%.9g", epoch, v[NNC_MON_LOSS], v[metric]);
-        if (s->csv_val) fprintf(s->csv, ",%.9g,%.9g", v[NNC_MON_VAL_LOSS], v[metric + 1]);
+        fprintf(s->csv, "%d,%.9g", epoch, v[NNC_MON_LOSS]);
+        for (int i = 0; i < logs->n; i++) fprintf(s->csv, ",%.9g", logs->train[i]);
+        if (s->csv_val) fprintf(s->csv, ",%.9g", v[NNC_MON_VAL_LOSS]);
+        for (int i = 0; s->csv_val && i < logs->n; i++) fprintf(s->csv, ",%.9g", logs->val[i]);
         fputc('\n', s->csv);
         if (fflush(s->csv) || ferror(s->csv))
             return nnc_errorf("%s: error: cannot write: %s", c->csv_log, strerror(errno ? errno : EIO));
@@ -423,6 +531,183 @@ static int callbacks_train_end(cb_state *s, const nnc_model_desc *d, void *m, in
     return 0;
 }
 
+/* ---- interrupting and resuming ---- */
+
+enum { INTERRUPTED = 130 }; /* cmd_train's status after a checkpoint on SIGINT */
+
+/* Set by SIGINT during training; the batch loop checks it after each batch. */
+static volatile sig_atomic_t got_sigint;
+static void on_sigint(int sig)
+{
+    (void)sig;
+    got_sigint = 1;
+}
+
+/* Where training stands: enough to continue exactly where it stopped. */
+typedef struct train_pos {
+    uint64_t seed;
+    int epoch;          /* the epoch in progress, from 1 */
+    int done;           /* training samples of it already trained on */
+    nnc_rng rng;        /* the shuffle RNG after this epoch's shuffle */
+    double loss_sum, n; /* the epoch's running loss so far */
+} train_pos;
+
+static const char *const ckpt_keys[13] = {
+    "nnc.seed",     "nnc.epoch",      "nnc.samples_done", "nnc.samples",   "nnc.step",
+    "nnc.rng",      "nnc.loss_sum",   "nnc.loss_count",   "nnc.batch_size",
+    /* the callbacks: early_stopping's best value, wait and best epoch; model_checkpoint's best */
+    "nnc.es_best",  "nnc.es_wait",    "nnc.es_best_epoch", "nnc.ckpt_best"};
+
+/* The checkpoint's tensors: i < n_tensors the parameters, then the
+ * optimizer state ("optimizer.NAME"), then restore_best_weights' copy of the
+ * best epoch's parameters ("best.NAME"). Returns the tensor, its name in
+ * name, and its floats in *data. */
+static const nnc_tensor *ckpt_tensor(const nnc_model_desc *d, void *m, const cb_state *cb, int i, char *name,
+                                     size_t cap, float **data)
+{
+    const nnc_tensor *t;
+    if (i < d->n_tensors) {
+        t = &d->tensors[i];
+        snprintf(name, cap, "%s", t->name);
+        *data = d->params(m) + t->offset;
+    } else if (i < d->n_tensors + d->n_state_tensors) {
+        t = &d->state_tensors[i - d->n_tensors];
+        snprintf(name, cap, "optimizer.%s", t->name);
+        *data = d->state(m) + t->offset;
+    } else {
+        t = &d->tensors[i - d->n_tensors - d->n_state_tensors];
+        snprintf(name, cap, "best.%s", t->name);
+        *data = cb->best_params + t->offset;
+    }
+    return t;
+}
+
+/* How many: the best epoch's copy only once there is one. */
+static int ckpt_count(const nnc_model_desc *d, const cb_state *cb)
+{
+    return d->n_tensors + d->n_state_tensors + (cb->best_params && cb->es_best_epoch ? d->n_tensors : 0);
+}
+
+/* The checkpoint: the tensors above, and in the metadata the position and
+ * the callbacks' state. */
+static int checkpoint_save(const char *path, const nnc_model_desc *d, void *m, const train_pos *t, int n_train,
+                           const cb_state *cb)
+{
+    int n = ckpt_count(d, cb), rc = -1;
+    nnc_st_entry *e = nnc_alloc((size_t)n + 1, sizeof *e);
+    char *names = nnc_alloc((size_t)n + 1, 256);
+    char v[13][96];
+    nnc_st_kv meta[16] = {{"format", "pt"}, {"nnc.model", d->name}, {"nnc.checkpoint", "1"}};
+    if (!e || !names) goto out;
+    for (int i = 0; i < n; i++) {
+        float *data;
+        const nnc_tensor *tt = ckpt_tensor(d, m, cb, i, names + (size_t)i * 256, 256, &data);
+        e[i].name = names + (size_t)i * 256;
+        e[i].data = data;
+        e[i].ndim = tt->ndim;
+        for (int k = 0; k < tt->ndim; k++) e[i].shape[k] = (uint64_t)tt->shape[k];
+    }
+    snprintf(v[0], sizeof v[0], "%" PRIu64, t->seed);
+    snprintf(v[1], sizeof v[1], "%d", t->epoch);
+    snprintf(v[2], sizeof v[2], "%d", t->done);
+    snprintf(v[3], sizeof v[3], "%d", n_train);
+    snprintf(v[4], sizeof v[4], "%ld", *d->step(m));
+    snprintf(v[5], sizeof v[5], "%016" PRIx64 ",%016" PRIx64 ",%016" PRIx64 ",%016" PRIx64, t->rng.s[0],
+             t->rng.s[1], t->rng.s[2], t->rng.s[3]);
+    snprintf(v[6], sizeof v[6], "%.17g", t->loss_sum);
+    snprintf(v[7], sizeof v[7], "%.17g", t->n);
+    snprintf(v[8], sizeof v[8], "%d", d->batch);
+    snprintf(v[9], sizeof v[9], "%.17g", cb->es_best);
+    snprintf(v[10], sizeof v[10], "%d", cb->es_wait);
+    snprintf(v[11], sizeof v[11], "%d", cb->es_best_epoch);
+    snprintf(v[12], sizeof v[12], "%.17g", cb->ckpt_best);
+    for (int k = 0; k < 13; k++) meta[3 + k].key = ckpt_keys[k], meta[3 + k].value = v[k];
+    rc = nnc_st_write(path, e, n, meta, 16);
+out:
+    free(e);
+    free(names);
+    return rc;
+}
+
+/* The flags of this run but --resume and --stop-after-batches, which a
+ * resumed run must repeat (the data and the epochs are not in the checkpoint). */
+static void print_flags(FILE *f, const opts *o)
+{
+    for (int i = 2; i < o->argc; i++) {
+        const char *a = o->argv[i];
+        int has_value = !strchr(a, '=') && strcmp(a, "--quiet") != 0;
+        if (!strncmp(a, "--resume", 8) || !strncmp(a, "--stop-after-batches", 20)) {
+            i += has_value;
+            continue;
+        }
+        fprintf(f, " %s", a);
+        if (has_value && i + 1 < o->argc) fprintf(f, " %s", o->argv[++i]);
+    }
+}
+
+/* Reads a checkpoint into the model and *t; n_train must match. */
+static int checkpoint_load(const char *path, const nnc_model_desc *d, void *m, train_pos *t, int n_train,
+                           cb_state *cb)
+{
+    nnc_st_file f;
+    const char *s;
+    int rc = -1, n;
+    long step;
+    if (nnc_st_read(&f, path)) return -1;
+    if (!nnc_st_meta(&f, "nnc.checkpoint")) {
+        nnc_errorf("%s: error: not a checkpoint of an interrupted run (no nnc.checkpoint metadata)", path);
+        goto out;
+    }
+    if (!(s = nnc_st_meta(&f, "nnc.model")) || strcmp(s, d->name)) {
+        nnc_errorf("%s: error: a checkpoint of model '%s', not '%s'", path, s ? s : "?", d->name);
+        goto out;
+    }
+    int samples = -1, batch = -1, ok = 1;
+    const char *v[13];
+    for (int k = 0; k < 13 && ok; k++) ok = (v[k] = nnc_st_meta(&f, ckpt_keys[k])) != NULL;
+    /* the callbacks' state first: whether "best.*" tensors follow */
+    ok = ok && sscanf(v[9], "%lf", &cb->es_best) == 1 && sscanf(v[10], "%d", &cb->es_wait) == 1 &&
+         sscanf(v[11], "%d", &cb->es_best_epoch) == 1 && sscanf(v[12], "%lf", &cb->ckpt_best) == 1;
+    n = ckpt_count(d, cb);
+    for (int i = 0; ok && i < n; i++) {
+        char name[256];
+        float *data;
+        const nnc_tensor *mt = ckpt_tensor(d, m, cb, i, name, sizeof name, &data);
+        const nnc_st_tensor *ft;
+        uint64_t numel = 1;
+        for (int k = 0; k < mt->ndim; k++) numel *= (uint64_t)mt->shape[k];
+        if (!(ft = nnc_st_find(&f, name)) || ft->numel != numel) {
+            nnc_errorf("%s: error: tensor '%s' is %s", path, name, ft ? "of another shape" : "missing");
+            goto out;
+        }
+        if (nnc_st_to_f32(&f, ft, data)) goto out;
+    }
+    ok = ok && sscanf(v[0], "%" SCNu64, &t->seed) == 1 && sscanf(v[1], "%d", &t->epoch) == 1 &&
+         sscanf(v[2], "%d", &t->done) == 1 && sscanf(v[3], "%d", &samples) == 1 && sscanf(v[4], "%ld", &step) == 1 &&
+         sscanf(v[5], "%" SCNx64 ",%" SCNx64 ",%" SCNx64 ",%" SCNx64, &t->rng.s[0], &t->rng.s[1], &t->rng.s[2],
+                &t->rng.s[3]) == 4 &&
+         sscanf(v[6], "%lf", &t->loss_sum) == 1 && sscanf(v[7], "%lf", &t->n) == 1 && sscanf(v[8], "%d", &batch) == 1;
+    if (!ok || t->epoch < 1 || t->done < 0 || t->done > samples) {
+        nnc_errorf("%s: error: the checkpoint's position (nnc.* metadata) is missing or damaged", path);
+        goto out;
+    }
+    if (batch != d->batch) {
+        nnc_errorf("%s: error: the interrupted run used batch size %d, this one %d: resume with the same", path,
+                   batch, d->batch);
+        goto out;
+    }
+    if (samples != n_train) {
+        nnc_errorf("%s: error: the interrupted run trained on %d samples, this one has %d: resume with the same data",
+                   path, samples, n_train);
+        goto out;
+    }
+    *d->step(m) = step;
+    rc = 0;
+out:
+    nnc_st_free(&f);
+    return rc;
+}
+
 static int cmd_train(const nnc_model_desc *d, void *m, const opts *o)
 {
     const char *train_path = o->data ? o->data : d->train_path;
@@ -436,7 +721,20 @@ static int cmd_train(const nnc_model_desc *d, void *m, const opts *o)
     int epochs = o->epochs >= 0 ? o->epochs : d->epochs;
     int tty = !o->quiet && isatty(fileno(stdout));
     cb_state cb;
+    ev_buf evb = {NULL, NULL};
+    epoch_logs logs;
+    train_pos pos;
+    struct sigaction old_int, on_int;
+    int handler = 0, batches = 0, first = 1;
+    char ckpt[4096];
 
+    memset(&pos, 0, sizeof pos);
+    pos.seed = o->seed;
+    pos.epoch = 1;
+    logs.n = metric_list(d, logs.list);
+    if (o->resume && !d->state)
+        return nnc_errorf("%s: error: model '%s' cannot resume: its program has no optimizer state table", o->resume,
+                          d->name);
     if (callbacks_begin(&cb, d)) goto done;
     if (o->save && check_writable(o->save)) goto done;
     if (nnc_data_load(&all, train_path, d, 0)) goto done;
@@ -455,17 +753,44 @@ static int cmd_train(const nnc_model_desc *d, void *m, const opts *o)
     out = nnc_alloc((size_t)d->batch, (size_t)d->n_out * sizeof(float));
     idx = nnc_alloc((size_t)tr.n, sizeof(int));
     if (!bx || !by || !out || !idx) goto done;
+    if (ev_alloc(&evb, d, all.n > test.n ? all.n : test.n, 0)) goto done;
     for (int i = 0; i < tr.n; i++) idx[i] = i;
-    nnc_rng_seed(&rng, o->seed);
+    if (o->resume) {
+        train_pos at;
+        if (checkpoint_load(o->resume, d, m, &at, tr.n, &cb)) goto done;
+        /* the order of the rows: the interrupted run's shuffles, replayed */
+        nnc_rng_seed(&rng, at.seed);
+        for (int e = 1; e <= at.epoch && d->shuffle; e++) nnc_shuffle(idx, tr.n, &rng);
+        if (memcmp(&rng, &at.rng, sizeof rng)) {
+            nnc_errorf("%s: error: the shuffle does not replay: resume with the same data and seed", o->resume);
+            goto done;
+        }
+        pos = at;
+    } else {
+        nnc_rng_seed(&rng, o->seed);
+    }
+    /* Ctrl-C: finish the batch, save a checkpoint, exit 130 */
+    got_sigint = 0;
+    memset(&on_int, 0, sizeof on_int);
+    on_int.sa_handler = on_sigint;
+    sigemptyset(&on_int.sa_mask);
+    handler = sigaction(SIGINT, &on_int, &old_int) == 0;
+    snprintf(ckpt, sizeof ckpt, "%s.interrupted.safetensors", d->name);
 
-    if (csv_open(&cb, d, va.n > 0)) goto done;
-    for (int epoch = 1; epoch <= epochs && !cb.stop; epoch++) {
-        double t0 = now_ms(), v[NNC_MON_COUNT];
-        int n_batches = (tr.n + d->batch - 1) / d->batch;
+    if (csv_open(&cb, d, va.n > 0, o->resume != NULL)) goto done;
+    for (int epoch = pos.epoch; epoch <= epochs && !cb.stop; epoch++, first = 0) {
+        double t0 = now_ms(), *v = logs.v;
+        int n_batches = (tr.n + d->batch - 1) / d->batch, start = 0;
         progress bar = {0};
-        if (d->shuffle) nnc_shuffle(idx, tr.n, &rng);
         nnc_metrics_init(&run, d);
-        for (int i = 0; i < tr.n; i += d->batch) {
+        if (first && o->resume) { /* continue the epoch where it stopped, its shuffle done */
+            start = pos.done;
+            run.loss_sum = pos.loss_sum;
+            run.n = pos.n;
+        } else if (d->shuffle) {
+            nnc_shuffle(idx, tr.n, &rng);
+        }
+        for (int i = start; i < tr.n; i += d->batch) {
             int nb = tr.n - i < d->batch ? tr.n - i : d->batch;
             const float *x = tr.x + (size_t)i * (size_t)d->n_in;
             const float *y = tr.y + (size_t)i * (size_t)d->n_target;
@@ -476,6 +801,27 @@ static int cmd_train(const nnc_model_desc *d, void *m, const opts *o)
             }
             nnc_metrics_add(&run, d->train_step(m, x, y, nb), NULL, NULL, nb);
             if (tty) progress_draw(&bar, epoch, epochs, i / d->batch + 1, n_batches, t0, nnc_metrics_loss(&run));
+            if (got_sigint || ++batches == o->stop_after) {
+                pos.epoch = epoch;
+                pos.done = i + nb;
+                pos.rng = rng;
+                pos.loss_sum = run.loss_sum;
+                pos.n = run.n;
+                if (tty) printf("\n");
+                fflush(stdout);
+                if (d->state && checkpoint_save(ckpt, d, m, &pos, tr.n, &cb) == 0) {
+                    fprintf(stderr, "interrupted in epoch %d after %d of %d samples; saved the training state to %s\n"
+                                    "resume with: nnc train %s",
+                            epoch, pos.done, tr.n, ckpt, d->source ? d->source : "MODEL.nn");
+                    print_flags(stderr, o);
+                    fprintf(stderr, " --resume %s\n", ckpt);
+                    rc = INTERRUPTED;
+                } else {
+                    if (!d->state) nnc_errorf("error: model '%s' has no optimizer state table", d->name);
+                    nnc_error_addf("interrupted in epoch %d: the training state could not be saved", epoch);
+                }
+                goto done;
+            }
         }
         if (o->quiet && !d->callbacks) continue;
         /* The loss is Keras' running mean of the batch losses. train_step
@@ -485,24 +831,28 @@ static int cmd_train(const nnc_model_desc *d, void *m, const opts *o)
          * and --quiet skips it unless a callback needs it. */
         for (int k = 0; k < NNC_MON_COUNT; k++) v[k] = NAN;
         v[NNC_MON_LOSS] = nnc_metrics_loss(&run);
-        evaluate_all(d, m, &tr, out, &mt);
+        evaluate_all(d, m, &tr, out, &mt, &evb);
         v[NNC_MON_ACCURACY] = nnc_metrics_accuracy(&mt);
         v[NNC_MON_RMSE] = nnc_metrics_rmse(&mt);
+        for (int k = 0; k < logs.n; k++) logs.train[k] = nnc_metric_value(&mt, &logs.list[k]);
         if (va.n) {
-            evaluate_all(d, m, &va, out, &mt);
+            evaluate_all(d, m, &va, out, &mt, &evb);
             v[NNC_MON_VAL_LOSS] = nnc_metrics_loss(&mt);
             v[NNC_MON_VAL_ACCURACY] = nnc_metrics_accuracy(&mt);
             v[NNC_MON_VAL_RMSE] = nnc_metrics_rmse(&mt);
+            for (int k = 0; k < logs.n; k++) logs.val[k] = nnc_metric_value(&mt, &logs.list[k]);
         }
         if (!o->quiet) {
-            int metric = d->task == NNC_REGRESSION ? NNC_MON_RMSE : NNC_MON_ACCURACY;
-            const char *mname = d->task == NNC_REGRESSION ? "rmse" : "accuracy";
-            char line[512];
-            int len = snprintf(line, sizeof line, "epoch %d/%d - loss: %s - %s: %s", epoch, epochs,
-                               f4(v[NNC_MON_LOSS]).s, mname, f4(v[metric]).s);
+            char line[1024];
+            int len = snprintf(line, sizeof line, "epoch %d/%d - loss: %s", epoch, epochs, f4(v[NNC_MON_LOSS]).s);
+            for (int k = 0; k < logs.n; k++)
+                len += snprintf(line + len, sizeof line - (size_t)len, " - %s: %s", nnc_metric_name(&logs.list[k]),
+                                f4(logs.train[k]).s);
             if (va.n)
-                len += snprintf(line + len, sizeof line - (size_t)len, " - val_loss: %s - val_%s: %s",
-                                f4(v[NNC_MON_VAL_LOSS]).s, mname, f4(v[metric + 1]).s);
+                len += snprintf(line + len, sizeof line - (size_t)len, " - val_loss: %s", f4(v[NNC_MON_VAL_LOSS]).s);
+            for (int k = 0; va.n && k < logs.n; k++)
+                len += snprintf(line + len, sizeof line - (size_t)len, " - val_%s: %s",
+                                nnc_metric_name(&logs.list[k]), f4(logs.val[k]).s);
             if (d->learning_rate) {
                 float lr = d->learning_rate(m);
                 len += snprintf(line + len, sizeof line - (size_t)len,
@@ -514,14 +864,15 @@ static int cmd_train(const nnc_model_desc *d, void *m, const opts *o)
             else printf("%s\n", line);
             fflush(stdout);
         }
-        if (callbacks_epoch_end(&cb, d, m, &prep, epoch, v, o->quiet)) goto done;
+        if (callbacks_epoch_end(&cb, d, m, &prep, epoch, &logs, o->quiet)) goto done;
     }
+    if (handler) sigaction(SIGINT, &old_int, NULL), handler = 0;
     if (callbacks_train_end(&cb, d, m, o->quiet)) goto done;
 
     const nnc_dataset *final = test.n ? &test : va.n ? &va : &tr;
-    evaluate_all(d, m, final, out, &mt);
+    evaluate_all(d, m, final, out, &mt, &evb);
     printf("%s loss: %s", test.n ? "test" : va.n ? "validation" : "train", f4(nnc_metrics_loss(&mt)).s);
-    print_metric(&mt, "");
+    print_metrics(d, &mt);
     printf("\n");
     fflush(stdout);
     /* silent on success: the evaluation stays the last line, for scripts */
@@ -535,7 +886,9 @@ done:
     free(by);
     free(out);
     free(idx);
+    ev_free(&evb);
     callbacks_free(&cb);
+    if (handler) sigaction(SIGINT, &old_int, NULL);
     return rc;
 }
 
@@ -546,6 +899,7 @@ static int cmd_eval(const nnc_model_desc *d, void *m, const opts *o)
     nnc_prep prep = {0};
     nnc_metrics mt;
     float *out = NULL;
+    ev_buf evb = {NULL, NULL};
     int rc = -1;
 
     d->init(m, d->seed);
@@ -553,15 +907,18 @@ static int cmd_eval(const nnc_model_desc *d, void *m, const opts *o)
     if (nnc_data_load(&ds, path, d, 0)) goto done;
     nnc_prep_apply(&prep, &ds);
     if (!(out = nnc_alloc((size_t)d->batch, (size_t)d->n_out * sizeof(float)))) goto done;
-    evaluate_all(d, m, &ds, out, &mt);
+    if (ev_alloc(&evb, d, ds.n, 1)) goto done;
+    evaluate_all(d, m, &ds, out, &mt, &evb);
     printf("loss: %s", f4(nnc_metrics_loss(&mt)).s);
-    print_metric(&mt, "");
+    print_metrics(d, &mt);
     printf("\n");
+    if (mt.confusion) print_confusion(&mt, d->task == NNC_HINGE);
     rc = 0;
 done:
     nnc_data_free(&ds);
     nnc_prep_free(&prep);
     free(out);
+    ev_free(&evb);
     return rc;
 }
 
@@ -669,8 +1026,11 @@ int nnc_main(const nnc_model_desc *d, void *model, int argc, char **argv)
     memset(&o, 0, sizeof o);
     o.epochs = -1;
     o.seed = d->seed;
+    o.argc = argc;
+    o.argv = argv;
     if ((st = parse_args(d, cmd, argc, argv, prog, &o))) return st;
     st = cmd == TRAIN ? cmd_train(d, model, &o) : cmd == EVAL ? cmd_eval(d, model, &o) : cmd_predict(d, model, &o);
+    if (st == INTERRUPTED) return 130;
     if (st) {
         fflush(stdout);
         fprintf(stderr, "%s\n", nnc_error());

@@ -56,6 +56,17 @@ typedef struct nnc_callbacks {
     const char *csv_log;
 } nnc_callbacks;
 
+/* metrics(...) from the model file, as an array ended by kind NNC_METRIC_END. */
+enum {
+    NNC_METRIC_END = 0, NNC_METRIC_ACCURACY, NNC_METRIC_BINARY_ACCURACY, NNC_METRIC_MSE, NNC_METRIC_MAE,
+    NNC_METRIC_RMSE, NNC_METRIC_PRECISION, NNC_METRIC_RECALL, NNC_METRIC_AUC, NNC_METRIC_TOP_K,
+    NNC_METRIC_KINDS
+};
+typedef struct nnc_metric {
+    int kind;   /* NNC_METRIC_* */
+    int k;      /* top_k_accuracy's k; 0 otherwise */
+} nnc_metric;
+
 typedef struct nnc_model_desc {
     const char *name;        /* model name, e.g. "digits" */
     const char *source;      /* the .nn file, for messages */
@@ -88,6 +99,16 @@ typedef struct nnc_model_desc {
     float (*learning_rate)(void *m);
     /* ---- callbacks(...) (workflow): NULL when the model file has none */
     const nnc_callbacks *callbacks;
+    /* ---- metrics(...) (workflow): NULL reports the task's default metric
+     * (accuracy, or rmse for regression) */
+    const nnc_metric *metrics;
+    /* ---- resuming (workflow): the optimizer state, for the checkpoint an
+     * interrupted run saves; state NULL: the model cannot be resumed */
+    const nnc_tensor *state_tensors; /* offsets in floats from state(m) */
+    int n_state_tensors;
+    size_t n_state;                  /* floats in the state block */
+    float *(*state)(void *m);
+    long *(*step)(void *m);          /* optimizer steps taken */
 } nnc_model_desc;
 
 /* Entry point of a training/eval/predict program; returns the exit status. */
@@ -207,6 +228,8 @@ int nnc_weights_save(const char *path, const nnc_model_desc *d, void *m, const n
 int nnc_weights_load(const char *path, const nnc_model_desc *d, void *m, nnc_prep *p);
 
 /* ---- metrics.c: epoch metrics as Keras reports them. */
+typedef struct nnc_scored { float score, label; } nnc_scored; /* for auc */
+
 typedef struct nnc_metrics {
     int task, n_out, logits;
     double loss_sum;   /* sum of batch mean loss * batch size */
@@ -215,6 +238,19 @@ typedef struct nnc_metrics {
                           fraction of a sample's outputs with the right sign) */
     double sq_sum;     /* regression: sum of squared errors */
     double n_values;   /* regression: outputs compared */
+    /* classification: counts[t * n_classes + p] of samples of true class t
+     * predicted as p; NULL (the default after init) counts nothing. The
+     * caller provides n_classes * n_classes doubles and zeroes them. */
+    int n_classes;
+    double *confusion;
+    double abs_sum;    /* regression: sum of absolute errors (mae) */
+    int top_k;         /* top_k_accuracy's k (from d->metrics), 0: not counted */
+    double top_k_correct;
+    /* binary: one (output, label) pair per sample for auc; NULL (the
+     * default after init) keeps none, else the caller provides room for
+     * every sample added */
+    nnc_scored *scores;
+    int n_scores;
 } nnc_metrics;
 
 void nnc_metrics_init(nnc_metrics *mt, const nnc_model_desc *d);
@@ -223,6 +259,16 @@ void nnc_metrics_add(nnc_metrics *mt, float batch_loss, const float *out, const 
 double nnc_metrics_loss(const nnc_metrics *mt);
 double nnc_metrics_accuracy(const nnc_metrics *mt);
 double nnc_metrics_rmse(const nnc_metrics *mt);
+/* Classes of the confusion matrix: 2 for binary and single-output hinge
+ * (class 0 is the negative one), n_out for sparse and one-hot, 0 otherwise. */
+int nnc_n_classes(int task, int n_out);
+/* A metric's value and its name as the logs show it ("top_k_accuracy");
+ * precision, recall and auc need confusion (and auc scores) set. */
+double nnc_metric_value(const nnc_metrics *mt, const nnc_metric *m);
+const char *nnc_metric_name(const nnc_metric *m);
+/* Exact area under the ROC curve of n (score, label) pairs, ties counted
+ * half (scikit-learn's roc_auc_score); sorts s. NaN without both classes. */
+double nnc_auc(nnc_scored *s, int n);
 
 int nnc_argmax(const float *v, int n);
 float nnc_sigmoid(float z);

@@ -5,7 +5,8 @@
  * cross-entropy on a logit, softmax cross-entropy on logits, or mean squared
  * error; softmax cross-entropy on one-hot targets, hinge on signs).
  * Compile with -DTASK=NNC_BINARY|NNC_SPARSE|NNC_REGRESSION|NNC_ONEHOT|NNC_HINGE; the
- * other knobs below have defaults. Every entry point aborts if the runtime
+ * other knobs below have defaults; -DWITH_METRICS reports auc, precision
+ * and recall instead of the default metric. Every entry point aborts if the runtime
  * passes a batch of the wrong size, so a batching bug fails loudly. */
 #include <math.h>
 #include <stdlib.h>
@@ -149,12 +150,20 @@ static const nnc_tensor tensors[] = {
 
 static fake_model model;
 
+#ifdef WITH_METRICS
+static const nnc_metric metrics[] = {
+    {NNC_METRIC_AUC, 0}, {NNC_METRIC_PRECISION, 0}, {NNC_METRIC_RECALL, 0}, {NNC_METRIC_END, 0}};
+#else
+#define metrics NULL
+#endif
+
 int main(int argc, char **argv)
 {
     nnc_model_desc d = {
         "fake", "fake.nn", BATCH, N_IN, N_OUT, N_TARGET, TASK, TASK != NNC_REGRESSION, N_PARAMS, tensors, 2,
         params, init, train_step, evaluate, predict, EPOCHS, SHUFFLE, 42, VSPLIT,
         getenv("FAKE_TRAIN"), getenv("FAKE_TEST"), PRE, NULL /* learning_rate */, NULL /* callbacks */,
+        metrics, NULL, 0, 0, NULL, NULL /* no optimizer state */,
     };
     return nnc_main(&d, &model, argc, argv);
 }

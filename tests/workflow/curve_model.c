@@ -87,7 +87,8 @@ int main(int argc, char **argv)
     nnc_model_desc d = {
         "curve", "curve.nn", BATCH, 1, 1, 1, NNC_REGRESSION, 0, 1, tensors, 1,
         params, init, train_step, evaluate, predict, n_curve, 0, 0, 0.2,
-        NULL, NULL, NNC_PRE_NONE, NULL /* learning_rate */, &cb,
+        NULL, NULL, NNC_PRE_NONE, NULL /* learning_rate */, &cb, NULL /* metrics */,
+        NULL, 0, 0, NULL, NULL /* no optimizer state */,
     };
     return nnc_main(&d, &model, argc, argv);
 }

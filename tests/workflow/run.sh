@@ -86,6 +86,186 @@ same "csv_logger under --quiet" "$(wc -l <h.csv) $(cat out.txt)" "11 validation 
 CSV=nodir/h.csv run
 same "csv_logger unwritable" "$(cat err.txt)" "nodir/h.csv: error: cannot write: No such file or directory"
 
+# eval's confusion matrix and per-class precision/recall on a constructed
+# case: a linear model with identity weights predicts the largest input.
+cd "$ROOT" || exit 1
+FAKE="tests/runtime/fake_model.c runtime/rng.c runtime/data.c runtime/safetensors.c runtime/metrics.c runtime/driver.c"
+FLAGS="-std=c99 -Wall -Wextra -pedantic -Werror -Iruntime"
+if $CC $FLAGS -DTASK=NNC_SPARSE -DN_IN=3 $FAKE -o "$T/sparse" -lm && \
+   $CC $FLAGS -DTASK=NNC_HINGE -DN_IN=1 $FAKE -o "$T/hinge" -lm; then
+    cd "$T" || exit 1
+    /usr/bin/python3 "$ROOT/tests/workflow/write_st.py" id.st fc.weight=1,0,0,0,1,0,0,0,1:3x3 fc.bias=0,0,0:3
+    printf '%s\n' 1,0,0,0 1,0,0,0 0,1,0,0 0,1,0,1 0,0,1,1 1,0,0,2 0,0,1,2 0,0,1,2 >cls.csv
+    "$T/sparse" eval --weights id.st --data cls.csv >out.txt 2>&1
+    want="confusion matrix (rows: true class, columns: predicted class):
+          0     1     2
+    0     2     1     0
+    1     0     1     1
+    2     1     0     2
+class  precision  recall  support
+    0     0.6667  0.6667        3
+    1     0.5000  0.5000        2
+    2     0.6667  0.6667        3"
+    same "eval: confusion matrix and per-class precision/recall" "$(sed 1d out.txt)" "$want"
+    same "eval: accuracy agrees with the matrix" "$(head -1 out.txt | sed 's/.* - //')" "accuracy: 0.6250"
+    /usr/bin/python3 "$ROOT/tests/workflow/write_st.py" one.st fc.weight=1:1x1 fc.bias=0:1
+    printf '%s\n' 1,1 2,1 -1,1 -1,-1 -2,0 3,0 >sign.csv
+    "$T/hinge" eval --weights one.st --data sign.csv >out.txt 2>&1
+    want="confusion matrix (rows: true class, columns: predicted class):
+         -1     1
+   -1     2     1
+    1     1     2
+class  precision  recall  support
+   -1     0.6667  0.6667        3
+    1     0.6667  0.6667        3"
+    same "eval: hinge classes are -1 and 1" "$(sed 1d out.txt)" "$want"
+    # auc with tied scores (they count half) and precision/recall on logits
+    # thresholded at 0: the logit is the input, so scikit-learn sees it too
+    if $CC $FLAGS -DTASK=NNC_BINARY -DN_IN=1 -DWITH_METRICS $ROOT/$(echo $FAKE | sed "s| | $ROOT/|g") \
+            -I"$ROOT/runtime" -o "$T/binm" -lm; then
+        /usr/bin/python3 "$ROOT/tests/workflow/write_st.py" one.st fc.weight=1:1x1 fc.bias=0:1
+        printf '%s\n' 1,1 1,0 0,1 0,0 -1,0 -1,1 2,1 -2,0 0.5,0 0.5,0 0.5,1 -0.5,1 >tie.csv
+        got=$("$T/binm" eval --weights one.st --data tie.csv | head -1 | sed 's/^loss: [^ ]* - //; s/: /=/g; s/ - / /g')
+        res=$(/usr/bin/python3 - $got <<'PY'
+import sys
+import numpy as np
+from sklearn import metrics as skm
+d = np.loadtxt("tie.csv", delimiter=",")
+x, y = d[:, 0], d[:, 1].astype(int)
+want = {"auc": skm.roc_auc_score(y, x), "precision": skm.precision_score(y, x > 0),
+        "recall": skm.recall_score(y, x > 0)}
+print(" ".join(k for k, v in (a.split("=") for a in sys.argv[1:]) if abs(float(v) - want[k]) > 5e-5))
+PY
+)
+        same "eval: auc with ties, precision and recall on logits agree with scikit-learn" "$res" ""
+    else
+        fail "build fake binary with metrics" "compiler error"
+    fi
+    cd "$ROOT" || exit 1
+else
+    fail "build fake models" "compiler error"
+fi
+cd "$T" || exit 1
+
+# metrics(...) through nnc train and the generated glue, checked against
+# scikit-learn on the predictions of the saved weights: eval's line (all
+# rows) and the last epoch's validation columns in the csv_logger file
+# (the last quarter of the rows, as validation_split = 0.25 holds out).
+mkdir -p met && cd met || exit 1
+/usr/bin/python3 - <<'PY'
+import numpy as np
+r = np.random.default_rng(7); x = r.normal(size=(200, 4))
+yb = ((x[:, 0] + 0.5 * x[:, 1] + r.normal(scale=0.8, size=200)) > 0).astype(int)
+ys = np.clip(np.floor((x[:, 0] + x[:, 2]) * 1.2 + 3 + r.normal(scale=0.7, size=200)), 0, 5).astype(int)
+yr = np.stack([x[:, 0] * 2 + x[:, 1], np.sin(x[:, 2])], 1)
+for name, y in (("binary", yb), ("sparse", ys), ("regression", yr)):
+    np.savetxt(name + ".csv", np.column_stack([x, y]), delimiter=",", fmt="%.6g")
+PY
+for kind in binary sparse regression; do
+    nn=$ROOT/tests/workflow/models/metrics_${kind/regression/reg}.nn
+    if ! "$ROOT/nnc" train "$nn" --data $kind.csv --save w.st >train.txt 2>err.txt; then
+        fail "metrics $kind: train" "$(head -c 600 err.txt)"; continue
+    fi
+    "$ROOT/nnc" eval "$nn" --weights w.st --data $kind.csv >eval.txt 2>&1
+    "$ROOT/nnc" predict "$nn" --weights w.st --data $kind.csv --out pred.csv 2>&1
+    tail -n 50 $kind.csv >val.csv
+    "$ROOT/nnc" predict "$nn" --weights w.st --data val.csv --out vpred.csv 2>&1
+    # "loss: 0.5 - accuracy: 0.7 - auc: 0.8" -> accuracy=0.7 auc=0.8
+    got=$(head -1 eval.txt | sed 's/^loss: [^ ]* - //; s/: /=/g; s/ - / /g')
+    res=$(/usr/bin/python3 "$ROOT/tests/workflow/check_metrics.py" $kind $kind.csv pred.csv 0 $got)
+    same "metrics $kind: eval agrees with scikit-learn ($(echo $got | sed 's/=[^ ]*//g'))" \
+        "$(echo "$res" | grep -v '^ok')" ""
+    # the last csv_logger row's val_ columns, full precision
+    vals=$(/usr/bin/python3 -c '
+import csv, sys
+rows = list(csv.DictReader(open("history.csv")))
+print(" ".join("%s=%s" % (k[4:], v) for k, v in rows[-1].items() if k.startswith("val_") and k != "val_loss"))')
+    res=$(/usr/bin/python3 "$ROOT/tests/workflow/check_metrics.py" $kind $kind.csv vpred.csv 150 $vals)
+    same "metrics $kind: the epoch's val_ metrics agree with scikit-learn" "$(echo "$res" | grep -v '^ok')" ""
+    same "metrics $kind: every metric checked" "$(echo "$res" | wc -l)" "$(echo $got | wc -w)"
+done
+grep -q '^epoch 3/3 - loss: [0-9.]* - accuracy: [0-9.]* - binary_accuracy: [0-9.]* - precision: [0-9.]* - recall: [0-9.]* - auc: [0-9.]* - val_loss: [0-9.]* - val_accuracy: [0-9.]* - val_binary_accuracy: [0-9.]* - val_precision: [0-9.]* - val_recall: [0-9.]* - val_auc: ' \
+    <(cd "$T/met" && "$ROOT/nnc" train "$ROOT/tests/workflow/models/metrics_binary.nn" --data binary.csv) \
+    && pass "metrics: the epoch line lists them in order, then val_" || fail "metrics: the epoch line" "$(cat train.txt)"
+cd "$T" || exit 1
+
+# Interrupting and resuming: a run stopped after batch N (the hidden flag
+# --stop-after-batches, deterministic) and resumed ends with the same
+# weights, byte for byte, as an unbroken run; N covers the first batch, the
+# middle of an epoch, an epoch's last (short) batch, and a later epoch.
+cd "$T/met" || exit 1
+R=$ROOT/tests/workflow/models/resume.nn
+"$ROOT/nnc" train "$R" --data sparse.csv --save full.st >full.txt 2>&1 && cp history.csv full.csv
+for n in 1 4 10 23; do
+    rm -f resume.interrupted.safetensors part.st
+    "$ROOT/nnc" train "$R" --data sparse.csv --save part.st --stop-after-batches $n >p1.txt 2>p1.err
+    rc=$?
+    "$ROOT/nnc" train "$R" --data sparse.csv --save part.st --resume resume.interrupted.safetensors >p2.txt 2>&1
+    if [ $rc -eq 130 ] && cmp -s full.st part.st; then pass "resume after batch $n: weights equal an unbroken run's"
+    else fail "resume after batch $n" "exit $rc; $(head -c 300 p1.err) $(head -c 300 p2.txt)"; fi
+    same "resume after batch $n: the epoch lines and history equal" \
+        "$(cat p1.txt p2.txt | sed 's/ - [0-9]* ms$//'; cat history.csv)" "$(sed 's/ - [0-9]* ms$//' full.txt; cat full.csv)"
+done
+# with callbacks: early stopping's patience, restore_best_weights' copy and
+# the checkpoints' best value go on where they stopped
+X=$ROOT/tests/workflow/models/xor_callbacks.nn
+"$ROOT/nnc" train "$X" --save xfull.st >xfull.txt 2>&1
+for n in 2 3; do
+    rm -f xor_cb.interrupted.safetensors xpart.st
+    "$ROOT/nnc" train "$X" --save xpart.st --stop-after-batches $n >x1.txt 2>/dev/null
+    rc=$?
+    "$ROOT/nnc" train "$X" --save xpart.st --resume xor_cb.interrupted.safetensors >x2.txt 2>&1
+    if [ $rc -eq 130 ] && cmp -s xfull.st xpart.st; then pass "resume with callbacks after batch $n: the restored best weights equal"
+    else fail "resume with callbacks after batch $n" "$(tail -3 x2.txt)"; fi
+    same "resume with callbacks after batch $n: stops at the same epoch" \
+        "$(cat x1.txt x2.txt | sed 's/ - [0-9]* ms$//')" "$(sed 's/ - [0-9]* ms$//' xfull.txt)"
+done
+same "interrupt: says where, what was saved and how to resume" "$(cat p1.err)" \
+"interrupted in epoch 3 after 48 of 150 samples; saved the training state to resume.interrupted.safetensors
+resume with: nnc train $R --data sparse.csv --save part.st --resume resume.interrupted.safetensors"
+/usr/bin/python3 - >st.txt <<'PY'
+import json, struct
+b = open("resume.interrupted.safetensors", "rb").read()
+h = json.loads(b[8:8 + struct.unpack("<Q", b[:8])[0]])
+m = h.pop("__metadata__")
+print(" ".join(sorted(k for k in h if k.startswith("optimizer."))[:3]), m["nnc.epoch"], m["nnc.samples_done"], m["nnc.step"])
+PY
+same "the checkpoint names the optimizer state and the position" "$(cat st.txt)" \
+    "optimizer.dense.bias.exp_avg optimizer.dense.bias.exp_avg_sq optimizer.dense.weight.exp_avg 3 48 23"
+head -n 100 sparse.csv >short.csv
+"$ROOT/nnc" train "$R" --data short.csv --resume resume.interrupted.safetensors >/dev/null 2>p2.err
+same "resume with other data is refused" "$?: $(cat p2.err)" \
+    "1: resume.interrupted.safetensors: error: the interrupted run trained on 150 samples, this one has 75: resume with the same data"
+"$ROOT/nnc" train "$R" --data sparse.csv --resume full.st >/dev/null 2>p2.err
+same "resume from plain weights is refused" "$?: $(cat p2.err)" \
+    "1: full.st: error: not a checkpoint of an interrupted run (no nnc.checkpoint metadata)"
+# a real SIGINT, sent to nnc's process group as a terminal's Ctrl-C is,
+# in the middle of a long run: exit 130, and resuming for as many epochs
+# as an unbroken run ends with the same weights
+if command -v setsid >/dev/null; then
+    rm -f resume.interrupted.safetensors
+    setsid "$ROOT/nnc" train "$R" --data sparse.csv --epochs 100000 --quiet >sig.txt 2>sig.err &
+    pid=$!
+    # wait for the training program (nnc first runs the C compiler)
+    for _ in $(seq 200); do [ -n "$(pgrep -P $pid -f '/prog train')" ] && break; sleep 0.05; done
+    sleep 0.3
+    kill -INT -- -$pid
+    wait $pid
+    rc=$?
+    ep=$(sed -n 's/^interrupted in epoch \([0-9]*\) .*/\1/p' sig.err)
+    if [ $rc -eq 130 ] && [ -n "$ep" ] && [ -f resume.interrupted.safetensors ]; then
+        pass "SIGINT: exit 130 after saving a checkpoint"
+        "$ROOT/nnc" train "$R" --data sparse.csv --epochs $ep --save a.st --quiet >/dev/null 2>&1
+        "$ROOT/nnc" train "$R" --data sparse.csv --epochs $ep --save b.st --quiet \
+            --resume resume.interrupted.safetensors >/dev/null 2>&1
+        if cmp -s a.st b.st; then pass "SIGINT: the resumed run equals an unbroken one"
+        else fail "SIGINT: the resumed run equals an unbroken one" "weights differ"; fi
+    else
+        fail "SIGINT" "exit $rc: $(head -c 300 sig.err)"
+    fi
+fi
+cd "$T" || exit 1
+
 # The same through nnc train and the generated glue, on a real network:
 # the stopping epoch and the restored weights follow from the logged curve.
 mkdir -p m && cd m || exit 1
