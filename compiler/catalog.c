@@ -62,9 +62,13 @@ const Entry catalog[] = {
         {"validation_split", T_FLOAT, "0.0", 0, 1, 0, 1, "fraction of the training data held out, from its end"},
      }, "training settings, as Keras' Model.fit", "fit(epochs = 10, batch_size = 32)"},
     {"data", K_STATEMENT, 0, L_NONE, {
-        {"train", T_STR, "", ANY, "CSV file of training samples, relative to the model file"},
-        {"test", T_STR, "", ANY, "CSV file of test samples, relative to the model file"},
-     }, "where the data is", "data(train = \"train.csv\", test = \"test.csv\")"},
+        {"train", T_STR, "", ANY, "CSV or IDX file of training samples, relative to the model file"},
+        {"test", T_STR, "", ANY, "CSV or IDX file of test samples, relative to the model file"},
+        {"train_labels", T_STR, "", ANY, "IDX labels of IDX train images (default: the MNIST name beside them)"},
+        {"test_labels", T_STR, "", ANY, "IDX labels of IDX test images (default: the MNIST name beside them)"},
+        {"scale", T_FLOAT, "1.0", 0, HUGE_VAL, 1, 0, "every input value read is divided by scale (255: pixels to [0, 1])"},
+     }, "where the data is: CSV, or IDX images (MNIST format, gzipped or not) with their labels",
+     "data(train = \"train.csv\", test = \"test.csv\")"},
     {"preprocess", K_STATEMENT, 0, L_NONE, {
         {"method", T_PREPROCESS, NULL, ANY, "none, standardize or min_max"},
      }, "input scaling, fitted on the training data (default: none)", "preprocess standardize"},

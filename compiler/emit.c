@@ -2011,6 +2011,9 @@ void emit_driver(Graph *g, FILE *f, const char *h_name) {
     emit("        learning_rate,");
     /* ---- callbacks(...) (workflow) */
     emit("        %s,", s->ncallbacks ? "&callbacks" : "NULL");
+    /* ---- data(train_labels, test_labels, scale) (images) */
+    emit("        %s, %s, %.17g,", c_string(data_path(s, "train_labels")), c_string(data_path(s, "test_labels")),
+         s->data ? call_num(s->data, "scale") : 1.0);
     emit("    };");
     emit("    return nnc_main(&d, &model, argc, argv);");
     emit("}");

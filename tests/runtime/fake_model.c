@@ -155,6 +155,7 @@ int main(int argc, char **argv)
         "fake", "fake.nn", BATCH, N_IN, N_OUT, N_TARGET, TASK, TASK != NNC_REGRESSION, N_PARAMS, tensors, 2,
         params, init, train_step, evaluate, predict, EPOCHS, SHUFFLE, 42, VSPLIT,
         getenv("FAKE_TRAIN"), getenv("FAKE_TEST"), PRE, NULL /* learning_rate */, NULL /* callbacks */,
+        NULL, NULL, 1.0, /* IDX labels, scale */
     };
     return nnc_main(&d, &model, argc, argv);
 }

@@ -57,7 +57,7 @@ usage_error() {
 build() { # NAME OUTPUT FLAGS... (sources follow the flags)
     local name=$1 out=$2
     shift 2
-    if "$@" -o "$out" -lm 2>"$T/build.err"; then return 0; fi
+    if "$@" -o "$out" -lz -lm 2>"$T/build.err"; then return 0; fi
     fail "build $name" "$(head -c 600 "$T/build.err")"
     return 1
 }

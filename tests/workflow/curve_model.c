@@ -88,6 +88,7 @@ int main(int argc, char **argv)
         "curve", "curve.nn", BATCH, 1, 1, 1, NNC_REGRESSION, 0, 1, tensors, 1,
         params, init, train_step, evaluate, predict, n_curve, 0, 0, 0.2,
         NULL, NULL, NNC_PRE_NONE, NULL /* learning_rate */, &cb,
+        NULL, NULL, 1.0, /* IDX labels, scale */
     };
     return nnc_main(&d, &model, argc, argv);
 }

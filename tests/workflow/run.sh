@@ -20,7 +20,7 @@ same() { if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "got '$2', want '$3'
 P=$T/curve
 if ! $CC -std=c99 -Wall -Wextra -pedantic -Werror -D_POSIX_C_SOURCE=200809L -I"$ROOT/runtime" \
         tests/workflow/curve_model.c runtime/rng.c runtime/data.c runtime/safetensors.c runtime/metrics.c \
-        runtime/driver.c -o "$P" -lm 2>"$T/build.err"; then
+        runtime/driver.c -o "$P" -lz -lm 2>"$T/build.err"; then
     fail build "$(head -c 600 "$T/build.err")"
     echo "workflow: $npass passed, $nfail failed"; exit 1
 fi
