@@ -547,17 +547,55 @@ static Win win_of(Node *n, Node *x, Node *y) {
     return r;
 }
 
+/* Kernels up to this wide have their columns unrolled: each kernel column
+ * gets its own loop over output columns with literal bounds, which the C
+ * compiler vectorizes; wider ones loop over kj with bounds worked out at run
+ * time. */
+#define UNROLL_KW 8
+
 /* The output columns [lo, hi) whose input column ow * SW - PL + kj is in [0, W). */
+static void col_range(const Win *w, int kj, long *lo, long *hi) {
+    *lo = kj < w->pl ? (w->pl - kj + w->sw - 1) / w->sw : 0;
+    long top = w->w - 1 + w->pl - kj;
+    *hi = top < 0 ? 0 : top / w->sw + 1 < w->ow ? top / w->sw + 1 : w->ow;
+}
+
 static void emit_col_range(const Win *w) {
     emit("const int lo = kj < %d ? (%d - kj + %d) / %d : 0;", w->pl, w->pl, w->sw - 1, w->sw);
     emit("const int top = %ld - kj;  /* W - 1 + PL - kj */", w->w - 1 + w->pl);
     emit("const int hi = top < 0 ? 0 : top / %d + 1 < %ld ? top / %d + 1 : %ld;", w->sw, w->ow, w->sw, w->ow);
 }
 
-/* The input column of output column ow: "ow + kj - 2", "ow * 2 + kj". */
-static const char *in_col(const Win *w) {
+/* The input column of output column ow for kernel column kj (a literal, or
+ * "kj"): "ow + 3", "ow * 2 - 1", "ow + kj - 2". */
+static const char *in_col(const Win *w, const char *kj) {
     const char *s = w->sw == 1 ? "ow" : fmt("ow * %d", w->sw);
+    if (strcmp(kj, "kj")) {
+        long off = atol(kj) - w->pl;
+        return off == 0 ? s : fmt("%s %c %ld", s, off < 0 ? '-' : '+', off < 0 ? -off : off);
+    }
     return w->pl ? fmt("%s + kj - %d", s, w->pl) : fmt("%s + kj", s);
+}
+
+/* For each kernel column, a loop over the output columns it reaches:
+ * body is a format with %s for the kernel column (then once more for the
+ * input column expression), e.g. "acc[ow] += wk[%s] * xr[%s];". */
+static void emit_kernel_cols(const Win *w, const char *body) {
+    if (w->kw <= UNROLL_KW) {
+        for (int kj = 0; kj < w->kw; kj++) {
+            long lo, hi;
+            col_range(w, kj, &lo, &hi);
+            if (lo >= hi)
+                continue;
+            const char *k = fmt("%d", kj);
+            emit("for (int ow = %ld; ow < %ld; ow++) %s", lo, hi, fmt(body, k, in_col(w, k)));
+        }
+        return;
+    }
+    OPEN("for (int kj = 0; kj < %d; kj++) {", w->kw);
+    emit_col_range(w);
+    emit("for (int ow = lo; ow < hi; ow++) %s", fmt(body, "kj", in_col(w, "kj")));
+    CLOSE();
 }
 
 /* The input row of output row oh and kernel row ki, and the test that it is inside. */
@@ -578,7 +616,6 @@ static void emit_conv2d(Node *n) {
     OPEN("for (int b = 0; b < n; b++) {");
     emit("const $ *xb = x + b * %ld;", w.c * w.h * w.w);
     OPEN("for (int f = 0; f < %ld; f++) {", w.f);
-    emit("const $ *wf = weight + f * %ld;", w.c * w.kh * w.kw);
     OPEN("for (int oh = 0; oh < %ld; oh++) {", w.oh);
     emit("$ acc[%ld];", w.ow);
     emit("for (int ow = 0; ow < %ld; ow++) acc[ow] = %s;", w.ow, b ? "bias[f]" : "0.0@");
@@ -586,11 +623,8 @@ static void emit_conv2d(Node *n) {
     OPEN("for (int ki = 0; ki < %d; ki++) {", w.kh);
     emit_in_row(&w);
     emit("const $ *xr = xb + (c * %ld + ih) * %ld;", w.h, w.w);
-    OPEN("for (int kj = 0; kj < %d; kj++) {", w.kw);
-    emit("const $ k = wf[(c * %d + ki) * %d + kj];", w.kh, w.kw);
-    emit_col_range(&w);
-    emit("for (int ow = lo; ow < hi; ow++) acc[ow] += k * xr[%s];", in_col(&w));
-    CLOSE();
+    emit("const $ *wk = weight + ((f * %ld + c) * %d + ki) * %d;", w.c, w.kh, w.kw);
+    emit_kernel_cols(&w, "acc[ow] += wk[%s] * xr[%s];");
     CLOSE();
     CLOSE();
     emit("$ *o = out + ((b * %ld + f) * %ld + oh) * %ld;", w.f, w.oh, w.ow);
@@ -613,23 +647,21 @@ static void emit_conv2d_dx(Node *n) {
     OPEN("for (int b = 0; b < n; b++) {");
     emit("$ *dxb = dx + b * %ld;", w.c * w.h * w.w);
     OPEN("for (int f = 0; f < %ld; f++) {", w.f);
-    emit("const $ *wf = weight + f * %ld;", w.c * w.kh * w.kw);
     OPEN("for (int oh = 0; oh < %ld; oh++) {", w.oh);
     emit("const $ *d = dy + ((b * %ld + f) * %ld + oh) * %ld;", w.f, w.oh, w.ow);
     OPEN("for (int c = 0; c < %ld; c++) {", w.c);
     OPEN("for (int ki = 0; ki < %d; ki++) {", w.kh);
     emit_in_row(&w);
     emit("$ *xr = dxb + (c * %ld + ih) * %ld;", w.h, w.w);
-    OPEN("for (int kj = 0; kj < %d; kj++) {", w.kw);
-    emit("const $ k = wf[(c * %d + ki) * %d + kj];", w.kh, w.kw);
-    emit_col_range(&w);
-    emit("for (int ow = lo; ow < hi; ow++) xr[%s] += k * d[ow];", in_col(&w));
-    for (int i = 0; i < 7; i++)
+    emit("const $ *wk = weight + ((f * %ld + c) * %d + ki) * %d;", w.c, w.kh, w.kw);
+    emit_kernel_cols(&w, "xr[%2$s] += wk[%1$s] * d[ow];");
+    for (int i = 0; i < 6; i++)
         CLOSE();
 }
 
-/* dweight[f, c, ki, kj] = sum over b, oh, ow of dy[b, f, oh, ow] x[b, c, ih, iw],
- * built in a local row of partial sums (vectorizable) and summed at the end. */
+/* dweight[f, c, ki, :] = sum over b, oh, ow of dy[b, f, oh, ow] x[b, c, ih, iw],
+ * every kernel column at once in local rows of partial sums (each dy row read
+ * once per kernel row), summed at the end. */
 static void emit_conv2d_dw(Node *n) {
     Node *dy = n->in[0], *x = n->in[1];
     Win w = win_of(n, x, dy);
@@ -638,19 +670,20 @@ static void emit_conv2d_dw(Node *n) {
     OPEN("for (int f = 0; f < %ld; f++) {", w.f);
     OPEN("for (int c = 0; c < %ld; c++) {", w.c);
     OPEN("for (int ki = 0; ki < %d; ki++) {", w.kh);
-    OPEN("for (int kj = 0; kj < %d; kj++) {", w.kw);
-    emit_col_range(&w);
-    emit("$ acc[%ld] = {0};", w.ow);
+    emit("$ acc[%d][%ld];", w.kw, w.ow);
+    emit("for (int kj = 0; kj < %d; kj++)", w.kw);
+    emit("    for (int ow = 0; ow < %ld; ow++) acc[kj][ow] = 0.0@;", w.ow);
     OPEN("for (int b = 0; b < n; b++) {");
     OPEN("for (int oh = 0; oh < %ld; oh++) {", w.oh);
     emit_in_row(&w);
     emit("const $ *d = dy + ((b * %ld + f) * %ld + oh) * %ld;", w.f, w.oh, w.ow);
     emit("const $ *xr = x + ((b * %ld + c) * %ld + ih) * %ld;", w.c, w.h, w.w);
-    emit("for (int ow = lo; ow < hi; ow++) acc[ow] += d[ow] * xr[%s];", in_col(&w));
+    emit_kernel_cols(&w, "acc[%s][ow] += d[ow] * xr[%s];");
     CLOSE();
     CLOSE();
+    OPEN("for (int kj = 0; kj < %d; kj++) {", w.kw);
     emit("$ sum = 0.0@;");
-    emit("for (int ow = 0; ow < %ld; ow++) sum += acc[ow];", w.ow);
+    emit("for (int ow = 0; ow < %ld; ow++) sum += acc[kj][ow];", w.ow);
     emit("dw[((f * %ld + c) * %d + ki) * %d + kj] = sum;", w.c, w.kh, w.kw);
     for (int i = 0; i < 5; i++)
         CLOSE();
