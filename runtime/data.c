@@ -494,7 +494,16 @@ static char *labels_path(const char *images, const nnc_model_desc *d)
     strcpy(p, images);
     char *at = strstr(p, "images-idx3");
     if (at) memcpy(at, "labels-idx1", 11);
+    /* gzipped images may have plain labels beside them */
+    struct stat st;
+    if (at && stat(p, &st) && n > 3 && !strcmp(p + n - 3, ".gz")) p[n - 3] = 0;
     return p;
+}
+
+static int exists(const char *path)
+{
+    struct stat st;
+    return !stat(path, &st) && S_ISREG(st.st_mode);
 }
 
 static int idx_load(nnc_dataset *ds, const char *path, const nnc_model_desc *d, int targets_optional)
@@ -510,9 +519,9 @@ static int idx_load(nnc_dataset *ds, const char *path, const nnc_model_desc *d, 
     }
     lpath = labels_path(path, d);
     if (!lpath) goto out;
-    int have_labels = strcmp(lpath, path) != 0 && is_idx(lpath) == 1;
+    int have_labels = strcmp(lpath, path) != 0 && exists(lpath);
     if (!have_labels && !targets_optional) {
-        nnc_errorf("%s: error: no labels for these images: %s is not an IDX file (name it in data(), "
+        nnc_errorf("%s: error: no labels for these images (no file %s; name it in data(), "
                    "e.g. train_labels = \"train-labels-idx1-ubyte.gz\")", path, lpath);
         goto out;
     }
