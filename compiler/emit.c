@@ -600,7 +600,8 @@ static void emit_kernel_cols(const Win *w, const char *body) {
 
 /* The input row of output row oh and kernel row ki, and the test that it is inside. */
 static void emit_in_row(const Win *w) {
-    emit("const int ih = oh * %d + ki - %d;", w->sh, w->pt);
+    const char *oh = w->sh == 1 ? "oh" : fmt("oh * %d", w->sh);
+    emit("const int ih = %s + ki%s;", oh, w->pt ? fmt(" - %d", w->pt) : "");
     emit("if (ih < 0 || ih >= %ld) continue;", w->h);
 }
 
