@@ -23,7 +23,7 @@ RT_LIB  := $(BUILD)/libnncrt.a
 all: nnc $(RT_LIB)
 
 nnc: $(OBJS)
-	$(CC) $(CFLAGS) -o $@ $(OBJS) -lm
+	$(CC) $(CFLAGS) -o $@ $(OBJS) -lz -lm
 
 $(BUILD)/%.o: compiler/%.c $(HDRS) | $(BUILD)
 	$(CC) $(CFLAGS) -Icompiler -I$(BUILD) -c -o $@ $<

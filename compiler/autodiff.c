@@ -45,6 +45,34 @@ static void grad_linear(Grads *gr, Node *n, Node *dy) {
         acc(gr, x, node_new(g, OP_LINEAR_DX, dy, w, NULL, NULL));
 }
 
+/* Convolution: dx is the transposed convolution of dy with W, dW the
+ * correlation of x with dy, db dy summed per channel. */
+static void grad_conv2d(Grads *gr, Node *n, Node *dy) {
+    Graph *g = gr->g;
+    Node *x = n->in[0], *w = n->in[1], *b = n->in[2];
+    acc(gr, w, op_window(g, OP_CONV2D_DW, dy, x, NULL, n->win, w->shape));
+    if (b)
+        acc(gr, b, node_new(g, OP_CHANNEL_DB, dy, NULL, NULL, NULL));
+    if (gr->needs[x->id])
+        acc(gr, x, op_window(g, OP_CONV2D_DX, dy, w, x, n->win, x->shape));
+}
+
+/* Max pooling sends each window's gradient to its first maximum (PyTorch's
+ * choice), average pooling spreads it evenly: both read x (and y). */
+static void grad_pool2d(Grads *gr, Node *n, Node *dy) {
+    if (!gr->needs[n->in[0]->id])
+        return;
+    Node *dx = op_window(gr->g, OP_POOL2D_DX, dy, n->in[0], n, n->win, n->in[0]->shape);
+    dx->win[WIN_MAX] = n->op == OP_MAX_POOL2D;
+    acc(gr, n->in[0], dx);
+}
+
+/* The gradient of a reshape is dy reshaped back. */
+static void grad_reshape(Grads *gr, Node *n, Node *dy) {
+    if (gr->needs[n->in[0]->id])
+        acc(gr, n->in[0], op_reshape(gr->g, dy, n->in[0]->shape));
+}
+
 /* Activations differentiate through their output y where a formula in y is
  * exact (relu, elu, sigmoid, softplus, softmax, ...): y is kept for the next
  * layer anyway, so the pre-activation x is read by nothing else and fuse.c can

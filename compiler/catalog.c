@@ -64,9 +64,13 @@ const Entry catalog[] = {
         {"validation_split", T_FLOAT, "0.0", 0, 1, 0, 1, "fraction of the training data held out, from its end"},
      }, "training settings, as Keras' Model.fit", "fit(epochs = 10, batch_size = 32)"},
     {"data", K_STATEMENT, 0, L_NONE, {
-        {"train", T_STR, "", ANY, "CSV file of training samples, relative to the model file"},
-        {"test", T_STR, "", ANY, "CSV file of test samples, relative to the model file"},
-     }, "where the data is", "data(train = \"train.csv\", test = \"test.csv\")"},
+        {"train", T_STR, "", ANY, "CSV or IDX file of training samples, relative to the model file"},
+        {"test", T_STR, "", ANY, "CSV or IDX file of test samples, relative to the model file"},
+        {"train_labels", T_STR, "", ANY, "IDX labels of IDX train images (default: the MNIST name beside them)"},
+        {"test_labels", T_STR, "", ANY, "IDX labels of IDX test images (default: the MNIST name beside them)"},
+        {"scale", T_FLOAT, "1.0", 0, HUGE_VAL, 1, 0, "every input value read is divided by scale (255: pixels to [0, 1])"},
+     }, "where the data is: CSV, or IDX images (MNIST format, gzipped or not) with their labels",
+     "data(train = \"train.csv\", test = \"test.csv\")"},
     {"preprocess", K_STATEMENT, 0, L_NONE, {
         {"method", T_PREPROCESS, NULL, ANY, "none, standardize or min_max"},
      }, "input scaling, fitted on the training data (default: none)", "preprocess standardize"},
@@ -101,6 +105,39 @@ const Entry catalog[] = {
         NAME,
      }, "maxout: x W + b to units * pieces values, then the max of each group of pieces consecutive ones",
      "maxout(16, pieces = 3)"},
+    {"conv2d", K_LAYER, 0, L_CONV2D, {
+        {"filters", T_INT, NULL, 1, INT_MAX, 0, 0, "output channels"},
+        {"kernel_size", T_PAIR, NULL, 1, INT_MAX, 0, 0, "k or (kh, kw)"},
+        {"strides", T_PAIR, "(1, 1)", 0, INT_MAX, 0, 0, "s or (sh, sw)"},
+        {"padding", T_PADDING, "valid", 0, INT_MAX, 0, 0,
+         "valid (none), same (output = ceil(input / stride), extra at the end), p or (ph, pw)"},
+        {"activation", T_ACTIVATION, "linear", ANY, "applied to the output"},
+        {"use_bias", T_BOOL, "true", ANY, "add a bias per output channel"},
+        {"kernel_initializer", T_INITIALIZER, "glorot_uniform", ANY, "initial weights"},
+        {"bias_initializer", T_INITIALIZER, "zeros", ANY, "initial bias"},
+        {"kernel_regularizer", T_REGULARIZER, "", ANY, "penalty on the weights, added to the loss"},
+        {"bias_regularizer", T_REGULARIZER, "", ANY, "penalty on the bias, added to the loss"},
+        NAME,
+     }, "2-D convolution on [C, H, W] (cross-correlation, as PyTorch's Conv2d)",
+     "conv2d(6, kernel_size = 5, padding = 2, activation = relu)"},
+    {"max_pooling2d", K_LAYER, OP_MAX_POOL2D, L_POOL2D, {
+        {"pool_size", T_PAIR, "(2, 2)", 1, INT_MAX, 0, 0, "k or (kh, kw)"},
+        {"strides", T_PAIR, "", 0, INT_MAX, 0, 0, "s or (sh, sw); default: pool_size"},
+        {"padding", T_PADDING, "valid", 0, INT_MAX, 0, 0, "valid, same, p or (ph, pw); padding is never the max"},
+        NAME,
+     }, "maximum over each window of [C, H, W]", "max_pooling2d((2, 2))"},
+    {"average_pooling2d", K_LAYER, OP_AVG_POOL2D, L_POOL2D, {
+        {"pool_size", T_PAIR, "(2, 2)", 1, INT_MAX, 0, 0, "k or (kh, kw)"},
+        {"strides", T_PAIR, "", 0, INT_MAX, 0, 0, "s or (sh, sw); default: pool_size"},
+        {"padding", T_PADDING, "valid", 0, INT_MAX, 0, 0,
+         "valid, same, p or (ph, pw); the mean is over the values inside the input"},
+        NAME,
+     }, "mean over each window of [C, H, W]", "average_pooling2d((2, 2))"},
+    {"flatten", K_LAYER, 0, L_RESHAPE, {NAME}, "the sample as one axis: [C, H, W] -> [C * H * W]", "flatten"},
+    {"reshape", K_LAYER, 0, L_RESHAPE, {
+        {"shape", T_SHAPE, NULL, 1, 4, 0, 0, "the new per-sample shape, same number of values"},
+        NAME,
+     }, "the same values in a new per-sample shape (row-major)", "reshape([1, 28, 28])"},
     {"activation", K_LAYER, 0, L_ACTIVATION, {
         {"activation", T_ACTIVATION, NULL, ANY, "the activation to apply"},
         NAME,
@@ -417,6 +454,8 @@ static const char *type_name(const ParamDef *p) {
     case T_CALLBACK: return "callback";
     case T_METRIC: return "metric";
     case T_NAME: return "name";
+    case T_PAIR: return "int or (int, int)";
+    case T_PADDING: return "valid, same, int or (int, int)";
     }
     internal_error("bad type %d", (int)p->type);
 }
@@ -426,6 +465,8 @@ static char *type_range(const ParamDef *p) {
     const char *t = type_name(p);
     if (p->type == T_SHAPE)
         return fmt("shape (%g to %g sizes)", p->lo, p->hi);
+    if (p->type == T_PAIR || p->type == T_PADDING)
+        return fmt("%s", t);
     if (p->type == T_NUMBERS)
         return fmt("list (%g to %g numbers)", p->lo, p->hi);
     if (p->type != T_INT && p->type != T_FLOAT && p->type != T_SCHEDULE)

@@ -375,6 +375,47 @@ static int convert(const Entry *e, const ParamDef *p, const Value *v, ArgVal *ou
         return 1;
     case T_SHAPE:
         return convert_shape(e, p, v, out);
+    case T_PADDING:
+        if (v->kind == V_IDENT || v->kind == V_STR) {
+            static const char *const modes[] = {"valid", "same"};
+            if (!strcmp(v->str, "valid") || !strcmp(v->str, "same")) {
+                out->str = !strcmp(v->str, "valid") ? "valid" : "same";
+                return 1;
+            }
+            error_at(v->loc, "%s must be valid, same, an integer or (ph, pw), got %s", what, describe(v));
+            const char *near = nearest(v->str, modes, 2);
+            if (near)
+                hint("did you mean '%s'?", near);
+            return 0;
+        }
+        /* a number or a tuple of two, as T_PAIR */
+        /* fall through */
+    case T_PAIR:
+        if (v->kind == V_NUM && v->is_int && in_range(p, v->num)) {
+            out->shape = (Shape){.ndim = 2, .dim = {(long)v->num, (long)v->num}};
+            return 1;
+        }
+        if ((v->kind == V_TUPLE || v->kind == V_LIST) && v->nargs == 2) {
+            int ok = 1;
+            out->shape.ndim = 2;
+            for (int i = 0; i < 2; i++) {
+                const Value *d = v->args[i].val;
+                if (d->kind != V_NUM || !d->is_int || !in_range(p, d->num)) {
+                    error_at(d->loc, "sizes in %s must be integers %s, got %s", what, range_str(p, d->num),
+                             describe(d));
+                    ok = 0;
+                } else {
+                    out->shape.dim[i] = (long)d->num;
+                }
+            }
+            return ok;
+        }
+        if (v->kind == V_NUM && v->is_int) {
+            error_at(v->loc, "%s must be %s, got %s", what, range_str(p, v->num), describe(v));
+            return 0;
+        }
+        error_at(v->loc, "%s must be an integer or a pair (h, w), got %s", what, describe(v));
+        return 0;
     case T_NUMBERS:
         return convert_numbers(e, p, v, out);
     case T_ACTIVATION:
@@ -627,6 +668,101 @@ static void check_initializers(const Spec *spec) {
     }
 }
 
+/* ---- windows: conv2d and pooling ------------------------------------------- */
+
+/* Keras' same: output ceil(n / s), total padding max((out - 1) s + f - n, 0)
+ * of which the smaller half goes first (TensorFlow pads more at the end). */
+static void same_pad(long n, int f, int s, int *before) {
+    long out = (n + s - 1) / s, total = (out - 1) * s + f - n;
+    *before = total > 0 ? (int)(total / 2) : 0;
+}
+
+void layer_window(const Layer *l, int win[8]) {
+    const char *kname = l->c->e->layer == L_CONV2D ? "kernel_size" : "pool_size";
+    const ArgVal *k = call_arg(l->c, kname), *s = call_arg(l->c, "strides"), *p = call_arg(l->c, "padding");
+    const ArgVal *st = s->given || l->c->e->layer == L_CONV2D ? s : k;   /* pooling: strides = pool_size */
+    win[WIN_KH] = (int)k->shape.dim[0], win[WIN_KW] = (int)k->shape.dim[1];
+    win[WIN_SH] = (int)st->shape.dim[0], win[WIN_SW] = (int)st->shape.dim[1];
+    win[WIN_PT] = win[WIN_PL] = 0;
+    if (p->str && !strcmp(p->str, "same")) {
+        same_pad(l->in.dim[1], win[WIN_KH], win[WIN_SH], &win[WIN_PT]);
+        same_pad(l->in.dim[2], win[WIN_KW], win[WIN_SW], &win[WIN_PL]);
+    } else if (!p->str) {
+        win[WIN_PT] = (int)p->shape.dim[0], win[WIN_PL] = (int)p->shape.dim[1];
+    }
+}
+
+/* [C, H, W] -> [filters or C, H', W'] with H' = (H + 2p - f) / s + 1, the
+ * failing arithmetic shown when it does not give a size >= 1. */
+static int window_shape(const Layer *l, Shape *cur) {
+    int conv = l->c->e->layer == L_CONV2D;
+    const char *kname = conv ? "kernel_size" : "pool_size";
+    if (cur->ndim != 3) {
+        error_at(l->loc, "%s needs an image [C, H, W], but its input is %s", l->c->e->name, shape_str(cur));
+        hint(cur->ndim == 2 ? "add the channel axis: input [1, %ld, %ld]" : "images are channels first, as in "
+             "input [1, 28, 28]", cur->dim[0], cur->dim[1]);
+        return 0;
+    }
+    int w[8];
+    layer_window(l, w);
+    const ArgVal *p = call_arg(l->c, "padding");
+    static const char *const axis[] = {"height", "width"};
+    for (int a = 0; a < 2; a++) {
+        long n = cur->dim[1 + a];
+        int f = w[WIN_KH + a], s = w[WIN_SH + a];
+        long out;
+        if (s == 0) {
+            const ArgVal *sa = call_arg(l->c, "strides");
+            error_at(sa->loc, "strides of layer '%s' must be >= 1, got 0 for the %s", l->name, axis[a]);
+            note_at(l->loc, "output %s = (n + 2p - f) / s + 1 = (%ld + 2p - %d) / 0 + 1 divides by zero",
+                    axis[a], n, f);
+            return 0;
+        }
+        if (p->str && !strcmp(p->str, "same")) {
+            out = (n + s - 1) / s;
+        } else {
+            long pad = p->str ? 0 : p->shape.dim[a];
+            out = (n + 2 * pad - f) / s + 1;
+            if (n + 2 * pad - f < 0) {
+                const ArgVal *k = call_arg(l->c, kname);
+                error_at(k->loc, "%s %d of layer '%s' is larger than its input %s: %s %ld + 2*%ld = %ld < %d",
+                         kname, f, l->name, shape_str(cur), axis[a], n, pad, n + 2 * pad, f);
+                note_at(l->loc, "output %s = (n + 2p - f) / s + 1 = (%ld + 2*%ld - %d) / %d + 1 < 1",
+                        axis[a], n, pad, f, s);
+                hint("use a smaller %s, padding = same, or a larger input", kname);
+                return 0;
+            }
+        }
+        if (!conv && !p->str && p->shape.dim[a] * 2 > f) {
+            error_at(p->loc, "padding %ld is more than half of pool size %d", p->shape.dim[a], f);
+            hint("pooling pads at most half a window on each side, as PyTorch");
+            return 0;
+        }
+        cur->dim[1 + a] = out;
+    }
+    if (conv)
+        cur->dim[0] = (long)call_num(l->c, "filters");
+    return 1;
+}
+
+/* flatten: one axis; reshape: the given shape, with as many values. */
+static int reshape_shape(const Layer *l, Shape *cur) {
+    double n = numel(cur);
+    if (!call_has(l->c, "shape")) {
+        *cur = (Shape){.ndim = 1, .dim = {(long)n}};
+        return 1;
+    }
+    const ArgVal *s = call_arg(l->c, "shape");
+    if (numel(&s->shape) != n) {
+        error_at(s->loc, "reshape to %s (%.0f values) from %s (%.0f values)", shape_str(&s->shape),
+                 numel(&s->shape), shape_str(cur), n);
+        hint("the new shape must hold the same number of values per sample");
+        return 0;
+    }
+    *cur = s->shape;
+    return 1;
+}
+
 /* Per-sample shapes through every layer, stopping at the first too big. */
 static int infer_shapes(Spec *spec, Loc input_loc) {
     Shape cur = spec->input;
@@ -640,6 +776,11 @@ static int infer_shapes(Spec *spec, Loc input_loc) {
         l->in = cur;
         if (l->c->e->layer == L_DENSE || l->c->e->layer == L_MAXOUT)
             cur.dim[cur.ndim - 1] = (long)call_num(l->c, "units");
+        else if (l->c->e->layer == L_CONV2D || l->c->e->layer == L_POOL2D) {
+            if (!window_shape(l, &cur))
+                return 0;
+        } else if (l->c->e->layer == L_RESHAPE && !reshape_shape(l, &cur))
+            return 0;
         l->out = cur;
         if (!shape_numel_ok(&cur)) {
             error_at(l->loc, "layer '%s' outputs %s, %s values per sample (%s), over the 2 GiB limit",
@@ -815,14 +956,19 @@ static void check_sizes(const Spec *spec) {
                                   : "weights and gradients";
     for (int i = 0; i < spec->nlayers; i++) {
         const Layer *l = &spec->layers[i];
-        if (l->c->e->layer == L_DENSE || l->c->e->layer == L_MAXOUT) {
-            double in = (double)l->in.dim[l->in.ndim - 1], units = call_num(l->c, "units");
+        if (l->c->e->layer == L_DENSE || l->c->e->layer == L_MAXOUT || l->c->e->layer == L_CONV2D) {
+            int conv = l->c->e->layer == L_CONV2D;
+            double in = (double)l->in.dim[conv ? 0 : l->in.ndim - 1];
+            double units = call_num(l->c, conv ? "filters" : "units");
             if (l->c->e->layer == L_MAXOUT)
                 units *= call_num(l->c, "pieces");
+            if (conv)
+                in *= (double)call_arg(l->c, "kernel_size")->shape.dim[0] *
+                      (double)call_arg(l->c, "kernel_size")->shape.dim[1];
             params += in * units + (call_num(l->c, "use_bias") ? units : 0);
             double bytes = params * copies * FLOAT_BYTES;
             if (bytes >= MAX_BYTES) {
-                error_at(call_arg(l->c, "units")->loc,
+                error_at(call_arg(l->c, conv ? "filters" : "units")->loc,
                          "the parameters up to layer '%s' need %s (%s), over the 2 GiB limit",
                          l->name, size_str(bytes), what);
                 return;

@@ -158,6 +158,8 @@ static void name_nodes(void) {
         const char *what = op_names[n->op];
         if ((n->op == OP_LINEAR || n->op == OP_LINEAR_T) && n->act)
             what = fmt("linear_%s", op_names[n->act]);
+        else if (n->op == OP_CONV2D && n->act)
+            what = fmt("conv2d_%s", op_names[n->act]);
         else if (n->op == OP_LINEAR_T)
             what = "linear";
         else if (n->op == OP_ACT_BWD)
@@ -562,6 +564,269 @@ static void emit_linear_db(Node *n) {
     emit("    for (int j = 0; j < %ld; j++) %s[j] += dy[r * %ld + j];", o, acc, o);
     if (local)
         emit("for (int j = 0; j < %ld; j++) db[j] = acc[j];", o);
+    CLOSE();
+}
+
+/* ---- images: convolution and pooling, channels first ------------------
+ * Sizes as literals: input [C, H, W], output [F, OH, OW], kernel KH x KW,
+ * strides SH, SW, padding PT (top), PL (left); past the bottom and right
+ * edges reads as zero. The loops over output columns run over the range
+ * [lo, hi) whose input column is inside the image, worked out once per
+ * kernel column, so the innermost loop has no test and vectorizes. */
+
+typedef struct Win {
+    long c, h, w;           /* input channels, height, width */
+    long f, oh, ow;         /* output channels, height, width */
+    int kh, kw, sh, sw, pt, pl;
+} Win;
+
+static Win win_of(Node *n, Node *x, Node *y) {
+    Win r = {x->shape.dim[1], x->shape.dim[2], x->shape.dim[3], y->shape.dim[1], y->shape.dim[2],
+             y->shape.dim[3], n->win[WIN_KH], n->win[WIN_KW], n->win[WIN_SH], n->win[WIN_SW],
+             n->win[WIN_PT], n->win[WIN_PL]};
+    return r;
+}
+
+/* Kernels up to this wide have their columns unrolled: each kernel column
+ * gets its own loop over output columns with literal bounds, which the C
+ * compiler vectorizes; wider ones loop over kj with bounds worked out at run
+ * time. */
+#define UNROLL_KW 8
+
+/* The output columns [lo, hi) whose input column ow * SW - PL + kj is in [0, W). */
+static void col_range(const Win *w, int kj, long *lo, long *hi) {
+    *lo = kj < w->pl ? (w->pl - kj + w->sw - 1) / w->sw : 0;
+    long top = w->w - 1 + w->pl - kj;
+    *hi = top < 0 ? 0 : top / w->sw + 1 < w->ow ? top / w->sw + 1 : w->ow;
+}
+
+static void emit_col_range(const Win *w) {
+    emit("const int lo = kj < %d ? (%d - kj + %d) / %d : 0;", w->pl, w->pl, w->sw - 1, w->sw);
+    emit("const int top = %ld - kj;  /* W - 1 + PL - kj */", w->w - 1 + w->pl);
+    emit("const int hi = top < 0 ? 0 : top / %d + 1 < %ld ? top / %d + 1 : %ld;", w->sw, w->ow, w->sw, w->ow);
+}
+
+/* The input column of output column ow for kernel column kj (a literal, or
+ * "kj"): "ow + 3", "ow * 2 - 1", "ow + kj - 2". */
+static const char *in_col(const Win *w, const char *kj) {
+    const char *s = w->sw == 1 ? "ow" : fmt("ow * %d", w->sw);
+    if (strcmp(kj, "kj")) {
+        long off = atol(kj) - w->pl;
+        return off == 0 ? s : fmt("%s %c %ld", s, off < 0 ? '-' : '+', off < 0 ? -off : off);
+    }
+    return w->pl ? fmt("%s + kj - %d", s, w->pl) : fmt("%s + kj", s);
+}
+
+/* For each kernel column, a loop over the output columns it reaches:
+ * body is a format with %s for the kernel column (then once more for the
+ * input column expression), e.g. "acc[ow] += wk[%s] * xr[%s];". */
+static void emit_kernel_cols(const Win *w, const char *body) {
+    if (w->kw <= UNROLL_KW) {
+        for (int kj = 0; kj < w->kw; kj++) {
+            long lo, hi;
+            col_range(w, kj, &lo, &hi);
+            if (lo >= hi)
+                continue;
+            const char *k = fmt("%d", kj);
+            emit("for (int ow = %ld; ow < %ld; ow++) %s", lo, hi, fmt(body, k, in_col(w, k)));
+        }
+        return;
+    }
+    OPEN("for (int kj = 0; kj < %d; kj++) {", w->kw);
+    emit_col_range(w);
+    emit("for (int ow = lo; ow < hi; ow++) %s", fmt(body, "kj", in_col(w, "kj")));
+    CLOSE();
+}
+
+/* The input row of output row oh and kernel row ki, and the test that it is inside. */
+static void emit_in_row(const Win *w) {
+    const char *oh = w->sh == 1 ? "oh" : fmt("oh * %d", w->sh);
+    emit("const int ih = %s + ki%s;", oh, w->pt ? fmt(" - %d", w->pt) : "");
+    emit("if (ih < 0 || ih >= %ld) continue;", w->h);
+}
+
+/* out[b, f, oh, :] = act(bias[f] + sum over c, ki, kj of weight[f, c, ki, kj] x[b, c, ih, iw]),
+ * one output row at a time in a local accumulator. */
+static void emit_conv2d(Node *n) {
+    Node *x = n->in[0], *wt = n->in[1], *b = n->in[2];
+    Win w = win_of(n, x, n);
+    emit("/* %s: out %s = %s(conv2d(x %s, weight %s, stride (%d, %d), padding (%d, %d))%s) */", n->layer,
+         dims(n), act_str(n->act, n->f), dims(x), dims(wt), w.sh, w.sw, w.pt, w.pl, b ? " + bias" : "");
+    OPEN("static void %s($ *out, const $ *x, const $ *weight%s, int n) {", funcs[n->id],
+         b ? ", const $ *bias" : "");
+    OPEN("for (int b = 0; b < n; b++) {");
+    emit("const $ *xb = x + b * %ld;", w.c * w.h * w.w);
+    OPEN("for (int f = 0; f < %ld; f++) {", w.f);
+    OPEN("for (int oh = 0; oh < %ld; oh++) {", w.oh);
+    emit("$ acc[%ld];", w.ow);
+    emit("for (int ow = 0; ow < %ld; ow++) acc[ow] = %s;", w.ow, b ? "bias[f]" : "0.0@");
+    OPEN("for (int c = 0; c < %ld; c++) {", w.c);
+    OPEN("for (int ki = 0; ki < %d; ki++) {", w.kh);
+    emit_in_row(&w);
+    emit("const $ *xr = xb + (c * %ld + ih) * %ld;", w.h, w.w);
+    emit("const $ *wk = weight + ((f * %ld + c) * %d + ki) * %d;", w.c, w.kh, w.kw);
+    emit_kernel_cols(&w, "acc[ow] += wk[%s] * xr[%s];");
+    CLOSE();
+    CLOSE();
+    emit("$ *o = out + ((b * %ld + f) * %ld + oh) * %ld;", w.f, w.oh, w.ow);
+    emit("for (int ow = 0; ow < %ld; ow++) o[ow] = %s;", w.ow, act_expr(n->act, n->f, "acc[ow]"));
+    CLOSE();
+    CLOSE();
+    CLOSE();
+    CLOSE();
+}
+
+/* dx[b, c, ih, iw] = sum of weight[f, c, ki, kj] dy[b, f, oh, ow] over the
+ * outputs that read x[b, c, ih, iw]: each dy row scattered back. */
+static void emit_conv2d_dx(Node *n) {
+    Node *dy = n->in[0], *wt = n->in[1];
+    Win w = win_of(n, n, dy);
+    emit("/* %s: dx %s = conv2d_transpose(dy %s, weight %s) */", n->layer, dims(n), dims(dy), dims(wt));
+    OPEN("static void %s($ *dx, const $ *dy, const $ *weight, const $ *x, int n) {", funcs[n->id]);
+    emit("(void)x; /* read for its shape only */");
+    emit("for (int i = 0; i < n * %ld; i++) dx[i] = 0.0@;", w.c * w.h * w.w);
+    OPEN("for (int b = 0; b < n; b++) {");
+    emit("$ *dxb = dx + b * %ld;", w.c * w.h * w.w);
+    OPEN("for (int f = 0; f < %ld; f++) {", w.f);
+    OPEN("for (int oh = 0; oh < %ld; oh++) {", w.oh);
+    emit("const $ *d = dy + ((b * %ld + f) * %ld + oh) * %ld;", w.f, w.oh, w.ow);
+    OPEN("for (int c = 0; c < %ld; c++) {", w.c);
+    OPEN("for (int ki = 0; ki < %d; ki++) {", w.kh);
+    emit_in_row(&w);
+    emit("$ *xr = dxb + (c * %ld + ih) * %ld;", w.h, w.w);
+    emit("const $ *wk = weight + ((f * %ld + c) * %d + ki) * %d;", w.c, w.kh, w.kw);
+    emit_kernel_cols(&w, "xr[%2$s] += wk[%1$s] * d[ow];");
+    for (int i = 0; i < 6; i++)
+        CLOSE();
+}
+
+/* dweight[f, c, ki, :] = sum over b, oh, ow of dy[b, f, oh, ow] x[b, c, ih, iw],
+ * every kernel column at once in local rows of partial sums (each dy row read
+ * once per kernel row), summed at the end. */
+static void emit_conv2d_dw(Node *n) {
+    Node *dy = n->in[0], *x = n->in[1];
+    Win w = win_of(n, x, dy);
+    emit("/* %s: dweight %s = correlation of x %s with dy %s */", n->layer, dims(n), dims(x), dims(dy));
+    OPEN("static void %s($ *dw, const $ *dy, const $ *x, int n) {", funcs[n->id]);
+    OPEN("for (int f = 0; f < %ld; f++) {", w.f);
+    OPEN("for (int c = 0; c < %ld; c++) {", w.c);
+    OPEN("for (int ki = 0; ki < %d; ki++) {", w.kh);
+    emit("$ acc[%d][%ld];", w.kw, w.ow);
+    emit("for (int kj = 0; kj < %d; kj++)", w.kw);
+    emit("    for (int ow = 0; ow < %ld; ow++) acc[kj][ow] = 0.0@;", w.ow);
+    OPEN("for (int b = 0; b < n; b++) {");
+    OPEN("for (int oh = 0; oh < %ld; oh++) {", w.oh);
+    emit_in_row(&w);
+    emit("const $ *d = dy + ((b * %ld + f) * %ld + oh) * %ld;", w.f, w.oh, w.ow);
+    emit("const $ *xr = x + ((b * %ld + c) * %ld + ih) * %ld;", w.c, w.h, w.w);
+    emit_kernel_cols(&w, "acc[%s][ow] += d[ow] * xr[%s];");
+    CLOSE();
+    CLOSE();
+    OPEN("for (int kj = 0; kj < %d; kj++) {", w.kw);
+    emit("$ sum = 0.0@;");
+    emit("for (int ow = 0; ow < %ld; ow++) sum += acc[kj][ow];", w.ow);
+    emit("dw[((f * %ld + c) * %d + ki) * %d + kj] = sum;", w.c, w.kh, w.kw);
+    for (int i = 0; i < 5; i++)
+        CLOSE();
+}
+
+/* dbias[f] = dy[:, f, ...] summed. */
+static void emit_channel_db(Node *n) {
+    Node *dy = n->in[0];
+    long ch = n->shape.dim[0], per = node_row(dy) / ch;
+    emit("/* %s: dbias %s = dy %s summed per channel */", n->layer, dims(n), dims(dy));
+    OPEN("static void %s($ *db, const $ *dy, int n) {", funcs[n->id]);
+    OPEN("for (int f = 0; f < %ld; f++) {", ch);
+    emit("$ acc[%d] = {0};", 8);
+    OPEN("for (int b = 0; b < n; b++) {");
+    emit("const $ *d = dy + (b * %ld + f) * %ld;", ch, per);
+    emit("for (int i = 0; i < %ld; i++) acc[i %% 8] += d[i];", per);
+    CLOSE();
+    emit("$ sum = 0.0@;");
+    emit("for (int l = 0; l < 8; l++) sum += acc[l];");
+    emit("db[f] = sum;");
+    CLOSE();
+    CLOSE();
+}
+
+/* The window of output (oh, ow) clipped to the image: rows [i0, i1), columns [j0, j1). */
+static void emit_pool_window(const Win *w) {
+    emit("const int r = oh * %d - %d, s = ow * %d - %d;", w->sh, w->pt, w->sw, w->pl);
+    emit("const int i0 = r < 0 ? 0 : r, i1 = r + %d < %ld ? r + %d : %ld;", w->kh, w->h, w->kh, w->h);
+    emit("const int j0 = s < 0 ? 0 : s, j1 = s + %d < %ld ? s + %d : %ld;", w->kw, w->w, w->kw, w->w);
+}
+
+/* max: the largest value of the window; avg: the mean of the values inside
+ * the image (padding is not counted, as Keras; PyTorch's
+ * count_include_pad = False). */
+static void emit_pool2d(Node *n) {
+    Node *x = n->in[0];
+    Win w = win_of(n, x, n);
+    int max = n->op == OP_MAX_POOL2D;
+    emit("/* %s: out %s = %s over %dx%d windows of x %s, stride (%d, %d), padding (%d, %d) */", n->layer,
+         dims(n), max ? "max" : "mean", w.kh, w.kw, dims(x), w.sh, w.sw, w.pt, w.pl);
+    OPEN("static void %s($ *out, const $ *x, int n) {", funcs[n->id]);
+    OPEN("for (int p = 0; p < n * %ld; p++) {", w.c);
+    emit("const $ *xp = x + p * %ld;", w.h * w.w);
+    emit("$ *o = out + p * %ld;", w.oh * w.ow);
+    OPEN("for (int oh = 0; oh < %ld; oh++) {", w.oh);
+    OPEN("for (int ow = 0; ow < %ld; ow++) {", w.ow);
+    emit_pool_window(&w);
+    if (max) {
+        emit("$ m = xp[i0 * %ld + j0];", w.w);
+        emit("for (int i = i0; i < i1; i++)");
+        emit("    for (int j = j0; j < j1; j++) m = xp[i * %ld + j] > m ? xp[i * %ld + j] : m;", w.w, w.w);
+        emit("o[oh * %ld + ow] = m;", w.ow);
+    } else {
+        emit("$ sum = 0.0@;");
+        emit("for (int i = i0; i < i1; i++)");
+        emit("    for (int j = j0; j < j1; j++) sum += xp[i * %ld + j];", w.w);
+        emit("o[oh * %ld + ow] = sum / ($)((i1 - i0) * (j1 - j0));", w.ow);
+    }
+    for (int i = 0; i < 4; i++)
+        CLOSE();
+}
+
+/* max: each window's dy goes to its first maximum in row-major order (as
+ * PyTorch); avg: spread evenly over the values the mean read. */
+static void emit_pool2d_dx(Node *n) {
+    Node *dy = n->in[0];
+    Win w = win_of(n, n, dy);
+    int max = n->win[WIN_MAX];
+    emit("/* %s: dx %s = dy %s sent back to %s */", n->layer, dims(n), dims(dy),
+         max ? "the first maximum of each window" : "each window evenly");
+    OPEN("static void %s($ *dx, const $ *dy, const $ *x, const $ *y, int n) {", funcs[n->id]);
+    emit(max ? "(void)y;" : "(void)x, (void)y;");
+    emit("for (int i = 0; i < n * %ld; i++) dx[i] = 0.0@;", w.c * w.h * w.w);
+    OPEN("for (int p = 0; p < n * %ld; p++) {", w.c);
+    if (max)
+        emit("const $ *xp = x + p * %ld;", w.h * w.w);
+    emit("$ *dxp = dx + p * %ld;", w.h * w.w);
+    emit("const $ *d = dy + p * %ld;", w.oh * w.ow);
+    OPEN("for (int oh = 0; oh < %ld; oh++) {", w.oh);
+    OPEN("for (int ow = 0; ow < %ld; ow++) {", w.ow);
+    emit_pool_window(&w);
+    if (max) {
+        emit("int arg = i0 * %ld + j0;", w.w);
+        emit("for (int i = i0; i < i1; i++)");
+        emit("    for (int j = j0; j < j1; j++) arg = xp[i * %ld + j] > xp[arg] ? i * %ld + j : arg;", w.w, w.w);
+        emit("dxp[arg] += d[oh * %ld + ow];", w.ow);
+    } else {
+        emit("const $ g = d[oh * %ld + ow] / ($)((i1 - i0) * (j1 - j0));", w.ow);
+        emit("for (int i = i0; i < i1; i++)");
+        emit("    for (int j = j0; j < j1; j++) dxp[i * %ld + j] += g;", w.w);
+    }
+    for (int i = 0; i < 4; i++)
+        CLOSE();
+}
+
+/* flatten and reshape: the same values, row-major, copied. */
+static void emit_reshape(Node *n) {
+    emit("/* %s: out %s = x %s, the same values reshaped */", n->layer, dims(n), dims(n->in[0]));
+    OPEN("static void %s($ *out, const $ *x, int n) {", funcs[n->id]);
+    if (!n->batched)
+        emit("(void)n;");
+    emit("for (int i = 0; i < %s; i++) out[i] = x[i];", count(n));
     CLOSE();
 }
 
@@ -1896,6 +2161,9 @@ void emit_driver(Graph *g, FILE *f, const char *h_name) {
     emit("        %s,", s->nmetrics ? "metrics" : "NULL");
     /* ---- resuming (workflow) */
     emit("        state_tensors, %s_NUM_STATE_TENSORS, %s_NUM_STATE, state, step,", U, U);
+    /* ---- data(train_labels, test_labels, scale) (images) */
+    emit("        %s, %s, %.17g,", c_string(data_path(s, "train_labels")), c_string(data_path(s, "test_labels")),
+         s->data ? call_num(s->data, "scale") : 1.0);
     emit("    };");
     emit("    return nnc_main(&d, &model, argc, argv);");
     emit("}");

@@ -36,6 +36,10 @@ static void transpose_weights(Graph *g) {
         ((Node *)g->nodes.v[i])->id = i;
 }
 
+/* Softmax runs over rows of the last axis: not folded into a convolution,
+ * whose loop makes one output row per channel and image row. */
+static int row_act_op(Op op) { return op == OP_SOFTMAX || op == OP_LOG_SOFTMAX; }
+
 void fuse(Graph *g) {
     ir_uses(g);
     Node **repl = xalloc(sizeof(Node *) * g->nodes.n);
@@ -45,7 +49,8 @@ void fuse(Graph *g) {
             if (n->in[j] && repl[n->in[j]->id])
                 n->in[j] = repl[n->in[j]->id];
         Node *x = n->nin ? n->in[0] : NULL;
-        if (act_grad_reads(n->op) && x && x->op == OP_LINEAR && !x->act && x->nuses == 1) {
+        if (act_grad_reads(n->op) && x && (x->op == OP_LINEAR || (x->op == OP_CONV2D && !row_act_op(n->op))) &&
+            !x->act && x->nuses == 1) {
             x->act = n->op;
             memcpy(x->f, n->f, sizeof x->f);
             repl[n->id] = x;

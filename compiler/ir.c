@@ -4,6 +4,8 @@
  * lowering, autodiff, the optimizer — builds IR the same way. */
 #include "nnc.h"
 
+#include <string.h>
+
 Phase cur_phase = PH_FORWARD;
 const char *cur_layer = "model";
 
@@ -100,6 +102,53 @@ static void shape_linear_db(Node *n) {
     n->batched = 0;
 }
 
+/* Output size along one axis of a window op, from the input size n: the
+ * padding at the end is whatever the output size lower.c gave needs, so the
+ * node keeps the output size it was built with (CONV2D, pooling: set by
+ * lower.c through op_window). */
+static void shape_window(Node *n, long channels) {
+    if (n->shape.ndim != 4)
+        internal_error("%s: output shape not set", op_names[n->op]);
+    n->shape.dim[0] = n->in[0]->shape.dim[0];
+    n->shape.dim[1] = channels;
+    n->batched = n->in[0]->batched;
+}
+
+/* CONV2D: x [n, C, H, W] with W [F, C, kh, kw] -> [n, F, H', W']. */
+static void shape_conv2d(Node *n) {
+    Node *x = n->in[0], *w = n->in[1];
+    if (w->shape.ndim != 4 || x->shape.ndim != 4 || x->shape.dim[1] != w->shape.dim[1])
+        internal_error("conv2d: x %s, W %s", shape_str(&x->shape), shape_str(&w->shape));
+    shape_window(n, w->shape.dim[0]);
+}
+
+/* Pooling keeps the channels. */
+static void shape_pool2d(Node *n) { shape_window(n, n->in[0]->shape.dim[1]); }
+
+/* RESHAPE: the shape is set by op_reshape; only the batch follows x. */
+static void shape_reshape(Node *n) { n->batched = n->in[0]->batched; }
+
+/* CONV2D_DX: dy, W, x -> dx shaped as x. POOL2D_DX: dy, x, y -> as x. */
+static void shape_conv2d_dx(Node *n) { n->shape = n->in[2]->shape, n->batched = n->in[2]->batched; }
+static void shape_pool2d_dx(Node *n) { n->shape = n->in[1]->shape, n->batched = n->in[1]->batched; }
+
+/* CONV2D_DW: dy [n, F, H', W'], x [n, C, H, W] -> [F, C, kh, kw] (win[]). */
+static void shape_conv2d_dw(Node *n) {
+    n->shape.ndim = 4;
+    n->shape.dim[0] = n->in[0]->shape.dim[1];
+    n->shape.dim[1] = n->in[1]->shape.dim[1];
+    n->shape.dim[2] = n->win[WIN_KH];
+    n->shape.dim[3] = n->win[WIN_KW];
+    n->batched = 0;
+}
+
+/* CHANNEL_DB: dy [n, C, ...] -> [C]. */
+static void shape_channel_db(Node *n) {
+    n->shape.ndim = 1;
+    n->shape.dim[0] = n->in[0]->shape.dim[1];
+    n->batched = 0;
+}
+
 static ShapeRule *const shape_rules[OP_COUNT] = {
 #define OP(name, str, nin, shape, grad, emit) [OP_##name] = shape,
 #include "ops.h"
@@ -143,6 +192,30 @@ Node *op_leaf(Graph *g, Op op, Shape shape, int batched, const char *label) {
 
 Node *op_linear(Graph *g, Node *x, Node *w, Node *b) {
     return node_new(g, OP_LINEAR, x, w, b, NULL);
+}
+
+/* A node whose shape or window the shape rule reads from the node itself:
+ * set before the rule runs. */
+Node *op_window(Graph *g, Op op, Node *a, Node *b, Node *c, const int win[8], Shape shape) {
+    Node *n = xalloc(sizeof *n);
+    memcpy(n->win, win, sizeof n->win);
+    n->shape = shape;
+    Node *ins[4] = {a, b, c, NULL};
+    n->id = g->nodes.n;
+    n->op = op;
+    n->nin = op_arity[op];
+    for (int i = 0; i < n->nin; i++)
+        n->in[i] = ins[i];
+    n->phase = cur_phase;
+    n->layer = cur_layer;
+    shape_rules[op](n);
+    vec_push(&g->nodes, n);
+    return n;
+}
+
+Node *op_reshape(Graph *g, Node *x, Shape shape) {
+    static const int none[8];
+    return op_window(g, OP_RESHAPE, x, NULL, NULL, none, shape);
 }
 
 Node *op_unary(Graph *g, Op op, Node *x) {
@@ -233,6 +306,10 @@ void ir_dump(Graph *g, FILE *out, const char *after) {
         else if ((loss == OP_BCE || loss == OP_BCE_LOGITS || loss == OP_CCE || loss == OP_CCE_LOGITS) &&
                  n->f[0] != 0)
             fprintf(out, " label_smoothing=%g", n->f[0]);
+        if (n->win[WIN_KH])
+            fprintf(out, " kernel=%dx%d stride=%d,%d pad=%d,%d%s", n->win[WIN_KH], n->win[WIN_KW], n->win[WIN_SH],
+                    n->win[WIN_SW], n->win[WIN_PT], n->win[WIN_PL], n->op == OP_POOL2D_DX
+                    ? (n->win[WIN_MAX] ? " max" : " avg") : "");
         if (n->op == OP_L1L2 || n->op == OP_L1L2_BWD)
             fprintf(out, " l1=%g l2=%g", n->f[0], n->f[1]);
         if (n->shape.ndim) {
@@ -259,7 +336,7 @@ void ir_verify(Graph *g, const char *after) {
         for (int j = 0; j < n->nin; j++) {
             Node *a = n->in[j];
             if (!a) {
-                if (!((n->op == OP_LINEAR || n->op == OP_LINEAR_T) && j == 2))
+                if (!((n->op == OP_LINEAR || n->op == OP_LINEAR_T || n->op == OP_CONV2D) && j == 2))
                     internal_error("after %s: %%%d %s lacks input %d", after, i, op_names[n->op], j);
                 continue;
             }

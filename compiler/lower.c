@@ -65,6 +65,24 @@ static Node *lower_maxout(Graph *g, const Layer *l, Node *h) {
     return op_maxout(g, op_linear(g, h, w, b), (int)pieces);
 }
 
+/* conv2d: PyTorch's weight [filters, C, kh, kw] and bias [filters]; the
+ * activation folds into the convolution later (fuse.c) as into dense. */
+static Node *lower_conv2d(Graph *g, const Layer *l, Node *h) {
+    int win[8];
+    layer_window(l, win);
+    long f = (long)call_num(l->c, "filters");
+    Shape ws = {.ndim = 4, .dim = {f, l->in.dim[0], win[WIN_KH], win[WIN_KW]}};
+    Shape bs = {.ndim = 1, .dim = {f}};
+    Node *w = param(g, l->name, "weight", ws, call_sub(l->c, "kernel_initializer"),
+                    call_arg(l->c, "kernel_regularizer")->call);
+    Node *b = NULL;
+    if (call_num(l->c, "use_bias"))
+        b = param(g, l->name, "bias", bs, call_sub(l->c, "bias_initializer"),
+                  call_arg(l->c, "bias_regularizer")->call);
+    Node *y = op_window(g, OP_CONV2D, h, w, b, win, batched(g->batch, &l->out));
+    return activation(g, call_sub(l->c, "activation"), y);
+}
+
 /* A loss op and its target layout; from_logits picks the fused variant.
  * label_smoothing and delta travel on the node as f[0]. */
 static void lower_loss(Graph *g, const Call *loss) {
@@ -153,6 +171,18 @@ Graph *lower(const Spec *spec, int batch) {
             break;
         case L_MAXOUT:
             h = lower_maxout(g, l, h);
+            break;
+        case L_CONV2D:
+            h = lower_conv2d(g, l, h);
+            break;
+        case L_POOL2D: {
+            int win[8];
+            layer_window(l, win);
+            h = op_window(g, (Op)l->c->e->op, h, NULL, NULL, win, batched(g->batch, &l->out));
+            break;
+        }
+        case L_RESHAPE:
+            h = op_reshape(g, h, batched(g->batch, &l->out));
             break;
         case L_ACTIVATION: {
             const Call *act = call_has(l->c, "activation") ? call_sub(l->c, "activation") : l->c;

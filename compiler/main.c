@@ -264,6 +264,7 @@ static int run_program(const char *cmd, int argc, char **argv) {
     vec_push(&cv, fmt("%s/model.c", tmp_root));
     vec_push(&cv, fmt("%s/main.c", tmp_root));
     vec_push(&cv, fmt("%s/build/libnncrt.a", root));
+    vec_push(&cv, "-lz");    /* the runtime reads gzipped IDX files */
     vec_push(&cv, "-lm");
     if (run(&cv, 0))
         fatal("compiling the generated model failed (kept in %s)", (getenv("NNC_KEEP") ? tmp_root : "a removed directory; set NNC_KEEP=1 to keep it"));

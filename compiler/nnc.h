@@ -207,8 +207,12 @@ typedef enum {
     T_NUMBERS,      /* list or tuple of numbers, [lo, hi] of them */
     T_CALLBACK,     /* a callback name or call: an argument of `callbacks` */
     T_METRIC,       /* a metric name or call: an argument of `metrics` */
-    T_NAME          /* a bare name or a string (monitor = val_loss); check.c
+    T_NAME,         /* a bare name or a string (monitor = val_loss); check.c
                        says which names fit where */
+    T_PAIR,         /* an integer within [lo, hi] or a tuple of two: (h, w);
+                       ArgVal.shape holds both */
+    T_PADDING       /* valid, same, an integer >= 0 or a tuple (ph, pw):
+                       ArgVal.str "valid" / "same", or NULL and shape */
 } ArgType;
 
 typedef struct ParamDef {
@@ -229,6 +233,9 @@ typedef enum {
     L_DENSE,
     L_ACTIVATION,           /* standalone activation layer (relu, softmax, ...) */
     L_MAXOUT,               /* a linear map to units * pieces, then max over each group of pieces */
+    L_CONV2D,               /* conv2d on [C, H, W] */
+    L_POOL2D,               /* max_pooling2d, average_pooling2d (e->op says which) */
+    L_RESHAPE,              /* flatten, reshape: a view of the same values */
 } LayerKind;
 
 typedef struct Entry {
@@ -322,6 +329,9 @@ char *shape_str(const Shape *s);     /* "[32, 10]" */
 /* The Op a layer applies last: dense's activation, an activation layer's;
  * OP_NONE for linear. */
 int layer_activation(const Layer *l);
+/* A conv2d or pooling layer's window: kernel, strides and top/left padding,
+ * as Node.win holds them (WIN_*). */
+void layer_window(const Layer *l, int win[8]);
 
 /* ---- ir.c: the graph of typed tensor ops ------------------------------- */
 
@@ -374,7 +384,14 @@ struct Node {
     int nuses;              /* set by ir_uses() */
     int last_use;           /* schedule index of the last reader, plan.c */
     float *value;           /* PARAM of an inference build: its baked values (weights.c) */
+    int win[8];             /* CONV2D, pooling and their gradients: the window
+                               (WIN_*); output sizes are in the shapes */
 };
+
+/* Window attributes (Node.win) of convolutions and pooling. The padding at
+ * the bottom and right follows from the output size: rows past the input
+ * read as zero (conv) or are skipped (pooling). */
+enum { WIN_KH, WIN_KW, WIN_SH, WIN_SW, WIN_PT, WIN_PL, WIN_MAX /* POOL2D_DX: of max pooling */ };
 
 /* What the targets are, as the runtime's NNC_REGRESSION ... NNC_HINGE
  * (runtime/nnc_rt.h; the same numbers). */
@@ -415,6 +432,10 @@ Node *op_leaf(Graph *g, Op op, Shape shape, int batched, const char *label);
 Node *op_linear(Graph *g, Node *x, Node *w, Node *b);
 Node *op_unary(Graph *g, Op op, Node *x);
 Node *op_maxout(Graph *g, Node *x, int pieces);
+/* CONV2D, pooling and their gradients: win[] and the full output shape are
+ * set before the shape rule runs. RESHAPE: x's values in `shape`. */
+Node *op_window(Graph *g, Op op, Node *a, Node *b, Node *c, const int win[8], Shape shape);
+Node *op_reshape(Graph *g, Node *x, Shape shape);
 Node *op_loss(Graph *g, Op op, Node *pred, Node *target);
 extern Phase cur_phase;     /* phase given to new nodes */
 extern const char *cur_layer; /* layer name given to new nodes */

@@ -38,6 +38,12 @@ OP(LOG_SOFTMAX, "log_softmax", 1, shape_same, grad_act, emit_softmax) /* over th
 OP(STEP,    "step",    1, shape_same,   grad_step,   emit_act)     /* Heaviside: 1 if x > 0; perceptrons only */
 OP(MAXOUT,  "maxout",  1, shape_maxout, grad_maxout, emit_maxout)  /* max over groups of f[0] on the last axis */
 
+/* Images, channels first [n, C, H, W]; win[] (WIN_*) holds the window. */
+OP(CONV2D,  "conv2d",  3, shape_conv2d, grad_conv2d, emit_conv2d)  /* x, W[out,in,kh,kw], b or NULL */
+OP(MAX_POOL2D, "max_pool2d", 1, shape_pool2d, grad_pool2d, emit_pool2d)
+OP(AVG_POOL2D, "avg_pool2d", 1, shape_pool2d, grad_pool2d, emit_pool2d)
+OP(RESHAPE, "reshape", 1, shape_reshape, grad_reshape, emit_reshape) /* same values, new shape (set by lower.c) */
+
 /* Layout variants chosen by fuse.c after autodiff, for speed. */
 OP(TRANSPOSE, "transpose", 1, shape_transpose, grad_never, emit_transpose) /* W[out,in] -> [in,out] */
 OP(LINEAR_T, "linear_t", 3, shape_linear_t, grad_never, emit_linear_t) /* x, W^T[in,out], b or NULL */
@@ -72,6 +78,10 @@ OP(LINEAR_DX,   "linear_dx",    2, shape_linear_dx, grad_never, emit_linear_dx) 
 OP(LINEAR_DW,   "linear_dw",    2, shape_linear_dw, grad_never, emit_linear_dw) /* dy, x */
 OP(LINEAR_DB,   "linear_db",    1, shape_linear_db, grad_never, emit_linear_db) /* dy */
 OP(LOSS_BWD,    "loss_backward", 2, shape_same,  grad_never, emit_loss_bwd) /* pred, target; a->loss says which */
+OP(CONV2D_DX,   "conv2d_dx",    3, shape_conv2d_dx, grad_never, emit_conv2d_dx) /* dy, W, x (for its shape) */
+OP(CONV2D_DW,   "conv2d_dw",    2, shape_conv2d_dw, grad_never, emit_conv2d_dw) /* dy, x */
+OP(CHANNEL_DB,  "channel_db",   1, shape_channel_db, grad_never, emit_channel_db) /* dy [n,C,H,W] -> [C] */
+OP(POOL2D_DX,   "pool2d_dx",    3, shape_pool2d_dx, grad_never, emit_pool2d_dx) /* dy, x, y; a->act: MAX/AVG */
 OP(L1L2_BWD,    "l1_l2_backward", 1, shape_same, grad_never, emit_l1l2_bwd) /* W -> l1 sign(w) + 2 l2 w */
 
 /* Gradient clipping, made by optim.c: in place on one gradient, before the

@@ -50,6 +50,8 @@ static long macs(Graph *g) {
             k += node_row(n) * n->in[1]->shape.dim[1];
         else if (n->op == OP_LINEAR_T && n->phase == PH_FORWARD)
             k += node_row(n) * n->in[1]->shape.dim[0];
+        else if (n->op == OP_CONV2D && n->phase == PH_FORWARD)    /* per output: C kh kw */
+            k += node_row(n) * (node_numel(n->in[1]) / n->in[1]->shape.dim[0]);
     }
     return k;
 }
@@ -144,7 +146,14 @@ static void json_arg(FILE *out, const ParamDef *d, const ArgVal *v) {
         else
             fputs("null", out);
         break;
-    case T_SHAPE: json_shape(out, &v->shape); break;
+    case T_SHAPE:
+    case T_PAIR: json_shape(out, &v->shape); break;
+    case T_PADDING:
+        if (v->str)
+            json_str(out, v->str);
+        else
+            json_shape(out, &v->shape);
+        break;
     case T_ACTIVATION:
     case T_INITIALIZER:
     case T_LOSS:
@@ -207,6 +216,16 @@ void emit_json(Graph *g, FILE *out) {
             fputs("\"type\":", out);
             json_str(out, c->e->name);
             json_members(out, c);
+        }
+        if (c->e->layer == L_CONV2D || c->e->layer == L_POOL2D) {
+            /* The window as resolved: same padding worked out for this input. */
+            int w[8];
+            layer_window(l, w);
+            long pb = (l->out.dim[1] - 1) * w[WIN_SH] + w[WIN_KH] - l->in.dim[1] - w[WIN_PT];
+            long pr = (l->out.dim[2] - 1) * w[WIN_SW] + w[WIN_KW] - l->in.dim[2] - w[WIN_PL];
+            fprintf(out, ",\"window\":{\"kernel\":[%d,%d],\"stride\":[%d,%d],\"pad\":[%d,%d,%ld,%ld]}",
+                    w[WIN_KH], w[WIN_KW], w[WIN_SH], w[WIN_SW], w[WIN_PT], w[WIN_PL], pb < 0 ? 0 : pb,
+                    pr < 0 ? 0 : pr);
         }
         fputs(",\"name\":", out);
         json_str(out, l->name);

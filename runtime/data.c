@@ -1,4 +1,4 @@
-/* data.c — training data: CSV files into float arrays, Keras' validation
+/* data.c — training data: CSV and IDX (MNIST) files into float arrays, Keras' validation
  * split, batch gathering and input preprocessing (standardize, min_max).
  * Also the pieces every runtime file shares: the error message buffer,
  * checked allocation and atomic file replacement (nnc_internal.h).
@@ -18,8 +18,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "nnc_internal.h"
 
@@ -394,15 +396,193 @@ out:
     return rc;
 }
 
+/* ---- IDX files: the MNIST format, gzipped or not (zlib reads both).
+ * Magic: two zero bytes, the element type (0x08: unsigned byte, the only one
+ * read here), the number of dimensions; then each dimension as a big-endian
+ * 32-bit count; then the elements, row-major. Errors name the byte offset. */
+
+typedef struct idx_file {
+    int ndim;
+    long long dim[4];
+    long long count;        /* elements after the first dimension, per item */
+    unsigned char *data;    /* dim[0] * count bytes */
+} idx_file;
+
+/* 1 if the file starts with an IDX magic number, 0 if not, -1 if unreadable.
+ * Only regular files are probed: a pipe (--data <(...)) is read once, as CSV. */
+static int is_idx(const char *path)
+{
+    unsigned char m[4];
+    struct stat st;
+    if (stat(path, &st) || !S_ISREG(st.st_mode)) return 0;
+    gzFile z = gzopen(path, "rb");
+    if (!z) return -1;
+    int k = gzread(z, m, 4);
+    gzclose(z);
+    return k == 4 && m[0] == 0 && m[1] == 0 && m[2] >= 0x08 && m[2] <= 0x0E && m[3] >= 1 && m[3] <= 4;
+}
+
+static int idx_read(idx_file *f, const char *path)
+{
+    unsigned char h[4];
+    memset(f, 0, sizeof *f);
+    gzFile z = gzopen(path, "rb");
+    if (!z) return nnc_errorf("%s: error: cannot open: %s", path, strerror(errno));
+    int rc = -1;
+    if (gzread(z, h, 4) != 4) {
+        nnc_errorf("%s: error: offset 0: file too short for an IDX header", path);
+        goto out;
+    }
+    if (h[0] || h[1] || h[3] < 1 || h[3] > 4) {
+        nnc_errorf("%s: error: offset 0: bad IDX magic %02x %02x %02x %02x", path, h[0], h[1], h[2], h[3]);
+        goto out;
+    }
+    if (h[2] != 0x08) {
+        nnc_errorf("%s: error: offset 2: IDX element type 0x%02x; only unsigned bytes (0x08) are read",
+                   path, h[2]);
+        goto out;
+    }
+    f->ndim = h[3];
+    f->count = 1;
+    for (int i = 0; i < f->ndim; i++) {
+        unsigned char b[4];
+        if (gzread(z, b, 4) != 4) {
+            nnc_errorf("%s: error: offset %d: file ends inside the IDX header", path, 4 + 4 * i);
+            goto out;
+        }
+        f->dim[i] = (long long)b[0] << 24 | (long long)b[1] << 16 | (long long)b[2] << 8 | b[3];
+        if (f->dim[i] < 1 || f->dim[i] > INT_MAX) {
+            nnc_errorf("%s: error: offset %d: IDX dimension %d is %lld", path, 4 + 4 * i, i + 1, f->dim[i]);
+            goto out;
+        }
+        if (i) f->count *= f->dim[i];
+    }
+    size_t bytes;
+    if (!nnc_mul((size_t)f->dim[0], (size_t)f->count, &bytes) || bytes > (size_t)INT_MAX) {
+        nnc_errorf("%s: error: offset 4: %lld items of %lld bytes is too much", path, f->dim[0], f->count);
+        goto out;
+    }
+    if (!(f->data = nnc_alloc(bytes, 1))) goto out;
+    int k = gzread(z, f->data, (unsigned)bytes);
+    if (k != (int)bytes) {
+        nnc_errorf("%s: error: offset %d: file ends after %d of %zu data bytes", path, 4 + 4 * f->ndim + (k > 0 ? k : 0),
+                   k > 0 ? k : 0, bytes);
+        goto out;
+    }
+    rc = 0;
+out:
+    gzclose(z);
+    if (rc) { free(f->data); f->data = NULL; }
+    return rc;
+}
+
+/* The labels beside an images file: the model's own pairing for its data
+ * paths, else the MNIST naming (train-images-idx3-ubyte -> train-labels-idx1-ubyte). */
+static char *labels_path(const char *images, const nnc_model_desc *d)
+{
+    const char *given = d->train_path && !strcmp(images, d->train_path) ? d->train_labels_path
+                      : d->test_path && !strcmp(images, d->test_path) ? d->test_labels_path : NULL;
+    size_t n = strlen(images);
+    char *p = nnc_alloc(n + 1, 1);
+    if (!p) return NULL;
+    if (given) {
+        free(p);
+        p = nnc_alloc(strlen(given) + 1, 1);
+        if (p) strcpy(p, given);
+        return p;
+    }
+    strcpy(p, images);
+    char *at = strstr(p, "images-idx3");
+    if (at) memcpy(at, "labels-idx1", 11);
+    /* gzipped images may have plain labels beside them */
+    struct stat st;
+    if (at && stat(p, &st) && n > 3 && !strcmp(p + n - 3, ".gz")) p[n - 3] = 0;
+    return p;
+}
+
+static int exists(const char *path)
+{
+    struct stat st;
+    return !stat(path, &st) && S_ISREG(st.st_mode);
+}
+
+static int idx_load(nnc_dataset *ds, const char *path, const nnc_model_desc *d, int targets_optional)
+{
+    idx_file im, lb = {0};
+    if (idx_read(&im, path)) return -1;
+    int rc = -1;
+    char *lpath = NULL;
+    if (im.count != d->n_in) {
+        nnc_errorf("%s: error: offset 8: images of %lld values, but the model's input has %d", path, im.count,
+                   d->n_in);
+        goto out;
+    }
+    lpath = labels_path(path, d);
+    if (!lpath) goto out;
+    int have_labels = strcmp(lpath, path) != 0 && exists(lpath);
+    if (!have_labels && !targets_optional) {
+        nnc_errorf("%s: error: no labels for these images (no file %s; name it in data(), "
+                   "e.g. train_labels = \"train-labels-idx1-ubyte.gz\")", path, lpath);
+        goto out;
+    }
+    if (have_labels) {
+        if (d->task != NNC_SPARSE && d->task != NNC_ONEHOT) {
+            nnc_errorf("%s: error: IDX labels are class indices; the model's loss wants other targets", lpath);
+            goto out;
+        }
+        if (idx_read(&lb, lpath)) goto out;
+        if (lb.ndim != 1 || lb.dim[0] != im.dim[0]) {
+            nnc_errorf("%s: error: offset 4: %lld labels for %lld images in %s", lpath, lb.dim[0], im.dim[0], path);
+            goto out;
+        }
+    }
+    memset(ds, 0, sizeof *ds);
+    ds->owner = 1;
+    ds->n = (int)im.dim[0];
+    ds->n_in = d->n_in;
+    ds->n_target = have_labels ? d->n_target : 0;
+    ds->x = nnc_alloc((size_t)ds->n * (size_t)ds->n_in, sizeof(float));
+    if (!ds->x) goto out;
+    for (size_t i = 0; i < (size_t)ds->n * (size_t)ds->n_in; i++) ds->x[i] = im.data[i];
+    if (have_labels) {
+        ds->y = nnc_alloc((size_t)ds->n * (size_t)ds->n_target, sizeof(float));
+        if (!ds->y) goto out;
+        for (int i = 0; i < ds->n; i++) {
+            int c = lb.data[i];
+            if (c >= d->n_out) {
+                nnc_errorf("%s: error: offset %d: label %d, but the model has %d classes", lpath,
+                           8 + i, c, d->n_out);
+                goto out;
+            }
+            if (d->task == NNC_SPARSE) ds->y[i] = (float)c;
+            else
+                for (int k = 0; k < ds->n_target; k++) ds->y[(size_t)i * (size_t)ds->n_target + (size_t)k] = k == c;
+        }
+    }
+    rc = 0;
+out:
+    free(im.data);
+    free(lb.data);
+    free(lpath);
+    if (rc) nnc_data_free(ds);
+    return rc;
+}
+
 int nnc_data_load(nnc_dataset *ds, const char *path, const nnc_model_desc *d, int targets_optional)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        memset(ds, 0, sizeof *ds);
-        return nnc_errorf("%s: error: cannot open: %s", path, strerror(errno));
+    int rc, idx = is_idx(path);
+    memset(ds, 0, sizeof *ds);
+    if (idx == 1) {
+        rc = idx_load(ds, path, d, targets_optional);
+    } else {
+        FILE *f = fopen(path, "rb");
+        if (!f) return nnc_errorf("%s: error: cannot open: %s", path, strerror(errno));
+        rc = nnc_data_read(ds, f, path, d, targets_optional);
+        fclose(f);
     }
-    int rc = nnc_data_read(ds, f, path, d, targets_optional);
-    fclose(f);
+    /* data(scale = s): every input value divided by s as it is read */
+    if (!rc && d->input_scale > 0 && d->input_scale != 1)
+        for (size_t i = 0; i < (size_t)ds->n * (size_t)ds->n_in; i++) ds->x[i] = (float)(ds->x[i] / d->input_scale);
     return rc;
 }
 

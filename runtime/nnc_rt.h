@@ -109,6 +109,12 @@ typedef struct nnc_model_desc {
     size_t n_state;                  /* floats in the state block */
     float *(*state)(void *m);
     long *(*step)(void *m);          /* optimizer steps taken */
+    /* ---- data(train_labels, test_labels, scale) (images): the IDX label
+     * files of train_path / test_path (NULL: the MNIST name beside them), and
+     * the divisor of every input value read (0 or 1: none) */
+    const char *train_labels_path;
+    const char *test_labels_path;
+    double input_scale;
 } nnc_model_desc;
 
 /* Entry point of a training/eval/predict program; returns the exit status. */

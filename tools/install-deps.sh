@@ -5,7 +5,7 @@
 # newlib for arm-none-eabi (about 430 MB installed, most of it newlib's
 # multilibs), which `make check` does not use.
 set -eu
-pkgs="build-essential clang flex bison python3 python3-numpy python3-torch python3-sklearn libfann-dev valgrind gcc-arm-none-eabi"
+pkgs="build-essential clang flex bison zlib1g-dev dataset-fashion-mnist python3 python3-numpy python3-torch python3-sklearn libfann-dev valgrind gcc-arm-none-eabi"
 case "${1:-}" in
     --embedded) pkgs="$pkgs qemu-system-arm libnewlib-arm-none-eabi" ;;
     "") ;;

@@ -164,6 +164,7 @@ int main(int argc, char **argv)
         params, init, train_step, evaluate, predict, EPOCHS, SHUFFLE, 42, VSPLIT,
         getenv("FAKE_TRAIN"), getenv("FAKE_TEST"), PRE, NULL /* learning_rate */, NULL /* callbacks */,
         metrics, NULL, 0, 0, NULL, NULL /* no optimizer state */,
+        NULL, NULL, 1.0, /* IDX labels, scale */
     };
     return nnc_main(&d, &model, argc, argv);
 }

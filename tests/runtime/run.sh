@@ -57,7 +57,7 @@ usage_error() {
 build() { # NAME OUTPUT FLAGS... (sources follow the flags)
     local name=$1 out=$2
     shift 2
-    if "$@" -o "$out" -lm 2>"$T/build.err"; then return 0; fi
+    if "$@" -o "$out" -lz -lm 2>"$T/build.err"; then return 0; fi
     fail "build $name" "$(head -c 600 "$T/build.err")"
     return 1
 }
@@ -338,6 +338,41 @@ if "$PY" -c 'import torch, numpy' 2>/dev/null; then
 else
     fail "torch" "$PY cannot import torch and numpy (apt-get install python3-torch python3-numpy)"
 fi
+
+# ---- IDX files (MNIST format): gzipped or not, labels beside them, errors with offsets
+
+"$PY" - <<'PYEOF'
+import gzip, struct
+def idx(path, dims, data, gz=False, magic=None):
+    head = (magic or bytes([0, 0, 8, len(dims)])) + b"".join(struct.pack(">I", d) for d in dims)
+    (gzip.open if gz else open)(path, "wb").write(head + bytes(data))
+px = [(i * 37) % 256 for i in range(2 * 12)]
+lab = [i % 3 for i in range(12)]
+idx("ok-images-idx3-ubyte.gz", [12, 1, 2], px, gz=True)
+idx("ok-labels-idx1-ubyte", [12], lab)
+idx("wide-images-idx3-ubyte", [12, 1, 3], px + px[:12])
+idx("short-images-idx3-ubyte", [12, 1, 2], px[:20])
+idx("bad-images-idx3-ubyte", [12, 1, 2], px)
+idx("bad-labels-idx1-ubyte", [12], lab, magic=bytes([0, 0, 8, 9]))
+idx("few-images-idx3-ubyte", [12, 1, 2], px)
+idx("few-labels-idx1-ubyte", [11], lab[:11])
+idx("cls-images-idx3-ubyte", [12, 1, 2], px)
+idx("cls-labels-idx1-ubyte", [12], lab[:5] + [7] + lab[6:])
+PYEOF
+"$S" train --data ok-images-idx3-ubyte.gz --epochs 2 --quiet >idx.out 2>idx.err
+ok "idx: gzipped images, plain labels found beside them" "$(cat idx.err)" grep -q '^train loss: .* - accuracy: ' idx.out
+expect "idx: images of the wrong size" 1 \
+    "wide-images-idx3-ubyte: error: offset 8: images of 3 values, but the model's input has 2" \
+    "$S" train --data wide-images-idx3-ubyte
+expect "idx: truncated data" 1 "short-images-idx3-ubyte: error: offset 36: file ends after 20 of 24 data bytes" \
+    "$S" train --data short-images-idx3-ubyte
+expect "idx: bad magic in the labels" 1 "bad-labels-idx1-ubyte: error: offset 0: bad IDX magic 00 00 08 09" \
+    "$S" train --data bad-images-idx3-ubyte
+expect "idx: fewer labels than images" 1 \
+    "few-labels-idx1-ubyte: error: offset 4: 11 labels for 12 images in few-images-idx3-ubyte" \
+    "$S" train --data few-images-idx3-ubyte
+expect "idx: a label out of range" 1 "cls-labels-idx1-ubyte: error: offset 13: label 7, but the model has 3 classes" \
+    "$S" train --data cls-images-idx3-ubyte
 
 echo "runtime: $npass passed, $nfail failed"
 [ $nfail -eq 0 ]

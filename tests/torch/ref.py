@@ -104,6 +104,48 @@ def maxout(L):
     return lin, lambda x: x.view(*x.shape[:-1], u, k).max(-1).values
 
 
+class PaddedConv2d(nn.Conv2d):
+    """nn.Conv2d after an explicit F.pad: nnc's window pads (top, left, bottom,
+    right) separately, as Keras' same does with odd totals (more at the end)."""
+
+    def __init__(self, c, f, kernel, stride, pad, bias):
+        super().__init__(c, f, kernel, stride=stride, padding=0, bias=bias)
+        self.pad = pad
+
+    def forward(self, x):
+        return super().forward(window_pad(x, self.pad))
+
+
+def window_pad(x, pad, value=0.0):
+    top, left, bottom, right = pad
+    return F.pad(x, (left, right, top, bottom), value=value)
+
+
+def conv2d(L):
+    w = L["window"]
+    return (PaddedConv2d(L["input_shape"][0], L["filters"], w["kernel"], w["stride"], w["pad"],
+                         L["use_bias"]),
+            activation(L["activation"]))
+
+
+def max_pool(L):
+    # padding never wins: -inf, as Keras' same and PyTorch's padding do
+    w = L["window"]
+    return None, lambda x: F.max_pool2d(window_pad(x, w["pad"], -math.inf), w["kernel"], w["stride"])
+
+
+def avg_pool(L):
+    # the mean of the values inside the image (Keras; PyTorch's
+    # count_include_pad=False): sum over the window / count of real values
+    w = L["window"]
+
+    def f(x):
+        s = F.avg_pool2d(window_pad(x, w["pad"]), w["kernel"], w["stride"])
+        c = F.avg_pool2d(window_pad(torch.ones_like(x[:1, :1]), w["pad"]), w["kernel"], w["stride"])
+        return s / c
+    return None, f
+
+
 # Layer keys every layer has; kernel/bias initializers are ignored because the
 # oracle always starts from weights it writes itself (ref.py init, nnc --init).
 COMMON = ("name", "input_shape", "output_shape")
@@ -118,6 +160,16 @@ LAYERS = {
                "build": maxout},
     "activation": {"keys": COMMON + ("activation",),
                    "build": lambda L: (None, activation(L["activation"]))},
+    "conv2d": {"keys": COMMON + ("filters", "kernel_size", "strides", "padding", "window", "use_bias",
+                                 "activation", "kernel_initializer", "bias_initializer",
+                                 "kernel_regularizer", "bias_regularizer"),
+               "build": conv2d},
+    "max_pooling2d": {"keys": COMMON + ("pool_size", "strides", "padding", "window"), "build": max_pool},
+    "average_pooling2d": {"keys": COMMON + ("pool_size", "strides", "padding", "window"),
+                          "build": avg_pool},
+    "flatten": {"keys": COMMON, "build": lambda L: (None, lambda x: x.reshape(len(x), -1))},
+    "reshape": {"keys": COMMON + ("shape",),
+                "build": lambda L: (None, lambda x: x.reshape([len(x)] + L["shape"]))},
 }
 
 

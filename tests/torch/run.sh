@@ -63,6 +63,8 @@ opt_adagrad              50  yes
 opt_adadelta             50  yes
 opt_adamax_piecewise     45  yes
 opt_nadam                50  yes
+conv_lenet_small         43  yes
+conv_odd_strides         40  no
 "
 
 if [ ! -x "$NNC" ]; then

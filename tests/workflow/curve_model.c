@@ -89,6 +89,7 @@ int main(int argc, char **argv)
         params, init, train_step, evaluate, predict, n_curve, 0, 0, 0.2,
         NULL, NULL, NNC_PRE_NONE, NULL /* learning_rate */, &cb, NULL /* metrics */,
         NULL, 0, 0, NULL, NULL /* no optimizer state */,
+        NULL, NULL, 1.0, /* IDX labels, scale */
     };
     return nnc_main(&d, &model, argc, argv);
 }

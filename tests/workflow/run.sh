@@ -20,7 +20,7 @@ same() { if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "got '$2', want '$3'
 P=$T/curve
 if ! $CC -std=c99 -Wall -Wextra -pedantic -Werror -D_POSIX_C_SOURCE=200809L -I"$ROOT/runtime" \
         tests/workflow/curve_model.c runtime/rng.c runtime/data.c runtime/safetensors.c runtime/metrics.c \
-        runtime/driver.c -o "$P" -lm 2>"$T/build.err"; then
+        runtime/driver.c -o "$P" -lz -lm 2>"$T/build.err"; then
     fail build "$(head -c 600 "$T/build.err")"
     echo "workflow: $npass passed, $nfail failed"; exit 1
 fi
@@ -91,8 +91,8 @@ same "csv_logger unwritable" "$(cat err.txt)" "nodir/h.csv: error: cannot write:
 cd "$ROOT" || exit 1
 FAKE="tests/runtime/fake_model.c runtime/rng.c runtime/data.c runtime/safetensors.c runtime/metrics.c runtime/driver.c"
 FLAGS="-std=c99 -Wall -Wextra -pedantic -Werror -Iruntime"
-if $CC $FLAGS -DTASK=NNC_SPARSE -DN_IN=3 $FAKE -o "$T/sparse" -lm && \
-   $CC $FLAGS -DTASK=NNC_HINGE -DN_IN=1 $FAKE -o "$T/hinge" -lm; then
+if $CC $FLAGS -DTASK=NNC_SPARSE -DN_IN=3 $FAKE -o "$T/sparse" -lz -lm && \
+   $CC $FLAGS -DTASK=NNC_HINGE -DN_IN=1 $FAKE -o "$T/hinge" -lz -lm; then
     cd "$T" || exit 1
     /usr/bin/python3 "$ROOT/tests/workflow/write_st.py" id.st fc.weight=1,0,0,0,1,0,0,0,1:3x3 fc.bias=0,0,0:3
     printf '%s\n' 1,0,0,0 1,0,0,0 0,1,0,0 0,1,0,1 0,0,1,1 1,0,0,2 0,0,1,2 0,0,1,2 >cls.csv
@@ -122,7 +122,7 @@ class  precision  recall  support
     # auc with tied scores (they count half) and precision/recall on logits
     # thresholded at 0: the logit is the input, so scikit-learn sees it too
     if $CC $FLAGS -DTASK=NNC_BINARY -DN_IN=1 -DWITH_METRICS $ROOT/$(echo $FAKE | sed "s| | $ROOT/|g") \
-            -I"$ROOT/runtime" -o "$T/binm" -lm; then
+            -I"$ROOT/runtime" -o "$T/binm" -lz -lm; then
         /usr/bin/python3 "$ROOT/tests/workflow/write_st.py" one.st fc.weight=1:1x1 fc.bias=0:1
         printf '%s\n' 1,1 1,0 0,1 0,0 -1,0 -1,1 2,1 -2,0 0.5,0 0.5,0 0.5,1 -0.5,1 >tie.csv
         got=$("$T/binm" eval --weights one.st --data tie.csv | head -1 | sed 's/^loss: [^ ]* - //; s/: /=/g; s/ - / /g')
