@@ -36,15 +36,22 @@ static Node *activation(Graph *g, const Call *act, Node *h) {
     return n;
 }
 
-static Node *lower_dense(Graph *g, const Layer *l, Node *h) {
-    Shape ws = {.ndim = 2, .dim = {(long)call_num(l->c, "units"), l->in.dim[l->in.ndim - 1]}};
+/* A layer's weight of shape ws and, with use_bias, its bias [ws.dim[0]], with
+ * the initializers and regularizers the layer names. */
+static Node *kernel(Graph *g, const Layer *l, Shape ws, Node **b) {
     Shape bs = {.ndim = 1, .dim = {ws.dim[0]}};
     Node *w = param(g, l->name, "weight", ws, call_sub(l->c, "kernel_initializer"),
                     call_arg(l->c, "kernel_regularizer")->call);
-    Node *b = NULL;
+    *b = NULL;
     if (call_num(l->c, "use_bias"))
-        b = param(g, l->name, "bias", bs, call_sub(l->c, "bias_initializer"),
-                  call_arg(l->c, "bias_regularizer")->call);
+        *b = param(g, l->name, "bias", bs, call_sub(l->c, "bias_initializer"),
+                   call_arg(l->c, "bias_regularizer")->call);
+    return w;
+}
+
+static Node *lower_dense(Graph *g, const Layer *l, Node *h) {
+    Shape ws = {.ndim = 2, .dim = {(long)call_num(l->c, "units"), l->in.dim[l->in.ndim - 1]}};
+    Node *b, *w = kernel(g, l, ws, &b);
     return activation(g, call_sub(l->c, "activation"), op_linear(g, h, w, b));
 }
 
@@ -55,13 +62,7 @@ static Node *lower_dense(Graph *g, const Layer *l, Node *h) {
 static Node *lower_maxout(Graph *g, const Layer *l, Node *h) {
     long units = (long)call_num(l->c, "units"), pieces = (long)call_num(l->c, "pieces");
     Shape ws = {.ndim = 2, .dim = {units * pieces, l->in.dim[l->in.ndim - 1]}};
-    Shape bs = {.ndim = 1, .dim = {ws.dim[0]}};
-    Node *w = param(g, l->name, "weight", ws, call_sub(l->c, "kernel_initializer"),
-                    call_arg(l->c, "kernel_regularizer")->call);
-    Node *b = NULL;
-    if (call_num(l->c, "use_bias"))
-        b = param(g, l->name, "bias", bs, call_sub(l->c, "bias_initializer"),
-                  call_arg(l->c, "bias_regularizer")->call);
+    Node *b, *w = kernel(g, l, ws, &b);
     return op_maxout(g, op_linear(g, h, w, b), (int)pieces);
 }
 
@@ -72,13 +73,7 @@ static Node *lower_conv2d(Graph *g, const Layer *l, Node *h) {
     layer_window(l, win);
     long f = (long)call_num(l->c, "filters");
     Shape ws = {.ndim = 4, .dim = {f, l->in.dim[0], win[WIN_KH], win[WIN_KW]}};
-    Shape bs = {.ndim = 1, .dim = {f}};
-    Node *w = param(g, l->name, "weight", ws, call_sub(l->c, "kernel_initializer"),
-                    call_arg(l->c, "kernel_regularizer")->call);
-    Node *b = NULL;
-    if (call_num(l->c, "use_bias"))
-        b = param(g, l->name, "bias", bs, call_sub(l->c, "bias_initializer"),
-                  call_arg(l->c, "bias_regularizer")->call);
+    Node *b, *w = kernel(g, l, ws, &b);
     Node *y = op_window(g, OP_CONV2D, h, w, b, win, batched(g->batch, &l->out));
     return activation(g, call_sub(l->c, "activation"), y);
 }
