@@ -127,6 +127,12 @@ static const char *fresh(const char *base) {
 
 static const char *var(Node *n) { return vars[n->id]; }
 
+/* The gradient through a fused activation is the gradient of the node's
+ * value before the activation, which has no variable of its own. */
+static int pre_act_grad(Node *n) {
+    return n->op == OP_ACT_BWD && n->wrt->act && n->wrt->op != OP_ACT_BWD;
+}
+
 static void name_nodes(void) {
     vars = xalloc(sizeof(char *) * G->nodes.n);
     funcs = xalloc(sizeof(char *) * G->nodes.n);
@@ -143,6 +149,8 @@ static void name_nodes(void) {
                 continue;
             if (n->phase == PH_LOSS)
                 base = "loss_value";
+            else if (n->wrt && pre_act_grad(n))
+                base = fmt("d_%s_pre", var(n->wrt));
             else if (n->wrt)
                 base = fmt("d_%s", var(n->wrt));
             else if (n->layer != prev_layer)
@@ -170,7 +178,9 @@ static void name_nodes(void) {
             what = fmt("%s_l1_l2", strchr(n->in[1]->label, '.') + 1);
         else if (n->op == OP_L1L2_BWD)
             what = fmt("%s_l1_l2_backward", strchr(n->wrt->label, '.') + 1);
-        if (op_arity[n->op] && n->phase != PH_UPDATE)
+        /* A reshape the plan gave its input's storage is no code at all. */
+        int alias = n->op == OP_RESHAPE && n->area == n->in[0]->area && n->offset == n->in[0]->offset;
+        if (op_arity[n->op] && n->phase != PH_UPDATE && !alias)
             funcs[i] = fresh(fmt("%s_%s", n->layer, what));
     }
 }
@@ -1547,6 +1557,8 @@ static void declare(int end, int max_phase) {
         Node *n = G->nodes.v[i];
         if ((int)n->phase > max_phase)
             continue;
+        if (n->op == OP_RESHAPE && !funcs[n->id])     /* storage shared: declared where read */
+            continue;
         Node *all[5] = {n, n->in[0], n->in[1], n->in[2], n->in[3]};
         for (int j = 0; j < 5; j++) {
             Node *v = all[j];
@@ -1554,6 +1566,7 @@ static void declare(int end, int max_phase) {
                 continue;
             seen[v->id] = 1;
             const char *what = v->op == OP_PARAM ? v->label
+                             : v->wrt && pre_act_grad(v) ? fmt("gradient of %s before its %s", var(v->wrt), op_names[v->wrt->act])
                              : v->wrt ? fmt("gradient of %s", var(v->wrt))
                              : n->act && v == n ? fmt("%s + %s", op_names[v->op], op_names[v->act])
                              : op_names[v->op];

@@ -48,6 +48,10 @@ void fuse(Graph *g) {
         for (int j = 0; j < n->nin; j++)
             if (n->in[j] && repl[n->in[j]->id])
                 n->in[j] = repl[n->in[j]->id];
+        /* A gradient of the folded activation is the gradient of its output,
+         * which the fused node now is: its name follows. */
+        if (n->wrt && repl[n->wrt->id])
+            n->wrt = repl[n->wrt->id];
         Node *x = n->nin ? n->in[0] : NULL;
         if (act_grad_reads(n->op) && x && (x->op == OP_LINEAR || (x->op == OP_CONV2D && !row_act_op(n->op))) &&
             !x->act && x->nuses == 1) {

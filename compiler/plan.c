@@ -3,7 +3,12 @@
  * optimizer state in slots parallel to them (see optim.c), then any state
  * of the whole optimizer; activations and backward temporaries share one area,
  * reused by liveness over the whole training step (first fit). Offsets are
- * rounded to 16 floats so every buffer starts on a 64-byte boundary. */
+ * rounded to 16 floats so every buffer starts on a 64-byte boundary.
+ *
+ * Two ways a value takes no block of its own: a reshape is its input under
+ * another shape (same storage, no copy), and an elementwise op whose input
+ * dies at it writes over that input (in place). Values are never written
+ * after they are made, so sharing is safe exactly when the lifetimes say so. */
 #include "nnc.h"
 
 #define ALIGN 16
@@ -39,6 +44,43 @@ static void free_block(Block **live, long off) {
             return;
         }
     internal_error("plan: freeing unknown block at %ld", off);
+}
+
+/* A reshape of an activation is that activation under another shape. (The
+ * caller's input and the parameters keep their copies: they live elsewhere.) */
+static int shares_input(Node *v, Node **root) {
+    Node *x = v->nin ? root[v->in[0]->id] : NULL;
+    return v->op == OP_RESHAPE && v->area != A_GRAD && x && x->area != A_GRAD &&
+           op_arity[x->op] > 0 && x->shape.ndim;
+}
+
+/* Ops that may write their output over an input of the same size: each output
+ * element is written only after every read of the input elements at or
+ * before it (elementwise, or per row with the row's reductions first). */
+static int elementwise(Op op) {
+    switch (op) {
+    case OP_RELU: case OP_LEAKY_RELU: case OP_ELU: case OP_SELU: case OP_RELU6:
+    case OP_HARD_SIGMOID: case OP_SIGMOID: case OP_TANH: case OP_SOFTPLUS:
+    case OP_SOFTSIGN: case OP_EXPONENTIAL: case OP_GELU: case OP_SILU: case OP_STEP:
+    case OP_SOFTMAX: case OP_LOG_SOFTMAX:
+    case OP_ADD: case OP_ACT_BWD: case OP_SOFTMAX_BWD: case OP_LOG_SOFTMAX_BWD:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* An input of v whose storage v may take over: an activation whose storage
+ * (shared with any reshapes of it) has no reader after node i. */
+static Node *in_place_input(Node *v, Node **root, int i) {
+    if (!elementwise(v->op))
+        return NULL;
+    for (int j = 0; j < v->nin; j++) {
+        Node *x = v->in[j] ? root[v->in[j]->id] : NULL;
+        if (x && x->area == A_ACT && x->last_use == i && node_numel(x) == node_numel(v))
+            return x;
+    }
+    return NULL;
 }
 
 void plan(Graph *g) {
@@ -82,8 +124,24 @@ void plan(Graph *g) {
     if (g->loss)    /* an inference build has none */
         g->loss->last_use = n;
 
+    /* A reshape shares its input's storage: the storage lives until the last
+     * reader of either. Walk backwards so chains of reshapes extend the root. */
+    Node **root = xalloc(sizeof(Node *) * n);
+    for (int i = 0; i < n; i++) {
+        Node *v = g->nodes.v[i];
+        root[v->id] = v;
+        if (shares_input(v, root))
+            root[v->id] = root[v->in[0]->id];
+    }
+    for (int i = n - 1; i >= 0; i--) {
+        Node *v = g->nodes.v[i];
+        if (root[v->id] != v && root[v->id]->last_use < v->last_use)
+            root[v->id]->last_use = v->last_use;
+    }
+
     Block *live = NULL;
     Vec *dying = xalloc(sizeof(Vec) * (n + 1));
+    char *taken = xalloc(n);    /* storage passed on to an in-place op */
     for (int i = 0; i < n; i++) {
         Node *v = g->nodes.v[i];
         switch (v->op) {
@@ -93,12 +151,27 @@ void plan(Graph *g) {
         default:
             if (v->area == A_GRAD || !v->shape.ndim)
                 break;
+            if (root[v->id] != v) {
+                v->area = root[v->id]->area;
+                v->offset = root[v->id]->offset;
+                break;
+            }
+            Node *x = in_place_input(v, root, i);
             v->area = A_ACT;
-            v->offset = alloc_block(&live, round_up(node_numel(v)), &size[A_ACT]);
+            if (x) {
+                v->offset = x->offset;
+                taken[x->id] = 1;
+            } else {
+                v->offset = alloc_block(&live, round_up(node_numel(v)), &size[A_ACT]);
+            }
             vec_push(&dying[v->last_use], v);
         }
-        /* Inputs die after this node, never before: no op writes over what it reads. */
-        for (int j = 0; j < dying[i].n; j++)
-            free_block(&live, ((Node *)dying[i].v[j])->offset);
+        /* Inputs die after this node, never before: no op writes over what it
+         * reads, except in place, where the storage changed owner. */
+        for (int j = 0; j < dying[i].n; j++) {
+            Node *d = dying[i].v[j];
+            if (!taken[d->id])
+                free_block(&live, d->offset);
+        }
     }
 }
