@@ -160,6 +160,12 @@ static void name_nodes(void) {
             what = fmt("linear_%s", op_names[n->act]);
         else if (n->op == OP_CONV2D && n->act)
             what = fmt("conv2d_%s", op_names[n->act]);
+        if (n->win[WIN_KH] && n->in[0]->shape.ndim == 3) {     /* 1-D layers: conv1d, max_pool1d_dx, ... */
+            char *w1 = xstrdup(what), *d2 = strstr(w1, "2d");
+            if (d2)
+                d2[0] = '1';
+            what = w1;
+        }
         else if (n->op == OP_LINEAR_T)
             what = "linear";
         else if (n->op == OP_ACT_BWD)
@@ -578,13 +584,30 @@ typedef struct Win {
     long c, h, w;           /* input channels, height, width */
     long f, oh, ow;         /* output channels, height, width */
     int kh, kw, sh, sw, pt, pl;
+    int dh, dw;             /* dilation: kernel taps dh rows, dw columns apart */
+    long cg, fg;            /* input and output channels per group */
 } Win;
 
+/* x [n, C, H, W] or, 1-D, [n, C, L] as an image of height 1. */
 static Win win_of(Node *n, Node *x, Node *y) {
-    Win r = {x->shape.dim[1], x->shape.dim[2], x->shape.dim[3], y->shape.dim[1], y->shape.dim[2],
-             y->shape.dim[3], n->win[WIN_KH], n->win[WIN_KW], n->win[WIN_SH], n->win[WIN_SW],
-             n->win[WIN_PT], n->win[WIN_PL]};
+    int one = x->shape.ndim == 3;
+    Win r = {x->shape.dim[1], one ? 1 : x->shape.dim[2], x->shape.dim[one ? 2 : 3], y->shape.dim[1],
+             one ? 1 : y->shape.dim[2], y->shape.dim[one ? 2 : 3], n->win[WIN_KH], n->win[WIN_KW],
+             n->win[WIN_SH], n->win[WIN_SW], n->win[WIN_PT], n->win[WIN_PL], n->win[WIN_DH], n->win[WIN_DW],
+             0, 0};
+    int g = n->win[WIN_G] ? n->win[WIN_G] : 1;
+    r.cg = r.c / g, r.fg = r.f / g;
     return r;
+}
+
+/* ", dilation (2, 2), groups 3" where they are not 1. */
+static const char *win_extra(const Win *w) {
+    const char *s = "";
+    if (w->dh > 1 || w->dw > 1)
+        s = fmt(", dilation (%d, %d)", w->dh, w->dw);
+    if (w->cg != w->c)
+        s = fmt("%s, groups %ld", s, w->c / w->cg);
+    return s;
 }
 
 /* Kernels up to this wide have their columns unrolled: each kernel column
@@ -593,16 +616,20 @@ static Win win_of(Node *n, Node *x, Node *y) {
  * time. */
 #define UNROLL_KW 8
 
-/* The output columns [lo, hi) whose input column ow * SW - PL + kj is in [0, W). */
+/* The output columns [lo, hi) whose input column ow * SW - PL + kj * DW is in [0, W). */
 static void col_range(const Win *w, int kj, long *lo, long *hi) {
-    *lo = kj < w->pl ? (w->pl - kj + w->sw - 1) / w->sw : 0;
-    long top = w->w - 1 + w->pl - kj;
+    long off = (long)kj * w->dw;
+    *lo = off < w->pl ? (w->pl - off + w->sw - 1) / w->sw : 0;
+    long top = w->w - 1 + w->pl - off;
     *hi = top < 0 ? 0 : top / w->sw + 1 < w->ow ? top / w->sw + 1 : w->ow;
+    if (*lo > *hi)
+        *lo = *hi;
 }
 
 static void emit_col_range(const Win *w) {
-    emit("const int lo = kj < %d ? (%d - kj + %d) / %d : 0;", w->pl, w->pl, w->sw - 1, w->sw);
-    emit("const int top = %ld - kj;  /* W - 1 + PL - kj */", w->w - 1 + w->pl);
+    const char *off = w->dw == 1 ? "kj" : fmt("kj * %d", w->dw);
+    emit("const int lo = %s < %d ? (%d - %s + %d) / %d : 0;", off, w->pl, w->pl, off, w->sw - 1, w->sw);
+    emit("const int top = %ld - %s;  /* W - 1 + PL - kj * DW */", w->w - 1 + w->pl, off);
     emit("const int hi = top < 0 ? 0 : top / %d + 1 < %ld ? top / %d + 1 : %ld;", w->sw, w->ow, w->sw, w->ow);
 }
 
@@ -611,10 +638,11 @@ static void emit_col_range(const Win *w) {
 static const char *in_col(const Win *w, const char *kj) {
     const char *s = w->sw == 1 ? "ow" : fmt("ow * %d", w->sw);
     if (strcmp(kj, "kj")) {
-        long off = atol(kj) - w->pl;
+        long off = atol(kj) * w->dw - w->pl;
         return off == 0 ? s : fmt("%s %c %ld", s, off < 0 ? '-' : '+', off < 0 ? -off : off);
     }
-    return w->pl ? fmt("%s + kj - %d", s, w->pl) : fmt("%s + kj", s);
+    s = w->dw == 1 ? fmt("%s + kj", s) : fmt("%s + kj * %d", s, w->dw);
+    return w->pl ? fmt("%s - %d", s, w->pl) : s;
 }
 
 /* For each kernel column, a loop over the output columns it reaches:
@@ -638,11 +666,24 @@ static void emit_kernel_cols(const Win *w, const char *body) {
     CLOSE();
 }
 
-/* The input row of output row oh and kernel row ki, and the test that it is inside. */
+/* The input row of output row oh and kernel row ki, and the test that it is
+ * inside when some row can fall outside. */
 static void emit_in_row(const Win *w) {
     const char *oh = w->sh == 1 ? "oh" : fmt("oh * %d", w->sh);
-    emit("const int ih = %s + ki%s;", oh, w->pt ? fmt(" - %d", w->pt) : "");
-    emit("if (ih < 0 || ih >= %ld) continue;", w->h);
+    const char *ki = w->dh == 1 ? "ki" : fmt("ki * %d", w->dh);
+    emit("const int ih = %s + %s%s;", oh, ki, w->pt ? fmt(" - %d", w->pt) : "");
+    if (w->pt > 0 || (w->oh - 1) * w->sh + (long)(w->kh - 1) * w->dh >= w->h)
+        emit("if (ih < 0 || ih >= %ld) continue;", w->h);
+}
+
+/* The input channel c of output channel f's group, times the rows of a
+ * channel: "c * 28", or with groups "(f + c) * 28", "((f / 4) * 2 + c) * 28". */
+static const char *chan_rows(const Win *w) {
+    if (w->cg == w->c)
+        return fmt("c * %ld", w->h);
+    if (w->cg == 1 && w->fg == 1)
+        return fmt("(f + c) * %ld", w->h);
+    return fmt("((f / %ld) * %ld + c) * %ld", w->fg, w->cg, w->h);
 }
 
 /* out[b, f, oh, :] = act(bias[f] + sum over c, ki, kj of weight[f, c, ki, kj] x[b, c, ih, iw]),
@@ -650,8 +691,9 @@ static void emit_in_row(const Win *w) {
 static void emit_conv2d(Node *n) {
     Node *x = n->in[0], *wt = n->in[1], *b = n->in[2];
     Win w = win_of(n, x, n);
-    emit("/* %s: out %s = %s(conv2d(x %s, weight %s, stride (%d, %d), padding (%d, %d))%s) */", n->layer,
-         dims(n), act_str(n->act, n->f), dims(x), dims(wt), w.sh, w.sw, w.pt, w.pl, b ? " + bias" : "");
+    emit("/* %s: out %s = %s(conv(x %s, weight %s, stride (%d, %d), padding (%d, %d)%s)%s) */", n->layer,
+         dims(n), act_str(n->act, n->f), dims(x), dims(wt), w.sh, w.sw, w.pt, w.pl, win_extra(&w),
+         b ? " + bias" : "");
     OPEN("static void %s($ *out, const $ *x, const $ *weight%s, int n) {", funcs[n->id],
          b ? ", const $ *bias" : "");
     OPEN("for (int b = 0; b < n; b++) {");
@@ -660,11 +702,11 @@ static void emit_conv2d(Node *n) {
     OPEN("for (int oh = 0; oh < %ld; oh++) {", w.oh);
     emit("$ acc[%ld];", w.ow);
     emit("for (int ow = 0; ow < %ld; ow++) acc[ow] = %s;", w.ow, b ? "bias[f]" : "0.0@");
-    OPEN("for (int c = 0; c < %ld; c++) {", w.c);
+    OPEN("for (int c = 0; c < %ld; c++) {", w.cg);
     OPEN("for (int ki = 0; ki < %d; ki++) {", w.kh);
     emit_in_row(&w);
-    emit("const $ *xr = xb + (c * %ld + ih) * %ld;", w.h, w.w);
-    emit("const $ *wk = weight + ((f * %ld + c) * %d + ki) * %d;", w.c, w.kh, w.kw);
+    emit("const $ *xr = xb + (%s + ih) * %ld;", chan_rows(&w), w.w);
+    emit("const $ *wk = weight + ((f * %ld + c) * %d + ki) * %d;", w.cg, w.kh, w.kw);
     emit_kernel_cols(&w, "acc[ow] += wk[%s] * xr[%s];");
     CLOSE();
     CLOSE();
@@ -681,7 +723,8 @@ static void emit_conv2d(Node *n) {
 static void emit_conv2d_dx(Node *n) {
     Node *dy = n->in[0], *wt = n->in[1];
     Win w = win_of(n, n, dy);
-    emit("/* %s: dx %s = conv2d_transpose(dy %s, weight %s) */", n->layer, dims(n), dims(dy), dims(wt));
+    emit("/* %s: dx %s = conv_transpose(dy %s, weight %s%s) */", n->layer, dims(n), dims(dy), dims(wt),
+         win_extra(&w));
     OPEN("static void %s($ *dx, const $ *dy, const $ *weight, const $ *x, int n) {", funcs[n->id]);
     emit("(void)x; /* read for its shape only */");
     emit("for (int i = 0; i < n * %ld; i++) dx[i] = 0.0@;", w.c * w.h * w.w);
@@ -690,11 +733,11 @@ static void emit_conv2d_dx(Node *n) {
     OPEN("for (int f = 0; f < %ld; f++) {", w.f);
     OPEN("for (int oh = 0; oh < %ld; oh++) {", w.oh);
     emit("const $ *d = dy + ((b * %ld + f) * %ld + oh) * %ld;", w.f, w.oh, w.ow);
-    OPEN("for (int c = 0; c < %ld; c++) {", w.c);
+    OPEN("for (int c = 0; c < %ld; c++) {", w.cg);
     OPEN("for (int ki = 0; ki < %d; ki++) {", w.kh);
     emit_in_row(&w);
-    emit("$ *xr = dxb + (c * %ld + ih) * %ld;", w.h, w.w);
-    emit("const $ *wk = weight + ((f * %ld + c) * %d + ki) * %d;", w.c, w.kh, w.kw);
+    emit("$ *xr = dxb + (%s + ih) * %ld;", chan_rows(&w), w.w);
+    emit("const $ *wk = weight + ((f * %ld + c) * %d + ki) * %d;", w.cg, w.kh, w.kw);
     emit_kernel_cols(&w, "xr[%2$s] += wk[%1$s] * d[ow];");
     for (int i = 0; i < 6; i++)
         CLOSE();
@@ -706,10 +749,11 @@ static void emit_conv2d_dx(Node *n) {
 static void emit_conv2d_dw(Node *n) {
     Node *dy = n->in[0], *x = n->in[1];
     Win w = win_of(n, x, dy);
-    emit("/* %s: dweight %s = correlation of x %s with dy %s */", n->layer, dims(n), dims(x), dims(dy));
+    emit("/* %s: dweight %s = correlation of x %s with dy %s%s */", n->layer, dims(n), dims(x), dims(dy),
+         win_extra(&w));
     OPEN("static void %s($ *dw, const $ *dy, const $ *x, int n) {", funcs[n->id]);
     OPEN("for (int f = 0; f < %ld; f++) {", w.f);
-    OPEN("for (int c = 0; c < %ld; c++) {", w.c);
+    OPEN("for (int c = 0; c < %ld; c++) {", w.cg);
     OPEN("for (int ki = 0; ki < %d; ki++) {", w.kh);
     emit("$ acc[%d][%ld];", w.kw, w.ow);
     emit("for (int kj = 0; kj < %d; kj++)", w.kw);
@@ -718,14 +762,14 @@ static void emit_conv2d_dw(Node *n) {
     OPEN("for (int oh = 0; oh < %ld; oh++) {", w.oh);
     emit_in_row(&w);
     emit("const $ *d = dy + ((b * %ld + f) * %ld + oh) * %ld;", w.f, w.oh, w.ow);
-    emit("const $ *xr = x + ((b * %ld + c) * %ld + ih) * %ld;", w.c, w.h, w.w);
+    emit("const $ *xr = x + (b * %ld + %s + ih) * %ld;", w.c * w.h, chan_rows(&w), w.w);
     emit_kernel_cols(&w, "acc[%s][ow] += d[ow] * xr[%s];");
     CLOSE();
     CLOSE();
     OPEN("for (int kj = 0; kj < %d; kj++) {", w.kw);
     emit("$ sum = 0.0@;");
     emit("for (int ow = 0; ow < %ld; ow++) sum += acc[kj][ow];", w.ow);
-    emit("dw[((f * %ld + c) * %d + ki) * %d + kj] = sum;", w.c, w.kh, w.kw);
+    emit("dw[((f * %ld + c) * %d + ki) * %d + kj] = sum;", w.cg, w.kh, w.kw);
     for (int i = 0; i < 5; i++)
         CLOSE();
 }
