@@ -99,7 +99,7 @@ static const char *const reserved[] = {
     "nnc_bits", "nnc_float", "nnc_expf", "nnc_logf", "nnc_log1pf", "nnc_expm1f", "nnc_tanhf",
     "nnc_erff", "nnc_sqrtf", "nnc_fabsf", "nnc_floor", "nnc_ceil", "nnc_sqrt", "nnc_pow", "uint32_t",
     "st_cursor", "st_ws", "st_eat", "st_string", "st_is", "st_uints", "st_f32", "st_decimals", "st_tensor",
-    "st_value",
+    "st_value", "xp", "dp", "dt", "dwt", "pr", "wv", "o0", "ow0", "dst", "xb", "dxb",
 };
 
 static int taken(const char *s) {
@@ -688,9 +688,20 @@ static const char *chan_rows(const Win *w) {
 
 /* out[b, f, oh, :] = act(bias[f] + sum over c, ki, kj of weight[f, c, ki, kj] x[b, c, ih, iw]),
  * one output row at a time in a local accumulator. */
+static void emit_conv2d_tiled(Node *n);
+static int conv_tiled(Node *n, const Win *w);
+static int conv_dx_tiled(const Win *w);
+static void emit_conv2d_dx_tiled(Node *n);
+static int conv_dw_tiled(const Win *w);
+static void emit_conv2d_dw_tiled(Node *n);
+
 static void emit_conv2d(Node *n) {
     Node *x = n->in[0], *wt = n->in[1], *b = n->in[2];
     Win w = win_of(n, x, n);
+    if (conv_tiled(n, &w)) {
+        emit_conv2d_tiled(n);
+        return;
+    }
     emit("/* %s: out %s = %s(conv(x %s, weight %s, stride (%d, %d), padding (%d, %d)%s)%s) */", n->layer,
          dims(n), act_str(n->act, n->f), dims(x), dims(wt), w.sh, w.sw, w.pt, w.pl, win_extra(&w),
          b ? " + bias" : "");
@@ -723,6 +734,10 @@ static void emit_conv2d(Node *n) {
 static void emit_conv2d_dx(Node *n) {
     Node *dy = n->in[0], *wt = n->in[1];
     Win w = win_of(n, n, dy);
+    if (conv_dx_tiled(&w)) {
+        emit_conv2d_dx_tiled(n);
+        return;
+    }
     emit("/* %s: dx %s = conv_transpose(dy %s, weight %s%s) */", n->layer, dims(n), dims(dy), dims(wt),
          win_extra(&w));
     OPEN("static void %s($ *dx, const $ *dy, const $ *weight, const $ *x, int n) {", funcs[n->id]);
@@ -749,6 +764,10 @@ static void emit_conv2d_dx(Node *n) {
 static void emit_conv2d_dw(Node *n) {
     Node *dy = n->in[0], *x = n->in[1];
     Win w = win_of(n, x, dy);
+    if (conv_dw_tiled(&w)) {
+        emit_conv2d_dw_tiled(n);
+        return;
+    }
     emit("/* %s: dweight %s = correlation of x %s with dy %s%s */", n->layer, dims(n), dims(x), dims(dy),
          win_extra(&w));
     OPEN("static void %s($ *dw, const $ *dy, const $ *x, int n) {", funcs[n->id]);
@@ -772,6 +791,262 @@ static void emit_conv2d_dw(Node *n) {
     emit("dw[((f * %ld + c) * %d + ki) * %d + kj] = sum;", w.cg, w.kh, w.kw);
     for (int i = 0; i < 5; i++)
         CLOSE();
+}
+
+/* ---- convolutions on zero-padded local planes ---------------------------
+ * The fast form of the three convolution kernels, used when the local
+ * buffers fit TILE_MAX_FLOATS: each image's input is first copied into a
+ * zero-padded plane (a local array), so the loops need no edge tests, and
+ * every row loop runs over a whole number of 8-float vectors with literal
+ * bounds (the output columns beyond the image are computed and dropped).
+ * Forward and dx keep a block of output channels x columns of sums in
+ * registers while they run over every input channel and kernel tap, so each
+ * input vector loaded feeds several multiply-adds. dx with stride 1 is the
+ * same loop over dy padded by the kernel's span, reading the kernel flipped.
+ * dW runs over the filters in the innermost loop, with dy transposed so they
+ * are contiguous. */
+
+/* Local buffers of up to this many floats (64 KB) in all; larger layers use
+ * the plain loops above. */
+#define TILE_MAX_FLOATS 16384
+/* Sums kept in registers: output channels x columns. */
+#define TILE_ACC 128
+
+static long round_up(long v, long m) { return (v + m - 1) / m * m; }
+
+/* One blocked convolution: out[o, oh, ow] = init + sum over i, ki, kj of
+ * weight(o, i, ki, kj) pr[i][oh * sh + ki * dh][ow * sw + kj * dw], where pr is the
+ * padded plane `plane` [ci][hp][wp] and o runs over co outputs, in groups of
+ * cog reading cig inputs each. */
+typedef struct Tile {
+    const char *plane;          /* the local padded input plane */
+    long ci, co, cig, cog;      /* input and output channels, all and per group */
+    long oh, ow;                /* output size */
+    long hp, wp;                /* plane size */
+    int kh, kw, sh, sw, dh, dw;
+    long chunk, fb;             /* columns per block (a multiple of 8) and output channels per block */
+} Tile;
+
+/* Columns per block and output channels per block: chunk * fb sums at most
+ * TILE_ACC, fb dividing the channels of a group so a block is in one group. */
+static void tile_blocks(Tile *t) {
+    long w8 = round_up(t->ow, 8);
+    t->chunk = w8 <= 32 ? w8 : 32;
+    t->fb = 1;
+    for (long d = 1; d <= t->cog && d * t->chunk <= TILE_ACC; d++)
+        if (t->cog % d == 0)
+            t->fb = d;
+}
+
+/* Padded plane size for a tile of the given output: every column block reads
+ * whole, inside the plane. */
+static void tile_plane(Tile *t) {
+    long cols = round_up(t->ow, t->chunk);
+    t->hp = (t->oh - 1) * t->sh + (long)(t->kh - 1) * t->dh + 1;
+    t->wp = (cols - 1) * t->sw + (long)(t->kw - 1) * t->dw + 1;
+}
+
+/* dst[c][r + top][s + left] = src[c][r][s] for the part that lands in [hp, wp),
+ * zeros elsewhere; src is an expression of c, r: the start of one source row. */
+static void emit_pad_copy(const char *dst, long ch, long hp, long wp, long h, long w, long top, long left,
+                          const char *src_row) {
+    emit("for (int c = 0; c < %ld; c++)", ch);
+    emit("    for (int r = 0; r < %ld; r++)", hp);
+    emit("        for (int s = 0; s < %ld; s++) %s[c][r][s] = 0.0@;", wp, dst);
+    long r0 = top < 0 ? -top : 0, r1 = h < hp - top ? h : hp - top;
+    long s0 = left < 0 ? -left : 0, s1 = w < wp - left ? w : wp - left;
+    if (r0 >= r1 || s0 >= s1)
+        return;
+    OPEN("for (int c = 0; c < %ld; c++) {", ch);
+    OPEN("for (int r = %ld; r < %ld; r++) {", r0, r1);
+    emit("const $ *src = %s;", src_row);
+    emit("for (int s = %ld; s < %ld; s++) %s[c][r + %ld][s + %ld] = src[s];", s0, s1, dst, top, left);
+    CLOSE();
+    CLOSE();
+}
+
+/* The blocked loops of a Tile, inside the loop over images b: wexpr is the
+ * weight index of output channel "o0 + o", input "i", tap "ki", "kj"; init
+ * the sums' start (of "o0 + o"); store prints the result of block row o. */
+static void emit_tile(const Tile *t, const char *wexpr, const char *init, const char *out, Op act,
+                      const double *f) {
+    long cols = round_up(t->ow, t->chunk);
+    const char *base = t->cig == t->ci ? "" : fmt("(o0 / %ld) * %ld + ", t->cog, t->cig);
+    OPEN("for (int o0 = 0; o0 < %ld; o0 += %ld) {", t->co, t->fb);
+    OPEN("for (int oh = 0; oh < %ld; oh++) {", t->oh);
+    if (cols > t->chunk)
+        OPEN("for (int ow0 = 0; ow0 < %ld; ow0 += %ld) {", cols, t->chunk);
+    emit("$ acc[%ld][%ld];", t->fb, t->chunk);
+    emit("for (int o = 0; o < %ld; o++)", t->fb);
+    emit("    for (int ow = 0; ow < %ld; ow++) acc[o][ow] = %s;", t->chunk, init);
+    OPEN("for (int i = 0; i < %ld; i++) {", t->cig);
+    OPEN("for (int ki = 0; ki < %d; ki++) {", t->kh);
+    emit("const $ *pr = %s[%si][%s + %s]%s;", t->plane, base, t->sh == 1 ? "oh" : fmt("oh * %d", t->sh),
+         t->dh == 1 ? "ki" : fmt("ki * %d", t->dh),
+         cols > t->chunk ? (t->sw == 1 ? " + ow0" : fmt(" + ow0 * %d", t->sw)) : "");
+    OPEN("for (int kj = 0; kj < %d; kj++) {", t->kw);
+    OPEN("for (int o = 0; o < %ld; o++) {", t->fb);
+    emit("const $ wv = weight[%s];", wexpr);
+    emit("for (int ow = 0; ow < %ld; ow++) acc[o][ow] += wv * pr[%s + %s];", t->chunk,
+         t->sw == 1 ? "ow" : fmt("ow * %d", t->sw), t->dw == 1 ? "kj" : fmt("kj * %d", t->dw));
+    CLOSE();
+    CLOSE();
+    CLOSE();
+    CLOSE();
+    const char *len = fmt("%ld", t->ow);
+    if (cols > t->chunk) {
+        emit("const int len = %ld - ow0 < %ld ? %ld - ow0 : %ld;", t->ow, t->chunk, t->ow, t->chunk);
+        len = "len";
+    }
+    OPEN("for (int o = 0; o < %ld; o++) {", t->fb);
+    emit("$ *dst = %s + ((b * %ld + o0 + o) * %ld + oh) * %ld%s;", out, t->co, t->oh, t->ow,
+         cols > t->chunk ? " + ow0" : "");
+    emit("for (int ow = 0; ow < %s; ow++) dst[ow] = %s;", len, act_expr(act, f, "acc[o][ow]"));
+    CLOSE();
+    if (cols > t->chunk)
+        CLOSE();
+    CLOSE();
+    CLOSE();
+}
+
+/* The forward Tile of a convolution: x padded by (pt, pl) into xp. */
+static Tile conv_tile(const Win *w) {
+    Tile t = {"xp", w->c, w->f, w->cg, w->fg, w->oh, w->ow, 0, 0, w->kh, w->kw, w->sh, w->sw, w->dh, w->dw, 0, 0};
+    tile_blocks(&t);
+    tile_plane(&t);
+    return t;
+}
+
+/* x[b] into its zero-padded plane xp. */
+static void emit_x_plane(const Win *w, const Tile *t) {
+    emit("$ xp[%ld][%ld][%ld];  /* x[b] with %d rows and %d columns of zeros before it */", w->c, t->hp, t->wp,
+         w->pt, w->pl);
+    emit_pad_copy("xp", w->c, t->hp, t->wp, w->h, w->w, w->pt, w->pl,
+                  fmt("x + ((b * %ld + c) * %ld + r) * %ld", w->c, w->h, w->w));
+}
+
+static int conv_tiled(Node *n, const Win *w) {
+    (void)n;
+    Tile t = conv_tile(w);
+    return w->c * t.hp * t.wp <= TILE_MAX_FLOATS;
+}
+
+static void emit_conv2d_tiled(Node *n) {
+    Node *x = n->in[0], *wt = n->in[1], *b = n->in[2];
+    Win w = win_of(n, x, n);
+    Tile t = conv_tile(&w);
+    emit("/* %s: out %s = %s(conv(x %s, weight %s, stride (%d, %d), padding (%d, %d)%s)%s);", n->layer,
+         dims(n), act_str(n->act, n->f), dims(x), dims(wt), w.sh, w.sw, w.pt, w.pl, win_extra(&w),
+         b ? " + bias" : "");
+    emit(" * %ld output channels x %ld columns of sums at a time */", t.fb, t.chunk);
+    OPEN("static void %s($ *out, const $ *x, const $ *weight%s, int n) {", funcs[n->id],
+         b ? ", const $ *bias" : "");
+    OPEN("for (int b = 0; b < n; b++) {");
+    emit_x_plane(&w, &t);
+    emit_tile(&t, fmt("(((o0 + o) * %ld + i) * %d + ki) * %d + kj", w.cg, w.kh, w.kw), b ? "bias[o0 + o]" : "0.0@",
+              "out", n->act, n->f);
+    CLOSE();
+    CLOSE();
+}
+
+/* dx with stride 1: the convolution of dy, padded by the kernel's span less
+ * the forward padding, with the kernel flipped and its channel axes swapped. */
+static Tile dx_tile(const Win *w) {
+    Tile t = {"dp", w->f, w->c, w->fg, w->cg, w->h, w->w, 0, 0, w->kh, w->kw, 1, 1, w->dh, w->dw, 0, 0};
+    tile_blocks(&t);
+    tile_plane(&t);
+    return t;
+}
+
+static int conv_dx_tiled(const Win *w) {
+    Tile t = dx_tile(w);
+    return w->sh == 1 && w->sw == 1 && w->f * t.hp * t.wp <= TILE_MAX_FLOATS;
+}
+
+static void emit_conv2d_dx_tiled(Node *n) {
+    Node *dy = n->in[0], *wt = n->in[1];
+    Win w = win_of(n, n, dy);
+    Tile t = dx_tile(&w);
+    long top = (long)(w.kh - 1) * w.dh - w.pt, left = (long)(w.kw - 1) * w.dw - w.pl;
+    emit("/* %s: dx %s = conv_transpose(dy %s, weight %s%s): dy zero-padded by the kernel's span,", n->layer,
+         dims(n), dims(dy), dims(wt), win_extra(&w));
+    emit(" * convolved with the flipped kernel, %ld channels x %ld columns at a time */", t.fb, t.chunk);
+    OPEN("static void %s($ *dx, const $ *dy, const $ *weight, const $ *x, int n) {", funcs[n->id]);
+    emit("(void)x; /* read for its shape only */");
+    OPEN("for (int b = 0; b < n; b++) {");
+    emit("$ dp[%ld][%ld][%ld];  /* dy[b] with %ld rows and %ld columns of zeros before it */", w.f, t.hp, t.wp,
+         top, left);
+    emit_pad_copy("dp", w.f, t.hp, t.wp, w.oh, w.ow, top, left,
+                  fmt("dy + ((b * %ld + c) * %ld + r) * %ld", w.f, w.oh, w.ow));
+    /* output channel c = o0 + o, its group's dy channel (c / cg) * fg + i, tap flipped */
+    const char *fi = w.cg == w.c ? "i" : fmt("((o0 + o) / %ld) * %ld + i", w.cg, w.fg);
+    const char *co = w.cg == w.c ? "o0 + o" : fmt("(o0 + o) %% %ld", w.cg);
+    emit_tile(&t, fmt("((%s) * %ld + %s) * %d + (%d - ki) * %d + %d - kj", fi, w.cg, co, w.kh * w.kw, w.kh - 1,
+                      w.kw, w.kw - 1), "0.0@", "dx", OP_NONE, n->f);
+    CLOSE();
+    CLOSE();
+}
+
+/* dW: per image, x padded as in the forward pass and dy transposed to
+ * dt[position][filter] (each group's filters padded to a multiple of 8 with
+ * zeros); every tap's sums over a group's filters are one row of dwt,
+ * summed over the batch and transposed into dw at the end. */
+static long dw_fgp(const Win *w) { return round_up(w->fg, 8); }
+
+static int conv_dw_tiled(const Win *w) {
+    Tile t = conv_tile(w);
+    long g = w->c / w->cg, fgp = dw_fgp(w);
+    long floats = w->c * t.hp * t.wp + g * fgp * (w->cg * w->kh * w->kw + w->oh * w->ow);
+    return floats <= TILE_MAX_FLOATS;
+}
+
+static void emit_conv2d_dw_tiled(Node *n) {
+    Node *dy = n->in[0], *x = n->in[1];
+    Win w = win_of(n, x, dy);
+    Tile t = conv_tile(&w);
+    long g = w.c / w.cg, fgp = dw_fgp(&w), taps = (long)w.kh * w.kw, pos = w.oh * w.ow;
+    emit("/* %s: dweight %s = correlation of x %s with dy %s%s,", n->layer, dims(n), dims(x), dims(dy),
+         win_extra(&w));
+    emit(" * the filters of a group innermost: dwt[group, c, ki, kj][filter] */");
+    OPEN("static void %s($ *dw, const $ *dy, const $ *x, int n) {", funcs[n->id]);
+    emit("$ dwt[%ld][%ld];", g * w.cg * taps, fgp);
+    emit("for (int k = 0; k < %ld; k++)", g * w.cg * taps);
+    emit("    for (int f = 0; f < %ld; f++) dwt[k][f] = 0.0@;", fgp);
+    OPEN("for (int b = 0; b < n; b++) {");
+    emit_x_plane(&w, &t);
+    emit("$ dt[%ld][%ld];  /* dy[b] transposed: [oh * %ld + ow][group * %ld + filter] */", pos, g * fgp, w.ow,
+         fgp);
+    if (fgp != w.fg)
+        emit("for (int p = 0; p < %ld; p++) for (int f = 0; f < %ld; f++) dt[p][f] = 0.0@;", pos, g * fgp);
+    emit("for (int f = 0; f < %ld; f++)", w.f);
+    emit("    for (int p = 0; p < %ld; p++) dt[p][%s] = dy[(b * %ld + f) * %ld + p];", pos,
+         fgp == w.fg ? "f" : fmt("(f / %ld) * %ld + f %% %ld", w.fg, fgp, w.fg), w.f, pos);
+    OPEN("for (int k = 0; k < %ld; k++) {  /* (group, c, ki) */", g * w.cg * w.kh);
+    emit("const int c = k / %d, ki = k %% %d;", w.kh, w.kh);
+    if (g > 1)
+        emit("const int grp = c / %ld;", w.cg);
+    emit("$ acc[%d][%ld];", w.kw, fgp);
+    emit("for (int kj = 0; kj < %d; kj++)", w.kw);
+    emit("    for (int f = 0; f < %ld; f++) acc[kj][f] = 0.0@;", fgp);
+    OPEN("for (int oh = 0; oh < %ld; oh++) {", w.oh);
+    emit("const $ *xr = xp[c][%s + %s];", w.sh == 1 ? "oh" : fmt("oh * %d", w.sh), w.dh == 1 ? "ki" : fmt("ki * %d", w.dh));
+    OPEN("for (int ow = 0; ow < %ld; ow++) {", w.ow);
+    emit("const $ *d = dt[oh * %ld + ow]%s;", w.ow, g > 1 ? fmt(" + grp * %ld", fgp) : "");
+    OPEN("for (int kj = 0; kj < %d; kj++) {", w.kw);
+    emit("const $ v = xr[%s + %s];", w.sw == 1 ? "ow" : fmt("ow * %d", w.sw), w.dw == 1 ? "kj" : fmt("kj * %d", w.dw));
+    emit("for (int f = 0; f < %ld; f++) acc[kj][f] += v * d[f];", fgp);
+    CLOSE();
+    CLOSE();
+    CLOSE();
+    emit("for (int kj = 0; kj < %d; kj++)", w.kw);
+    emit("    for (int f = 0; f < %ld; f++) dwt[k * %d + kj][f] += acc[kj][f];", fgp, w.kw);
+    CLOSE();
+    CLOSE();
+    /* dw[f][c'][ki][kj], c' within f's group: row (grp * cg + c') * taps + tap of dwt */
+    emit("for (int f = 0; f < %ld; f++)", w.f);
+    emit("    for (int k = 0; k < %ld; k++) dw[f * %ld + k] = dwt[%sk][%s];", w.cg * taps, w.cg * taps,
+         g > 1 ? fmt("(f / %ld) * %ld + ", w.fg, w.cg * taps) : "", g > 1 ? fmt("f %% %ld", w.fg) : "f");
+    CLOSE();
 }
 
 /* dbias[f] = dy[:, f, ...] summed. */
