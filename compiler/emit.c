@@ -1075,9 +1075,17 @@ static void emit_pool_window(const Win *w) {
     emit("const int j0 = s < 0 ? 0 : s, j1 = s + %d < %ld ? s + %d : %ld;", w->kw, w->w, w->kw, w->w);
 }
 
+/* Every window inside the image (no padding, none running past the end):
+ * windows have literal bounds and need no clipping. */
+static int pool_inside(const Win *w) {
+    return w->pt == 0 && w->pl == 0 && (w->oh - 1) * w->sh + w->kh <= w->h && (w->ow - 1) * w->sw + w->kw <= w->w;
+}
+
 /* max: the largest value of the window; avg: the mean of the values inside
  * the image (padding is not counted, as Keras; PyTorch's
- * count_include_pad = False). */
+ * count_include_pad = False). Windows inside the image: one output row at a
+ * time in a local row m, window offset by window offset, so the loop over
+ * the output columns vectorizes. */
 static void emit_pool2d(Node *n) {
     Node *x = n->in[0];
     Win w = win_of(n, x, n);
@@ -1089,6 +1097,25 @@ static void emit_pool2d(Node *n) {
     emit("const $ *xp = x + p * %ld;", w.h * w.w);
     emit("$ *o = out + p * %ld;", w.oh * w.ow);
     OPEN("for (int oh = 0; oh < %ld; oh++) {", w.oh);
+    if (pool_inside(&w)) {
+        const char *col = w.sw == 1 ? "ow + j" : fmt("ow * %d + j", w.sw);
+        emit("const $ *xr = xp + oh * %ld;", w.sh * w.w);
+        emit("$ m[%ld];", w.ow);
+        emit("for (int ow = 0; ow < %ld; ow++) m[ow] = %s;", w.ow, max ? fmt("xr[%s]", w.sw == 1 ? "ow" :
+             fmt("ow * %d", w.sw)) : "0.0@");
+        emit("for (int i = 0; i < %d; i++)", w.kh);
+        emit("    for (int j = 0; j < %d; j++)", w.kw);
+        if (max)
+            emit("        for (int ow = 0; ow < %ld; ow++) m[ow] = xr[i * %ld + %s] > m[ow] ? xr[i * %ld + %s] : m[ow];",
+                 w.ow, w.w, col, w.w, col);
+        else
+            emit("        for (int ow = 0; ow < %ld; ow++) m[ow] += xr[i * %ld + %s];", w.ow, w.w, col);
+        emit("for (int ow = 0; ow < %ld; ow++) o[oh * %ld + ow] = m[ow]%s;", w.ow, w.ow,
+             max ? "" : fmt(" / %s", lit(w.kh * w.kw)));
+        for (int i = 0; i < 3; i++)
+            CLOSE();
+        return;
+    }
     OPEN("for (int ow = 0; ow < %ld; ow++) {", w.ow);
     emit_pool_window(&w);
     if (max) {
@@ -1107,33 +1134,49 @@ static void emit_pool2d(Node *n) {
 }
 
 /* max: each window's dy goes to its first maximum in row-major order (as
- * PyTorch); avg: spread evenly over the values the mean read. */
+ * PyTorch); avg: spread evenly over the values the mean read. With an
+ * activation folded in (fuse.c), what arrives is multiplied by its
+ * derivative at x, the activation's output. */
 static void emit_pool2d_dx(Node *n) {
     Node *dy = n->in[0];
     Win w = win_of(n, n, dy);
-    int max = n->win[WIN_MAX];
-    emit("/* %s: dx %s = dy %s sent back to %s */", n->layer, dims(n), dims(dy),
-         max ? "the first maximum of each window" : "each window evenly");
+    int max = n->win[WIN_MAX], inside = pool_inside(&w);
+    const char *to = max ? "the first maximum of each window" : "each window evenly";
+    if (n->act)
+        emit("/* %s: dx %s = dy %s sent back to %s, times %s'(x) */", n->layer, dims(n), dims(dy), to,
+             act_str(n->act, n->f));
+    else
+        emit("/* %s: dx %s = dy %s sent back to %s */", n->layer, dims(n), dims(dy), to);
     OPEN("static void %s($ *dx, const $ *dy, const $ *x, const $ *y, int n) {", funcs[n->id]);
-    emit(max ? "(void)y;" : "(void)x, (void)y;");
+    emit(max || n->act ? "(void)y;" : "(void)x, (void)y;");
     emit("for (int i = 0; i < n * %ld; i++) dx[i] = 0.0@;", w.c * w.h * w.w);
     OPEN("for (int p = 0; p < n * %ld; p++) {", w.c);
-    if (max)
+    if (max || n->act)
         emit("const $ *xp = x + p * %ld;", w.h * w.w);
     emit("$ *dxp = dx + p * %ld;", w.h * w.w);
     emit("const $ *d = dy + p * %ld;", w.oh * w.ow);
     OPEN("for (int oh = 0; oh < %ld; oh++) {", w.oh);
     OPEN("for (int ow = 0; ow < %ld; ow++) {", w.ow);
-    emit_pool_window(&w);
-    if (max) {
-        emit("int arg = i0 * %ld + j0;", w.w);
-        emit("for (int i = i0; i < i1; i++)");
-        emit("    for (int j = j0; j < j1; j++) arg = xp[i * %ld + j] > xp[arg] ? i * %ld + j : arg;", w.w, w.w);
-        emit("dxp[arg] += d[oh * %ld + ow];", w.ow);
+    const char *i0 = "i0", *i1 = "i1", *j0 = "j0", *j1 = "j1";
+    if (inside) {
+        emit("const int r = oh * %d, s = ow * %d;", w.sh, w.sw);
+        i0 = "r", j0 = "s", i1 = fmt("r + %d", w.kh), j1 = fmt("s + %d", w.kw);
     } else {
-        emit("const $ g = d[oh * %ld + ow] / ($)((i1 - i0) * (j1 - j0));", w.ow);
-        emit("for (int i = i0; i < i1; i++)");
-        emit("    for (int j = j0; j < j1; j++) dxp[i * %ld + j] += g;", w.w);
+        emit_pool_window(&w);
+    }
+    if (max) {
+        emit("int arg = %s * %ld + %s;", i0, w.w, j0);
+        emit("for (int i = %s; i < %s; i++)", i0, i1);
+        emit("    for (int j = %s; j < %s; j++) arg = xp[i * %ld + j] > xp[arg] ? i * %ld + j : arg;", j0, j1, w.w,
+             w.w);
+        emit("dxp[arg] += %s;", n->act ? act_grad_expr(n->act, n->f, fmt("d[oh * %ld + ow]", w.ow), "xp[arg]")
+                                       : fmt("d[oh * %ld + ow]", w.ow));
+    } else {
+        emit("const $ g = d[oh * %ld + ow] / ($)(%s);", w.ow,
+             inside ? fmt("%d", w.kh * w.kw) : "(i1 - i0) * (j1 - j0)");
+        emit("for (int i = %s; i < %s; i++)", i0, i1);
+        emit("    for (int j = %s; j < %s; j++) dxp[i * %ld + j] += %s;", j0, j1, w.w,
+             n->act ? act_grad_expr(n->act, n->f, "g", fmt("xp[i * %ld + j]", w.w)) : "g");
     }
     for (int i = 0; i < 4; i++)
         CLOSE();
