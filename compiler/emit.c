@@ -996,14 +996,58 @@ static long dw_fgp(const Win *w) { return round_up(w->fg, 8); }
 static int conv_dw_tiled(const Win *w) {
     Tile t = conv_tile(w);
     long g = w->c / w->cg, fgp = dw_fgp(w);
-    long floats = w->c * t.hp * t.wp + g * fgp * (w->cg * w->kh * w->kw + w->oh * w->ow);
+    long floats = w->c * t.hp * t.wp + (w->fg < 16 ? w->f * w->oh * round_up(w->ow, 8)
+                                                   : g * fgp * (w->cg * w->kh * w->kw + w->oh * w->ow));
     return floats <= TILE_MAX_FLOATS;
+}
+
+/* dW with few filters per group (a vector over them would be mostly
+ * empty): per image and (f, c, ki), rows of products along the output
+ * columns, dy's rows padded with zeros to whole vectors, summed at the end. */
+static void emit_conv2d_dw_rows(Node *n) {
+    Node *dy = n->in[0], *x = n->in[1];
+    Win w = win_of(n, x, dy);
+    Tile t = conv_tile(&w);
+    long owp = round_up(w.ow, 8);
+    emit("/* %s: dweight %s = correlation of x %s with dy %s%s, row by row */", n->layer, dims(n), dims(x),
+         dims(dy), win_extra(&w));
+    OPEN("static void %s($ *dw, const $ *dy, const $ *x, int n) {", funcs[n->id]);
+    emit("for (int k = 0; k < %ld; k++) dw[k] = 0.0@;", node_numel(n));
+    OPEN("for (int b = 0; b < n; b++) {");
+    emit_x_plane(&w, &t);
+    emit("$ dp[%ld][%ld][%ld];  /* dy[b], rows padded with zeros to %ld */", w.f, w.oh, owp, owp);
+    emit_pad_copy("dp", w.f, w.oh, owp, w.oh, w.ow, 0, 0, fmt("dy + ((b * %ld + c) * %ld + r) * %ld", w.f, w.oh, w.ow));
+    OPEN("for (int f = 0; f < %ld; f++) {", w.f);
+    OPEN("for (int c = 0; c < %ld; c++) {", w.cg);
+    OPEN("for (int ki = 0; ki < %d; ki++) {", w.kh);
+    emit("$ acc[%d][%ld];", w.kw, owp);
+    emit("for (int kj = 0; kj < %d; kj++)", w.kw);
+    emit("    for (int ow = 0; ow < %ld; ow++) acc[kj][ow] = 0.0@;", owp);
+    OPEN("for (int oh = 0; oh < %ld; oh++) {", w.oh);
+    emit("const $ *d = dp[f][oh];");
+    emit("const $ *xr = xp[%s][%s + %s];", w.cg == w.c ? "c" : w.cg == 1 && w.fg == 1 ? "f + c" :
+         fmt("(f / %ld) * %ld + c", w.fg, w.cg), w.sh == 1 ? "oh" : fmt("oh * %d", w.sh),
+         w.dh == 1 ? "ki" : fmt("ki * %d", w.dh));
+    emit("for (int kj = 0; kj < %d; kj++)", w.kw);
+    emit("    for (int ow = 0; ow < %ld; ow++) acc[kj][ow] += d[ow] * xr[%s + %s];", owp,
+         w.sw == 1 ? "ow" : fmt("ow * %d", w.sw), w.dw == 1 ? "kj" : fmt("kj * %d", w.dw));
+    CLOSE();
+    OPEN("for (int kj = 0; kj < %d; kj++) {", w.kw);
+    emit("$ sum = 0.0@;");
+    emit("for (int ow = 0; ow < %ld; ow++) sum += acc[kj][ow];", owp);
+    emit("dw[((f * %ld + c) * %d + ki) * %d + kj] += sum;", w.cg, w.kh, w.kw);
+    for (int i = 0; i < 6; i++)
+        CLOSE();
 }
 
 static void emit_conv2d_dw_tiled(Node *n) {
     Node *dy = n->in[0], *x = n->in[1];
     Win w = win_of(n, x, dy);
     Tile t = conv_tile(&w);
+    if (w.fg < 16) {
+        emit_conv2d_dw_rows(n);
+        return;
+    }
     long g = w.c / w.cg, fgp = dw_fgp(&w), taps = (long)w.kh * w.kw, pos = w.oh * w.ow;
     emit("/* %s: dweight %s = correlation of x %s with dy %s%s,", n->layer, dims(n), dims(x), dims(dy),
          win_extra(&w));
@@ -1059,7 +1103,10 @@ static void emit_channel_db(Node *n) {
     emit("$ acc[%d] = {0};", 8);
     OPEN("for (int b = 0; b < n; b++) {");
     emit("const $ *d = dy + (b * %ld + f) * %ld;", ch, per);
-    emit("for (int i = 0; i < %ld; i++) acc[i %% 8] += d[i];", per);
+    if (per >= 8)
+        emit("for (int i = 0; i < %ld; i += 8) for (int l = 0; l < 8; l++) acc[l] += d[i + l];", per / 8 * 8);
+    if (per % 8)
+        emit("for (int i = %ld; i < %ld; i++) acc[i - %ld] += d[i];", per / 8 * 8, per, per / 8 * 8);
     CLOSE();
     emit("$ sum = 0.0@;");
     emit("for (int l = 0; l < 8; l++) sum += acc[l];");
@@ -1156,6 +1203,28 @@ static void emit_pool2d_dx(Node *n) {
     emit("$ *dxp = dx + p * %ld;", w.h * w.w);
     emit("const $ *d = dy + p * %ld;", w.oh * w.ow);
     OPEN("for (int oh = 0; oh < %ld; oh++) {", w.oh);
+    if (inside && max) {    /* a row of windows at a time: the search vectorizes over ow */
+        const char *col = w.sw == 1 ? "ow" : fmt("ow * %d", w.sw);
+        emit("const $ *xr = xp + oh * %ld;", w.sh * w.w);
+        emit("$ best[%ld];", w.ow);
+        emit("int arg[%ld];  /* the maximum's offset i * %ld + j in its window */", w.ow, w.w);
+        emit("for (int ow = 0; ow < %ld; ow++) best[ow] = xr[%s], arg[ow] = 0;", w.ow, col);
+        OPEN("for (int i = 0; i < %d; i++) {", w.kh);
+        OPEN("for (int j = 0; j < %d; j++) {", w.kw);
+        OPEN("for (int ow = 0; ow < %ld; ow++) {", w.ow);
+        emit("const $ v = xr[i * %ld + %s + j];", w.w, col);
+        emit("arg[ow] = v > best[ow] ? i * %ld + j : arg[ow];", w.w);
+        emit("best[ow] = v > best[ow] ? v : best[ow];");
+        CLOSE();
+        CLOSE();
+        CLOSE();
+        emit("for (int ow = 0; ow < %ld; ow++) dxp[oh * %ld + %s + arg[ow]] += %s;", w.ow, w.sh * w.w, col,
+             n->act ? act_grad_expr(n->act, n->f, fmt("d[oh * %ld + ow]", w.ow), "best[ow]")
+                    : fmt("d[oh * %ld + ow]", w.ow));
+        for (int i = 0; i < 3; i++)
+            CLOSE();
+        return;
+    }
     OPEN("for (int ow = 0; ow < %ld; ow++) {", w.ow);
     const char *i0 = "i0", *i1 = "i1", *j0 = "j0", *j1 = "j1";
     if (inside) {
@@ -1165,10 +1234,16 @@ static void emit_pool2d_dx(Node *n) {
         emit_pool_window(&w);
     }
     if (max) {
+        /* selects, not branches: which value wins is data, and unpredictable */
         emit("int arg = %s * %ld + %s;", i0, w.w, j0);
-        emit("for (int i = %s; i < %s; i++)", i0, i1);
-        emit("    for (int j = %s; j < %s; j++) arg = xp[i * %ld + j] > xp[arg] ? i * %ld + j : arg;", j0, j1, w.w,
-             w.w);
+        emit("$ best = xp[arg];");
+        OPEN("for (int i = %s; i < %s; i++) {", i0, i1);
+        OPEN("for (int j = %s; j < %s; j++) {", j0, j1);
+        emit("const $ v = xp[i * %ld + j];", w.w);
+        emit("arg = v > best ? i * %ld + j : arg;", w.w);
+        emit("best = v > best ? v : best;");
+        CLOSE();
+        CLOSE();
         emit("dxp[arg] += %s;", n->act ? act_grad_expr(n->act, n->f, fmt("d[oh * %ld + ow]", w.ow), "xp[arg]")
                                        : fmt("d[oh * %ld + ow]", w.ow));
     } else {

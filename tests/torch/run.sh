@@ -69,6 +69,9 @@ conv_dilated_groups      33  yes
 conv1d_pool1d            40  yes
 conv1d_global_avg        23  no
 conv_global_max          30  yes
+conv_wide_groups         20  yes
+conv1d_long              12  yes
+conv_large_plane          9  no
 "
 
 if [ ! -x "$NNC" ]; then
