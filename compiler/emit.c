@@ -809,8 +809,8 @@ static void emit_conv2d_dw(Node *n) {
 /* Local buffers of up to this many floats (64 KB) in all; larger layers use
  * the plain loops above. */
 #define TILE_MAX_FLOATS 16384
-/* Sums kept in registers: output channels x columns. */
-#define TILE_ACC 128
+/* Sums kept in registers: output channels x columns (12 AVX-512 registers). */
+#define TILE_ACC 192
 
 static long round_up(long v, long m) { return (v + m - 1) / m * m; }
 
@@ -1213,7 +1213,8 @@ static void emit_pool2d_dx(Node *n) {
         OPEN("for (int j = 0; j < %d; j++) {", w.kw);
         OPEN("for (int ow = 0; ow < %ld; ow++) {", w.ow);
         emit("const $ v = xr[i * %ld + %s + j];", w.w, col);
-        emit("arg[ow] = v > best[ow] ? i * %ld + j : arg[ow];", w.w);
+        emit("const int up = v > best[ow];  /* 0 or 1: arithmetic, not a branch on unpredictable data */");
+        emit("arg[ow] += up * (i * %ld + j - arg[ow]);", w.w);
         emit("best[ow] = v > best[ow] ? v : best[ow];");
         CLOSE();
         CLOSE();
