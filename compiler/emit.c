@@ -824,18 +824,22 @@ typedef struct Tile {
     long oh, ow;                /* output size */
     long hp, wp;                /* plane size */
     int kh, kw, sh, sw, dh, dw;
-    long chunk, fb;             /* columns per block (a multiple of 8) and output channels per block */
+    long chunk, fb, rb;         /* columns per block (a multiple of 8), output channels and rows per block */
 } Tile;
 
-/* Columns per block and output channels per block: chunk * fb sums at most
- * TILE_ACC, fb dividing the channels of a group so a block is in one group. */
+/* Columns, output channels and output rows per block: chunk * fb * rb sums
+ * at most TILE_ACC, fb dividing the channels of a group so a block is in one
+ * group, rb dividing the rows. */
 static void tile_blocks(Tile *t) {
     long w8 = round_up(t->ow, 8);
     t->chunk = w8 <= 32 ? w8 : 32;
-    t->fb = 1;
+    t->fb = t->rb = 1;
     for (long d = 1; d <= t->cog && d * t->chunk <= TILE_ACC; d++)
         if (t->cog % d == 0)
             t->fb = d;
+    for (long d = 1; d <= t->oh && d * t->fb * t->chunk <= TILE_ACC; d++)
+        if (t->oh % d == 0)
+            t->rb = d;
 }
 
 /* Padded plane size for a tile of the given output: every column block reads
@@ -871,14 +875,26 @@ static void emit_pad_copy(const char *dst, long ch, long hp, long wp, long h, lo
 static void emit_tile(const Tile *t, const char *wexpr, const char *init, const char *out, Op act,
                       const double *f) {
     long cols = round_up(t->ow, t->chunk);
+    int rows = t->rb > 1;    /* several output rows per block: their sums share each weight */
     const char *base = t->cig == t->ci ? "" : fmt("(o0 / %ld) * %ld + ", t->cog, t->cig);
+    const char *a = rows ? "acc[o][r][ow]" : "acc[o][ow]";
     OPEN("for (int o0 = 0; o0 < %ld; o0 += %ld) {", t->co, t->fb);
-    OPEN("for (int oh = 0; oh < %ld; oh++) {", t->oh);
+    if (rows)
+        OPEN("for (int oh = 0; oh < %ld; oh += %ld) {", t->oh, t->rb);
+    else
+        OPEN("for (int oh = 0; oh < %ld; oh++) {", t->oh);
     if (cols > t->chunk)
         OPEN("for (int ow0 = 0; ow0 < %ld; ow0 += %ld) {", cols, t->chunk);
-    emit("$ acc[%ld][%ld];", t->fb, t->chunk);
-    emit("for (int o = 0; o < %ld; o++)", t->fb);
-    emit("    for (int ow = 0; ow < %ld; ow++) acc[o][ow] = %s;", t->chunk, init);
+    if (rows) {
+        emit("$ acc[%ld][%ld][%ld];", t->fb, t->rb, t->chunk);
+        emit("for (int o = 0; o < %ld; o++)", t->fb);
+        emit("    for (int r = 0; r < %ld; r++)", t->rb);
+        emit("        for (int ow = 0; ow < %ld; ow++) acc[o][r][ow] = %s;", t->chunk, init);
+    } else {
+        emit("$ acc[%ld][%ld];", t->fb, t->chunk);
+        emit("for (int o = 0; o < %ld; o++)", t->fb);
+        emit("    for (int ow = 0; ow < %ld; ow++) acc[o][ow] = %s;", t->chunk, init);
+    }
     OPEN("for (int i = 0; i < %ld; i++) {", t->cig);
     OPEN("for (int ki = 0; ki < %d; ki++) {", t->kh);
     emit("const $ *pr = %s[%si][%s + %s]%s;", t->plane, base, t->sh == 1 ? "oh" : fmt("oh * %d", t->sh),
@@ -887,8 +903,14 @@ static void emit_tile(const Tile *t, const char *wexpr, const char *init, const 
     OPEN("for (int kj = 0; kj < %d; kj++) {", t->kw);
     OPEN("for (int o = 0; o < %ld; o++) {", t->fb);
     emit("const $ wv = weight[%s];", wexpr);
-    emit("for (int ow = 0; ow < %ld; ow++) acc[o][ow] += wv * pr[%s + %s];", t->chunk,
-         t->sw == 1 ? "ow" : fmt("ow * %d", t->sw), t->dw == 1 ? "kj" : fmt("kj * %d", t->dw));
+    const char *col = fmt("%s + %s", t->sw == 1 ? "ow" : fmt("ow * %d", t->sw), t->dw == 1 ? "kj" : fmt("kj * %d", t->dw));
+    if (rows) {
+        emit("for (int r = 0; r < %ld; r++)", t->rb);
+        emit("    for (int ow = 0; ow < %ld; ow++) acc[o][r][ow] += wv * pr[r * %ld + %s];", t->chunk,
+             t->sh * t->wp, col);
+    } else {
+        emit("for (int ow = 0; ow < %ld; ow++) acc[o][ow] += wv * pr[%s];", t->chunk, col);
+    }
     CLOSE();
     CLOSE();
     CLOSE();
@@ -899,9 +921,13 @@ static void emit_tile(const Tile *t, const char *wexpr, const char *init, const 
         len = "len";
     }
     OPEN("for (int o = 0; o < %ld; o++) {", t->fb);
-    emit("$ *dst = %s + ((b * %ld + o0 + o) * %ld + oh) * %ld%s;", out, t->co, t->oh, t->ow,
+    if (rows)
+        OPEN("for (int r = 0; r < %ld; r++) {", t->rb);
+    emit("$ *dst = %s + ((b * %ld + o0 + o) * %ld + oh%s) * %ld%s;", out, t->co, t->oh, rows ? " + r" : "", t->ow,
          cols > t->chunk ? " + ow0" : "");
-    emit("for (int ow = 0; ow < %s; ow++) dst[ow] = %s;", len, act_expr(act, f, "acc[o][ow]"));
+    emit("for (int ow = 0; ow < %s; ow++) dst[ow] = %s;", len, act_expr(act, f, a));
+    if (rows)
+        CLOSE();
     CLOSE();
     if (cols > t->chunk)
         CLOSE();
@@ -911,7 +937,7 @@ static void emit_tile(const Tile *t, const char *wexpr, const char *init, const 
 
 /* The forward Tile of a convolution: x padded by (pt, pl) into xp. */
 static Tile conv_tile(const Win *w) {
-    Tile t = {"xp", w->c, w->f, w->cg, w->fg, w->oh, w->ow, 0, 0, w->kh, w->kw, w->sh, w->sw, w->dh, w->dw, 0, 0};
+    Tile t = {"xp", w->c, w->f, w->cg, w->fg, w->oh, w->ow, 0, 0, w->kh, w->kw, w->sh, w->sw, w->dh, w->dw, 0, 0, 0};
     tile_blocks(&t);
     tile_plane(&t);
     return t;
@@ -952,7 +978,7 @@ static void emit_conv2d_tiled(Node *n) {
 /* dx with stride 1: the convolution of dy, padded by the kernel's span less
  * the forward padding, with the kernel flipped and its channel axes swapped. */
 static Tile dx_tile(const Win *w) {
-    Tile t = {"dp", w->f, w->c, w->fg, w->cg, w->h, w->w, 0, 0, w->kh, w->kw, 1, 1, w->dh, w->dw, 0, 0};
+    Tile t = {"dp", w->f, w->c, w->fg, w->cg, w->h, w->w, 0, 0, w->kh, w->kw, 1, 1, w->dh, w->dw, 0, 0, 0};
     tile_blocks(&t);
     tile_plane(&t);
     return t;
@@ -981,8 +1007,8 @@ static void emit_conv2d_dx_tiled(Node *n) {
     /* output channel c = o0 + o, its group's dy channel (c / cg) * fg + i, tap flipped */
     const char *fi = w.cg == w.c ? "i" : fmt("((o0 + o) / %ld) * %ld + i", w.cg, w.fg);
     const char *co = w.cg == w.c ? "o0 + o" : fmt("(o0 + o) %% %ld", w.cg);
-    emit_tile(&t, fmt("((%s) * %ld + %s) * %d + (%d - ki) * %d + %d - kj", fi, w.cg, co, w.kh * w.kw, w.kh - 1,
-                      w.kw, w.kw - 1), "0.0@", "dx", OP_NONE, n->f);
+    emit_tile(&t, fmt("(%s * %ld + %s) * %d + (%d - ki) * %d + %d - kj", w.cg == w.c ? fi : fmt("(%s)", fi), w.cg,
+                      co, w.kh * w.kw, w.kh - 1, w.kw, w.kw - 1), "0.0@", "dx", OP_NONE, n->f);
     CLOSE();
     CLOSE();
 }
