@@ -54,7 +54,8 @@ def lenet(lines, samples, per_round, med, half_iqr, info, ratio_range, peak):
     epoch_s = med["lenet_nnc_block_s"] * scale
     train_gf = 3 * 2 * LENET_MACS * int(info["lenet_train_images"]) / epoch_s / 1e9
     infer_gf = 2 * LENET_MACS / (med["lenet_nnc_infer_us"] * 1e-6) / 1e9
-    w("  %d MACs per image forward; nnc training %.1f GFLOP/s (%.1f%% of peak), inference %.1f GFLOP/s (%.1f%%)"
+    w("  %d MACs per image forward, training counted as 3x forward; nnc training %.1f GFLOP/s (%.1f%% of peak), "
+      "inference %.1f GFLOP/s (%.1f%%)"
       % (LENET_MACS, train_gf, 100 * train_gf / peak, infer_gf, 100 * infer_gf / peak))
     t_train = med["lenet_torch_block_s"] / med["lenet_nnc_block_s"]
     t_infer = med["lenet_torch_infer_us"] / med["lenet_nnc_infer_us"]
