@@ -15,11 +15,57 @@ TRAIN_FLOPS = 3 * FWD_FLOPS                 # forward + backward (~2x forward)
 TIMED = ("nnc_train_ms", "torch_train_ms", "fann_online_ms", "fann_batch_ms",
          "nnc_infer_us", "torch_infer_us", "fann_infer_us", "peak_gflops",
          "nnc_part_forward_ms", "nnc_part_backward_ms", "nnc_part_update_ms")
+# LeNet-5 on Fashion-MNIST (examples/lenet5.nn): absent when the data is not installed
+LENET_TIMED = ("lenet_nnc_block_s", "lenet_torch_block_s", "lenet_nnc_infer_us", "lenet_torch_infer_us")
+LENET_MACS = 6 * 28 * 28 * 25 + 16 * 10 * 10 * 150 + 400 * 120 + 120 * 84 + 84 * 10   # per image, forward
 
 
 def quartiles(v):
     q = statistics.quantiles(v, n=4, method="inclusive")
     return q[0], statistics.median(v), q[2]
+
+
+def lenet(lines, samples, per_round, med, half_iqr, info, ratio_range, peak):
+    """The LeNet-5 rows: training s/epoch (median block time scaled to the
+    whole training set) and batch-1 inference µs/image, nnc against PyTorch."""
+    w = lines.append
+    w("")
+    if any(k not in samples for k in LENET_TIMED):
+        w("LeNet-5: not measured (Fashion-MNIST is not installed: apt-get install dataset-fashion-mnist)")
+        return
+    scale = int(info["lenet_train_images"]) / int(info["lenet_block_images"])
+    w("%-52s %9s    %-9s %-15s %s" % ("LeNet-5 on Fashion-MNIST, batch 32, Adam, 1 thread", "median", " spread",
+                                        "vs nnc", "(per-round range)"))
+
+    def row(label, key, base, unit, k):
+        m, sp = med[key] * k, half_iqr[key] * k
+        if key == base:
+            rel, rr = "    1.0x", ""
+        else:
+            lo, hi = ratio_range(key, base)
+            rel = "%7.1fx %s" % (med[key] / med[base], "slower" if med[key] > med[base] else "faster")
+            rr = "(%.1f-%.1fx)" % (lo, hi)
+        w("%-52s %8.2f %-3s ±%-8.3f %-15s %s" % (label, m, unit, sp, rel, rr))
+
+    row("training s/epoch    nnc", "lenet_nnc_block_s", "lenet_nnc_block_s", "s", scale)
+    row("                    PyTorch", "lenet_torch_block_s", "lenet_nnc_block_s", "s", scale)
+    row("inference µs/image  nnc (batch-1 build)", "lenet_nnc_infer_us", "lenet_nnc_infer_us", "µs", 1)
+    row("                    PyTorch (no_grad)", "lenet_torch_infer_us", "lenet_nnc_infer_us", "µs", 1)
+    epoch_s = med["lenet_nnc_block_s"] * scale
+    train_gf = 3 * 2 * LENET_MACS * int(info["lenet_train_images"]) / epoch_s / 1e9
+    infer_gf = 2 * LENET_MACS / (med["lenet_nnc_infer_us"] * 1e-6) / 1e9
+    w("  %d MACs per image forward, training counted as 3x forward; nnc training %.1f GFLOP/s (%.1f%% of peak), "
+      "inference %.1f GFLOP/s (%.1f%%)"
+      % (LENET_MACS, train_gf, 100 * train_gf / peak, infer_gf, 100 * infer_gf / peak))
+    t_train = med["lenet_torch_block_s"] / med["lenet_nnc_block_s"]
+    t_infer = med["lenet_torch_infer_us"] / med["lenet_nnc_infer_us"]
+    w("targets: training >= 4x PyTorch: %s (%.1fx); inference >= 4x PyTorch: %s (%.1fx)"
+      % ("met" if t_train >= 4 else "MISSED", t_train, "met" if t_infer >= 4 else "MISSED", t_infer))
+    w("samples: %d blocks of %s images per side (epochs of %s images in file order, each after a warm-up "
+      "block), %d inference blocks; training-set accuracy after them: nnc %s, PyTorch %s"
+      % (len(samples["lenet_nnc_block_s"]), info["lenet_block_images"], info["lenet_train_images"],
+         len(samples["lenet_nnc_infer_us"]), info.get("lenet_nnc_train_acc", "?"),
+         info.get("lenet_torch_train_acc", "?")))
 
 
 def main():
@@ -35,7 +81,7 @@ def main():
         if f[0] == "round":
             rnd = int(f[1])
             continue
-        if f[0] in TIMED:
+        if f[0] in TIMED or f[0] in LENET_TIMED:
             v = [float(t) for t in f[1:]]
             samples.setdefault(f[0], []).extend(v)
             per_round.setdefault(f[0], {}).setdefault(rnd, []).extend(v)
@@ -116,6 +162,7 @@ def main():
     w("  (FANN has no softmax cross-entropy); online = FANN_TRAIN_INCREMENTAL, one update per sample; batch =")
     w("  FANN_TRAIN_BATCH, one update per epoch. nnc and PyTorch: ReLU, cross-entropy from logits, Adam per batch of 32.")
     w("setup: %s" % info.get("setup", "?"))
+    lenet(lines, samples, per_round, med, half_iqr, info, ratio_range, peak)
 
     text = "\n".join(lines) + "\n"
     sys.stdout.write(text)

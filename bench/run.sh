@@ -10,6 +10,8 @@ EPOCHS=15                      # timed epochs per round and implementation
 WARMUP=3                       # untimed epochs before them
 BLOCKS=31                      # timed blocks of inference calls per round
 PY=${BENCH_PYTHON:-/usr/bin/python3}  # Debian's python, which has torch and numpy
+LENET_ROUNDS=${BENCH_LENET_ROUNDS:-3}   # rounds that also train LeNet-5 (one epoch per side)
+FMNIST=/usr/share/datasets/fashion-mnist
 MODEL=examples/digits.nn
 CSV=examples/data/digits.csv
 CC=${CC:-cc}
@@ -36,6 +38,19 @@ for b in b32 b1; do
     $CC $NNC_FLAGS $STD -I"$W/$b" -include digits.h -o "$W/nnc_$b" \
         bench/nnc_bench.c "$W/$b/digits.c" -lm || fail "the generated C ($b) did not build"
 done
+lenet=0
+if [ -f "$FMNIST/train-images-idx3-ubyte.gz" ] && [ -f "$FMNIST/train-labels-idx1-ubyte.gz" ]; then
+    lenet=1
+    mkdir -p "$W/l32" "$W/l1"
+    ./nnc examples/lenet5.nn -o "$W/l32/lenet5.c" || fail "nnc could not compile examples/lenet5.nn"
+    ./nnc examples/lenet5.nn --batch 1 -o "$W/l1/lenet5.c" || fail "nnc could not compile lenet5.nn --batch 1"
+    for b in l32 l1; do
+        $CC $NNC_FLAGS $STD -I"$W/$b" -include lenet5.h -o "$W/lenet_$b" \
+            bench/lenet_bench.c "$W/$b/lenet5.c" -lz -lm || fail "the generated C of lenet5 ($b) did not build"
+    done
+else
+    echo "bench: no Fashion-MNIST in $FMNIST: skipping LeNet-5 (apt-get install dataset-fashion-mnist)" >&2
+fi
 $CC -O3 -march=native $STD -o "$W/fann_bench" bench/fann_bench.c -lfloatfann -lm ||
     fail "bench/fann_bench.c did not build against FANN (libfann-dev)"
 $CC -O3 -march=native $STD -o "$W/peak" bench/peak.c || fail "bench/peak.c did not build"
@@ -56,6 +71,13 @@ for r in $(seq 1 "$ROUNDS"); do
     "$PY" bench/torch_bench.py infer "$CSV" "$BLOCKS" 500 >> "$RAW"
     "$W/fann_bench" infer "$CSV" "$BLOCKS" 5000 >> "$RAW"
     "$W/peak" 5 >> "$RAW"
+    if [ $lenet = 1 ] && [ "$r" -le "$LENET_ROUNDS" ]; then
+        TI=$FMNIST/train-images-idx3-ubyte.gz TL=$FMNIST/train-labels-idx1-ubyte.gz
+        "$W/lenet_l32" train "$TI" "$TL" 1 6000 >> "$RAW"
+        "$PY" bench/torch_lenet.py train "$TI" "$TL" 1 6000 >> "$RAW"
+        "$W/lenet_l1" infer "$TI" 11 3000 >> "$RAW"
+        "$PY" bench/torch_lenet.py infer "$TI" 11 300 >> "$RAW"
+    fi
 done
 
 "$PY" bench/report.py "$RAW" bench/results.txt || fail "could not summarise the results"

@@ -670,66 +670,139 @@ static void check_initializers(const Spec *spec) {
 
 /* ---- windows: conv2d and pooling ------------------------------------------- */
 
-/* Keras' same: output ceil(n / s), total padding max((out - 1) s + f - n, 0)
- * of which the smaller half goes first (TensorFlow pads more at the end). */
-static void same_pad(long n, int f, int s, int *before) {
-    long out = (n + s - 1) / s, total = (out - 1) * s + f - n;
+/* Keras' same: output ceil(n / s), total padding max((out - 1) s + e - n, 0)
+ * for a window spanning e = d (f - 1) + 1, of which the smaller half goes
+ * first (TensorFlow pads more at the end). */
+static void same_pad(long n, int e, int s, int *before) {
+    long out = (n + s - 1) / s, total = (out - 1) * s + e - n;
     *before = total > 0 ? (int)(total / 2) : 0;
 }
 
-void layer_window(const Layer *l, int win[8]) {
-    const char *kname = l->c->e->layer == L_CONV2D ? "kernel_size" : "pool_size";
-    const ArgVal *k = call_arg(l->c, kname), *s = call_arg(l->c, "strides"), *p = call_arg(l->c, "padding");
-    const ArgVal *st = s->given || l->c->e->layer == L_CONV2D ? s : k;   /* pooling: strides = pool_size */
-    win[WIN_KH] = (int)k->shape.dim[0], win[WIN_KW] = (int)k->shape.dim[1];
-    win[WIN_SH] = (int)st->shape.dim[0], win[WIN_SW] = (int)st->shape.dim[1];
-    win[WIN_PT] = win[WIN_PL] = 0;
-    if (p->str && !strcmp(p->str, "same")) {
-        same_pad(l->in.dim[1], win[WIN_KH], win[WIN_SH], &win[WIN_PT]);
-        same_pad(l->in.dim[2], win[WIN_KW], win[WIN_SW], &win[WIN_PL]);
-    } else if (!p->str) {
-        win[WIN_PT] = (int)p->shape.dim[0], win[WIN_PL] = (int)p->shape.dim[1];
+/* 1-D layers (conv1d, *_pooling1d) work on [C, L]: an image of height 1. */
+static int window_rank(const Layer *l) { return strstr(l->c->e->name, "1d") ? 1 : 2; }
+
+/* An integer or pair argument along axis a (0: height, 1: width); a 1-D
+ * layer's height takes `flat`. */
+static int win_arg(const Layer *l, const char *param, int a, int flat) {
+    const ArgVal *v = call_arg(l->c, param);
+    if (window_rank(l) == 1 && a == 0)
+        return flat;
+    return v->shape.ndim ? (int)v->shape.dim[a] : (int)v->num;
+}
+
+void layer_window(const Layer *l, int win[WIN_SLOTS]) {
+    int conv = l->c->e->layer == L_CONV2D, rank = window_rank(l);
+    memset(win, 0, sizeof(int) * WIN_SLOTS);
+    win[WIN_DH] = win[WIN_DW] = win[WIN_G] = 1;
+    win[WIN_SH] = win[WIN_SW] = 1;
+    if (l->c->e->layer == L_GLOBAL_POOL) {    /* one window over the whole input */
+        win[WIN_KH] = rank == 1 ? 1 : (int)l->in.dim[1];
+        win[WIN_KW] = (int)l->in.dim[rank];
+        return;
+    }
+    const char *kname = conv ? "kernel_size" : "pool_size";
+    const char *sname = call_arg(l->c, "strides")->given || conv ? "strides" : kname;  /* pooling: strides = pool_size */
+    for (int a = 0; a < 2; a++) {
+        win[WIN_KH + a] = win_arg(l, kname, a, 1);
+        win[WIN_SH + a] = win_arg(l, sname, a, 1);
+        if (call_has(l->c, "dilation_rate"))
+            win[WIN_DH + a] = win_arg(l, "dilation_rate", a, 1);
+    }
+    if (call_has(l->c, "groups"))
+        win[WIN_G] = (int)call_num(l->c, "groups");
+    if (call_has(l->c, "depth_multiplier"))
+        win[WIN_G] = (int)l->in.dim[0];
+    const ArgVal *p = call_arg(l->c, "padding");
+    for (int a = 2 - rank; a < 2; a++) {
+        int e = win[WIN_DH + a] * (win[WIN_KH + a] - 1) + 1;
+        if (p->str && !strcmp(p->str, "same"))
+            same_pad(l->in.dim[a + rank - 1], e, win[WIN_SH + a], &win[WIN_PT + a]);
+        else if (!p->str)
+            win[WIN_PT + a] = (int)p->shape.dim[a];
     }
 }
 
-/* [C, H, W] -> [filters or C, H', W'] with H' = (H + 2p - f) / s + 1, the
- * failing arithmetic shown when it does not give a size >= 1. */
+/* The output channels of a convolution. */
+static long conv_filters(const Layer *l) {
+    if (call_has(l->c, "depth_multiplier"))
+        return l->in.dim[0] * (long)call_num(l->c, "depth_multiplier");
+    return (long)call_num(l->c, "filters");
+}
+
+/* [C, H, W] -> [filters or C, H', W'] with H' = (H + 2p - d (f - 1) - 1) / s + 1,
+ * the failing arithmetic shown when it does not give a size >= 1; [C, L]
+ * likewise for 1-D layers. Global pooling: [C, ...] -> [C]. */
 static int window_shape(const Layer *l, Shape *cur) {
-    int conv = l->c->e->layer == L_CONV2D;
+    int conv = l->c->e->layer == L_CONV2D, rank = window_rank(l);
     const char *kname = conv ? "kernel_size" : "pool_size";
-    if (cur->ndim != 3) {
-        error_at(l->loc, "%s needs an image [C, H, W], but its input is %s", l->c->e->name, shape_str(cur));
-        hint(cur->ndim == 2 ? "add the channel axis: input [1, %ld, %ld]" : "images are channels first, as in "
-             "input [1, 28, 28]", cur->dim[0], cur->dim[1]);
+    if (cur->ndim != rank + 1) {
+        error_at(l->loc, "%s needs %s, but its input is %s", l->c->e->name,
+                 rank == 1 ? "a sequence [C, L]" : "an image [C, H, W]", shape_str(cur));
+        if (rank == 2)
+            hint(cur->ndim == 2 ? "add the channel axis: input [1, %ld, %ld]" : "images are channels first, as in "
+                 "input [1, 28, 28]", cur->dim[0], cur->dim[1]);
+        else
+            hint(cur->ndim == 1 ? "add the channel axis: input [1, %ld]" : "sequences are channels first, as in "
+                 "input [1, 100]", cur->dim[0]);
         return 0;
     }
-    int w[8];
+    if (l->c->e->layer == L_GLOBAL_POOL) {
+        cur->ndim = 1;
+        return 1;
+    }
+    int w[WIN_SLOTS];
     layer_window(l, w);
+    if (conv) {
+        long c = cur->dim[0], f = conv_filters(l);
+        int g = w[WIN_G];
+        if (g > 1 && (c % g || f % g)) {
+            const ArgVal *ga = call_arg(l->c, "groups");
+            error_at(ga->loc, "groups = %d of layer '%s' must divide its input channels and filters: "
+                     "%ld %% %d = %ld, %ld %% %d = %ld", g, l->name, c, g, c % g, f, g, f % g);
+            hint("each group convolves C / groups input channels into filters / groups outputs");
+            return 0;
+        }
+    }
     const ArgVal *p = call_arg(l->c, "padding");
+    if (rank == 1 && !p->str && p->shape.dim[0] != p->shape.dim[1]) {
+        error_at(p->loc, "padding of the 1-D layer '%s' must be valid, same or one integer", l->name);
+        return 0;
+    }
     static const char *const axis[] = {"height", "width"};
-    for (int a = 0; a < 2; a++) {
-        long n = cur->dim[1 + a];
-        int f = w[WIN_KH + a], s = w[WIN_SH + a];
+    for (int a = 2 - rank; a < 2; a++) {
+        const char *an = rank == 1 ? "length" : axis[a];
+        long n = cur->dim[a + rank - 1];
+        int f = w[WIN_KH + a], s = w[WIN_SH + a], d = w[WIN_DH + a];
+        long span = (long)d * (f - 1) + 1;
         long out;
         if (s == 0) {
             const ArgVal *sa = call_arg(l->c, "strides");
-            error_at(sa->loc, "strides of layer '%s' must be >= 1, got 0 for the %s", l->name, axis[a]);
-            note_at(l->loc, "output %s = (n + 2p - f) / s + 1 = (%ld + 2p - %d) / 0 + 1 divides by zero",
-                    axis[a], n, f);
+            error_at(sa->loc, "strides of layer '%s' must be >= 1, got 0 for the %s", l->name, an);
+            note_at(l->loc, "output %s = (n + 2p - d(f - 1) - 1) / s + 1 = (%ld + 2p - %ld) / 0 + 1 divides by zero",
+                    an, n, span);
             return 0;
         }
         if (p->str && !strcmp(p->str, "same")) {
             out = (n + s - 1) / s;
         } else {
             long pad = p->str ? 0 : p->shape.dim[a];
-            out = (n + 2 * pad - f) / s + 1;
-            if (n + 2 * pad - f < 0) {
+            out = (n + 2 * pad - span) / s + 1;
+            if (n + 2 * pad - span < 0) {
                 const ArgVal *k = call_arg(l->c, kname);
-                error_at(k->loc, "%s %d of layer '%s' is larger than its input %s: %s %ld + 2*%ld = %ld < %d",
-                         kname, f, l->name, shape_str(cur), axis[a], n, pad, n + 2 * pad, f);
-                note_at(l->loc, "output %s = (n + 2p - f) / s + 1 = (%ld + 2*%ld - %d) / %d + 1 < 1",
-                        axis[a], n, pad, f, s);
-                hint("use a smaller %s, padding = same, or a larger input", kname);
+                if (d > 1) {
+                    error_at(k->loc, "%s %d dilated by %d spans %ld, larger than the %s of the input %s of "
+                             "layer '%s': %ld + 2*%ld = %ld < %ld", kname, f, d, span, an, shape_str(cur), l->name,
+                             n, pad, n + 2 * pad, span);
+                    note_at(l->loc, "output %s = (n + 2p - d(f - 1) - 1) / s + 1 = (%ld + 2*%ld - %d*(%d - 1) - 1)"
+                            " / %d + 1 < 1", an, n, pad, d, f, s);
+                    hint("use a smaller %s or dilation_rate, padding = same, or a larger input", kname);
+                } else {
+                    error_at(k->loc, "%s %d of layer '%s' is larger than its input %s: %s %ld + 2*%ld = %ld < %d",
+                             kname, f, l->name, shape_str(cur), an, n, pad, n + 2 * pad, f);
+                    note_at(l->loc, "output %s = (n + 2p - f) / s + 1 = (%ld + 2*%ld - %d) / %d + 1 < 1",
+                            an, n, pad, f, s);
+                    hint("use a smaller %s, padding = same, or a larger input", kname);
+                }
                 return 0;
             }
         }
@@ -738,10 +811,10 @@ static int window_shape(const Layer *l, Shape *cur) {
             hint("pooling pads at most half a window on each side, as PyTorch");
             return 0;
         }
-        cur->dim[1 + a] = out;
+        cur->dim[a + rank - 1] = out;
     }
     if (conv)
-        cur->dim[0] = (long)call_num(l->c, "filters");
+        cur->dim[0] = conv_filters(l);
     return 1;
 }
 
@@ -776,7 +849,7 @@ static int infer_shapes(Spec *spec, Loc input_loc) {
         l->in = cur;
         if (l->c->e->layer == L_DENSE || l->c->e->layer == L_MAXOUT)
             cur.dim[cur.ndim - 1] = (long)call_num(l->c, "units");
-        else if (l->c->e->layer == L_CONV2D || l->c->e->layer == L_POOL2D) {
+        else if (l->c->e->layer == L_CONV2D || l->c->e->layer == L_POOL2D || l->c->e->layer == L_GLOBAL_POOL) {
             if (!window_shape(l, &cur))
                 return 0;
         } else if (l->c->e->layer == L_RESHAPE && !reshape_shape(l, &cur))
@@ -959,16 +1032,18 @@ static void check_sizes(const Spec *spec) {
         if (l->c->e->layer == L_DENSE || l->c->e->layer == L_MAXOUT || l->c->e->layer == L_CONV2D) {
             int conv = l->c->e->layer == L_CONV2D;
             double in = (double)l->in.dim[conv ? 0 : l->in.ndim - 1];
-            double units = call_num(l->c, conv ? "filters" : "units");
+            double units = conv ? (double)conv_filters(l) : call_num(l->c, "units");
             if (l->c->e->layer == L_MAXOUT)
                 units *= call_num(l->c, "pieces");
-            if (conv)
-                in *= (double)call_arg(l->c, "kernel_size")->shape.dim[0] *
-                      (double)call_arg(l->c, "kernel_size")->shape.dim[1];
+            if (conv) {     /* [filters, C / groups, kh, kw] */
+                int w[WIN_SLOTS];
+                layer_window(l, w);
+                in = in / w[WIN_G] * w[WIN_KH] * w[WIN_KW];
+            }
             params += in * units + (call_num(l->c, "use_bias") ? units : 0);
             double bytes = params * copies * FLOAT_BYTES;
             if (bytes >= MAX_BYTES) {
-                error_at(call_arg(l->c, conv ? "filters" : "units")->loc,
+                error_at(call_arg(l->c, !conv ? "units" : call_has(l->c, "filters") ? "filters" : "kernel_size")->loc,
                          "the parameters up to layer '%s' need %s (%s), over the 2 GiB limit",
                          l->name, size_str(bytes), what);
                 return;

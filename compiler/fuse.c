@@ -10,7 +10,12 @@
  *    TRANSPOSE): the inner loop then runs along the outputs with the row's
  *    sums in registers, instead of one horizontal reduction per output. The
  *    transpose costs one pass over W per call; the product costs rows passes.
- *    With a single row (batch-1 inference) the dot-product form is kept. */
+ *    With a single row (batch-1 inference) the dot-product form is kept.
+ * 3. An activation's gradient through its output y, when what arrives is a
+ *    pooling gradient over that same y (conv2d(relu) then max_pooling2d),
+ *    folds into the pooling gradient: it is applied where the pooling writes,
+ *    and is linear in dy, so summing overlapping windows first changes
+ *    nothing. One pass over the image instead of two. */
 #include "nnc.h"
 #include <string.h>
 
@@ -57,6 +62,13 @@ void fuse(Graph *g) {
             !x->act && x->nuses == 1) {
             x->act = n->op;
             memcpy(x->f, n->f, sizeof x->f);
+            repl[n->id] = x;
+        }
+        if (n->op == OP_ACT_BWD && act_grad_reads(n->act) == ACT_THROUGH_Y && x->op == OP_POOL2D_DX &&
+            !x->act && x->nuses == 1 && x->in[1] == n->in[1]) {
+            x->act = n->act;
+            memcpy(x->f, n->f, sizeof x->f);
+            x->wrt = n->wrt;
             repl[n->id] = x;
         }
     }

@@ -107,17 +107,19 @@ static void shape_linear_db(Node *n) {
  * node keeps the output size it was built with (CONV2D, pooling: set by
  * lower.c through op_window). */
 static void shape_window(Node *n, long channels) {
-    if (n->shape.ndim != 4)
+    if (n->shape.ndim != 4 && n->shape.ndim != 3)   /* [n, C, H, W] or 1-D: [n, C, L] */
         internal_error("%s: output shape not set", op_names[n->op]);
     n->shape.dim[0] = n->in[0]->shape.dim[0];
     n->shape.dim[1] = channels;
     n->batched = n->in[0]->batched;
 }
 
-/* CONV2D: x [n, C, H, W] with W [F, C, kh, kw] -> [n, F, H', W']. */
+/* CONV2D: x [n, C, H, W] with W [F, C / groups, kh, kw] -> [n, F, H', W'];
+ * 1-D: x [n, C, L] with W [F, C / groups, k] -> [n, F, L']. */
 static void shape_conv2d(Node *n) {
     Node *x = n->in[0], *w = n->in[1];
-    if (w->shape.ndim != 4 || x->shape.ndim != 4 || x->shape.dim[1] != w->shape.dim[1])
+    if (w->shape.ndim != x->shape.ndim || (x->shape.ndim != 4 && x->shape.ndim != 3) ||
+        x->shape.dim[1] != w->shape.dim[1] * n->win[WIN_G] || w->shape.dim[0] % n->win[WIN_G])
         internal_error("conv2d: x %s, W %s", shape_str(&x->shape), shape_str(&w->shape));
     shape_window(n, w->shape.dim[0]);
 }
@@ -132,13 +134,16 @@ static void shape_reshape(Node *n) { n->batched = n->in[0]->batched; }
 static void shape_conv2d_dx(Node *n) { n->shape = n->in[2]->shape, n->batched = n->in[2]->batched; }
 static void shape_pool2d_dx(Node *n) { n->shape = n->in[1]->shape, n->batched = n->in[1]->batched; }
 
-/* CONV2D_DW: dy [n, F, H', W'], x [n, C, H, W] -> [F, C, kh, kw] (win[]). */
+/* CONV2D_DW: dy [n, F, H', W'], x [n, C, H, W] -> [F, C / groups, kh, kw]
+ * (win[]); 1-D: [F, C / groups, k]. */
 static void shape_conv2d_dw(Node *n) {
-    n->shape.ndim = 4;
-    n->shape.dim[0] = n->in[0]->shape.dim[1];
-    n->shape.dim[1] = n->in[1]->shape.dim[1];
-    n->shape.dim[2] = n->win[WIN_KH];
-    n->shape.dim[3] = n->win[WIN_KW];
+    int d = 0;
+    n->shape.ndim = n->in[1]->shape.ndim;
+    n->shape.dim[d++] = n->in[0]->shape.dim[1];
+    n->shape.dim[d++] = n->in[1]->shape.dim[1] / n->win[WIN_G];
+    if (n->shape.ndim == 4)
+        n->shape.dim[d++] = n->win[WIN_KH];
+    n->shape.dim[d] = n->win[WIN_KW];
     n->batched = 0;
 }
 
@@ -196,7 +201,7 @@ Node *op_linear(Graph *g, Node *x, Node *w, Node *b) {
 
 /* A node whose shape or window the shape rule reads from the node itself:
  * set before the rule runs. */
-Node *op_window(Graph *g, Op op, Node *a, Node *b, Node *c, const int win[8], Shape shape) {
+Node *op_window(Graph *g, Op op, Node *a, Node *b, Node *c, const int win[WIN_SLOTS], Shape shape) {
     Node *n = xalloc(sizeof *n);
     memcpy(n->win, win, sizeof n->win);
     n->shape = shape;
@@ -214,7 +219,7 @@ Node *op_window(Graph *g, Op op, Node *a, Node *b, Node *c, const int win[8], Sh
 }
 
 Node *op_reshape(Graph *g, Node *x, Shape shape) {
-    static const int none[8];
+    static const int none[WIN_SLOTS];
     return op_window(g, OP_RESHAPE, x, NULL, NULL, none, shape);
 }
 
@@ -306,10 +311,15 @@ void ir_dump(Graph *g, FILE *out, const char *after) {
         else if ((loss == OP_BCE || loss == OP_BCE_LOGITS || loss == OP_CCE || loss == OP_CCE_LOGITS) &&
                  n->f[0] != 0)
             fprintf(out, " label_smoothing=%g", n->f[0]);
-        if (n->win[WIN_KH])
+        if (n->win[WIN_KH]) {
             fprintf(out, " kernel=%dx%d stride=%d,%d pad=%d,%d%s", n->win[WIN_KH], n->win[WIN_KW], n->win[WIN_SH],
                     n->win[WIN_SW], n->win[WIN_PT], n->win[WIN_PL], n->op == OP_POOL2D_DX
                     ? (n->win[WIN_MAX] ? " max" : " avg") : "");
+            if (n->win[WIN_DH] * n->win[WIN_DW] > 1)
+                fprintf(out, " dilation=%d,%d", n->win[WIN_DH], n->win[WIN_DW]);
+            if (n->win[WIN_G] > 1)
+                fprintf(out, " groups=%d", n->win[WIN_G]);
+        }
         if (n->op == OP_L1L2 || n->op == OP_L1L2_BWD)
             fprintf(out, " l1=%g l2=%g", n->f[0], n->f[1]);
         if (n->shape.ndim) {

@@ -40,8 +40,9 @@ static Node *activation(Graph *g, const Call *act, Node *h) {
  * the initializers and regularizers the layer names. */
 static Node *kernel(Graph *g, const Layer *l, Shape ws, Node **b) {
     Shape bs = {.ndim = 1, .dim = {ws.dim[0]}};
-    Node *w = param(g, l->name, "weight", ws, call_sub(l->c, "kernel_initializer"),
-                    call_arg(l->c, "kernel_regularizer")->call);
+    int dw = call_has(l->c, "depthwise_initializer");     /* Keras names depthwise_conv2d's kernel so */
+    Node *w = param(g, l->name, "weight", ws, call_sub(l->c, dw ? "depthwise_initializer" : "kernel_initializer"),
+                    call_arg(l->c, dw ? "depthwise_regularizer" : "kernel_regularizer")->call);
     *b = NULL;
     if (call_num(l->c, "use_bias"))
         *b = param(g, l->name, "bias", bs, call_sub(l->c, "bias_initializer"),
@@ -66,13 +67,17 @@ static Node *lower_maxout(Graph *g, const Layer *l, Node *h) {
     return op_maxout(g, op_linear(g, h, w, b), (int)pieces);
 }
 
-/* conv2d: PyTorch's weight [filters, C, kh, kw] and bias [filters]; the
- * activation folds into the convolution later (fuse.c) as into dense. */
+/* conv2d: PyTorch's weight [filters, C / groups, kh, kw] and bias [filters];
+ * conv1d: [filters, C / groups, k]; depthwise_conv2d: Conv2d with groups = C,
+ * weight [C * depth_multiplier, 1, kh, kw]. The activation folds into the
+ * convolution later (fuse.c) as into dense. */
 static Node *lower_conv2d(Graph *g, const Layer *l, Node *h) {
-    int win[8];
+    int win[WIN_SLOTS];
     layer_window(l, win);
-    long f = (long)call_num(l->c, "filters");
-    Shape ws = {.ndim = 4, .dim = {f, l->in.dim[0], win[WIN_KH], win[WIN_KW]}};
+    long f = l->out.dim[0];
+    Shape ws = {.ndim = 4, .dim = {f, l->in.dim[0] / win[WIN_G], win[WIN_KH], win[WIN_KW]}};
+    if (l->in.ndim == 2)
+        ws = (Shape){.ndim = 3, .dim = {f, l->in.dim[0] / win[WIN_G], win[WIN_KW]}};
     Node *b, *w = kernel(g, l, ws, &b);
     Node *y = op_window(g, OP_CONV2D, h, w, b, win, batched(g->batch, &l->out));
     return activation(g, call_sub(l->c, "activation"), y);
@@ -171,9 +176,19 @@ Graph *lower(const Spec *spec, int batch) {
             h = lower_conv2d(g, l, h);
             break;
         case L_POOL2D: {
-            int win[8];
+            int win[WIN_SLOTS];
             layer_window(l, win);
             h = op_window(g, (Op)l->c->e->op, h, NULL, NULL, win, batched(g->batch, &l->out));
+            break;
+        }
+        case L_GLOBAL_POOL: {   /* a window over the whole input, then [n, C] */
+            int win[WIN_SLOTS];
+            layer_window(l, win);
+            Shape s = batched(g->batch, &l->in);
+            for (int d = 2; d < s.ndim; d++)
+                s.dim[d] = 1;
+            h = op_window(g, (Op)l->c->e->op, h, NULL, NULL, win, s);
+            h = op_reshape(g, h, batched(g->batch, &l->out));
             break;
         }
         case L_RESHAPE:

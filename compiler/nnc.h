@@ -236,6 +236,7 @@ typedef enum {
     L_CONV2D,               /* conv2d on [C, H, W] */
     L_POOL2D,               /* max_pooling2d, average_pooling2d (e->op says which) */
     L_RESHAPE,              /* flatten, reshape: a view of the same values */
+    L_GLOBAL_POOL,          /* global_{average,max}_pooling{1,2}d: a window over the whole input */
 } LayerKind;
 
 typedef struct Entry {
@@ -255,6 +256,12 @@ const Entry *catalog_find_any(const char *name);         /* any kind */
 const Entry *catalog_activation(int op);                 /* the first with this IR op */
 const char *kind_name(Kind k);                           /* "activation" */
 void catalog_print(FILE *out);                           /* nnc --list */
+
+/* Window attributes (Node.win) of convolutions and pooling. The padding at
+ * the bottom and right follows from the output size: rows past the input
+ * read as zero (conv) or are skipped (pooling). */
+enum { WIN_KH, WIN_KW, WIN_SH, WIN_SW, WIN_PT, WIN_PL, WIN_MAX /* POOL2D_DX: of max pooling */,
+       WIN_DH, WIN_DW /* dilation, 1: none */, WIN_G /* groups of channels */, WIN_SLOTS };
 
 /* ---- check.c: names, types, ranges, shapes -> a checked Spec ----------- */
 
@@ -329,9 +336,10 @@ char *shape_str(const Shape *s);     /* "[32, 10]" */
 /* The Op a layer applies last: dense's activation, an activation layer's;
  * OP_NONE for linear. */
 int layer_activation(const Layer *l);
-/* A conv2d or pooling layer's window: kernel, strides and top/left padding,
- * as Node.win holds them (WIN_*). */
-void layer_window(const Layer *l, int win[8]);
+/* A convolution or pooling layer's window: kernel, strides, top/left
+ * padding, dilation and groups, as Node.win holds them (WIN_*); 1-D layers
+ * have a height of 1. */
+void layer_window(const Layer *l, int win[WIN_SLOTS]);
 
 /* ---- ir.c: the graph of typed tensor ops ------------------------------- */
 
@@ -384,14 +392,9 @@ struct Node {
     int nuses;              /* set by ir_uses() */
     int last_use;           /* schedule index of the last reader, plan.c */
     float *value;           /* PARAM of an inference build: its baked values (weights.c) */
-    int win[8];             /* CONV2D, pooling and their gradients: the window
+    int win[WIN_SLOTS];     /* CONV2D, pooling and their gradients: the window
                                (WIN_*); output sizes are in the shapes */
 };
-
-/* Window attributes (Node.win) of convolutions and pooling. The padding at
- * the bottom and right follows from the output size: rows past the input
- * read as zero (conv) or are skipped (pooling). */
-enum { WIN_KH, WIN_KW, WIN_SH, WIN_SW, WIN_PT, WIN_PL, WIN_MAX /* POOL2D_DX: of max pooling */ };
 
 /* What the targets are, as the runtime's NNC_REGRESSION ... NNC_HINGE
  * (runtime/nnc_rt.h; the same numbers). */
@@ -434,7 +437,7 @@ Node *op_unary(Graph *g, Op op, Node *x);
 Node *op_maxout(Graph *g, Node *x, int pieces);
 /* CONV2D, pooling and their gradients: win[] and the full output shape are
  * set before the shape rule runs. RESHAPE: x's values in `shape`. */
-Node *op_window(Graph *g, Op op, Node *a, Node *b, Node *c, const int win[8], Shape shape);
+Node *op_window(Graph *g, Op op, Node *a, Node *b, Node *c, const int win[WIN_SLOTS], Shape shape);
 Node *op_reshape(Graph *g, Node *x, Shape shape);
 Node *op_loss(Graph *g, Op op, Node *pred, Node *target);
 extern Phase cur_phase;     /* phase given to new nodes */

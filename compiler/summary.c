@@ -217,15 +217,21 @@ void emit_json(Graph *g, FILE *out) {
             json_str(out, c->e->name);
             json_members(out, c);
         }
-        if (c->e->layer == L_CONV2D || c->e->layer == L_POOL2D) {
-            /* The window as resolved: same padding worked out for this input. */
-            int w[8];
+        if (c->e->layer == L_CONV2D || c->e->layer == L_POOL2D || c->e->layer == L_GLOBAL_POOL) {
+            /* The window as resolved: same padding worked out for this input;
+             * 1-D layers as images of height 1. */
+            int w[WIN_SLOTS];
             layer_window(l, w);
-            long pb = (l->out.dim[1] - 1) * w[WIN_SH] + w[WIN_KH] - l->in.dim[1] - w[WIN_PT];
-            long pr = (l->out.dim[2] - 1) * w[WIN_SW] + w[WIN_KW] - l->in.dim[2] - w[WIN_PL];
-            fprintf(out, ",\"window\":{\"kernel\":[%d,%d],\"stride\":[%d,%d],\"pad\":[%d,%d,%ld,%ld]}",
+            int one = l->in.ndim == 2;
+            long ih = one ? 1 : l->in.dim[1], iw = l->in.dim[l->in.ndim - 1];
+            long oh = c->e->layer == L_GLOBAL_POOL || one ? 1 : l->out.dim[1];
+            long ow = c->e->layer == L_GLOBAL_POOL ? 1 : l->out.dim[l->out.ndim - 1];
+            long pb = (oh - 1) * w[WIN_SH] + w[WIN_DH] * (w[WIN_KH] - 1) + 1 - ih - w[WIN_PT];
+            long pr = (ow - 1) * w[WIN_SW] + w[WIN_DW] * (w[WIN_KW] - 1) + 1 - iw - w[WIN_PL];
+            fprintf(out, ",\"window\":{\"kernel\":[%d,%d],\"stride\":[%d,%d],\"pad\":[%d,%d,%ld,%ld],"
+                    "\"dilation\":[%d,%d],\"groups\":%d}",
                     w[WIN_KH], w[WIN_KW], w[WIN_SH], w[WIN_SW], w[WIN_PT], w[WIN_PL], pb < 0 ? 0 : pb,
-                    pr < 0 ? 0 : pr);
+                    pr < 0 ? 0 : pr, w[WIN_DH], w[WIN_DW], w[WIN_G]);
         }
         fputs(",\"name\":", out);
         json_str(out, l->name);

@@ -108,12 +108,26 @@ class PaddedConv2d(nn.Conv2d):
     """nn.Conv2d after an explicit F.pad: nnc's window pads (top, left, bottom,
     right) separately, as Keras' same does with odd totals (more at the end)."""
 
-    def __init__(self, c, f, kernel, stride, pad, bias):
-        super().__init__(c, f, kernel, stride=stride, padding=0, bias=bias)
+    def __init__(self, c, f, kernel, stride, pad, bias, dilation=(1, 1), groups=1):
+        super().__init__(c, f, kernel, stride=stride, padding=0, bias=bias, dilation=dilation,
+                         groups=groups)
         self.pad = pad
 
     def forward(self, x):
         return super().forward(window_pad(x, self.pad))
+
+
+class PaddedConv1d(nn.Conv1d):
+    """nn.Conv1d after an explicit F.pad (left, right); the JSON window is
+    that of an image of height 1."""
+
+    def __init__(self, c, f, w, bias):
+        super().__init__(c, f, w["kernel"][1], stride=w["stride"][1], padding=0, bias=bias,
+                         dilation=w["dilation"][1], groups=w["groups"])
+        self.pad = (w["pad"][1], w["pad"][3])
+
+    def forward(self, x):
+        return super().forward(F.pad(x, self.pad))
 
 
 def window_pad(x, pad, value=0.0):
@@ -123,9 +137,26 @@ def window_pad(x, pad, value=0.0):
 
 def conv2d(L):
     w = L["window"]
-    return (PaddedConv2d(L["input_shape"][0], L["filters"], w["kernel"], w["stride"], w["pad"],
-                         L["use_bias"]),
+    return (PaddedConv2d(L["input_shape"][0], L["output_shape"][0], w["kernel"], w["stride"], w["pad"],
+                         L["use_bias"], w["dilation"], w["groups"]),
             activation(L["activation"]))
+
+
+def conv1d(L):
+    return (PaddedConv1d(L["input_shape"][0], L["filters"], L["window"], L["use_bias"]),
+            activation(L["activation"]))
+
+
+def pool1d(pool2d):
+    # a 1-D pooling layer as the 2-D one on [n, C, 1, L]
+    def build(L):
+        _, f = pool2d(L)
+        return None, lambda x: f(x.unsqueeze(2)).squeeze(2)
+    return build
+
+
+def global_pool(kind):
+    return lambda L: (None, lambda x: (x.flatten(2).mean(-1) if kind == "avg" else x.flatten(2).max(-1).values))
 
 
 def max_pool(L):
@@ -162,7 +193,7 @@ LAYERS = {
                    "build": lambda L: (None, activation(L["activation"]))},
     "conv2d": {"keys": COMMON + ("filters", "kernel_size", "strides", "padding", "window", "use_bias",
                                  "activation", "kernel_initializer", "bias_initializer",
-                                 "kernel_regularizer", "bias_regularizer"),
+                                 "kernel_regularizer", "bias_regularizer", "dilation_rate", "groups"),
                "build": conv2d},
     "max_pooling2d": {"keys": COMMON + ("pool_size", "strides", "padding", "window"), "build": max_pool},
     "average_pooling2d": {"keys": COMMON + ("pool_size", "strides", "padding", "window"),
@@ -170,6 +201,24 @@ LAYERS = {
     "flatten": {"keys": COMMON, "build": lambda L: (None, lambda x: x.reshape(len(x), -1))},
     "reshape": {"keys": COMMON + ("shape",),
                 "build": lambda L: (None, lambda x: x.reshape([len(x)] + L["shape"]))},
+    # 1-D layers and depthwise convolution (a grouped Conv2d) read the same window
+    "conv1d": {"keys": COMMON + ("filters", "kernel_size", "strides", "padding", "window", "use_bias",
+                                 "activation", "kernel_initializer", "bias_initializer",
+                                 "kernel_regularizer", "bias_regularizer", "dilation_rate", "groups"),
+               "build": conv1d},
+    "depthwise_conv2d": {"keys": COMMON + ("kernel_size", "strides", "padding", "window", "use_bias",
+                                           "activation", "depthwise_initializer", "bias_initializer",
+                                           "depthwise_regularizer", "bias_regularizer", "dilation_rate",
+                                           "depth_multiplier"),
+                         "build": conv2d},
+    "max_pooling1d": {"keys": COMMON + ("pool_size", "strides", "padding", "window"),
+                      "build": pool1d(max_pool)},
+    "average_pooling1d": {"keys": COMMON + ("pool_size", "strides", "padding", "window"),
+                          "build": pool1d(avg_pool)},
+    "global_average_pooling2d": {"keys": COMMON + ("window",), "build": global_pool("avg")},
+    "global_max_pooling2d": {"keys": COMMON + ("window",), "build": global_pool("max")},
+    "global_average_pooling1d": {"keys": COMMON + ("window",), "build": global_pool("avg")},
+    "global_max_pooling1d": {"keys": COMMON + ("window",), "build": global_pool("max")},
 }
 
 
@@ -461,7 +510,8 @@ def penalties(spec, model):
     """The regularized parameters with their penalty functions."""
     out = []
     for L in spec["layers"]:
-        for key, what in (("kernel_regularizer", "weight"), ("bias_regularizer", "bias")):
+        for key, what in (("kernel_regularizer", "weight"), ("depthwise_regularizer", "weight"),
+                          ("bias_regularizer", "bias")):
             if L.get(key) is None:
                 continue
             e, args = entry(REGULARIZERS, "regularizer", L[key])

@@ -65,6 +65,13 @@ opt_adamax_piecewise     45  yes
 opt_nadam                50  yes
 conv_lenet_small         43  yes
 conv_odd_strides         40  no
+conv_dilated_groups      33  yes
+conv1d_pool1d            40  yes
+conv1d_global_avg        23  no
+conv_global_max          30  yes
+conv_wide_groups         20  yes
+conv1d_long              12  yes
+conv_large_plane          9  no
 "
 
 if [ ! -x "$NNC" ]; then
