@@ -236,6 +236,10 @@ typedef enum {
     L_CONV2D,               /* conv2d on [C, H, W] */
     L_POOL2D,               /* max_pooling2d, average_pooling2d (e->op says which) */
     L_RESHAPE,              /* flatten, reshape: a view of the same values */
+    /* Regularization and normalization layers. */
+    L_DROPOUT,              /* dropout(rate): training only */
+    L_BATCH_NORM,           /* batch_normalization: per channel (axis 1, PyTorch's) */
+    L_LAYER_NORM,           /* layer_normalization: over the last axis */
 } LayerKind;
 
 typedef struct Entry {
@@ -386,6 +390,9 @@ struct Node {
     float *value;           /* PARAM of an inference build: its baked values (weights.c) */
     int win[8];             /* CONV2D, pooling and their gradients: the window
                                (WIN_*); output sizes are in the shapes */
+    int buffer;             /* PARAM: a buffer (batch norm's running statistics):
+                               saved and loaded, never trained, no gradient */
+    Node *buf[3];           /* BATCH_NORM: running_mean, running_var, num_batches_tracked */
 };
 
 /* Window attributes (Node.win) of convolutions and pooling. The padding at
@@ -419,6 +426,7 @@ typedef struct Graph {
     int inference;          /* forward pass only: no loss, gradients or optimizer */
     const char *preprocess; /* inference: the input scaling folded into the weights, or NULL */
     Node *fold_w, *fold_b;  /* --weights-in-ram: the first layer's weight and bias NAME_load scales */
+    long trainable;         /* floats of params the optimizer updates: buffers come after (plan.c) */
 } Graph;
 
 extern const char *const op_names[OP_COUNT];
