@@ -2219,7 +2219,7 @@ static void emit_table(const char *type, const char *name, const Vec *nodes) {
         char *shape = "";
         for (int d = 0; d < p->shape.ndim; d++)
             shape = fmt("%s%s%ld", shape, d ? ", " : "", p->shape.dim[d]);
-        emit("    {\"%s\", %ld, %d, {%s}},", p->label, p->offset, p->shape.ndim, shape);
+        emit("    {\"%s\", %ld, %d, {%s}},", p->label, p->offset, p->shape.ndim, *shape ? shape : "0");
     }
     if (!nodes->n)
         emit("    {\"\", 0, 0, {0}},");

@@ -105,8 +105,8 @@ static Node *affine(Graph *g, const Layer *l, long ch, Node **beta) {
 
 /* A buffer: a PARAM the optimizer never sees (plan.c puts it after the
  * trainable ones). */
-static Node *buffer(Graph *g, const Layer *l, const char *what, long ch, const Call *init) {
-    Node *b = param(g, l->name, what, (Shape){.ndim = 1, .dim = {ch}}, init, NULL);
+static Node *buffer(Graph *g, const Layer *l, const char *what, Shape s, const Call *init) {
+    Node *b = param(g, l->name, what, s, init, NULL);
     b->buffer = 1;
     return b;
 }
@@ -123,9 +123,11 @@ static Node *lower_batch_norm(Graph *g, const Layer *l, Node *h) {
     Node *y = node_new(g, OP_BATCH_NORM, h, gamma, beta, NULL);
     y->f[0] = call_num(l->c, "momentum");
     y->f[1] = call_num(l->c, "epsilon");
-    y->buf[0] = buffer(g, l, "running_mean", ch, call_sub(l->c, "moving_mean_initializer"));
-    y->buf[1] = buffer(g, l, "running_var", ch, call_sub(l->c, "moving_variance_initializer"));
-    y->buf[2] = buffer(g, l, "num_batches_tracked", 1, &zeros);
+    Shape cs = {.ndim = 1, .dim = {ch}}, scalar = {.ndim = 0};
+    y->buf[0] = buffer(g, l, "running_mean", cs, call_sub(l->c, "moving_mean_initializer"));
+    y->buf[1] = buffer(g, l, "running_var", cs, call_sub(l->c, "moving_variance_initializer"));
+    /* a 0-dimensional tensor, as PyTorch's (saved as int64, runtime/safetensors.c) */
+    y->buf[2] = buffer(g, l, "num_batches_tracked", scalar, &zeros);
     return y;
 }
 
