@@ -1251,26 +1251,34 @@ static void emit_batch_norm(Node *n) {
     Node *x = n->in[0];
     long ch = bn_channels(x), in = bn_inner(x);
     double mom = n->f[0];
+    if (G->inference) {     /* weights.c made scale and shift of gamma, beta and the running statistics */
+        emit("/* %s: out %s = x scale + shift per channel: batch norm with its running statistics */", n->layer,
+             dims(n));
+        OPEN("static void %s($ *out, const $ *x, const $ *scale, const $ *shift, int n) {", funcs[n->id]);
+        OPEN("for (int r = 0; r < n; r++) {");
+        OPEN("for (long c = 0; c < %ld; c++) {", ch);
+        emit("const $ *xr = x + ((long)r * %ld + c) * %ld;", ch, in);
+        emit("$ *o = out + ((long)r * %ld + c) * %ld;", ch, in);
+        emit("for (long s = 0; s < %ld; s++) o[s] = xr[s] * scale[c] + shift[c];", in);
+        CLOSE();
+        CLOSE();
+        CLOSE();
+        return;
+    }
     emit("/* %s: out %s = gamma (x - mean) / sqrt(var + %g) + beta per channel (momentum %g) */", n->layer,
          dims(n), n->f[1], mom);
-    if (G->inference)
-        OPEN("static void %s(%s, const $ *running_mean, const $ *running_var, int n) {", funcs[n->id],
-             norm_params(n, "$ *out"));
-    else
-        OPEN("static void %s(%s, int training, $ *running_mean, $ *running_var, $ *num_batches_tracked, int n) {",
-             funcs[n->id], norm_params(n, "$ *out"));
+    OPEN("static void %s(%s, int training, $ *running_mean, $ *running_var, $ *num_batches_tracked, int n) {",
+         funcs[n->id], norm_params(n, "$ *out"));
     OPEN("for (long c = 0; c < %ld; c++) {", ch);
     emit("double mean = running_mean[c], var = running_var[c];");
-    if (!G->inference) {
-        OPEN("if (training) {");
-        emit_bn_stats(x);
-        emit("mean = bm, var = bv;");
-        emit("/* the running variance is unbiased: var count / (count - 1) */");
-        emit("const double unbiased = count > 1 ? bv * count / (count - 1) : bv;");
-        emit("running_mean[c] = ($)(%s * running_mean[c] + %s * bm);", dbl(mom), dbl(1 - mom));
-        emit("running_var[c] = ($)(%s * running_var[c] + %s * unbiased);", dbl(mom), dbl(1 - mom));
-        CLOSE();
-    }
+    OPEN("if (training) {");
+    emit_bn_stats(x);
+    emit("mean = bm, var = bv;");
+    emit("/* the running variance is unbiased: var count / (count - 1) */");
+    emit("const double unbiased = count > 1 ? bv * count / (count - 1) : bv;");
+    emit("running_mean[c] = ($)(%s * running_mean[c] + %s * bm);", dbl(mom), dbl(1 - mom));
+    emit("running_var[c] = ($)(%s * running_var[c] + %s * unbiased);", dbl(mom), dbl(1 - mom));
+    CLOSE();
     emit("const double inv = 1.0 / sqrt(var + %s);", dbl(n->f[1]));
     emit("const $ a = ($)(%sinv), b = ($)(%s- mean * %sinv);", n->in[1] ? "gamma[c] * " : "",
          n->in[2] ? "beta[c] " : "", n->in[1] ? "gamma[c] * " : "");
@@ -1280,8 +1288,7 @@ static void emit_batch_norm(Node *n) {
     emit("for (long s = 0; s < %ld; s++) o[s] = xr[s] * a + b;", in);
     CLOSE();
     CLOSE();
-    if (!G->inference)
-        emit("if (training) num_batches_tracked[0] += 1.0@;");
+    emit("if (training) num_batches_tracked[0] += 1.0@;");
     CLOSE();
 }
 
@@ -1831,8 +1838,8 @@ static const char *modal_args(Node *n) {
     case OP_DROPOUT_BWD:
         return ", m->seed, m->step";
     case OP_BATCH_NORM:
-        if (G->inference)
-            return fmt(", %s, %s", var(n->buf[0]), var(n->buf[1]));
+        if (G->inference)   /* a per-channel affine map (weights.c) */
+            return "";
         return fmt(", %d, %s, %s, %s", training, var(n->buf[0]), var(n->buf[1]), var(n->buf[2]));
     default:
         return "";

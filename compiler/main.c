@@ -74,6 +74,7 @@ static Graph *compile_inference(Graph *g, const char *weights, int in_ram) {
         bake_weights(g, weights);
     if (in_ram)
         fold_target(g);
+    fold_norm(g, in_ram);
     after(g, "weights");
     fuse(g);
     if (!in_ram)    /* NAME_load stores tensors as the file has them */
