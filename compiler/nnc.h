@@ -486,8 +486,11 @@ void bake_transposes(Graph *g);
  * model declares no preprocessing). Before fuse. */
 void fold_target(Graph *g);
 long weight_floats(Graph *g);   /* floats of baked weights, unpadded */
-/* Dropout goes (the identity at inference); batch norm folds into the dense
- * or conv2d before it, or becomes a per-channel affine map. After bake_weights. */
+/* Dropout goes: the identity at inference. Before bake_weights, so the input
+ * scaling can fold into a dense layer after a dropout. */
+void drop_dropout(Graph *g);
+/* Batch norm folds into the dense or conv2d before it, or becomes a
+ * per-channel affine map. After bake_weights. */
 void fold_norm(Graph *g, int in_ram);
 
 /* ---- plan.c: fixed offsets for every value ----------------------------- */

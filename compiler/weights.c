@@ -268,13 +268,20 @@ static void fold_batch_norm(Graph *g, Node *bn) {
     memset(bn->buf, 0, sizeof bn->buf);
 }
 
+void drop_dropout(Graph *g) {
+    for (int i = 0; i < g->nodes.n; i++) {
+        Node *n = g->nodes.v[i];
+        if (n->op == OP_DROPOUT)
+            bypass(g, n, n->in[0]);     /* the identity at inference */
+    }
+    compact(g);
+}
+
 void fold_norm(Graph *g, int in_ram) {
     int n0 = g->nodes.n;
     for (int i = 0; i < n0; i++) {
         Node *n = g->nodes.v[i];
-        if (n->op == OP_DROPOUT) {
-            bypass(g, n, n->in[0]);     /* the identity at inference */
-        } else if (n->op == OP_BATCH_NORM) {
+        if (n->op == OP_BATCH_NORM) {
             if (in_ram)
                 fatal("model %s: batch_normalization folds into the weights when they are baked in: use "
                       "--inference --weights W.safetensors instead of --weights-in-ram", g->spec->name);
