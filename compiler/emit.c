@@ -1216,17 +1216,30 @@ static void emit_dropout_bwd(Node *n) {
 static long bn_channels(Node *x) { return x->shape.dim[1]; }
 static long bn_inner(Node *x) { return node_row(x) / x->shape.dim[1]; }
 
+/* The loop over channel c's values and the index of one: over the batch
+ * and, for images, the positions s of the channel. */
+static const char *bn_loop(Node *x) {
+    if (bn_inner(x) == 1)
+        return "for (int b = 0; b < n; b++)";
+    return fmt("for (int b = 0; b < n; b++) for (long s = 0; s < %ld; s++)", bn_inner(x));
+}
+
+static const char *bn_at(Node *x) {
+    if (bn_inner(x) == 1)
+        return fmt("(long)b * %ld + c", bn_channels(x));
+    return fmt("((long)b * %ld + c) * %ld + s", bn_channels(x), bn_inner(x));
+}
+
 /* The batch's mean and biased variance of channel c, in double: bm, bv,
  * over `count` values. */
 static void emit_bn_stats(Node *x) {
-    long ch = bn_channels(x), in = bn_inner(x);
-    emit("const double count = (double)n * %ld;", in);
+    long in = bn_inner(x);
+    emit(in == 1 ? "const double count = n;" : "const double count = (double)n * %ld;", in);
     emit("double sum = 0, ss = 0;");
-    emit("for (int b = 0; b < n; b++) for (long s = 0; s < %ld; s++) sum += x[((long)b * %ld + c) * %ld + s];",
-         in, ch, in);
+    emit("%s sum += x[%s];", bn_loop(x), bn_at(x));
     emit("const double bm = sum / count;");
-    OPEN("for (int b = 0; b < n; b++) for (long s = 0; s < %ld; s++) {", in);
-    emit("const double d = x[((long)b * %ld + c) * %ld + s] - bm;", ch, in);
+    OPEN("%s {", bn_loop(x));
+    emit("const double d = x[%s] - bm;", bn_at(x));
     emit("ss += d * d;");
     CLOSE();
     emit("const double bv = ss / count;");
@@ -1249,17 +1262,16 @@ static const char *norm_params(Node *n, const char *first) {
  * running statistics otherwise. An inference build's buffers are constants. */
 static void emit_batch_norm(Node *n) {
     Node *x = n->in[0];
-    long ch = bn_channels(x), in = bn_inner(x);
+    long ch = bn_channels(x);
     double mom = n->f[0];
     if (G->inference) {     /* weights.c made scale and shift of gamma, beta and the running statistics */
         emit("/* %s: out %s = x scale + shift per channel: batch norm with its running statistics */", n->layer,
              dims(n));
         OPEN("static void %s($ *out, const $ *x, const $ *scale, const $ *shift, int n) {", funcs[n->id]);
-        OPEN("for (int r = 0; r < n; r++) {");
         OPEN("for (long c = 0; c < %ld; c++) {", ch);
-        emit("const $ *xr = x + ((long)r * %ld + c) * %ld;", ch, in);
-        emit("$ *o = out + ((long)r * %ld + c) * %ld;", ch, in);
-        emit("for (long s = 0; s < %ld; s++) o[s] = xr[s] * scale[c] + shift[c];", in);
+        OPEN("%s {", bn_loop(x));
+        emit("const long i = %s;", bn_at(x));
+        emit("out[i] = x[i] * scale[c] + shift[c];");
         CLOSE();
         CLOSE();
         CLOSE();
@@ -1276,16 +1288,15 @@ static void emit_batch_norm(Node *n) {
     emit("mean = bm, var = bv;");
     emit("/* the running variance is unbiased: var count / (count - 1) */");
     emit("const double unbiased = count > 1 ? bv * count / (count - 1) : bv;");
-    emit("running_mean[c] = ($)(%s * running_mean[c] + %s * bm);", dbl(mom), dbl(1 - mom));
-    emit("running_var[c] = ($)(%s * running_var[c] + %s * unbiased);", dbl(mom), dbl(1 - mom));
+    emit("running_mean[c] = ($)(%s * running_mean[c] + (1 - %s) * bm);", dbl(mom), dbl(mom));
+    emit("running_var[c] = ($)(%s * running_var[c] + (1 - %s) * unbiased);", dbl(mom), dbl(mom));
     CLOSE();
     emit("const double inv = 1.0 / sqrt(var + %s);", dbl(n->f[1]));
-    emit("const $ a = ($)(%sinv), b = ($)(%s- mean * %sinv);", n->in[1] ? "gamma[c] * " : "",
+    emit("const $ scale = ($)(%sinv), shift = ($)(%s- mean * %sinv);", n->in[1] ? "gamma[c] * " : "",
          n->in[2] ? "beta[c] " : "", n->in[1] ? "gamma[c] * " : "");
-    OPEN("for (int r = 0; r < n; r++) {");
-    emit("const $ *xr = x + ((long)r * %ld + c) * %ld;", ch, in);
-    emit("$ *o = out + ((long)r * %ld + c) * %ld;", ch, in);
-    emit("for (long s = 0; s < %ld; s++) o[s] = xr[s] * a + b;", in);
+    OPEN("%s {", bn_loop(x));
+    emit("const long i = %s;", bn_at(x));
+    emit("out[i] = x[i] * scale + shift;");
     CLOSE();
     CLOSE();
     emit("if (training) num_batches_tracked[0] += 1.0@;");
@@ -1296,7 +1307,7 @@ static void emit_batch_norm(Node *n) {
  * means per channel over the batch: the statistics depend on every x. */
 static void emit_batch_norm_dx(Node *n) {
     Node *x = n->in[1];
-    long ch = bn_channels(x), in = bn_inner(x);
+    long ch = bn_channels(x);
     emit("/* %s: dx %s through the batch statistics (training mode) */", n->layer, dims(n));
     OPEN("static void %s($ *dx, const $ *dy, const $ *x%s, int n) {", funcs[n->id],
          n->in[2] ? ", const $ *gamma" : "");
@@ -1304,14 +1315,14 @@ static void emit_batch_norm_dx(Node *n) {
     emit_bn_stats(x);
     emit("const double inv = 1.0 / sqrt(bv + %s);", dbl(n->f[1]));
     emit("double sdy = 0, sdyx = 0;");
-    OPEN("for (int b = 0; b < n; b++) for (long s = 0; s < %ld; s++) {", in);
-    emit("const long i = ((long)b * %ld + c) * %ld + s;", ch, in);
+    OPEN("%s {", bn_loop(x));
+    emit("const long i = %s;", bn_at(x));
     emit("sdy += dy[i];");
     emit("sdyx += dy[i] * (x[i] - bm) * inv;");
     CLOSE();
     emit("const double k = %sinv, mdy = sdy / count, mdyx = sdyx / count;", n->in[2] ? "gamma[c] * " : "");
-    OPEN("for (int b = 0; b < n; b++) for (long s = 0; s < %ld; s++) {", in);
-    emit("const long i = ((long)b * %ld + c) * %ld + s;", ch, in);
+    OPEN("%s {", bn_loop(x));
+    emit("const long i = %s;", bn_at(x));
     emit("dx[i] = ($)(k * (dy[i] - mdy - (x[i] - bm) * inv * mdyx));");
     CLOSE();
     CLOSE();
@@ -1321,15 +1332,15 @@ static void emit_batch_norm_dx(Node *n) {
 /* dgamma = sum of dy xhat per channel, xhat with the batch statistics. */
 static void emit_batch_norm_dgamma(Node *n) {
     Node *x = n->in[1];
-    long ch = bn_channels(x), in = bn_inner(x);
+    long ch = bn_channels(x);
     emit("/* %s: dweight %s = sum of dy xhat per channel */", n->layer, dims(n));
     OPEN("static void %s($ *dgamma, const $ *dy, const $ *x, int n) {", funcs[n->id]);
     OPEN("for (long c = 0; c < %ld; c++) {", ch);
     emit_bn_stats(x);
     emit("const double inv = 1.0 / sqrt(bv + %s);", dbl(n->f[1]));
     emit("double acc = 0;");
-    OPEN("for (int b = 0; b < n; b++) for (long s = 0; s < %ld; s++) {", in);
-    emit("const long i = ((long)b * %ld + c) * %ld + s;", ch, in);
+    OPEN("%s {", bn_loop(x));
+    emit("const long i = %s;", bn_at(x));
     emit("acc += dy[i] * (x[i] - bm) * inv;");
     CLOSE();
     emit("dgamma[c] = ($)acc;");
