@@ -120,6 +120,45 @@ static void grad_maxout(Grads *gr, Node *n, Node *dy) {
     acc(gr, n->in[0], dx);
 }
 
+/* Dropout: the gradient flows through the kept values only, scaled as they
+ * were; DROPOUT_BWD recomputes the same mask from (seed, step, layer). */
+static void grad_dropout(Grads *gr, Node *n, Node *dy) {
+    if (!gr->needs[n->in[0]->id])
+        return;
+    Node *dx = node_new(gr->g, OP_DROPOUT_BWD, dy, NULL, NULL, NULL);
+    memcpy(dx->f, n->f, sizeof dx->f);     /* rate, layer */
+    acc(gr, n->in[0], dx);
+}
+
+/* y = gamma xhat + beta, xhat = (x - mean) / sqrt(var + eps) with the
+ * statistics of the batch (per channel) or of the sample (layer norm):
+ * dgamma = sum dy xhat, dbeta = sum dy, and dx through the statistics too
+ * (emit.c gives the formula). */
+static void grad_norm(Grads *gr, Node *n, Node *dy, Op dx_op, Op dgamma_op, Op dbeta_op) {
+    Graph *g = gr->g;
+    Node *x = n->in[0], *gamma = n->in[1], *beta = n->in[2];
+    if (gamma) {
+        Node *dg = node_new(g, dgamma_op, dy, x, NULL, NULL);
+        memcpy(dg->f, n->f, sizeof dg->f);      /* epsilon */
+        acc(gr, gamma, dg);
+    }
+    if (beta)
+        acc(gr, beta, node_new(g, dbeta_op, dy, NULL, NULL, NULL));
+    if (gr->needs[x->id]) {
+        Node *dx = node_new(g, dx_op, dy, x, gamma, NULL);
+        memcpy(dx->f, n->f, sizeof dx->f);
+        acc(gr, x, dx);
+    }
+}
+
+static void grad_batch_norm(Grads *gr, Node *n, Node *dy) {
+    grad_norm(gr, n, dy, OP_BATCH_NORM_DX, OP_BATCH_NORM_DGAMMA, OP_CHANNEL_DB);
+}
+
+static void grad_layer_norm(Grads *gr, Node *n, Node *dy) {
+    grad_norm(gr, n, dy, OP_LAYER_NORM_DX, OP_LAYER_NORM_DGAMMA, OP_LINEAR_DB);
+}
+
 /* Losses and penalties are summed into the total loss with weight 1, so
  * the gradient reaching them is always the seed and their rules need no dy. */
 static void seed_only(Grads *gr, Node *n, Node *dy) {
@@ -174,6 +213,8 @@ void autodiff(Graph *g) {
     }
     for (int i = 0; i < g->params.n; i++) {
         Node *p = g->params.v[i];
+        if (p->buffer)
+            continue;
         if (!gr.d[p->id])
             internal_error("parameter %s got no gradient", p->label);
         p->grad = gr.d[p->id];

@@ -196,6 +196,33 @@ const Entry catalog[] = {
      "mean of each channel: [C, L] -> [C]", "global_average_pooling1d"},
     {"global_max_pooling1d", K_LAYER, OP_MAX_POOL2D, L_GLOBAL_POOL, {NAME},
      "maximum of each channel: [C, L] -> [C]", "global_max_pooling1d"},
+    /* Regularization and normalization (lower.c: lower_dropout, lower_batch_norm, lower_layer_norm). */
+    {"dropout", K_LAYER, 0, L_DROPOUT, {
+        {"rate", T_FLOAT, NULL, 0, 1, 0, 1, "fraction of the values zeroed in training, 0 <= rate < 1"},
+        NAME,
+     }, "training only: zeroes each value with probability rate, scales the rest by 1 / (1 - rate)",
+     "dropout(0.25)"},
+    {"batch_normalization", K_LAYER, 0, L_BATCH_NORM, {
+        {"momentum", T_FLOAT, "0.99", 0, 1, 0, 0, "running = momentum running + (1 - momentum) batch (PyTorch's is 1 - this)"},
+        {"epsilon", T_FLOAT, "0.001", 0, HUGE_VAL, 1, 0, "added to the variance"},
+        {"center", T_BOOL, "true", ANY, "add a learned offset beta (PyTorch's bias)"},
+        {"scale", T_BOOL, "true", ANY, "multiply by a learned gamma (PyTorch's weight)"},
+        {"beta_initializer", T_INITIALIZER, "zeros", ANY, "initial beta"},
+        {"gamma_initializer", T_INITIALIZER, "ones", ANY, "initial gamma"},
+        {"moving_mean_initializer", T_INITIALIZER, "zeros", ANY, "initial running mean"},
+        {"moving_variance_initializer", T_INITIALIZER, "ones", ANY, "initial running variance"},
+        NAME,
+     }, "normalizes each channel (axis 1: the features of [F], the C of [C, H, W]) by the batch's statistics in training, running ones in inference",
+     "batch_normalization(momentum = 0.9)"},
+    {"layer_normalization", K_LAYER, 0, L_LAYER_NORM, {
+        {"epsilon", T_FLOAT, "0.001", 0, HUGE_VAL, 1, 0, "added to the variance"},
+        {"center", T_BOOL, "true", ANY, "add a learned offset beta (PyTorch's bias)"},
+        {"scale", T_BOOL, "true", ANY, "multiply by a learned gamma (PyTorch's weight)"},
+        {"beta_initializer", T_INITIALIZER, "zeros", ANY, "initial beta"},
+        {"gamma_initializer", T_INITIALIZER, "ones", ANY, "initial gamma"},
+        NAME,
+     }, "normalizes each sample over the last axis by its own mean and variance",
+     "layer_normalization"},
     {"activation", K_LAYER, 0, L_ACTIVATION, {
         {"activation", T_ACTIVATION, NULL, ANY, "the activation to apply"},
         NAME,

@@ -668,6 +668,39 @@ static void check_initializers(const Spec *spec) {
     }
 }
 
+/* ---- normalization ------------------------------------------------------------- */
+
+/* Normalization layers need more than one value in each group they take
+ * statistics over: layer norm over its last axis, batch norm in training over
+ * the batch and the positions of a channel (PyTorch refuses one value per
+ * channel; here a partial last batch of one such value normalizes by the
+ * running variance's update alone, see docs/CATALOG.md). Their parameters are
+ * vectors, so orthogonal does not apply. */
+static void check_norm(const Spec *spec) {
+    for (int i = 0; i < spec->nlayers; i++) {
+        const Layer *l = &spec->layers[i];
+        LayerKind k = l->c->e->layer;
+        if (k != L_BATCH_NORM && k != L_LAYER_NORM)
+            continue;
+        long last = l->in.dim[l->in.ndim - 1], per_channel = shape_numel(&l->in) / l->in.dim[0];
+        if (k == L_LAYER_NORM && last == 1) {
+            error_at(l->loc, "layer_normalization of %s normalizes a last axis of 1 value: the output would be beta alone",
+                     shape_str(&l->in));
+            hint("layer_normalization normalizes over the last axis; it needs at least 2 values there");
+        }
+        if (k == L_BATCH_NORM && per_channel == 1 && spec->fit && call_num(spec->fit, "batch_size") == 1) {
+            error_at(l->loc, "batch_normalization with batch_size = 1 sees one value per channel in training");
+            hint("use a batch_size of 2 or more, or layer_normalization");
+        }
+        for (int j = 0; j < MAX_PARAMS && l->c->e->params[j].name; j++) {
+            const ArgVal *a = &l->c->v[j];
+            if (l->c->e->params[j].type == T_INITIALIZER && a->call && !strcmp(a->call->e->name, "orthogonal"))
+                error_at(a->loc, "orthogonal needs a matrix, but %s of layer '%s' is a vector",
+                         l->c->e->params[j].name, l->name);
+        }
+    }
+}
+
 /* ---- windows: conv2d and pooling ------------------------------------------- */
 
 /* Keras' same: output ceil(n / s), total padding max((out - 1) s + e - n, 0)
@@ -1321,6 +1354,7 @@ Spec *check(const Ast *ast) {
         name_layers(spec);
         check_initializers(spec);
         if (input_ok && infer_shapes(spec, input_loc)) {
+            check_norm(spec);
             if (!check_step(spec) && spec->loss)
                 check_loss(spec);
             if (spec->optimizer && spec->fit)

@@ -346,7 +346,11 @@ void ir_verify(Graph *g, const char *after) {
         for (int j = 0; j < n->nin; j++) {
             Node *a = n->in[j];
             if (!a) {
-                if (!((n->op == OP_LINEAR || n->op == OP_LINEAR_T || n->op == OP_CONV2D) && j == 2))
+                /* optional: a bias; normalization's gamma and beta */
+                int norm = n->op == OP_BATCH_NORM || n->op == OP_LAYER_NORM || n->op == OP_BATCH_NORM_DX ||
+                           n->op == OP_LAYER_NORM_DX;
+                if (!((n->op == OP_LINEAR || n->op == OP_LINEAR_T || n->op == OP_CONV2D) && j == 2) &&
+                    !(norm && j >= 1))
                     internal_error("after %s: %%%d %s lacks input %d", after, i, op_names[n->op], j);
                 continue;
             }

@@ -83,6 +83,67 @@ static Node *lower_conv2d(Graph *g, const Layer *l, Node *h) {
     return activation(g, call_sub(l->c, "activation"), y);
 }
 
+/* dropout(rate): the layer's index in the model picks its masks' stream
+ * (emit.c), so no two dropout layers share a mask. rate 0 is the identity. */
+static Node *lower_dropout(Graph *g, const Layer *l, Node *h, int index) {
+    double rate = call_num(l->c, "rate");
+    if (rate == 0)
+        return h;
+    Node *y = op_unary(g, OP_DROPOUT, h);
+    y->f[0] = rate;
+    y->f[1] = index;
+    return y;
+}
+
+/* gamma (PyTorch's weight) and beta (bias) of a normalization layer, each
+ * only if scale / center asks for it; per channel, `ch` of them. */
+static Node *affine(Graph *g, const Layer *l, long ch, Node **beta) {
+    Shape cs = {.ndim = 1, .dim = {ch}};
+    Node *gamma = NULL;
+    if (call_num(l->c, "scale"))
+        gamma = param(g, l->name, "weight", cs, call_sub(l->c, "gamma_initializer"), NULL);
+    *beta = NULL;
+    if (call_num(l->c, "center"))
+        *beta = param(g, l->name, "bias", cs, call_sub(l->c, "beta_initializer"), NULL);
+    return gamma;
+}
+
+/* A buffer: a PARAM the optimizer never sees (plan.c puts it after the
+ * trainable ones). */
+static Node *buffer(Graph *g, const Layer *l, const char *what, Shape s, const Call *init) {
+    Node *b = param(g, l->name, what, s, init, NULL);
+    b->buffer = 1;
+    return b;
+}
+
+/* batch_normalization: statistics per channel, axis 1 of the batched value
+ * as PyTorch's BatchNorm1d/2d (the features of a dense output, the channels
+ * of a convolution's), with its parameter and buffer names. gamma and beta
+ * come first in the parameter list, as in a PyTorch state_dict. */
+static Node *lower_batch_norm(Graph *g, const Layer *l, Node *h) {
+    static Call zeros;
+    zeros.e = catalog_find("zeros", K_INITIALIZER);
+    long ch = l->in.dim[0];
+    Node *beta, *gamma = affine(g, l, ch, &beta);
+    Node *y = node_new(g, OP_BATCH_NORM, h, gamma, beta, NULL);
+    y->f[0] = call_num(l->c, "momentum");
+    y->f[1] = call_num(l->c, "epsilon");
+    Shape cs = {.ndim = 1, .dim = {ch}}, scalar = {.ndim = 0};
+    y->buf[0] = buffer(g, l, "running_mean", cs, call_sub(l->c, "moving_mean_initializer"));
+    y->buf[1] = buffer(g, l, "running_var", cs, call_sub(l->c, "moving_variance_initializer"));
+    /* a 0-dimensional tensor, as PyTorch's (saved as int64, runtime/safetensors.c) */
+    y->buf[2] = buffer(g, l, "num_batches_tracked", scalar, &zeros);
+    return y;
+}
+
+/* layer_normalization over the last axis, as torch.nn.LayerNorm(last dim). */
+static Node *lower_layer_norm(Graph *g, const Layer *l, Node *h) {
+    Node *beta, *gamma = affine(g, l, l->in.dim[l->in.ndim - 1], &beta);
+    Node *y = node_new(g, OP_LAYER_NORM, h, gamma, beta, NULL);
+    y->f[0] = call_num(l->c, "epsilon");
+    return y;
+}
+
 /* A loss op and its target layout; from_logits picks the fused variant.
  * label_smoothing and delta travel on the node as f[0]. */
 static void lower_loss(Graph *g, const Call *loss) {
@@ -193,6 +254,15 @@ Graph *lower(const Spec *spec, int batch) {
         }
         case L_RESHAPE:
             h = op_reshape(g, h, batched(g->batch, &l->out));
+            break;
+        case L_DROPOUT:
+            h = lower_dropout(g, l, h, i);
+            break;
+        case L_BATCH_NORM:
+            h = lower_batch_norm(g, l, h);
+            break;
+        case L_LAYER_NORM:
+            h = lower_layer_norm(g, l, h);
             break;
         case L_ACTIVATION: {
             const Call *act = call_has(l->c, "activation") ? call_sub(l->c, "activation") : l->c;

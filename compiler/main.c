@@ -70,10 +70,12 @@ static long parse_count(const char *flag, const char *s, long lo, long hi) {
 /* lower -> weights -> fuse -> plan: no autodiff, no optimizer. */
 static Graph *compile_inference(Graph *g, const char *weights, int in_ram) {
     drop_loss(g);
+    drop_dropout(g);
     if (weights)
         bake_weights(g, weights);
     if (in_ram)
         fold_target(g);
+    fold_norm(g, in_ram);
     after(g, "weights");
     fuse(g);
     if (!in_ram)    /* NAME_load stores tensors as the file has them */

@@ -237,6 +237,10 @@ typedef enum {
     L_POOL2D,               /* max_pooling2d, average_pooling2d (e->op says which) */
     L_RESHAPE,              /* flatten, reshape: a view of the same values */
     L_GLOBAL_POOL,          /* global_{average,max}_pooling{1,2}d: a window over the whole input */
+    /* Regularization and normalization layers. */
+    L_DROPOUT,              /* dropout(rate): training only */
+    L_BATCH_NORM,           /* batch_normalization: per channel (axis 1, PyTorch's) */
+    L_LAYER_NORM,           /* layer_normalization: over the last axis */
 } LayerKind;
 
 typedef struct Entry {
@@ -394,6 +398,9 @@ struct Node {
     float *value;           /* PARAM of an inference build: its baked values (weights.c) */
     int win[WIN_SLOTS];     /* CONV2D, pooling and their gradients: the window
                                (WIN_*); output sizes are in the shapes */
+    int buffer;             /* PARAM: a buffer (batch norm's running statistics):
+                               saved and loaded, never trained, no gradient */
+    Node *buf[3];           /* BATCH_NORM: running_mean, running_var, num_batches_tracked */
 };
 
 /* What the targets are, as the runtime's NNC_REGRESSION ... NNC_HINGE
@@ -422,6 +429,7 @@ typedef struct Graph {
     int inference;          /* forward pass only: no loss, gradients or optimizer */
     const char *preprocess; /* inference: the input scaling folded into the weights, or NULL */
     Node *fold_w, *fold_b;  /* --weights-in-ram: the first layer's weight and bias NAME_load scales */
+    long trainable;         /* floats of params the optimizer updates: buffers come after (plan.c) */
 } Graph;
 
 extern const char *const op_names[OP_COUNT];
@@ -481,6 +489,12 @@ void bake_transposes(Graph *g);
  * model declares no preprocessing). Before fuse. */
 void fold_target(Graph *g);
 long weight_floats(Graph *g);   /* floats of baked weights, unpadded */
+/* Dropout goes: the identity at inference. Before bake_weights, so the input
+ * scaling can fold into a dense layer after a dropout. */
+void drop_dropout(Graph *g);
+/* Batch norm folds into the dense or conv2d before it, or becomes a
+ * per-channel affine map. After bake_weights. */
+void fold_norm(Graph *g, int in_ram);
 
 /* ---- plan.c: fixed offsets for every value ----------------------------- */
 void plan(Graph *g);

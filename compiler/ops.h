@@ -44,6 +44,16 @@ OP(MAX_POOL2D, "max_pool2d", 1, shape_pool2d, grad_pool2d, emit_pool2d)
 OP(AVG_POOL2D, "avg_pool2d", 1, shape_pool2d, grad_pool2d, emit_pool2d)
 OP(RESHAPE, "reshape", 1, shape_reshape, grad_reshape, emit_reshape) /* same values, new shape (set by lower.c) */
 
+/* Regularization and normalization. Dropout and batch norm act differently in
+ * training (NAME_backward) and inference (NAME_forward, NAME_evaluate): their
+ * functions take a `training` flag. DROPOUT: f[0] = rate, f[1] = the layer's
+ * index (its masks' stream). BATCH_NORM: f[0] = Keras momentum, f[1] = epsilon,
+ * statistics per channel = axis 1, running statistics in buf[]. LAYER_NORM:
+ * f[0] = epsilon, statistics over the last axis. */
+OP(DROPOUT, "dropout", 1, shape_same, grad_dropout, emit_dropout)
+OP(BATCH_NORM, "batch_norm", 3, shape_same, grad_batch_norm, emit_batch_norm) /* x, gamma or NULL, beta or NULL */
+OP(LAYER_NORM, "layer_norm", 3, shape_same, grad_layer_norm, emit_layer_norm) /* x, gamma or NULL, beta or NULL */
+
 /* Layout variants chosen by fuse.c after autodiff, for speed. */
 OP(TRANSPOSE, "transpose", 1, shape_transpose, grad_never, emit_transpose) /* W[out,in] -> [in,out] */
 OP(LINEAR_T, "linear_t", 3, shape_linear_t, grad_never, emit_linear_t) /* x, W^T[in,out], b or NULL */
@@ -83,6 +93,13 @@ OP(CONV2D_DW,   "conv2d_dw",    2, shape_conv2d_dw, grad_never, emit_conv2d_dw) 
 OP(CHANNEL_DB,  "channel_db",   1, shape_channel_db, grad_never, emit_channel_db) /* dy [n,C,H,W] -> [C] */
 OP(POOL2D_DX,   "pool2d_dx",    3, shape_pool2d_dx, grad_never, emit_pool2d_dx) /* dy, x, y; a->act: MAX/AVG */
 OP(L1L2_BWD,    "l1_l2_backward", 1, shape_same, grad_never, emit_l1l2_bwd) /* W -> l1 sign(w) + 2 l2 w */
+/* Normalization and dropout gradients: statistics are recomputed from x, so
+ * the forward keeps nothing but its output. */
+OP(DROPOUT_BWD, "dropout_backward", 1, shape_same, grad_never, emit_dropout_bwd) /* dy; f as DROPOUT */
+OP(BATCH_NORM_DX, "batch_norm_dx", 3, shape_same, grad_never, emit_batch_norm_dx) /* dy, x, gamma or NULL */
+OP(BATCH_NORM_DGAMMA, "batch_norm_dgamma", 2, shape_channel_db, grad_never, emit_batch_norm_dgamma) /* dy, x */
+OP(LAYER_NORM_DX, "layer_norm_dx", 3, shape_same, grad_never, emit_layer_norm_dx) /* dy, x, gamma or NULL */
+OP(LAYER_NORM_DGAMMA, "layer_norm_dgamma", 2, shape_linear_db, grad_never, emit_layer_norm_dgamma) /* dy, x */
 
 /* Gradient clipping, made by optim.c: in place on one gradient, before the
  * update. f[0] is the limit. clip_global_norm nodes share one norm taken over

@@ -47,6 +47,8 @@ static void clip(Graph *g, const Call *o) {
             continue;
         for (int i = 0; i < g->params.n; i++) {
             Node *p = g->params.v[i];
+            if (p->buffer)
+                continue;
             cur_layer = p->layer;
             Node *c = node_new(g, kinds[k].op, p->grad, NULL, NULL, NULL);
             c->f[0] = a->num;
@@ -65,6 +67,8 @@ void optim(Graph *g) {
         Node *p = g->params.v[i];
         double *f;
         int slot = 0;
+        if (p->buffer)      /* running statistics: updated by the forward pass, never trained */
+            continue;
         cur_layer = p->layer;
         switch (op) {
         case OP_SGD:

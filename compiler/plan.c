@@ -85,15 +85,23 @@ static Node *in_place_input(Node *v, Node **root, int i) {
 
 void plan(Graph *g) {
     long *size = g->area_size;
-    for (int i = 0; i < g->params.n; i++) {
-        Node *p = g->params.v[i];
-        p->area = A_PARAM;
-        p->offset = size[A_PARAM];
-        size[A_PARAM] += round_up(node_numel(p));
-        if (p->grad) {
-            p->grad->area = A_GRAD;
-            p->grad->offset = p->offset;
+    /* Trainable parameters first, then buffers: the optimizer's loop stops at
+     * g->trainable, so no update (weight decay included) ever touches a buffer. */
+    for (int pass = 0; pass < 2; pass++) {
+        for (int i = 0; i < g->params.n; i++) {
+            Node *p = g->params.v[i];
+            if (p->buffer != pass)
+                continue;
+            p->area = A_PARAM;
+            p->offset = size[A_PARAM];
+            size[A_PARAM] += round_up(node_numel(p));
+            if (p->grad) {
+                p->grad->area = A_GRAD;
+                p->grad->offset = p->offset;
+            }
         }
+        if (pass == 0)
+            g->trainable = size[A_PARAM];
     }
     size[A_GRAD] = size[A_PARAM];
     for (int i = 0; i < g->states.n; i++) {

@@ -75,8 +75,12 @@ void summary(Graph *g, FILE *out) {
     }
     fprintf(out, "%s\n", rule);
     fprintf(out, "Total params: %s (%s)\n", commas(total), bytes(total));
-    fprintf(out, "Trainable params: %s\n", commas(total));
-    fprintf(out, "Non-trainable params: 0\n");
+    long buffers = 0;   /* batch norm's running statistics (and PyTorch's num_batches_tracked) */
+    for (int i = 0; i < g->params.n; i++)
+        if (((Node *)g->params.v[i])->buffer)
+            buffers += node_numel(g->params.v[i]);
+    fprintf(out, "Trainable params: %s\n", commas(total - buffers));
+    fprintf(out, "Non-trainable params: %s\n", commas(buffers));
     fprintf(out, "MACs per sample: %s\n", commas(macs(g)));
     if (g->inference) {     /* the numbers the inference header states as macros */
         long a = g->area_size[A_ACT];
@@ -288,6 +292,8 @@ void emit_json(Graph *g, FILE *out) {
         json_str(out, p->label);
         fputs(",\"shape\":", out);
         json_shape(out, &p->shape);
+        if (p->buffer)
+            fputs(",\"buffer\":true", out);
         fputc('}', out);
     }
     fputs("]}\n", out);

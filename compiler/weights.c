@@ -167,3 +167,126 @@ void bake_transposes(Graph *g) {
     }
     g->nodes.n = k;
 }
+
+/* ---- dropout and batch norm in an inference build ------------------------ */
+
+/* Every reader of `old` reads `new` instead; old is dropped (id -1). */
+static void bypass(Graph *g, Node *old, Node *new) {
+    for (int i = 0; i < g->nodes.n; i++) {
+        Node *n = g->nodes.v[i];
+        for (int j = 0; j < n->nin; j++)
+            if (n->in[j] == old)
+                n->in[j] = new;
+    }
+    if (g->out == old)
+        g->out = new;
+    old->id = -1;
+}
+
+/* New parameters of the inference build, each scheduled just before the
+ * node that reads it once compact() rebuilds the schedule. */
+static Vec added, added_before;
+
+static Node *new_param(Graph *g, Node *before, const char *label, long ch, float *value) {
+    Shape s = {.ndim = 1, .dim = {ch}};
+    cur_layer = before->layer;
+    Node *p = op_leaf(g, OP_PARAM, s, 0, label);
+    g->nodes.n--;       /* op_leaf appended it to the schedule: compact() places it */
+    p->value = value;
+    vec_push(&g->params, p);
+    vec_push(&added, p);
+    vec_push(&added_before, before);
+    return p;
+}
+
+/* Drop nodes and parameters marked with id -1; number the rest in order. */
+static void compact(Graph *g) {
+    int k = 0;
+    for (int i = 0; i < g->params.n; i++)
+        if (((Node *)g->params.v[i])->id >= 0)
+            g->params.v[k++] = g->params.v[i];
+    g->params.n = k;
+    Vec nodes = {0};
+    for (int i = 0; i < g->nodes.n; i++) {
+        Node *n = g->nodes.v[i];
+        for (int j = 0; j < added.n; j++)
+            if (added_before.v[j] == n)
+                vec_push(&nodes, added.v[j]);
+        if (n->id >= 0)
+            vec_push(&nodes, n);
+    }
+    for (int i = 0; i < nodes.n; i++)
+        ((Node *)nodes.v[i])->id = i;
+    g->nodes = nodes;
+    added.n = added_before.n = 0;
+}
+
+/* Batch norm in inference is y = a x + c per channel, a = gamma / sqrt(var +
+ * eps), c = beta - mean a, from the running statistics. After a dense layer
+ * (on 1-D samples) or a convolution that nothing else reads, it folds into
+ * their weights: W' = a W row by row (output channel by output channel), b'
+ * = a b + c, a bias created if the layer had none. Anywhere else it stays as
+ * that affine map, its two vectors computed here (NAME.scale, NAME.shift).
+ * Without values (nnc summary --inference) only the structure changes. */
+static void fold_batch_norm(Graph *g, Node *bn) {
+    Node *x = bn->in[0], *gamma = bn->in[1], *beta = bn->in[2];
+    long ch = x->shape.dim[1];
+    int have = bn->buf[0]->value != NULL;
+    double *a = xalloc(sizeof(double) * ch), *c = xalloc(sizeof(double) * ch);  /* folded in double */
+    float *af = have ? xalloc(sizeof(float) * ch) : NULL, *cf = have ? xalloc(sizeof(float) * ch) : NULL;
+    for (long i = 0; have && i < ch; i++) {
+        a[i] = (gamma ? gamma->value[i] : 1.0) / sqrt((double)bn->buf[1]->value[i] + bn->f[1]);
+        c[i] = (beta ? beta->value[i] : 0.0) - bn->buf[0]->value[i] * a[i];
+        af[i] = (float)a[i];
+        cf[i] = (float)c[i];
+    }
+    for (int k = 0; k < 3; k++)
+        bn->buf[k]->id = -1;
+    if (gamma)
+        gamma->id = -1;
+    if (beta)
+        beta->id = -1;
+    ir_uses(g);
+    int foldable = (x->op == OP_LINEAR && x->shape.ndim == 2) || x->op == OP_CONV2D;
+    if (foldable && x->nuses == 1 && !x->act && x->in[1]->nuses == 1) {
+        Node *w = x->in[1], *b = x->in[2];
+        long per = node_numel(w) / ch;
+        for (long o = 0; have && o < ch; o++)
+            for (long j = 0; j < per; j++)
+                w->value[o * per + j] = (float)(w->value[o * per + j] * a[o]);
+        if (b) {
+            for (long o = 0; have && o < ch; o++)
+                b->value[o] = (float)(b->value[o] * a[o] + c[o]);
+        } else {
+            x->in[2] = new_param(g, w, fmt("%s.bias", x->layer), ch, cf);
+        }
+        bypass(g, bn, x);
+        return;
+    }
+    bn->in[1] = new_param(g, bn, fmt("%s.scale", bn->layer), ch, af);
+    bn->in[2] = new_param(g, bn, fmt("%s.shift", bn->layer), ch, cf);
+    memset(bn->buf, 0, sizeof bn->buf);
+}
+
+void drop_dropout(Graph *g) {
+    for (int i = 0; i < g->nodes.n; i++) {
+        Node *n = g->nodes.v[i];
+        if (n->op == OP_DROPOUT)
+            bypass(g, n, n->in[0]);     /* the identity at inference */
+    }
+    compact(g);
+}
+
+void fold_norm(Graph *g, int in_ram) {
+    int n0 = g->nodes.n;
+    for (int i = 0; i < n0; i++) {
+        Node *n = g->nodes.v[i];
+        if (n->op == OP_BATCH_NORM) {
+            if (in_ram)
+                fatal("model %s: batch_normalization folds into the weights when they are baked in: use "
+                      "--inference --weights W.safetensors instead of --weights-in-ram", g->spec->name);
+            fold_batch_norm(g, n);
+        }
+    }
+    compact(g);
+}

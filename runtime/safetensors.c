@@ -655,9 +655,18 @@ int nnc_st_to_f32(const nnc_st_file *f, const nnc_st_tensor *t, float *dst)
                                   q(t->name).s, v, i);
             dst[i] = (float)v;
         }
+    } else if (strcmp(t->dtype, "I64") == 0) {
+        /* counters such as batch norm's num_batches_tracked, which PyTorch saves as int64 */
+        for (size_t i = 0; i < n; i++) {
+            int64_t v = (int64_t)le64(s + 8 * i);
+            if (v > 16777216 || v < -16777216)
+                return nnc_errorf("%s: error: tensor '%s': integer %lld at index %zu is not exact as a float",
+                                  f->path, q(t->name).s, (long long)v, i);
+            dst[i] = (float)v;
+        }
     } else {
-        return nnc_errorf("%s: error: tensor '%s': dtype %s cannot be loaded (F32, F64, F16 and BF16 can)", f->path,
-                          q(t->name).s, t->dtype);
+        return nnc_errorf("%s: error: tensor '%s': dtype %s cannot be loaded (F32, F64, F16, BF16 and I64 can)",
+                          f->path, q(t->name).s, t->dtype);
     }
     return 0;
 }
@@ -704,6 +713,16 @@ static void sb_json(sbuf *b, const char *s)
     sb_add(b, "\"", 1);
 }
 
+/* Tensors written as I64, the values rounded to integers: batch norm's
+ * num_batches_tracked, which PyTorch keeps as int64, so a file nnc writes
+ * loads into a PyTorch module with strict dtypes and round-trips byte for byte. */
+static int is_int64(const char *name)
+{
+    static const char suffix[] = ".num_batches_tracked";
+    size_t n = strlen(name), k = sizeof suffix - 1;
+    return n >= k && strcmp(name + n - k, suffix) == 0;
+}
+
 int nnc_st_write(const char *path, const nnc_st_entry *t, int n, const nnc_st_kv *meta, int n_meta)
 {
     sbuf h = {0};
@@ -732,13 +751,14 @@ int nnc_st_write(const char *path, const nnc_st_entry *t, int n, const nnc_st_kv
             if (t[i].shape[k] && numel > UINT64_MAX / 4 / t[i].shape[k]) numel = UINT64_MAX;
             else numel *= t[i].shape[k];
         }
-        if (numel > UINT64_MAX / 4 || (bytes = numel * 4) > UINT64_MAX - off) {
+        int width = is_int64(t[i].name) ? 8 : 4;
+        if (numel > UINT64_MAX / 8 || (bytes = numel * width) > UINT64_MAX - off) {
             free(h.s);
             return nnc_errorf("%s: error: tensor '%s' is too large", path, q(t[i].name).s);
         }
         if (i || n_meta > 0) sb_puts(&h, ",");
         sb_json(&h, t[i].name);
-        sb_puts(&h, ":{\"dtype\":\"F32\",\"shape\":[");
+        sb_puts(&h, width == 8 ? ":{\"dtype\":\"I64\",\"shape\":[" : ":{\"dtype\":\"F32\",\"shape\":[");
         for (int k = 0; k < t[i].ndim; k++) {
             snprintf(num, sizeof num, "%s%llu", k ? "," : "", (unsigned long long)t[i].shape[k]);
             sb_puts(&h, num);
@@ -766,6 +786,14 @@ int nnc_st_write(const char *path, const nnc_st_entry *t, int n, const nnc_st_kv
     for (int i = 0; i < n && ok; i++) {
         size_t numel = 1;
         for (int k = 0; k < t[i].ndim; k++) numel *= (size_t)t[i].shape[k];
+        if (is_int64(t[i].name)) {
+            for (size_t j = 0; j < numel && ok; j++) {
+                int64_t v = (int64_t)llround(t[i].data[j]);
+                for (int k = 0; k < 8; k++) chunk[k] = (unsigned char)((uint64_t)v >> (8 * k));
+                ok = fwrite(chunk, 1, 8, o.f) == 8;
+            }
+            continue;
+        }
         for (size_t j = 0; j < numel && ok;) {
             size_t m = 0;
             for (; m < sizeof chunk / 4 && j < numel; m++, j++) {
@@ -943,8 +971,8 @@ int nnc_weights_load(const char *path, const nnc_model_desc *d, void *m, nnc_pre
                      got, want);
             problem(&bad, line);
         } else if (strcmp(ft->dtype, "F32") && strcmp(ft->dtype, "F64") && strcmp(ft->dtype, "F16") &&
-                   strcmp(ft->dtype, "BF16")) {
-            snprintf(line, sizeof line, "%s: error: tensor '%s' has dtype %s; F32, F64, F16 and BF16 can be loaded",
+                   strcmp(ft->dtype, "BF16") && strcmp(ft->dtype, "I64")) {
+            snprintf(line, sizeof line, "%s: error: tensor '%s' has dtype %s; F32, F64, F16, BF16 and I64 can be loaded",
                      path, q(mt->name).s, ft->dtype);
             problem(&bad, line);
         }

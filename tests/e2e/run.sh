@@ -111,5 +111,21 @@ else
     failed=$((failed + 1))
 fi
 
+# fashion_cnn (batch norm, dropout) in short, on the same subsets: 2 epochs
+# on 3000 images, scored (inference mode: running statistics, no dropout) on
+# 1000. The full run (6 epochs, 60 000 images) is recorded in the README.
+if [ -f "$W/train-images-idx3-ubyte" ]; then
+    rc=0
+    "$NNC" train examples/fashion_cnn.nn --data "$W/train-images-idx3-ubyte" --test "$W/t10k-images-idx3-ubyte" \
+        --epochs 2 > "$W/fashion.out" 2> "$W/fashion.err" || rc=$?
+    if [ $rc -ne 0 ]; then
+        echo "FAIL: e2e/fashion_cnn: nnc train exited $rc: $(tail -n 3 "$W/fashion.err")"
+        failed=$((failed + 1))
+    else
+        last=$(tail -n 1 "$W/fashion.out")
+        expect fashion_cnn accuracy ">=" 0.78 "2 epochs on 3000 images"
+    fi
+fi
+
 [ $failed -eq 0 ] && echo "e2e: all passed"
 [ $failed -eq 0 ]

@@ -5,7 +5,10 @@
  * the analytic gradient from P_backward with the central difference
  * (L(p + h) - L(p - h)) / 2h of P_evaluate, at a full and a partial batch.
  * Double precision makes the check tight (1e-5 relative, planted bugs show
- * errors near 1) instead of hopeful. */
+ * errors near 1) instead of hopeful. With -DTRAIN_LOSS (models with dropout or
+ * batch norm, which act differently in training) the loss differenced is
+ * P_backward's, the training-mode one: the step stays put, so dropout's mask
+ * is fixed, and batch norm uses the batch's statistics. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +24,12 @@ static double urand(unsigned long long *s) {
     return (double)(*s >> 11) / 9007199254740992.0;
 }
 
+#ifdef TRAIN_LOSS
+#define LOSS() F(backward)(&m, x, y, n)
+#else
+#define LOSS() F(evaluate)(&m, x, y, out, n)
+#endif
+
 int main(void) {
     static F(model) m;
     static double x[M(BATCH) * M(IN)], y[M(BATCH) * M(TARGET)], out[M(BATCH) * M(OUT)];
@@ -28,6 +37,7 @@ int main(void) {
     unsigned long long s = 12345;
     int fails = 0;
     double worst = 0;
+    (void)out;
     F(init)(&m, 7);
     /* Biases start at zero; nudge every parameter so no kink or symmetry hides a bug. */
     for (int i = 0; i < M(NUM_TENSORS); i++) {
@@ -68,9 +78,9 @@ int main(void) {
                 long i = (long)F(tensors)[t].offset + k;
                 double p = m.params[i], h = 1e-6;
                 m.params[i] = p + h;
-                double lp = F(evaluate)(&m, x, y, out, n);
+                double lp = LOSS();
                 m.params[i] = p - h;
-                double lm = F(evaluate)(&m, x, y, out, n);
+                double lm = LOSS();
                 m.params[i] = p;
                 double fd = (lp - lm) / (2 * h), g = grads[i];
                 /* Relative, with a floor so gradients that are ~0 compare absolutely. */

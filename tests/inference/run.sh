@@ -115,3 +115,55 @@ if ./nnc examples/digits.nn --inference -o "$tmp/bad.c" 2>"$tmp/err"; then
 else
     pass "--inference needs --weights: $(head -1 "$tmp/err")"
 fi
+
+# Batch norm and dropout (digits_norm.nn): dropout is gone and batch norm is
+# folded into the convolution and the dense layer before it (no code of
+# theirs left), or a per-channel affine map after an activation; the outputs
+# equal the training build's NAME_forward, emitted in double precision as the
+# exact reference, within 1e-6 relative (as does the float training build).
+N=$here/digits_norm.nn
+d=$tmp/norm; mkdir -p "$d"
+awk -F, 'NR == 1 {print; next} {for (i = 1; i < NF; i++) $i = $i / 16; print}' OFS=, \
+    examples/data/digits_test.csv > "$d/test.csv"     # the model's data(scale = 16), done beforehand
+if ./nnc train "$N" --save "$d/w.st" --quiet >/dev/null 2>"$d/err" &&
+   ./nnc "$N" --inference --weights "$d/w.st" -o "$d/model.c" 2>>"$d/err" &&
+   ./nnc "$N" --real=double -o "$d/train.c" 2>>"$d/err" && ./nnc "$N" -o "$d/trainf.c" 2>>"$d/err"; then
+    if grep -q 'bn_conv\|bn_dense\|dropout\|running_' "$d/model.c" || ! grep -q 'bn_affine_batch_norm' "$d/model.c"; then
+        fail "norm: folding: $(grep -o 'bn_conv[a-z_]*\|bn_dense[a-z_]*\|dropout[a-z_]*\|running_[a-z]*' "$d/model.c" | sort -u | tr '\n' ' ')"
+    else
+        pass "norm: dropout removed, batch norm folded into conv2d and dense (no code left), an affine map after relu"
+    fi
+    ok=1
+    for cc in gcc clang; do
+        $cc -std=c99 -Wall -Wextra -pedantic -Werror -O2 -c "$d/model.c" -o "$d/m.o" 2>"$d/err" ||
+            { fail "norm: compile with $cc: $(head -5 "$d/err")"; ok=0; }
+    done
+    [ $ok = 1 ] && pass "norm: the folded build compiles (gcc, clang -Werror)"
+    cc -std=c99 -O2 -I"$d" -DM_NAME=dnorm -DM_IN=DNORM_IN -DM_OUT=DNORM_OUT -DM_BATCH=DNORM_BATCH \
+        -DM_ARENA_BYTES=DNORM_ARENA_BYTES -DM_WEIGHT_BYTES=DNORM_WEIGHT_BYTES \
+        -o "$d/prog" "$here/harness.c" "$d/model.c" -lm 2>"$d/err" &&
+    cc -std=c99 -Wall -Wextra -pedantic -Werror -O2 -Iruntime -include "$d/train.h" -DP=dnorm -DUP=DNORM \
+        -DREAL=double -o "$d/ref" "$here/train_forward.c" "$d/train.c" build/libnncrt.a -lz -lm 2>>"$d/err" &&
+    cc -std=c99 -Wall -Wextra -pedantic -Werror -O2 -Iruntime -include "$d/trainf.h" -DP=dnorm -DUP=DNORM \
+        -o "$d/reff" "$here/train_forward.c" "$d/trainf.c" build/libnncrt.a -lz -lm 2>>"$d/err" ||
+        fail "norm: harness build: $(head -5 "$d/err")"
+    "$d/prog" <"$d/test.csv" >"$d/out" && "$d/ref" "$d/w.st" <"$d/test.csv" >"$d/ref.csv" &&
+        "$d/reff" "$d/w.st" <"$d/test.csv" | tail -n +2 >"$d/outf"
+    if /usr/bin/python3 "$here/compare.py" "$d/ref.csv" "$d/out" 1e-6 rel >"$d/cmp" 2>&1; then
+        pass "norm: the folded build equals the training build's forward: $(cat "$d/cmp")"
+    else
+        fail "norm: the folded build against the training build's forward: $(cat "$d/cmp")"
+    fi
+    if /usr/bin/python3 "$here/compare.py" "$d/ref.csv" "$d/outf" 1e-6 rel >"$d/cmp" 2>&1; then
+        pass "norm: the float training build's forward likewise: $(cat "$d/cmp")"
+    else
+        fail "norm: the float training build's forward: $(cat "$d/cmp")"
+    fi
+else
+    fail "norm: build: $(head -3 "$d/err")"
+fi
+if ./nnc "$N" --weights-in-ram -o "$d/ram.c" 2>"$d/err"; then
+    fail "norm: --weights-in-ram with batch norm accepted"
+else
+    pass "norm: --weights-in-ram with batch norm refused: $(head -1 "$d/err")"
+fi

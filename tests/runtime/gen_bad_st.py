@@ -9,7 +9,7 @@ import sys
 
 OUT = sys.argv[1]
 STATS = {"nnc.preprocess": "standardize", "nnc.shift": "500,0", "nnc.scale": "0.01,100"}
-FMT = {"F32": "<f", "F64": "<d", "I64": "<q"}
+FMT = {"F32": "<f", "F64": "<d", "I64": "<q", "I32": "<i"}
 
 
 def build(tensors, meta=STATS, header=None):
@@ -44,7 +44,8 @@ files = {
     "extra": build([W, B, ("fc2.weight", "F32", [1], [1.0])]),
     "other_model": build([("conv.weight", "F32", [2, 1], [1, 2]), ("conv.bias", "F32", [2], [1, 2])]),
     "many_extra": build([W, B] + [("x%d" % i, "F32", [1], [0.0]) for i in range(15)]),
-    "int_dtype": build([W, ("fc.bias", "I64", [1], [1])]),
+    "int_dtype": build([W, ("fc.bias", "I32", [1], [1])]),
+    "int64_range": build([W, ("fc.bias", "I64", [1], [1 << 25])]),
     "f64_range": build([("fc.weight", "F64", [1, 2], [1e300, 0.0]), B]),
     "no_stats": build([W, B], meta={"format": "pt"}),
     "bad_stats": build([W, B], meta={"nnc.preprocess": "standardize", "nnc.shift": "1", "nnc.scale": "1,1"}),

@@ -277,7 +277,8 @@ bad/other_model.st: error: unexpected tensor 'conv.weight': model 'fake' has no 
 bad/other_model.st: error: unexpected tensor 'conv.bias': model 'fake' has no such parameter"
 st_case many_extra "$(for i in 0 1 2 3 4 5 6 7 8 9; do echo "bad/many_extra.st: error: unexpected tensor 'x$i': model 'fake' has no such parameter"; done)
 bad/many_extra.st: error: ... and 5 more problems"
-st_case int_dtype "bad/int_dtype.st: error: tensor 'fc.bias' has dtype I64; F32, F64, F16 and BF16 can be loaded"
+st_case int_dtype "bad/int_dtype.st: error: tensor 'fc.bias' has dtype I32; F32, F64, F16, BF16 and I64 can be loaded"
+st_case int64_range "bad/int64_range.st: error: tensor 'fc.bias': integer 33554432 at index 0 is not exact as a float"
 st_case f64_range "bad/f64_range.st: error: tensor 'fc.weight': value 1e+300 at index 0 is out of float range"
 st_case no_stats "bad/no_stats.st: error: no preprocessing statistics in the metadata (nnc.preprocess), but model 'fake' uses standardize"
 st_case bad_stats "bad/bad_stats.st: error: metadata nnc.shift has 1 value, the model has 2 inputs"

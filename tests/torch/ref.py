@@ -177,6 +177,89 @@ def avg_pool(L):
     return None, f
 
 
+# ---- dropout and normalization ----------------------------------------------
+
+# Dropout's masks, as nnc draws them (compiler/emit.c): value i of a batch
+# (row-major over the whole [n, ...] tensor) is kept when the top 24 bits of
+# mix64(key + (i + 1) * golden) are >= round(rate * 2^24), with key =
+# mix64(mix64(seed ^ mix64(step)) + layer): seed is fit's, step the optimizer
+# steps taken before this batch, layer the layer's index in the model. The
+# same hash here, in numpy's wrapping uint64 arithmetic, gives PyTorch nnc's
+# exact masks. CTX holds the seed and the step, set by cmd_train.
+CTX = {"seed": 0, "step": 0}
+U64 = np.uint64
+
+
+def mix64(z):
+    with np.errstate(over="ignore"):
+        z = np.asarray(z, dtype=U64)
+        z = (z ^ (z >> U64(30))) * U64(0xbf58476d1ce4e5b9)
+        z = (z ^ (z >> U64(27))) * U64(0x94d049bb133111eb)
+        return z ^ (z >> U64(31))
+
+
+def dropout_mask(shape, rate, layer, seed, step):
+    with np.errstate(over="ignore"):
+        key = mix64(mix64(U64(seed) ^ mix64(U64(step))) + U64(layer))
+        i = np.arange(1, math.prod(shape) + 1, dtype=U64)
+        bits = mix64(key + i * U64(0x9e3779b97f4a7c15)) >> U64(40)
+    thr = int(math.floor(rate * 16777216.0 + 0.5))
+    return torch.from_numpy((bits >= U64(thr)).reshape(shape))
+
+
+class Dropout(nn.Module):
+    """Keras' Dropout with nnc's masks: in training x * mask / (1 - rate)."""
+
+    def __init__(self, rate, layer):
+        super().__init__()
+        self.rate, self.layer = rate, layer
+
+    def forward(self, x):
+        if not self.training or self.rate == 0:
+            return x
+        m = dropout_mask(list(x.shape), self.rate, self.layer, CTX["seed"], CTX["step"])
+        return x * m.to(x.dtype) * (1.0 / (1.0 - self.rate))
+
+
+class BatchNorm(nn.Module):
+    """BatchNorm1d/2d (F.batch_norm, statistics over every axis but 1) with
+    Keras's center and scale separately: weight (gamma) and bias (beta) each
+    only if asked, and PyTorch's buffers. Keras momentum m is PyTorch's 1 - m."""
+
+    def __init__(self, L):
+        super().__init__()
+        c = L["input_shape"][0]
+        self.weight = nn.Parameter(torch.ones(c)) if L["scale"] else None
+        self.bias = nn.Parameter(torch.zeros(c)) if L["center"] else None
+        self.register_buffer("running_mean", torch.zeros(c))
+        self.register_buffer("running_var", torch.ones(c))
+        self.register_buffer("num_batches_tracked", torch.tensor(0, dtype=torch.long))
+        self.momentum, self.eps = 1.0 - L["momentum"], L["epsilon"]
+
+    def forward(self, x):
+        if self.training:
+            self.num_batches_tracked += 1
+        return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                            self.training, self.momentum, self.eps)
+
+
+class LayerNorm(nn.Module):
+    """nn.LayerNorm over the last axis, with center and scale separately."""
+
+    def __init__(self, L):
+        super().__init__()
+        d = L["input_shape"][-1]
+        self.weight = nn.Parameter(torch.ones(d)) if L["scale"] else None
+        self.bias = nn.Parameter(torch.zeros(d)) if L["center"] else None
+        self.d, self.eps = d, L["epsilon"]
+
+    def forward(self, x):
+        return F.layer_norm(x, (self.d,), self.weight, self.bias, self.eps)
+
+
+NORM_INIT = ("beta_initializer", "gamma_initializer")
+IDENTITY = lambda x: x  # noqa: E731
+
 # Layer keys every layer has; kernel/bias initializers are ignored because the
 # oracle always starts from weights it writes itself (ref.py init, nnc --init).
 COMMON = ("name", "input_shape", "output_shape")
@@ -219,6 +302,13 @@ LAYERS = {
     "global_max_pooling2d": {"keys": COMMON + ("window",), "build": global_pool("max")},
     "global_average_pooling1d": {"keys": COMMON + ("window",), "build": global_pool("avg")},
     "global_max_pooling1d": {"keys": COMMON + ("window",), "build": global_pool("max")},
+    "dropout": {"keys": COMMON + ("rate", "index"),
+                "build": lambda L: (Dropout(L["rate"], L["index"]), IDENTITY)},
+    "batch_normalization": {"keys": COMMON + ("momentum", "epsilon", "center", "scale") + NORM_INIT +
+                            ("moving_mean_initializer", "moving_variance_initializer"),
+                            "build": lambda L: (BatchNorm(L), IDENTITY)},
+    "layer_normalization": {"keys": COMMON + ("epsilon", "center", "scale") + NORM_INIT,
+                            "build": lambda L: (LayerNorm(L), IDENTITY)},
 }
 
 
@@ -475,7 +565,8 @@ class Model(nn.Module):
     def __init__(self, spec):
         super().__init__()
         self.steps = []
-        for L in spec["layers"]:
+        for i, L in enumerate(spec["layers"]):
+            L = dict(L, index=i) if isinstance(L, dict) and L.get("type") == "dropout" else L
             e, L = entry(LAYERS, "layer", L)
             module, act = e["build"](L)
             if module is not None:
@@ -498,11 +589,13 @@ def build(spec, dtype=torch.float32):
         die(f"parameters differ from the JSON's:\n  ref.py {ours}\n  json   {theirs}")
     # And every layer's output shape must be the JSON's.
     x = torch.zeros([2] + list(spec["input"]), dtype=dtype)
+    model.eval()                # leaves batch norm's running statistics alone
     for L, (module, act) in zip(spec["layers"], model.steps):
         x = act(module(x) if module is not None else x)
         if list(x.shape[1:]) != list(L["output_shape"]):
             die(f"layer {L['name']}: output {list(x.shape[1:])}, "
                 f"JSON says {L['output_shape']}")
+    model.train()
     return model
 
 
@@ -531,7 +624,8 @@ def load_weights(model, path, dtype):
 
 
 def save_weights(model, path):
-    st.save(path, {k: v.detach().to(torch.float32).numpy()
+    # integer buffers (num_batches_tracked) stay int64, as PyTorch saves them
+    st.save(path, {k: v.detach().numpy() if not v.is_floating_point() else v.detach().to(torch.float32).numpy()
                    for k, v in model.state_dict().items()})
 
 
@@ -586,7 +680,22 @@ def loss_fn(spec):
 
 def cmd_init(spec, a):
     torch.manual_seed(a.seed)             # PyTorch's default initialization
-    save_weights(build(spec), a.out)
+    model = build(spec)
+    # Normalization starts at gamma 1, beta 0 and running statistics 0 and 1:
+    # values that would hide a mixed-up gamma, beta, mean or variance. Draw
+    # them instead (positive variances), so every one of them is tested.
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, (BatchNorm, LayerNorm)):
+                if m.weight is not None:
+                    m.weight.uniform_(0.5, 1.5)
+                if m.bias is not None:
+                    m.bias.uniform_(-0.5, 0.5)
+            if isinstance(m, BatchNorm):
+                m.running_mean.uniform_(-0.5, 0.5)
+                m.running_var.uniform_(0.5, 2.0)
+                m.num_batches_tracked.fill_(3)
+    save_weights(model, a.out)
 
 
 def is_perceptron(spec):
@@ -626,6 +735,7 @@ def cmd_train(spec, a):
     opt = o["make"](params, oargs, lr(0))
     clip = clipper(oargs)
     B = a.batch_size
+    CTX["seed"] = fit.get("seed", 0)
     step = clipped = 0
     for epoch in range(1, a.epochs + 1):
         total = 0.0
@@ -637,6 +747,7 @@ def cmd_train(spec, a):
                 step += 1
                 continue
             opt.zero_grad()
+            CTX["step"] = step          # dropout's masks: the steps taken so far
             loss = lossf(model(x[i:i + B]), y[i:i + B]) + penalty()
             loss.backward()
             if clip and clip(params):
@@ -648,8 +759,10 @@ def cmd_train(spec, a):
             total += loss.item() * len(x[i:i + B])
         line = f"epoch {epoch}/{a.epochs}: loss {total / max(n_train, 1):.6f}"
         if len(xv):
+            model.eval()                # inference: no dropout, running statistics
             with torch.no_grad():
                 line += f" - val_loss {(lossf(model(xv), yv) + penalty()).item():.6f}"
+            model.train()
         if not a.quiet:
             print(line)
     if clip:
@@ -662,6 +775,7 @@ def cmd_train(spec, a):
 def cmd_forward(spec, a):
     model = build(spec)
     load_weights(model, a.weights, torch.float32)
+    model.eval()                        # inference mode, as nnc predict and eval
     x, y = split_xy(spec, read_csv(a.data), torch.float32, need_y=False)
     with torch.no_grad():
         out = model(x)

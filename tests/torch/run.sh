@@ -72,6 +72,10 @@ conv_global_max          30  yes
 conv_wide_groups         20  yes
 conv1d_long              12  yes
 conv_large_plane          9  no
+norm_bn_dense            54  yes
+norm_bn_conv             40  yes
+norm_layer_norm          31  no
+norm_dropout             52  yes
 "
 
 if [ ! -x "$NNC" ]; then
@@ -108,6 +112,16 @@ print(f["epochs"], f["batch_size"], f["validation_split"])' "$d.json") ||
         --epochs "$epochs" --batch-size "$batch" --validation-split "$split" \
         --out "$d.ref.safetensors" > "$d.ref.log" 2>&1 ||
         { fail "$m" "ref.py train: $(tail -n 3 "$d.ref.log")"; return; }
+    # Models with batch norm or dropout: also their inference mode, from the
+    # weights nnc trained (PyTorch loads nnc's file as a state_dict, the
+    # int64 num_batches_tracked included): predict against PyTorch's eval().
+    if grep -qE '^ *(batch_normalization|dropout)' "$nn"; then
+        "$NNC" predict "$nn" --weights "$d.nnc.safetensors" --data "$d.csv" --out "$d.pred.csv" \
+            > "$d.pred.log" 2>&1 &&
+        $PY $T/ref.py "$d.json" forward --weights "$d.nnc.safetensors" --data "$d.csv" > "$d.fwd" 2>&1 &&
+        $PY $T/compare_predict.py "$d.json" "$d.pred.csv" "$d.fwd" > "$d.pcmp" 2>&1 ||
+            { fail "$m" "inference mode: $(tail -n 2 "$d.pred.log" "$d.fwd" "$d.pcmp" 2>/dev/null | tail -n 3)"; return; }
+    fi
     if $PY $T/compare.py "$d.nnc.safetensors" "$d.ref.safetensors" --rtol "$RTOL" \
         > "$d.cmp" 2>&1; then
         echo "PASS: torch/$m ($(tail -n 1 "$d.cmp" | sed 's/^OK: //'))"

@@ -206,6 +206,17 @@ for n in 1 4 10 23; do
     same "resume after batch $n: the epoch lines and history equal" \
         "$(cat p1.txt p2.txt | sed 's/ - [0-9]* ms$//'; cat history.csv)" "$(sed 's/ - [0-9]* ms$//' full.txt; cat full.csv)"
 done
+# with dropout and batch norm: the same masks and running statistics
+RN=$ROOT/tests/workflow/models/resume_norm.nn
+"$ROOT/nnc" train "$RN" --data sparse.csv --save nfull.st >nfull.txt 2>&1
+for n in 3 8 19; do
+    rm -f resume_norm.interrupted.safetensors npart.st
+    "$ROOT/nnc" train "$RN" --data sparse.csv --save npart.st --stop-after-batches $n >/dev/null 2>&1
+    rc=$?
+    "$ROOT/nnc" train "$RN" --data sparse.csv --save npart.st --resume resume_norm.interrupted.safetensors >n2.txt 2>&1
+    if [ $rc -eq 130 ] && cmp -s nfull.st npart.st; then pass "resume with dropout and batch norm after batch $n: weights equal"
+    else fail "resume with dropout and batch norm after batch $n" "exit $rc; $(head -c 300 n2.txt)"; fi
+done
 # with callbacks: early stopping's patience, restore_best_weights' copy and
 # the checkpoints' best value go on where they stopped
 X=$ROOT/tests/workflow/models/xor_callbacks.nn
