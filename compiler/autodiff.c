@@ -120,6 +120,25 @@ static void grad_maxout(Grads *gr, Node *n, Node *dy) {
     acc(gr, n->in[0], dx);
 }
 
+/* Backpropagation through time: the gradient of the h's (every step's, or
+ * the last one's) runs back through the steps in the cache the forward pass
+ * left, giving the gradient of every step's pre-activations, which is xp's;
+ * W_hh and b_hh gather theirs from it and each step's h_{t-1} (for GRU the
+ * n gate's part of W_hh h + b_hh is scaled by r). The cache itself takes no
+ * gradient: RECURRENCE_DX is its whole backward pass. */
+static void grad_recurrence_out(Grads *gr, Node *n, Node *dy) {
+    Graph *g = gr->g;
+    Node *cache = n->in[0], *xp = cache->in[0], *w = cache->in[1], *b = cache->in[2];
+    Node *dxp = node_new(g, OP_RECURRENCE_DX, dy, cache, w, NULL);
+    dxp->act = cache->act;
+    dxp->ract = cache->ract;
+    memcpy(dxp->f, cache->f, sizeof dxp->f);
+    acc(gr, w, node_new(g, OP_RECURRENCE_DW, dxp, cache, NULL, NULL));
+    if (b)
+        acc(gr, b, node_new(g, OP_RECURRENCE_DB, dxp, cache, NULL, NULL));
+    acc(gr, xp, dxp);
+}
+
 /* Losses and penalties are summed into the total loss with weight 1, so
  * the gradient reaching them is always the seed and their rules need no dy. */
 static void seed_only(Grads *gr, Node *n, Node *dy) {

@@ -763,6 +763,57 @@ static int reshape_shape(const Layer *l, Shape *cur) {
     return 1;
 }
 
+/* ---- recurrent layers -------------------------------------------------------- */
+
+static int is_recurrent(const Layer *l) {
+    LayerKind k = l->c->e->layer;
+    return k == L_SIMPLE_RNN || k == L_LSTM || k == L_GRU;
+}
+
+/* A recurrent layer's activations are applied inside the recurrence, one
+ * value at a time, and differentiated through their outputs (the cache
+ * keeps outputs, not inputs): softmax works on rows, gelu and silu need
+ * their inputs, step has no gradient. */
+static int check_cell_activation(const Layer *l, const char *param) {
+    if (!call_has(l->c, param))
+        return 1;
+    const ArgVal *a = call_arg(l->c, param);
+    int op = a->call->e->op;
+    if (op == OP_NONE || (act_grad_reads((Op)op) == ACT_THROUGH_Y && op != OP_SOFTMAX &&
+                          op != OP_LOG_SOFTMAX && op != OP_STEP))
+        return 1;
+    error_at(a->loc, "%s cannot be the %s of a recurrent layer", a->call->e->name, param);
+    hint("%s", op == OP_SOFTMAX || op == OP_LOG_SOFTMAX ? "it works on whole rows; recurrent cells apply "
+         "their activations to one value at a time"
+         : op == OP_STEP ? "step has no useful gradient; use sigmoid or hard_sigmoid"
+         : "its gradient needs its input, which the recurrence does not keep; use tanh, sigmoid, relu, elu, ...");
+    return 0;
+}
+
+/* [T, F] -> [T, units] with return_sequences, else [units]. */
+static int recurrent_shape(const Layer *l, Shape *cur) {
+    if (cur->ndim != 2) {
+        error_at(l->loc, "%s needs a sequence [T, F] (steps, features), but its input is %s", l->c->e->name,
+                 shape_str(cur));
+        if (cur->ndim == 1)
+            hint("a sequence is input [T, F]; for %ld values as %ld steps of 1 feature write input [%ld, 1], "
+                 "or add return_sequences = true to the recurrent layer before", cur->dim[0], cur->dim[0],
+                 cur->dim[0]);
+        else
+            hint("reshape it to [steps, features] first, e.g. reshape([%ld, %.0f])", cur->dim[0],
+                 numel(cur) / (double)cur->dim[0]);
+        return 0;
+    }
+    if (!check_cell_activation(l, "activation") || !check_cell_activation(l, "recurrent_activation"))
+        return 0;
+    long units = (long)call_num(l->c, "units");
+    if (call_num(l->c, "return_sequences"))
+        cur->dim[1] = units;
+    else
+        *cur = (Shape){.ndim = 1, .dim = {units}};
+    return 1;
+}
+
 /* Per-sample shapes through every layer, stopping at the first too big. */
 static int infer_shapes(Spec *spec, Loc input_loc) {
     Shape cur = spec->input;
@@ -780,6 +831,8 @@ static int infer_shapes(Spec *spec, Loc input_loc) {
             if (!window_shape(l, &cur))
                 return 0;
         } else if (l->c->e->layer == L_RESHAPE && !reshape_shape(l, &cur))
+            return 0;
+        else if (is_recurrent(l) && !recurrent_shape(l, &cur))
             return 0;
         l->out = cur;
         if (!shape_numel_ok(&cur)) {
@@ -966,9 +1019,18 @@ static void check_sizes(const Spec *spec) {
                 in *= (double)call_arg(l->c, "kernel_size")->shape.dim[0] *
                       (double)call_arg(l->c, "kernel_size")->shape.dim[1];
             params += in * units + (call_num(l->c, "use_bias") ? units : 0);
+        }
+        if (is_recurrent(l)) {     /* W_ih, W_hh, b_ih, b_hh */
+            double g = l->c->e->layer == L_LSTM ? 4 : l->c->e->layer == L_GRU ? 3 : 1;
+            double units = call_num(l->c, "units"), in = (double)l->in.dim[1];
+            params += g * units * (in + units + (call_num(l->c, "use_bias") ? 2 : 0));
+            acts += numel(&l->in) / in * g * units * 3;     /* the input projection and the cache */
+        }
+        if (l->c->e->layer == L_DENSE || l->c->e->layer == L_MAXOUT || l->c->e->layer == L_CONV2D ||
+            is_recurrent(l)) {
             double bytes = params * copies * FLOAT_BYTES;
             if (bytes >= MAX_BYTES) {
-                error_at(call_arg(l->c, conv ? "filters" : "units")->loc,
+                error_at(call_arg(l->c, l->c->e->layer == L_CONV2D ? "filters" : "units")->loc,
                          "the parameters up to layer '%s' need %s (%s), over the 2 GiB limit",
                          l->name, size_str(bytes), what);
                 return;

@@ -236,6 +236,9 @@ typedef enum {
     L_CONV2D,               /* conv2d on [C, H, W] */
     L_POOL2D,               /* max_pooling2d, average_pooling2d (e->op says which) */
     L_RESHAPE,              /* flatten, reshape: a view of the same values */
+    L_SIMPLE_RNN,           /* recurrent layers on [T, F] */
+    L_LSTM,
+    L_GRU,
 } LayerKind;
 
 typedef struct Entry {
@@ -386,6 +389,7 @@ struct Node {
     float *value;           /* PARAM of an inference build: its baked values (weights.c) */
     int win[8];             /* CONV2D, pooling and their gradients: the window
                                (WIN_*); output sizes are in the shapes */
+    Op ract;                /* RECURRENCE, RECURRENCE_DX: the gates' activation */
 };
 
 /* Window attributes (Node.win) of convolutions and pooling. The padding at
@@ -437,6 +441,13 @@ Node *op_maxout(Graph *g, Node *x, int pieces);
 Node *op_window(Graph *g, Op op, Node *a, Node *b, Node *c, const int win[8], Shape shape);
 Node *op_reshape(Graph *g, Node *x, Shape shape);
 Node *op_loss(Graph *g, Op op, Node *pred, Node *target);
+/* Recurrent layers: the recurrence over xp with its activations (f[] from
+ * the calls), and the h's it leaves: every step or the last. */
+Node *op_recurrence(Graph *g, Node *xp, Node *w_hh, Node *b_hh, const Call *act, const Call *ract);
+Node *op_recurrence_out(Graph *g, Node *cache, int sequences);
+/* A recurrent cell's gates per step (1, 4, 3) and cached floats per step. */
+int cell_gates(const Node *w_hh);
+long cell_cache(const Node *w_hh);
 extern Phase cur_phase;     /* phase given to new nodes */
 extern const char *cur_layer; /* layer name given to new nodes */
 

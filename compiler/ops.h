@@ -44,6 +44,16 @@ OP(MAX_POOL2D, "max_pool2d", 1, shape_pool2d, grad_pool2d, emit_pool2d)
 OP(AVG_POOL2D, "avg_pool2d", 1, shape_pool2d, grad_pool2d, emit_pool2d)
 OP(RESHAPE, "reshape", 1, shape_reshape, grad_reshape, emit_reshape) /* same values, new shape (set by lower.c) */
 
+/* Sequences [n, T, F], batch first. A recurrent layer is a LINEAR for the
+ * input projection xp = x W_ih^T + b_ih over every step at once, then
+ * RECURRENCE: the steps in order, h_t from xp_t and h_{t-1}, written to a
+ * cache [n, T, S] of what the backward pass needs (gates, cell, h: S per
+ * step, the cell kind follows from W_hh's shape); RECURRENCE_OUT reads the
+ * h's out of it. a->act: the activation, a->ract: the gates' (LSTM, GRU);
+ * f[0..3] and f[4..7] their parameters. */
+OP(RECURRENCE, "recurrence", 3, shape_recurrence, grad_never, emit_recurrence) /* xp, W_hh, b_hh or NULL */
+OP(RECURRENCE_OUT, "recurrence_out", 1, shape_recurrence_out, grad_recurrence_out, emit_recurrence_out) /* cache -> h: every step or the last */
+
 /* Layout variants chosen by fuse.c after autodiff, for speed. */
 OP(TRANSPOSE, "transpose", 1, shape_transpose, grad_never, emit_transpose) /* W[out,in] -> [in,out] */
 OP(LINEAR_T, "linear_t", 3, shape_linear_t, grad_never, emit_linear_t) /* x, W^T[in,out], b or NULL */
@@ -83,6 +93,10 @@ OP(CONV2D_DW,   "conv2d_dw",    2, shape_conv2d_dw, grad_never, emit_conv2d_dw) 
 OP(CHANNEL_DB,  "channel_db",   1, shape_channel_db, grad_never, emit_channel_db) /* dy [n,C,H,W] -> [C] */
 OP(POOL2D_DX,   "pool2d_dx",    3, shape_pool2d_dx, grad_never, emit_pool2d_dx) /* dy, x, y; a->act: MAX/AVG */
 OP(L1L2_BWD,    "l1_l2_backward", 1, shape_same, grad_never, emit_l1l2_bwd) /* W -> l1 sign(w) + 2 l2 w */
+/* Backpropagation through time, from the forward cache. */
+OP(RECURRENCE_DX, "recurrence_dx", 3, shape_recurrence_dx, grad_never, emit_recurrence_dx) /* dh, cache, W_hh -> dxp */
+OP(RECURRENCE_DW, "recurrence_dw", 2, shape_recurrence_dw, grad_never, emit_recurrence_dw) /* dxp, cache -> dW_hh */
+OP(RECURRENCE_DB, "recurrence_db", 2, shape_recurrence_db, grad_never, emit_recurrence_db) /* dxp, cache -> db_hh */
 
 /* Gradient clipping, made by optim.c: in place on one gradient, before the
  * update. f[0] is the limit. clip_global_norm nodes share one norm taken over

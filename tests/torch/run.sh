@@ -65,6 +65,9 @@ opt_adamax_piecewise     45  yes
 opt_nadam                50  yes
 conv_lenet_small         43  yes
 conv_odd_strides         40  no
+rnn_lstm_last            37  yes
+rnn_gru_seq              30  yes
+rnn_simple_relu          30  yes
 "
 
 if [ ! -x "$NNC" ]; then
