@@ -790,18 +790,22 @@ static int check_cell_activation(const Layer *l, const char *param) {
     return 0;
 }
 
-/* [T, F] -> [T, units] with return_sequences, else [units]. */
-static int recurrent_shape(const Layer *l, Shape *cur) {
+/* [T, F] -> [T, units] with return_sequences, else [units]. prev: the layer
+ * before, or NULL. */
+static int recurrent_shape(const Layer *l, const Layer *prev, Shape *cur) {
     if (cur->ndim != 2) {
         error_at(l->loc, "%s needs a sequence [T, F] (steps, features), but its input is %s", l->c->e->name,
                  shape_str(cur));
-        if (cur->ndim == 1)
-            hint("a sequence is input [T, F]; for %ld values as %ld steps of 1 feature write input [%ld, 1], "
-                 "or add return_sequences = true to the recurrent layer before", cur->dim[0], cur->dim[0],
-                 cur->dim[0]);
+        long last = cur->dim[cur->ndim - 1];
+        if (prev && is_recurrent(prev))
+            hint("layer '%s' outputs only its last step; give it return_sequences = true to pass on every step",
+                 prev->name);
+        else if (cur->ndim == 1)
+            hint("declare the input as steps of features, e.g. input [%ld, 1] for %ld steps of 1 value",
+                 last, last);
         else
-            hint("reshape it to [steps, features] first, e.g. reshape([%ld, %.0f])", cur->dim[0],
-                 numel(cur) / (double)cur->dim[0]);
+            hint("reshape it to steps of features first, e.g. reshape([%.0f, %ld])", numel(cur) / (double)last,
+                 last);
         return 0;
     }
     if (!check_cell_activation(l, "activation") || !check_cell_activation(l, "recurrent_activation"))
@@ -832,7 +836,7 @@ static int infer_shapes(Spec *spec, Loc input_loc) {
                 return 0;
         } else if (l->c->e->layer == L_RESHAPE && !reshape_shape(l, &cur))
             return 0;
-        else if (is_recurrent(l) && !recurrent_shape(l, &cur))
+        else if (is_recurrent(l) && !recurrent_shape(l, i ? &spec->layers[i - 1] : NULL, &cur))
             return 0;
         l->out = cur;
         if (!shape_numel_ok(&cur)) {

@@ -68,6 +68,9 @@ conv_odd_strides         40  no
 rnn_lstm_last            37  yes
 rnn_gru_seq              30  yes
 rnn_simple_relu          30  yes
+rnn_lstm_variants        29  yes
+rnn_gru_variants         23  no
+rnn_simple_sce           30  yes
 "
 
 if [ ! -x "$NNC" ]; then
