@@ -139,6 +139,21 @@ static void grad_recurrence_out(Grads *gr, Node *n, Node *dy) {
     acc(gr, xp, dxp);
 }
 
+/* repeat_vector: every copy's gradient summed back. */
+static void grad_repeat(Grads *gr, Node *n, Node *dy) {
+    if (gr->needs[n->in[0]->id])
+        acc(gr, n->in[0], node_new(gr->g, OP_REPEAT_BWD, dy, NULL, NULL, NULL));
+}
+
+/* embedding: each step's gradient added to its token's row of W; the ids
+ * take none. */
+static void grad_embed(Grads *gr, Node *n, Node *dy) {
+    Node *w = n->in[1];
+    Node *dw = node_new(gr->g, OP_EMBED_DW, dy, n->in[0], NULL, NULL);
+    dw->shape = w->shape;
+    acc(gr, w, dw);
+}
+
 /* Losses and penalties are summed into the total loss with weight 1, so
  * the gradient reaching them is always the seed and their rules need no dy. */
 static void seed_only(Grads *gr, Node *n, Node *dy) {

@@ -173,6 +173,22 @@ const Entry catalog[] = {
         NAME,
      }, "gated recurrent unit on a sequence [T, F], gates r, z, n, r applied to W_hn h + b_hn "
         "(PyTorch's GRU; Keras' reset_after = true)", "gru(64)"},
+    {"repeat_vector", K_LAYER, 0, L_REPEAT, {
+        {"n", T_INT, NULL, 1, INT_MAX, 0, 0, "how many steps"},
+        NAME,
+     }, "a vector [F] repeated as a sequence of n steps [n, F]", "repeat_vector(10)"},
+    {"time_distributed", K_LAYER, 0, L_TIME_DISTRIBUTED, {
+        {"layer", T_LAYER, NULL, ANY, "the layer applied to every step: dense(...)"},
+        NAME,
+     }, "the inner dense layer applied to every step of [T, F] (its parameters under this layer's name)",
+     "time_distributed(dense(1))"},
+    {"embedding", K_LAYER, 0, L_EMBEDDING, {
+        {"input_dim", T_INT, NULL, 1, INT_MAX, 0, 0, "vocabulary size: token ids are 0 .. input_dim - 1"},
+        {"output_dim", T_INT, NULL, 1, INT_MAX, 0, 0, "size of each token's vector"},
+        {"embeddings_initializer", T_INITIALIZER, "random_uniform", ANY, "initial vectors"},
+        NAME,
+     }, "token ids [T] (integers stored as numbers) to their vectors [T, output_dim]; the first layer only",
+     "embedding(1000, 16)"},
     {"activation", K_LAYER, 0, L_ACTIVATION, {
         {"activation", T_ACTIVATION, NULL, ANY, "the activation to apply"},
         NAME,
@@ -491,6 +507,7 @@ static const char *type_name(const ParamDef *p) {
     case T_NAME: return "name";
     case T_PAIR: return "int or (int, int)";
     case T_PADDING: return "valid, same, int or (int, int)";
+    case T_LAYER: return "layer";
     }
     internal_error("bad type %d", (int)p->type);
 }

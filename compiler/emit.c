@@ -1045,6 +1045,68 @@ static void emit_recurrence_db(Node *n) {
     CLOSE();
 }
 
+/* repeat_vector: out[b, r, :] = x[b, :] for every r. */
+static void emit_repeat(Node *n) {
+    long r = n->shape.dim[1], f = n->shape.dim[2];
+    emit("/* %s: out %s = x %s repeated %ld times */", n->layer, dims(n), dims(n->in[0]), r);
+    OPEN("static void %s($ *out, const $ *x, int n) {", funcs[n->id]);
+    emit("for (int b = 0; b < n; b++)");
+    emit("    for (int r = 0; r < %ld; r++)", r);
+    emit("        for (int k = 0; k < %ld; k++) out[(b * %ld + r) * %ld + k] = x[b * %ld + k];", f, r, f, f);
+    CLOSE();
+}
+
+/* dx[b, :] = sum over r of dy[b, r, :]. */
+static void emit_repeat_bwd(Node *n) {
+    Node *dy = n->in[0];
+    long r = dy->shape.dim[1], f = dy->shape.dim[2];
+    emit("/* %s: dx %s = dy %s summed over its %ld copies */", n->layer, dims(n), dims(dy), r);
+    OPEN("static void %s($ *dx, const $ *dy, int n) {", funcs[n->id]);
+    OPEN("for (int b = 0; b < n; b++) {");
+    emit("for (int k = 0; k < %ld; k++) dx[b * %ld + k] = 0.0@;", f, f);
+    emit("for (int r = 0; r < %ld; r++)", r);
+    emit("    for (int k = 0; k < %ld; k++) dx[b * %ld + k] += dy[(b * %ld + r) * %ld + k];", f, f, r, f);
+    CLOSE();
+    CLOSE();
+}
+
+/* A token id read from the input as a row of the table: the runtime's data
+ * reader refuses ids that are not integers in [0, V), and a caller of the
+ * generated code who passes one anyway gets the nearest row (NaN: row 0),
+ * never a read outside the table. */
+static void emit_token_row(long v) {
+    emit("const $ id = ids[i];");
+    emit("const long row = id >= %ld ? %ld : id >= 1 ? (long)id : 0;", v - 1, v - 1);
+}
+
+/* embedding: out[b, t, :] = weight[ids[b, t], :]. */
+static void emit_embed(Node *n) {
+    Node *w = n->in[1];
+    long v = w->shape.dim[0], d = w->shape.dim[1];
+    emit("/* %s: out %s = rows of weight %s picked by the token ids %s */", n->layer, dims(n), dims(w),
+         dims(n->in[0]));
+    OPEN("static void %s($ *out, const $ *ids, const $ *weight, int n) {", funcs[n->id]);
+    OPEN("for (int i = 0; i < n * %ld; i++) {", n->shape.dim[1]);
+    emit_token_row(v);
+    emit("for (int k = 0; k < %ld; k++) out[i * %ld + k] = weight[row * %ld + k];", d, d, d);
+    CLOSE();
+    CLOSE();
+}
+
+/* dweight[id, :] += dy[b, t, :] for every step's id; rows of no token get 0. */
+static void emit_embed_dw(Node *n) {
+    Node *dy = n->in[0];
+    long v = n->shape.dim[0], d = n->shape.dim[1];
+    emit("/* %s: dweight %s = dy %s added to the rows of the token ids */", n->layer, dims(n), dims(dy));
+    OPEN("static void %s($ *dw, const $ *dy, const $ *ids, int n) {", funcs[n->id]);
+    emit("for (int i = 0; i < %ld; i++) dw[i] = 0.0@;", v * d);
+    OPEN("for (int i = 0; i < n * %ld; i++) {", dy->shape.dim[1]);
+    emit_token_row(v);
+    emit("for (int k = 0; k < %ld; k++) dw[row * %ld + k] += dy[i * %ld + k];", d, d, d);
+    CLOSE();
+    CLOSE();
+}
+
 /* Losses: means over the batch as PyTorch's reduction='mean' takes them:
  * over every output value for the elementwise ones (Keras: the mean over the
  * last axis, then over the batch: the same), over the rows for the ones that

@@ -200,6 +200,25 @@ static void shape_recurrence_db(Node *n) {
     n->batched = 0;
 }
 
+/* REPEAT: the shape is set by op_repeat; REPEAT_BWD: [n, R, F] -> [n, F]. */
+static void shape_repeat(Node *n) { n->batched = n->in[0]->batched; }
+
+static void shape_repeat_bwd(Node *n) {
+    Node *dy = n->in[0];
+    n->shape = (Shape){.ndim = 2, .dim = {dy->shape.dim[0], dy->shape.dim[2]}};
+    n->batched = dy->batched;
+}
+
+/* EMBED: ids [n, T], W [V, D] -> [n, T, D]. */
+static void shape_embed(Node *n) {
+    Node *x = n->in[0], *w = n->in[1];
+    n->shape = (Shape){.ndim = 3, .dim = {x->shape.dim[0], x->shape.dim[1], w->shape.dim[1]}};
+    n->batched = x->batched;
+}
+
+/* EMBED_DW: dy [n, T, D], ids -> [f[0], D]: the shape is set by autodiff. */
+static void shape_embed_dw(Node *n) { n->batched = 0; }
+
 static ShapeRule *const shape_rules[OP_COUNT] = {
 #define OP(name, str, nin, shape, grad, emit) [OP_##name] = shape,
 #include "ops.h"
@@ -315,6 +334,13 @@ Node *op_recurrence_out(Graph *g, Node *cache, int sequences) {
         n->shape.ndim = 2;
         n->shape.dim[1] = n->shape.dim[2];
     }
+    return n;
+}
+
+Node *op_repeat(Graph *g, Node *x, int times) {
+    Node *n = node_new(g, OP_REPEAT, x, NULL, NULL, NULL);
+    n->shape = (Shape){.ndim = 3, .dim = {x->shape.dim[0], times, x->shape.dim[1]}};
+    n->f[0] = times;
     return n;
 }
 

@@ -103,6 +103,22 @@ static Node *lower_recurrent(Graph *g, const Layer *l, Node *h) {
     return op_recurrence_out(g, cache, (int)call_num(l->c, "return_sequences"));
 }
 
+/* embedding(input_dim, output_dim): weight [input_dim, output_dim] as
+ * torch.nn.Embedding's; the ids are the input's values. */
+static Node *lower_embedding(Graph *g, const Layer *l, Node *h) {
+    Shape ws = {.ndim = 2, .dim = {(long)call_num(l->c, "input_dim"), (long)call_num(l->c, "output_dim")}};
+    Node *w = param(g, l->name, "weight", ws, call_sub(l->c, "embeddings_initializer"), NULL);
+    return node_new(g, OP_EMBED, h, w, NULL, NULL);
+}
+
+/* time_distributed(dense(...)): the inner dense under the outer layer's name
+ * (td.weight, td.bias), on the last axis as dense always is. */
+static Node *lower_time_distributed(Graph *g, const Layer *l, Node *h) {
+    Layer inner = *l;
+    inner.c = call_sub(l->c, "layer");
+    return lower_dense(g, &inner, h);
+}
+
 /* A loss op and its target layout; from_logits picks the fused variant.
  * label_smoothing and delta travel on the node as f[0]. */
 static void lower_loss(Graph *g, const Call *loss) {
@@ -203,6 +219,15 @@ Graph *lower(const Spec *spec, int batch) {
         }
         case L_RESHAPE:
             h = op_reshape(g, h, batched(g->batch, &l->out));
+            break;
+        case L_REPEAT:
+            h = op_repeat(g, h, (int)call_num(l->c, "n"));
+            break;
+        case L_TIME_DISTRIBUTED:
+            h = lower_time_distributed(g, l, h);
+            break;
+        case L_EMBEDDING:
+            h = lower_embedding(g, l, h);
             break;
         case L_SIMPLE_RNN:
         case L_LSTM:

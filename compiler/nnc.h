@@ -211,8 +211,9 @@ typedef enum {
                        says which names fit where */
     T_PAIR,         /* an integer within [lo, hi] or a tuple of two: (h, w);
                        ArgVal.shape holds both */
-    T_PADDING       /* valid, same, an integer >= 0 or a tuple (ph, pw):
+    T_PADDING,      /* valid, same, an integer >= 0 or a tuple (ph, pw):
                        ArgVal.str "valid" / "same", or NULL and shape */
+    T_LAYER         /* a layer call: time_distributed(dense(4)); ArgVal.call */
 } ArgType;
 
 typedef struct ParamDef {
@@ -239,6 +240,9 @@ typedef enum {
     L_SIMPLE_RNN,           /* recurrent layers on [T, F] */
     L_LSTM,
     L_GRU,
+    L_REPEAT,               /* repeat_vector: [F] -> [n, F] */
+    L_TIME_DISTRIBUTED,     /* time_distributed(dense(...)): the inner layer on every step */
+    L_EMBEDDING,            /* embedding: token ids [T] -> [T, output_dim] */
 } LayerKind;
 
 typedef struct Entry {
@@ -445,6 +449,7 @@ Node *op_loss(Graph *g, Op op, Node *pred, Node *target);
  * the calls), and the h's it leaves: every step or the last. */
 Node *op_recurrence(Graph *g, Node *xp, Node *w_hh, Node *b_hh, const Call *act, const Call *ract);
 Node *op_recurrence_out(Graph *g, Node *cache, int sequences);
+Node *op_repeat(Graph *g, Node *x, int times);     /* [n, F] -> [n, times, F] */
 /* A recurrent cell's gates per step (1, 4, 3) and cached floats per step. */
 int cell_gates(const Node *w_hh);
 long cell_cache(const Node *w_hh);

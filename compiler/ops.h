@@ -53,6 +53,8 @@ OP(RESHAPE, "reshape", 1, shape_reshape, grad_reshape, emit_reshape) /* same val
  * f[0..3] and f[4..7] their parameters. */
 OP(RECURRENCE, "recurrence", 3, shape_recurrence, grad_never, emit_recurrence) /* xp, W_hh, b_hh or NULL */
 OP(RECURRENCE_OUT, "recurrence_out", 1, shape_recurrence_out, grad_recurrence_out, emit_recurrence_out) /* cache -> h: every step or the last */
+OP(REPEAT,  "repeat",  1, shape_repeat, grad_repeat, emit_repeat)  /* [n, F] -> [n, f[0], F] */
+OP(EMBED,   "embed",   2, shape_embed,  grad_embed,  emit_embed)   /* ids [n, T], W [V, D] -> [n, T, D] */
 
 /* Layout variants chosen by fuse.c after autodiff, for speed. */
 OP(TRANSPOSE, "transpose", 1, shape_transpose, grad_never, emit_transpose) /* W[out,in] -> [in,out] */
@@ -97,6 +99,8 @@ OP(L1L2_BWD,    "l1_l2_backward", 1, shape_same, grad_never, emit_l1l2_bwd) /* W
 OP(RECURRENCE_DX, "recurrence_dx", 3, shape_recurrence_dx, grad_never, emit_recurrence_dx) /* dh, cache, W_hh -> dxp */
 OP(RECURRENCE_DW, "recurrence_dw", 2, shape_recurrence_dw, grad_never, emit_recurrence_dw) /* dxp, cache -> dW_hh */
 OP(RECURRENCE_DB, "recurrence_db", 2, shape_recurrence_db, grad_never, emit_recurrence_db) /* dxp, cache -> db_hh */
+OP(REPEAT_BWD, "repeat_backward", 1, shape_repeat_bwd, grad_never, emit_repeat_bwd) /* dy [n, R, F] -> [n, F] */
+OP(EMBED_DW, "embed_dw", 2, shape_embed_dw, grad_never, emit_embed_dw) /* dy, ids -> dW [V, D]; f[0] = V */
 
 /* Gradient clipping, made by optim.c: in place on one gradient, before the
  * update. f[0] is the limit. clip_global_norm nodes share one norm taken over

@@ -106,6 +106,10 @@ PYEOF
         last=$(tail -n 1 "$W/lenet5.out")
         expect lenet5 accuracy ">=" 0.72 "2 epochs on 3000 images"
     fi
+    # fashion_lstm in short, on the same subsets: the images as 28 steps of
+    # 28 pixels. The full run (5 epochs) is recorded in the README.
+    run fashion_lstm --data "$W/train-images-idx3-ubyte" --test "$W/t10k-images-idx3-ubyte" --epochs 2 &&
+        expect fashion_lstm accuracy ">=" 0.6 "2 epochs on 3000 images"
 else
     echo "FAIL: e2e/lenet5: no $FM (tools/install-deps.sh installs dataset-fashion-mnist)"
     failed=$((failed + 1))

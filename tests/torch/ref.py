@@ -202,6 +202,29 @@ def recurrent(L):
     return m, lambda out: out[0][:, -1] if last else out[0]
 
 
+class TimeDistributed(nn.Linear):
+    """Keras' TimeDistributed(Dense): nn.Linear on the last axis, which is
+    every step at once; its parameters under the outer layer's name."""
+
+
+def time_distributed(L):
+    d = L["layer"]
+    check_keys("time_distributed's layer", d, {"type", "units", "activation", "use_bias",
+                                               "kernel_initializer", "bias_initializer",
+                                               "kernel_regularizer", "bias_regularizer"})
+    if d["type"] != "dense" or d.get("kernel_regularizer") or d.get("bias_regularizer"):
+        die("time_distributed: only dense without regularizers")
+    return (TimeDistributed(L["input_shape"][-1], d["units"], bias=d["use_bias"]),
+            activation(d["activation"]))
+
+
+class Embedding(nn.Embedding):
+    """nn.Embedding on ids that arrive as floats (nnc's inputs are floats)."""
+
+    def forward(self, x):
+        return super().forward(x.long())
+
+
 # Layer keys every layer has; kernel/bias initializers are ignored because the
 # oracle always starts from weights it writes itself (ref.py init, nnc --init).
 COMMON = ("name", "input_shape", "output_shape")
@@ -232,6 +255,11 @@ LAYERS = {
     "gru": {"keys": COMMON + ("units", "activation", "recurrent_activation", "use_bias", "return_sequences",
                               "kernel_initializer", "recurrent_initializer", "bias_initializer"),
             "build": recurrent},
+    "repeat_vector": {"keys": COMMON + ("n",),
+                      "build": lambda L: (None, lambda x: x.unsqueeze(1).expand(-1, L["n"], -1))},
+    "time_distributed": {"keys": COMMON + ("layer",), "build": time_distributed},
+    "embedding": {"keys": COMMON + ("input_dim", "output_dim", "embeddings_initializer"),
+                  "build": lambda L: (Embedding(L["input_dim"], L["output_dim"]), lambda x: x)},
     "flatten": {"keys": COMMON, "build": lambda L: (None, lambda x: x.reshape(len(x), -1))},
     "reshape": {"keys": COMMON + ("shape",),
                 "build": lambda L: (None, lambda x: x.reshape([len(x)] + L["shape"]))},

@@ -71,6 +71,8 @@ rnn_simple_relu          30  yes
 rnn_lstm_variants        29  yes
 rnn_gru_variants         23  no
 rnn_simple_sce           30  yes
+seq_one_to_many          35  yes
+seq_embedding_gru        30  yes
 "
 
 if [ ! -x "$NNC" ]; then
