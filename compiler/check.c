@@ -841,7 +841,7 @@ static int time_distributed_shape(const Layer *l, Shape *cur) {
     const Call *in = a->call;
     if (in->e->layer != L_DENSE) {
         error_at(a->loc, "time_distributed applies dense layers only, not %s", in->e->name);
-        hint("write time_distributed(dense(%ld)), or use %s directly", cur->dim[cur->ndim - 1], in->e->name);
+        hint("write time_distributed(dense(units)); other layers are used directly");
         return 0;
     }
     if (call_arg(in, "name")->given) {

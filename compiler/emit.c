@@ -2441,6 +2441,10 @@ void emit_driver(Graph *g, FILE *f, const char *h_name) {
     /* ---- data(train_labels, test_labels, scale) (images) */
     emit("        %s, %s, %.17g,", c_string(data_path(s, "train_labels")), c_string(data_path(s, "test_labels")),
          s->data ? call_num(s->data, "scale") : 1.0);
+    /* ---- embedding (sequences): the input's values are token ids */
+    long vocab = s->nlayers && s->layers[0].c->e->layer == L_EMBEDDING
+               ? (long)call_num(s->layers[0].c, "input_dim") : 0;
+    emit("        %ld, /* token ids: integers in [0, this), 0 = not ids */", vocab);
     emit("    };");
     emit("    return nnc_main(&d, &model, argc, argv);");
     emit("}");
