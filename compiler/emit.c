@@ -855,9 +855,10 @@ static const char *gate_act(Node *n, const char *v) { return act_expr(n->ract, n
 static const char *cell_grad(Node *n, const char *dy, const char *y) { return act_grad_expr(n->act, n->f, dy, y); }
 static const char *gate_grad(Node *n, const char *dy, const char *y) { return act_grad_expr(n->ract, n->f + 4, dy, y); }
 
-/* z: step t's cache of sample b; hp: h_{t-1}, zeros at t = 0. */
-static void emit_step_ptrs(const Cell *c, const char *cache) {
-    emit("%s$ *z = %s + (b * %ld + t) * %ld;", *cache == 'm' ? "" : "const ", cache, c->t, c->s);
+/* z: step t's cache of sample b (written by the forward pass only); hp:
+ * h_{t-1}, zeros at t = 0. */
+static void emit_step_ptrs(const Cell *c, int writes) {
+    emit("%s$ *z = cache + (b * %ld + t) * %ld;", writes ? "" : "const ", c->t, c->s);
     emit("const $ *hp = t ? z - %ld : zero; /* h_{t-1} */", c->h);
 }
 
@@ -868,12 +869,12 @@ static void emit_recurrence(Node *n) {
     const char *what = c.g == 1 ? fmt("h = %s(xp + W_hh h_{t-1}%s)", act_str(n->act, n->f), b ? " + b_hh" : "")
                      : c.g == 4 ? "per step [i, f, g, o, c, h]" : "per step [r, z, n, W_hn h_{t-1} + b_hn, h]";
     emit("/* %s: cache %s %s, from xp %s, one step after another */", n->layer, dims(n), what, dims(xp));
-    OPEN("static void %s($ *mcache, const $ *xp, const $ *w_hh%s, int n) {", funcs[n->id],
+    OPEN("static void %s($ *cache, const $ *xp, const $ *w_hh%s, int n) {", funcs[n->id],
          b ? ", const $ *b_hh" : "");
-    emit("const $ zero[%ld] = {0};", c.g == 4 ? h * 5 : h);
+    emit("$ zero[%ld] = {0}; /* h_{-1} and c_{-1} */", h);
     OPEN("for (int b = 0; b < n; b++) {");
     OPEN("for (int t = 0; t < %ld; t++) {", c.t);
-    emit_step_ptrs(&c, "mcache");
+    emit_step_ptrs(&c, 1);
     emit("const $ *xt = xp + (b * %ld + t) * %ld;", c.t, gh);
     emit("/* W_hh h_{t-1} + b_hh, into the cache's first %ld */", gh);
     OPEN("for (int j = 0; j < %ld; j++) {", gh);
@@ -943,7 +944,7 @@ static void emit_recurrence_dx(Node *n) {
     emit("/* %s: dxp %s from dh %s (%s), through the steps backwards */", n->layer, dims(n), dims(dy),
          seq ? "every step's" : "the last step's");
     OPEN("static void %s($ *dxp, const $ *dy, const $ *cache, const $ *w_hh, int n) {", funcs[n->id]);
-    emit("const $ zero[%ld] = {0};", c.g == 4 ? h * 5 : h);
+    emit("$ zero[%ld] = {0}; /* h_{-1} and c_{-1} */", h);
     OPEN("for (int b = 0; b < n; b++) {");
     emit("$ dh[%ld] = {0}; /* dloss / dh_t, then h_{t-1} */", h);
     if (c.g == 4)
@@ -951,7 +952,7 @@ static void emit_recurrence_dx(Node *n) {
     if (c.g == 3)
         emit("$ dhp[%ld]; /* dloss / d(W_hh h_{t-1} + b_hh) */", gh);
     OPEN("for (int t = %ld; t >= 0; t--) {", c.t - 1);
-    emit_step_ptrs(&c, "cache");
+    emit_step_ptrs(&c, 0);
     emit("$ *dx = dxp + (b * %ld + t) * %ld;", c.t, gh);
     if (seq)
         emit("for (int j = 0; j < %ld; j++) dh[j] += dy[(b * %ld + t) * %ld + j];", h, c.t, h);
@@ -994,7 +995,8 @@ static void emit_recurrence_dx(Node *n) {
     emit("const $ *wj = w_hh + j * %ld;", h);
     emit("for (int k = 0; k < %ld; k++) dh[k] += d * wj[k];", h);
     CLOSE();
-    emit("(void)hp;");
+    if (c.g != 3)
+        emit("(void)hp; /* GRU's alone reads h_{t-1} here */");
     for (int i = 0; i < 3; i++)
         CLOSE();
 }
@@ -1012,11 +1014,11 @@ static void emit_recurrence_dw(Node *n) {
     long h = c.h, gh = c.g * c.h;
     emit("/* %s: dw_hh %s = sum over steps of dhp_t h_{t-1}^T, from dxp %s */", n->layer, dims(n), dims(dxp));
     OPEN("static void %s($ *dw, const $ *dxp, const $ *cache, int n) {", funcs[n->id]);
-    emit("const $ zero[%ld] = {0};", h);
+    emit("$ zero[%ld] = {0}; /* h_{-1} and c_{-1} */", h);
     emit("for (int i = 0; i < %ld; i++) dw[i] = 0.0@;", gh * h);
     OPEN("for (int b = 0; b < n; b++) {");
     OPEN("for (int t = 1; t < %ld; t++) { /* h_{-1} = 0: step 0 adds nothing */", c.t);
-    emit_step_ptrs(&c, "cache");
+    emit_step_ptrs(&c, 0);
     emit("const $ *dx = dxp + (b * %ld + t) * %ld;", c.t, gh);
     OPEN("for (int j = 0; j < %ld; j++) {", gh);
     emit("const $ d = %s;", recurrence_dhp(&c));

@@ -73,6 +73,7 @@ rnn_gru_variants         23  no
 rnn_simple_sce           30  yes
 seq_one_to_many          35  yes
 seq_embedding_gru        30  yes
+rnn_simple_variants      12  no
 "
 
 if [ ! -x "$NNC" ]; then
