@@ -1115,11 +1115,15 @@ static void check_sizes(const Spec *spec) {
         }
         if (l->c->e->layer == L_EMBEDDING)
             params += call_num(l->c, "input_dim") * call_num(l->c, "output_dim");
-        if (l->c->e->layer == L_DENSE || l->c->e->layer == L_MAXOUT || l->c->e->layer == L_CONV2D ||
-            is_recurrent(l)) {
+        /* where a layer's size is written */
+        const ArgVal *size = l->c->e->layer == L_CONV2D ? call_arg(l->c, "filters")
+                           : l->c->e->layer == L_EMBEDDING ? call_arg(l->c, "input_dim")
+                           : l->c->e->layer == L_TIME_DISTRIBUTED ? call_arg(call_sub(l->c, "layer"), "units")
+                           : call_has(l->c, "units") ? call_arg(l->c, "units") : NULL;
+        if (size) {
             double bytes = params * copies * FLOAT_BYTES;
             if (bytes >= MAX_BYTES) {
-                error_at(call_arg(l->c, l->c->e->layer == L_CONV2D ? "filters" : "units")->loc,
+                error_at(size->loc,
                          "the parameters up to layer '%s' need %s (%s), over the 2 GiB limit",
                          l->name, size_str(bytes), what);
                 return;
