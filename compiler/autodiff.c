@@ -159,6 +159,40 @@ static void grad_layer_norm(Grads *gr, Node *n, Node *dy) {
     grad_norm(gr, n, dy, OP_LAYER_NORM_DX, OP_LAYER_NORM_DGAMMA, OP_LINEAR_DB);
 }
 
+/* Backpropagation through time: the gradient of the h's (every step's, or
+ * the last one's) runs back through the steps in the cache the forward pass
+ * left, giving the gradient of every step's pre-activations, which is xp's;
+ * W_hh and b_hh gather theirs from it and each step's h_{t-1} (for GRU the
+ * n gate's part of W_hh h + b_hh is scaled by r). The cache itself takes no
+ * gradient: RECURRENCE_DX is its whole backward pass. */
+static void grad_recurrence_out(Grads *gr, Node *n, Node *dy) {
+    Graph *g = gr->g;
+    Node *cache = n->in[0], *xp = cache->in[0], *w = cache->in[1], *b = cache->in[2];
+    Node *dxp = node_new(g, OP_RECURRENCE_DX, dy, cache, w, NULL);
+    dxp->act = cache->act;
+    dxp->ract = cache->ract;
+    memcpy(dxp->f, cache->f, sizeof dxp->f);
+    acc(gr, w, node_new(g, OP_RECURRENCE_DW, dxp, cache, NULL, NULL));
+    if (b)
+        acc(gr, b, node_new(g, OP_RECURRENCE_DB, dxp, cache, NULL, NULL));
+    acc(gr, xp, dxp);
+}
+
+/* repeat_vector: every copy's gradient summed back. */
+static void grad_repeat(Grads *gr, Node *n, Node *dy) {
+    if (gr->needs[n->in[0]->id])
+        acc(gr, n->in[0], node_new(gr->g, OP_REPEAT_BWD, dy, NULL, NULL, NULL));
+}
+
+/* embedding: each step's gradient added to its token's row of W; the ids
+ * take none. */
+static void grad_embed(Grads *gr, Node *n, Node *dy) {
+    Node *w = n->in[1];
+    Node *dw = node_new(gr->g, OP_EMBED_DW, dy, n->in[0], NULL, NULL);
+    dw->shape = w->shape;
+    acc(gr, w, dw);
+}
+
 /* Losses and penalties are summed into the total loss with weight 1, so
  * the gradient reaching them is always the seed and their rules need no dy. */
 static void seed_only(Grads *gr, Node *n, Node *dy) {

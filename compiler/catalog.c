@@ -223,6 +223,57 @@ const Entry catalog[] = {
         NAME,
      }, "normalizes each sample over the last axis by its own mean and variance",
      "layer_normalization"},
+    /* Recurrent layers on sequences [T, F], as torch.nn.RNN / LSTM / GRU (batch_first). */
+    {"simple_rnn", K_LAYER, 0, L_SIMPLE_RNN, {
+        {"units", T_INT, NULL, 1, INT_MAX, 0, 0, "size of the state h"},
+        {"activation", T_ACTIVATION, "tanh", ANY, "h_t = activation(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)"},
+        {"use_bias", T_BOOL, "true", ANY, "add the biases b_ih and b_hh"},
+        {"return_sequences", T_BOOL, "false", ANY, "output every step's h [T, units], not the last [units]"},
+        {"kernel_initializer", T_INITIALIZER, "glorot_uniform", ANY, "initial W_ih"},
+        {"recurrent_initializer", T_INITIALIZER, "orthogonal", ANY, "initial W_hh"},
+        {"bias_initializer", T_INITIALIZER, "zeros", ANY, "initial b_ih and b_hh"},
+        NAME,
+     }, "fully connected recurrent layer on a sequence [T, F] (PyTorch's RNN)",
+     "simple_rnn(32, return_sequences = true)"},
+    {"lstm", K_LAYER, 0, L_LSTM, {
+        {"units", T_INT, NULL, 1, INT_MAX, 0, 0, "size of the states h and c"},
+        {"activation", T_ACTIVATION, "tanh", ANY, "of the cell input g and of c in h = o activation(c)"},
+        {"recurrent_activation", T_ACTIVATION, "sigmoid", ANY, "of the gates i, f, o"},
+        {"use_bias", T_BOOL, "true", ANY, "add the biases b_ih and b_hh"},
+        {"return_sequences", T_BOOL, "false", ANY, "output every step's h [T, units], not the last [units]"},
+        {"kernel_initializer", T_INITIALIZER, "glorot_uniform", ANY, "initial W_ih"},
+        {"recurrent_initializer", T_INITIALIZER, "orthogonal", ANY, "initial W_hh"},
+        {"bias_initializer", T_INITIALIZER, "zeros", ANY, "initial b_ih and b_hh"},
+        NAME,
+     }, "long short-term memory on a sequence [T, F], gates i, f, g, o (PyTorch's LSTM)", "lstm(64)"},
+    {"gru", K_LAYER, 0, L_GRU, {
+        {"units", T_INT, NULL, 1, INT_MAX, 0, 0, "size of the state h"},
+        {"activation", T_ACTIVATION, "tanh", ANY, "of the candidate n"},
+        {"recurrent_activation", T_ACTIVATION, "sigmoid", ANY, "of the gates r and z"},
+        {"use_bias", T_BOOL, "true", ANY, "add the biases b_ih and b_hh"},
+        {"return_sequences", T_BOOL, "false", ANY, "output every step's h [T, units], not the last [units]"},
+        {"kernel_initializer", T_INITIALIZER, "glorot_uniform", ANY, "initial W_ih"},
+        {"recurrent_initializer", T_INITIALIZER, "orthogonal", ANY, "initial W_hh"},
+        {"bias_initializer", T_INITIALIZER, "zeros", ANY, "initial b_ih and b_hh"},
+        NAME,
+     }, "gated recurrent unit on a sequence [T, F], gates r, z, n, r applied to W_hn h + b_hn "
+        "(PyTorch's GRU; Keras' reset_after = true)", "gru(64)"},
+    {"repeat_vector", K_LAYER, 0, L_REPEAT, {
+        {"n", T_INT, NULL, 1, INT_MAX, 0, 0, "how many steps"},
+        NAME,
+     }, "a vector [F] repeated as a sequence of n steps [n, F]", "repeat_vector(10)"},
+    {"time_distributed", K_LAYER, 0, L_TIME_DISTRIBUTED, {
+        {"layer", T_LAYER, NULL, ANY, "the layer applied to every step: dense(...)"},
+        NAME,
+     }, "the inner dense layer applied to every step of [T, F] (its parameters under this layer's name)",
+     "time_distributed(dense(1))"},
+    {"embedding", K_LAYER, 0, L_EMBEDDING, {
+        {"input_dim", T_INT, NULL, 1, INT_MAX, 0, 0, "vocabulary size: token ids are 0 .. input_dim - 1"},
+        {"output_dim", T_INT, NULL, 1, INT_MAX, 0, 0, "size of each token's vector"},
+        {"embeddings_initializer", T_INITIALIZER, "random_uniform", ANY, "initial vectors"},
+        NAME,
+     }, "token ids [T] (integers stored as numbers) to their vectors [T, output_dim]; the first layer only",
+     "embedding(1000, 16)"},
     {"activation", K_LAYER, 0, L_ACTIVATION, {
         {"activation", T_ACTIVATION, NULL, ANY, "the activation to apply"},
         NAME,
@@ -541,6 +592,7 @@ static const char *type_name(const ParamDef *p) {
     case T_NAME: return "name";
     case T_PAIR: return "int or (int, int)";
     case T_PADDING: return "valid, same, int or (int, int)";
+    case T_LAYER: return "layer";
     }
     internal_error("bad type %d", (int)p->type);
 }

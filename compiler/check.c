@@ -193,6 +193,7 @@ static const Kind kind_of_type[] = {
     [T_OPTIMIZER] = K_OPTIMIZER, [T_PREPROCESS] = K_PREPROCESS, [T_REGULARIZER] = K_REGULARIZER,
     [T_SCHEDULE] = K_SCHEDULE,
     [T_CALLBACK] = K_CALLBACK, [T_METRIC] = K_METRIC,
+    [T_LAYER] = K_LAYER,
 };
 
 /* A name or call in a value position of kind k. */
@@ -425,7 +426,8 @@ static int convert(const Entry *e, const ParamDef *p, const Value *v, ArgVal *ou
     case T_PREPROCESS:
     case T_REGULARIZER:
     case T_CALLBACK:
-    case T_METRIC: {
+    case T_METRIC:
+    case T_LAYER: {
         const char *kn = kind_name(kind_of_type[p->type]);
         if (v->kind == V_STR && catalog_find(v->str, kind_of_type[p->type])) {
             error_at(v->loc, "%s must be %s %s name, not a string", what, article(kn), kn);
@@ -454,7 +456,8 @@ static const char *type_noun(const ParamDef *p) {
     case T_PREPROCESS:
     case T_REGULARIZER:
     case T_CALLBACK:
-    case T_METRIC: return kind_name(kind_of_type[p->type]);
+    case T_METRIC:
+    case T_LAYER: return kind_name(kind_of_type[p->type]);
     default: return "value";
     }
 }
@@ -869,6 +872,130 @@ static int reshape_shape(const Layer *l, Shape *cur) {
     return 1;
 }
 
+/* ---- recurrent layers -------------------------------------------------------- */
+
+static int is_recurrent(const Layer *l) {
+    LayerKind k = l->c->e->layer;
+    return k == L_SIMPLE_RNN || k == L_LSTM || k == L_GRU;
+}
+
+/* A recurrent layer's activations are applied inside the recurrence, one
+ * value at a time, and differentiated through their outputs (the cache
+ * keeps outputs, not inputs): softmax works on rows, gelu and silu need
+ * their inputs, step has no gradient. */
+static int check_cell_activation(const Layer *l, const char *param) {
+    if (!call_has(l->c, param))
+        return 1;
+    const ArgVal *a = call_arg(l->c, param);
+    int op = a->call->e->op;
+    if (op == OP_NONE || (act_grad_reads((Op)op) == ACT_THROUGH_Y && op != OP_SOFTMAX &&
+                          op != OP_LOG_SOFTMAX && op != OP_STEP))
+        return 1;
+    error_at(a->loc, "%s cannot be the %s of a recurrent layer", a->call->e->name, param);
+    hint("%s", op == OP_SOFTMAX || op == OP_LOG_SOFTMAX ? "it works on whole rows; recurrent cells apply "
+         "their activations to one value at a time"
+         : op == OP_STEP ? "step has no useful gradient; use sigmoid or hard_sigmoid"
+         : "its gradient needs its input, which the recurrence does not keep; use tanh, sigmoid, relu, elu, ...");
+    return 0;
+}
+
+/* [T, F] -> [T, units] with return_sequences, else [units]. prev: the layer
+ * before, or NULL. */
+static int recurrent_shape(const Layer *l, const Layer *prev, Shape *cur) {
+    if (cur->ndim != 2) {
+        error_at(l->loc, "%s needs a sequence [T, F] (steps, features), but its input is %s", l->c->e->name,
+                 shape_str(cur));
+        long last = cur->dim[cur->ndim - 1];
+        if (prev && is_recurrent(prev))
+            hint("layer '%s' outputs only its last step; give it return_sequences = true to pass on every step",
+                 prev->name);
+        else if (cur->ndim == 1)
+            hint("declare the input as steps of features, e.g. input [%ld, 1] for %ld steps of 1 value",
+                 last, last);
+        else
+            hint("reshape it to steps of features first, e.g. reshape([%.0f, %ld])", numel(cur) / (double)last,
+                 last);
+        return 0;
+    }
+    if (!check_cell_activation(l, "activation") || !check_cell_activation(l, "recurrent_activation"))
+        return 0;
+    long units = (long)call_num(l->c, "units");
+    if (call_num(l->c, "return_sequences"))
+        cur->dim[1] = units;
+    else
+        *cur = (Shape){.ndim = 1, .dim = {units}};
+    return 1;
+}
+
+/* ---- sequence helpers: repeat_vector, time_distributed, embedding ----------- */
+
+/* repeat_vector: [F] -> [n, F]. */
+static int repeat_shape(const Layer *l, Shape *cur) {
+    if (cur->ndim != 1) {
+        error_at(l->loc, "repeat_vector repeats a vector [F], but its input is %s", shape_str(cur));
+        hint("flatten it first, or end the recurrent layer before without return_sequences");
+        return 0;
+    }
+    *cur = (Shape){.ndim = 2, .dim = {(long)call_num(l->c, "n"), cur->dim[0]}};
+    return 1;
+}
+
+/* time_distributed(dense(...)) on [T, F]: dense on the last axis of every
+ * step. Its parameters take the outer layer's name, so the inner one has none. */
+static int time_distributed_shape(const Layer *l, Shape *cur) {
+    const ArgVal *a = call_arg(l->c, "layer");
+    const Call *in = a->call;
+    if (in->e->layer != L_DENSE) {
+        error_at(a->loc, "time_distributed applies dense layers only, not %s", in->e->name);
+        hint("write time_distributed(dense(units)); other layers are used directly");
+        return 0;
+    }
+    if (call_arg(in, "name")->given) {
+        error_at(call_arg(in, "name")->loc, "the layer inside time_distributed takes the outer layer's name");
+        hint("name the time_distributed layer: time_distributed(dense(...), name = \"%s\")",
+             call_str(in, "name"));
+        return 0;
+    }
+    if (cur->ndim < 2) {
+        error_at(l->loc, "time_distributed needs a sequence [T, F] (steps, features), but its input is %s",
+                 shape_str(cur));
+        hint("on a vector use dense itself");
+        return 0;
+    }
+    cur->dim[cur->ndim - 1] = (long)call_num(in, "units");
+    return 1;
+}
+
+/* embedding: token ids [T] -> [T, output_dim]. Only the model's input holds
+ * ids (the runtime checks each is an integer in [0, input_dim)), and scaling
+ * would change them. */
+static int embedding_shape(const Spec *spec, const Layer *l, int first, Shape *cur) {
+    if (!first) {
+        error_at(l->loc, "embedding reads token ids from the input, so it must be the first layer");
+        hint("move it right after the input statement");
+        return 0;
+    }
+    if (cur->ndim != 1) {
+        error_at(l->loc, "embedding reads a sequence of token ids [T], but the input is %s", shape_str(cur));
+        hint("declare input [%.0f]: one id per step", numel(cur));
+        return 0;
+    }
+    if (strcmp(spec->preprocess->e->name, "none")) {
+        error_at(spec->preprocess->loc, "preprocess %s would change the token ids embedding reads",
+                 spec->preprocess->e->name);
+        hint("drop the preprocess statement");
+        return 0;
+    }
+    if (spec->data && call_arg(spec->data, "scale")->given && call_num(spec->data, "scale") != 1) {
+        error_at(call_arg(spec->data, "scale")->loc, "scale would change the token ids embedding reads");
+        hint("drop scale from data(...)");
+        return 0;
+    }
+    cur->ndim = 2;
+    cur->dim[1] = (long)call_num(l->c, "output_dim");
+    return 1;
+}
+
 /* Per-sample shapes through every layer, stopping at the first too big. */
 static int infer_shapes(Spec *spec, Loc input_loc) {
     Shape cur = spec->input;
@@ -886,6 +1013,14 @@ static int infer_shapes(Spec *spec, Loc input_loc) {
             if (!window_shape(l, &cur))
                 return 0;
         } else if (l->c->e->layer == L_RESHAPE && !reshape_shape(l, &cur))
+            return 0;
+        else if (is_recurrent(l) && !recurrent_shape(l, i ? &spec->layers[i - 1] : NULL, &cur))
+            return 0;
+        else if (l->c->e->layer == L_REPEAT && !repeat_shape(l, &cur))
+            return 0;
+        else if (l->c->e->layer == L_TIME_DISTRIBUTED && !time_distributed_shape(l, &cur))
+            return 0;
+        else if (l->c->e->layer == L_EMBEDDING && !embedding_shape(spec, l, i == 0, &cur))
             return 0;
         l->out = cur;
         if (!shape_numel_ok(&cur)) {
@@ -1074,9 +1209,30 @@ static void check_sizes(const Spec *spec) {
                 in = in / w[WIN_G] * w[WIN_KH] * w[WIN_KW];
             }
             params += in * units + (call_num(l->c, "use_bias") ? units : 0);
+        }
+        if (is_recurrent(l)) {     /* W_ih, W_hh, b_ih, b_hh */
+            double g = l->c->e->layer == L_LSTM ? 4 : l->c->e->layer == L_GRU ? 3 : 1;
+            double units = call_num(l->c, "units"), in = (double)l->in.dim[1];
+            params += g * units * (in + units + (call_num(l->c, "use_bias") ? 2 : 0));
+            acts += numel(&l->in) / in * g * units * 3;     /* the input projection and the cache */
+        }
+        if (l->c->e->layer == L_TIME_DISTRIBUTED) {
+            const Call *d = call_sub(l->c, "layer");
+            double units = call_num(d, "units");
+            params += units * (double)l->in.dim[l->in.ndim - 1] + (call_num(d, "use_bias") ? units : 0);
+        }
+        if (l->c->e->layer == L_EMBEDDING)
+            params += call_num(l->c, "input_dim") * call_num(l->c, "output_dim");
+        /* where a layer's size is written */
+        const ArgVal *size = l->c->e->layer == L_CONV2D
+                               ? call_arg(l->c, call_has(l->c, "filters") ? "filters" : "kernel_size")
+                           : l->c->e->layer == L_EMBEDDING ? call_arg(l->c, "input_dim")
+                           : l->c->e->layer == L_TIME_DISTRIBUTED ? call_arg(call_sub(l->c, "layer"), "units")
+                           : call_has(l->c, "units") ? call_arg(l->c, "units") : NULL;
+        if (size) {
             double bytes = params * copies * FLOAT_BYTES;
             if (bytes >= MAX_BYTES) {
-                error_at(call_arg(l->c, !conv ? "units" : call_has(l->c, "filters") ? "filters" : "kernel_size")->loc,
+                error_at(size->loc,
                          "the parameters up to layer '%s' need %s (%s), over the 2 GiB limit",
                          l->name, size_str(bytes), what);
                 return;

@@ -154,6 +154,76 @@ static void shape_channel_db(Node *n) {
     n->batched = 0;
 }
 
+/* ---- recurrences: xp [n, T, G H] and W_hh [G H, H] ---------------------- */
+
+int cell_gates(const Node *w_hh) { return (int)(w_hh->shape.dim[0] / w_hh->shape.dim[1]); }
+
+/* Per step: simple_rnn h; LSTM i, f, g, o, c, h; GRU r, z, n, W_hn h + b_hn, h. */
+long cell_cache(const Node *w_hh) {
+    long h = w_hh->shape.dim[1];
+    switch (cell_gates(w_hh)) {
+    case 1: return h;
+    case 4: return 6 * h;
+    case 3: return 5 * h;
+    default: internal_error("recurrence: W_hh %s", shape_str(&w_hh->shape));
+    }
+}
+
+/* RECURRENCE: xp [n, T, G H], W_hh [G H, H] -> cache [n, T, S]. */
+static void shape_recurrence(Node *n) {
+    Node *xp = n->in[0], *w = n->in[1];
+    if (xp->shape.ndim != 3 || w->shape.ndim != 2 || xp->shape.dim[2] != w->shape.dim[0])
+        internal_error("recurrence: xp %s, W_hh %s", shape_str(&xp->shape), shape_str(&w->shape));
+    n->shape = xp->shape;
+    n->shape.dim[2] = cell_cache(w);
+    n->batched = xp->batched;
+}
+
+/* RECURRENCE_OUT: cache [n, T, S] -> h [n, T, H]; op_recurrence_out drops
+ * the steps axis for the last step alone. */
+static void shape_recurrence_out(Node *n) {
+    n->shape = n->in[0]->shape;
+    n->shape.dim[2] = n->in[0]->in[1]->shape.dim[1];
+    n->batched = n->in[0]->batched;
+}
+
+/* RECURRENCE_DX: dh, cache, W_hh -> dxp shaped as xp. */
+static void shape_recurrence_dx(Node *n) {
+    n->shape = n->in[1]->in[0]->shape;
+    n->batched = n->in[1]->in[0]->batched;
+}
+
+/* RECURRENCE_DW: dxp, cache -> shaped as W_hh; RECURRENCE_DB: [G H]. */
+static void shape_recurrence_dw(Node *n) {
+    n->shape = n->in[1]->in[1]->shape;
+    n->batched = 0;
+}
+
+static void shape_recurrence_db(Node *n) {
+    n->shape.ndim = 1;
+    n->shape.dim[0] = n->in[1]->in[1]->shape.dim[0];
+    n->batched = 0;
+}
+
+/* REPEAT: the shape is set by op_repeat; REPEAT_BWD: [n, R, F] -> [n, F]. */
+static void shape_repeat(Node *n) { n->batched = n->in[0]->batched; }
+
+static void shape_repeat_bwd(Node *n) {
+    Node *dy = n->in[0];
+    n->shape = (Shape){.ndim = 2, .dim = {dy->shape.dim[0], dy->shape.dim[2]}};
+    n->batched = dy->batched;
+}
+
+/* EMBED: ids [n, T], W [V, D] -> [n, T, D]. */
+static void shape_embed(Node *n) {
+    Node *x = n->in[0], *w = n->in[1];
+    n->shape = (Shape){.ndim = 3, .dim = {x->shape.dim[0], x->shape.dim[1], w->shape.dim[1]}};
+    n->batched = x->batched;
+}
+
+/* EMBED_DW: dy [n, T, D], ids -> [f[0], D]: the shape is set by autodiff. */
+static void shape_embed_dw(Node *n) { n->batched = 0; }
+
 static ShapeRule *const shape_rules[OP_COUNT] = {
 #define OP(name, str, nin, shape, grad, emit) [OP_##name] = shape,
 #include "ops.h"
@@ -241,6 +311,44 @@ Node *op_loss(Graph *g, Op op, Node *pred, Node *target) {
     return node_new(g, op, pred, target, NULL, NULL);
 }
 
+/* An activation call's numeric arguments (alpha), in catalogue order. */
+static void act_params(const Call *act, double *f, int room) {
+    int k = 0;
+    for (int i = 0; i < MAX_PARAMS && act->e->params[i].name; i++)
+        if (act->e->params[i].type == T_FLOAT) {
+            if (k == room)
+                internal_error("%s has too many parameters", act->e->name);
+            f[k++] = act->v[i].num;
+        }
+}
+
+Node *op_recurrence(Graph *g, Node *xp, Node *w_hh, Node *b_hh, const Call *act, const Call *ract) {
+    Node *n = node_new(g, OP_RECURRENCE, xp, w_hh, b_hh, NULL);
+    n->act = (Op)act->e->op;
+    act_params(act, n->f, 4);
+    if (ract) {
+        n->ract = (Op)ract->e->op;
+        act_params(ract, n->f + 4, 4);
+    }
+    return n;
+}
+
+Node *op_recurrence_out(Graph *g, Node *cache, int sequences) {
+    Node *n = node_new(g, OP_RECURRENCE_OUT, cache, NULL, NULL, NULL);
+    if (!sequences) {
+        n->shape.ndim = 2;
+        n->shape.dim[1] = n->shape.dim[2];
+    }
+    return n;
+}
+
+Node *op_repeat(Graph *g, Node *x, int times) {
+    Node *n = node_new(g, OP_REPEAT, x, NULL, NULL, NULL);
+    n->shape = (Shape){.ndim = 3, .dim = {x->shape.dim[0], times, x->shape.dim[1]}};
+    n->f[0] = times;
+    return n;
+}
+
 long node_numel(const Node *n) {
     long k = 1;
     for (int i = 0; i < n->shape.ndim; i++)
@@ -295,6 +403,8 @@ void ir_dump(Graph *g, FILE *out, const char *after) {
         }
         if (n->op == OP_MAXOUT || n->op == OP_MAXOUT_BWD)
             fprintf(out, " pieces=%g", n->f[0]);
+        if (n->ract)
+            fprintf(out, " recurrent_activation=%s", op_names[n->ract]);
         if (n->loss)
             fprintf(out, " loss=%s", op_names[n->loss]);
         if (n->phase == PH_UPDATE && n->op != OP_STATE) {
@@ -349,7 +459,8 @@ void ir_verify(Graph *g, const char *after) {
                 /* optional: a bias; normalization's gamma and beta */
                 int norm = n->op == OP_BATCH_NORM || n->op == OP_LAYER_NORM || n->op == OP_BATCH_NORM_DX ||
                            n->op == OP_LAYER_NORM_DX;
-                if (!((n->op == OP_LINEAR || n->op == OP_LINEAR_T || n->op == OP_CONV2D) && j == 2) &&
+                if (!((n->op == OP_LINEAR || n->op == OP_LINEAR_T || n->op == OP_CONV2D ||
+                       n->op == OP_RECURRENCE) && j == 2) &&
                     !(norm && j >= 1))
                     internal_error("after %s: %%%d %s lacks input %d", after, i, op_names[n->op], j);
                 continue;

@@ -144,6 +144,47 @@ static Node *lower_layer_norm(Graph *g, const Layer *l, Node *h) {
     return y;
 }
 
+/* simple_rnn, lstm, gru on [T, F], as torch.nn.RNN / LSTM / GRU with
+ * batch_first = True and one layer: weight_ih_l0 [G units, F], weight_hh_l0
+ * [G units, units], bias_ih_l0 and bias_hh_l0 [G units], gates in PyTorch's
+ * order (LSTM i, f, g, o; GRU r, z, n). The input projection of every step
+ * is one LINEAR over [n, T, F]; the recurrence runs the steps from h_0 = 0
+ * (and c_0 = 0). */
+static Node *lower_recurrent(Graph *g, const Layer *l, Node *h) {
+    int gates = l->c->e->layer == L_LSTM ? 4 : l->c->e->layer == L_GRU ? 3 : 1;
+    long units = (long)call_num(l->c, "units"), f = l->in.dim[1];
+    Shape wi = {.ndim = 2, .dim = {gates * units, f}}, wh = {.ndim = 2, .dim = {gates * units, units}};
+    Shape bs = {.ndim = 1, .dim = {gates * units}};
+    const Call *binit = call_sub(l->c, "bias_initializer");
+    Node *w_ih = param(g, l->name, "weight_ih_l0", wi, call_sub(l->c, "kernel_initializer"), NULL);
+    Node *w_hh = param(g, l->name, "weight_hh_l0", wh, call_sub(l->c, "recurrent_initializer"), NULL);
+    Node *b_ih = NULL, *b_hh = NULL;
+    if (call_num(l->c, "use_bias")) {
+        b_ih = param(g, l->name, "bias_ih_l0", bs, binit, NULL);
+        b_hh = param(g, l->name, "bias_hh_l0", bs, binit, NULL);
+    }
+    Node *xp = op_linear(g, h, w_ih, b_ih);
+    const Call *ract = call_has(l->c, "recurrent_activation") ? call_sub(l->c, "recurrent_activation") : NULL;
+    Node *cache = op_recurrence(g, xp, w_hh, b_hh, call_sub(l->c, "activation"), ract);
+    return op_recurrence_out(g, cache, (int)call_num(l->c, "return_sequences"));
+}
+
+/* embedding(input_dim, output_dim): weight [input_dim, output_dim] as
+ * torch.nn.Embedding's; the ids are the input's values. */
+static Node *lower_embedding(Graph *g, const Layer *l, Node *h) {
+    Shape ws = {.ndim = 2, .dim = {(long)call_num(l->c, "input_dim"), (long)call_num(l->c, "output_dim")}};
+    Node *w = param(g, l->name, "weight", ws, call_sub(l->c, "embeddings_initializer"), NULL);
+    return node_new(g, OP_EMBED, h, w, NULL, NULL);
+}
+
+/* time_distributed(dense(...)): the inner dense under the outer layer's name
+ * (td.weight, td.bias), on the last axis as dense always is. */
+static Node *lower_time_distributed(Graph *g, const Layer *l, Node *h) {
+    Layer inner = *l;
+    inner.c = call_sub(l->c, "layer");
+    return lower_dense(g, &inner, h);
+}
+
 /* A loss op and its target layout; from_logits picks the fused variant.
  * label_smoothing and delta travel on the node as f[0]. */
 static void lower_loss(Graph *g, const Call *loss) {
@@ -263,6 +304,20 @@ Graph *lower(const Spec *spec, int batch) {
             break;
         case L_LAYER_NORM:
             h = lower_layer_norm(g, l, h);
+            break;
+        case L_REPEAT:
+            h = op_repeat(g, h, (int)call_num(l->c, "n"));
+            break;
+        case L_TIME_DISTRIBUTED:
+            h = lower_time_distributed(g, l, h);
+            break;
+        case L_EMBEDDING:
+            h = lower_embedding(g, l, h);
+            break;
+        case L_SIMPLE_RNN:
+        case L_LSTM:
+        case L_GRU:
+            h = lower_recurrent(g, l, h);
             break;
         case L_ACTIVATION: {
             const Call *act = call_has(l->c, "activation") ? call_sub(l->c, "activation") : l->c;

@@ -211,8 +211,9 @@ typedef enum {
                        says which names fit where */
     T_PAIR,         /* an integer within [lo, hi] or a tuple of two: (h, w);
                        ArgVal.shape holds both */
-    T_PADDING       /* valid, same, an integer >= 0 or a tuple (ph, pw):
+    T_PADDING,      /* valid, same, an integer >= 0 or a tuple (ph, pw):
                        ArgVal.str "valid" / "same", or NULL and shape */
+    T_LAYER         /* a layer call: time_distributed(dense(4)); ArgVal.call */
 } ArgType;
 
 typedef struct ParamDef {
@@ -241,6 +242,12 @@ typedef enum {
     L_DROPOUT,              /* dropout(rate): training only */
     L_BATCH_NORM,           /* batch_normalization: per channel (axis 1, PyTorch's) */
     L_LAYER_NORM,           /* layer_normalization: over the last axis */
+    L_SIMPLE_RNN,           /* recurrent layers on [T, F] */
+    L_LSTM,
+    L_GRU,
+    L_REPEAT,               /* repeat_vector: [F] -> [n, F] */
+    L_TIME_DISTRIBUTED,     /* time_distributed(dense(...)): the inner layer on every step */
+    L_EMBEDDING,            /* embedding: token ids [T] -> [T, output_dim] */
 } LayerKind;
 
 typedef struct Entry {
@@ -401,6 +408,7 @@ struct Node {
     int buffer;             /* PARAM: a buffer (batch norm's running statistics):
                                saved and loaded, never trained, no gradient */
     Node *buf[3];           /* BATCH_NORM: running_mean, running_var, num_batches_tracked */
+    Op ract;                /* RECURRENCE, RECURRENCE_DX: the gates' activation */
 };
 
 /* What the targets are, as the runtime's NNC_REGRESSION ... NNC_HINGE
@@ -448,6 +456,14 @@ Node *op_maxout(Graph *g, Node *x, int pieces);
 Node *op_window(Graph *g, Op op, Node *a, Node *b, Node *c, const int win[WIN_SLOTS], Shape shape);
 Node *op_reshape(Graph *g, Node *x, Shape shape);
 Node *op_loss(Graph *g, Op op, Node *pred, Node *target);
+/* Recurrent layers: the recurrence over xp with its activations (f[] from
+ * the calls), and the h's it leaves: every step or the last. */
+Node *op_recurrence(Graph *g, Node *xp, Node *w_hh, Node *b_hh, const Call *act, const Call *ract);
+Node *op_recurrence_out(Graph *g, Node *cache, int sequences);
+Node *op_repeat(Graph *g, Node *x, int times);     /* [n, F] -> [n, times, F] */
+/* A recurrent cell's gates per step (1, 4, 3) and cached floats per step. */
+int cell_gates(const Node *w_hh);
+long cell_cache(const Node *w_hh);
 extern Phase cur_phase;     /* phase given to new nodes */
 extern const char *cur_layer; /* layer name given to new nodes */
 

@@ -28,12 +28,16 @@ typedef struct Fn {
 } Fn;
 
 static const Fn fns[] = {
+    /* A float's bits and back (a union: C99 and every C++ compiler accept it),
+     * as two entries: a file that needs only one must not define the other. */
     {"nnc_bits", "",
-     "/* A float's bits and back (a union: C99 and every C++ compiler accept it). */\n"
-     "static uint32_t nnc_bits(float x) { union { float f; uint32_t u; } v; v.f = x; return v.u; }\n"
+     "/* A float's bits (a union: C99 and every C++ compiler accept it). */\n"
+     "static uint32_t nnc_bits(float x) { union { float f; uint32_t u; } v; v.f = x; return v.u; }\n"},
+    {"nnc_float", "",
+     "/* The float with these bits. */\n"
      "static float nnc_float(uint32_t u) { union { float f; uint32_t u; } v; v.u = u; return v.f; }\n"},
-    {"fabsf", "nnc_bits", "static float nnc_fabsf(float x) { return nnc_float(nnc_bits(x) & 0x7fffffffu); }\n"},
-    {"expf", "nnc_bits",
+    {"fabsf", "nnc_bits nnc_float", "static float nnc_fabsf(float x) { return nnc_float(nnc_bits(x) & 0x7fffffffu); }\n"},
+    {"expf", "nnc_float",
      "/* e^x = 2^n e^r with x = n ln2 + r, |r| <= ln2/2: e^r by its Taylor polynomial\n"
      " * of degree 7, ln2 split in two so n ln2 is exact, 2^n through the exponent bits\n"
      " * in two halves so that subnormal and huge results round once. 2 ulp. */\n"
@@ -47,7 +51,7 @@ static const Fn fns[] = {
      "                  + r * (0.00833333333f + r * (0.00138888889f + r * 0.000198412698f))))));\n"
      "    return p * nnc_float((uint32_t)(h + 127) << 23) * nnc_float((uint32_t)(n - h + 127) << 23);\n"
      "}\n"},
-    {"logf", "nnc_bits",
+    {"logf", "nnc_bits nnc_float",
      "/* log x = e ln2 + log m with x = 2^e m, m in [sqrt(1/2), sqrt(2)]; log m =\n"
      " * 2 atanh(s), s = (m - 1)/(m + 1), |s| <= 0.172, by its series to s^9. 3 ulp. */\n"
      "static float nnc_logf(float x) {\n"
@@ -92,7 +96,7 @@ static const Fn fns[] = {
      "    const float t = nnc_expm1f(-2.0f * a), y = -t / (2.0f + t);\n"
      "    return x < 0.0f ? -y : y;\n"
      "}\n"},
-    {"erff", "expf",
+    {"erff", "expf nnc_bits nnc_float",
      "/* erf x: for |x| < 1 its Taylor series in x^2 to x^23 (the terms shrink fast\n"
      " * enough that the alternation costs a bit at most); beyond, 1 - erfc x with\n"
      " * erfc x = e^(-x^2) / sqrt(pi) / (x + (1/2)/(x + 1/(x + (3/2)/(x + ...)))),\n"
@@ -118,7 +122,7 @@ static const Fn fns[] = {
      "    }\n"
      "    return x < 0.0f ? -y : y;\n"
      "}\n"},
-    {"sqrtf", "nnc_bits",
+    {"sqrtf", "nnc_bits nnc_float",
      "/* Newton's iteration from the halved exponent; subnormals scaled by 2^24 first. 1 ulp. */\n"
      "static float nnc_sqrtf(float x) {\n"
      "    if (x < 0.0f) return nnc_float(0x7fc00000u);\n"

@@ -53,6 +53,17 @@ OP(RESHAPE, "reshape", 1, shape_reshape, grad_reshape, emit_reshape) /* same val
 OP(DROPOUT, "dropout", 1, shape_same, grad_dropout, emit_dropout)
 OP(BATCH_NORM, "batch_norm", 3, shape_same, grad_batch_norm, emit_batch_norm) /* x, gamma or NULL, beta or NULL */
 OP(LAYER_NORM, "layer_norm", 3, shape_same, grad_layer_norm, emit_layer_norm) /* x, gamma or NULL, beta or NULL */
+/* Sequences [n, T, F], batch first. A recurrent layer is a LINEAR for the
+ * input projection xp = x W_ih^T + b_ih over every step at once, then
+ * RECURRENCE: the steps in order, h_t from xp_t and h_{t-1}, written to a
+ * cache [n, T, S] of what the backward pass needs (gates, cell, h: S per
+ * step, the cell kind follows from W_hh's shape); RECURRENCE_OUT reads the
+ * h's out of it. a->act: the activation, a->ract: the gates' (LSTM, GRU);
+ * f[0..3] and f[4..7] their parameters. */
+OP(RECURRENCE, "recurrence", 3, shape_recurrence, grad_never, emit_recurrence) /* xp, W_hh, b_hh or NULL */
+OP(RECURRENCE_OUT, "recurrence_out", 1, shape_recurrence_out, grad_recurrence_out, emit_recurrence_out) /* cache -> h: every step or the last */
+OP(REPEAT,  "repeat",  1, shape_repeat, grad_repeat, emit_repeat)  /* [n, F] -> [n, f[0], F] */
+OP(EMBED,   "embed",   2, shape_embed,  grad_embed,  emit_embed)   /* ids [n, T], W [V, D] -> [n, T, D] */
 
 /* Layout variants chosen by fuse.c after autodiff, for speed. */
 OP(TRANSPOSE, "transpose", 1, shape_transpose, grad_never, emit_transpose) /* W[out,in] -> [in,out] */
@@ -100,6 +111,12 @@ OP(BATCH_NORM_DX, "batch_norm_dx", 3, shape_same, grad_never, emit_batch_norm_dx
 OP(BATCH_NORM_DGAMMA, "batch_norm_dgamma", 2, shape_channel_db, grad_never, emit_batch_norm_dgamma) /* dy, x */
 OP(LAYER_NORM_DX, "layer_norm_dx", 3, shape_same, grad_never, emit_layer_norm_dx) /* dy, x, gamma or NULL */
 OP(LAYER_NORM_DGAMMA, "layer_norm_dgamma", 2, shape_linear_db, grad_never, emit_layer_norm_dgamma) /* dy, x */
+/* Backpropagation through time, from the forward cache. */
+OP(RECURRENCE_DX, "recurrence_dx", 3, shape_recurrence_dx, grad_never, emit_recurrence_dx) /* dh, cache, W_hh -> dxp */
+OP(RECURRENCE_DW, "recurrence_dw", 2, shape_recurrence_dw, grad_never, emit_recurrence_dw) /* dxp, cache -> dW_hh */
+OP(RECURRENCE_DB, "recurrence_db", 2, shape_recurrence_db, grad_never, emit_recurrence_db) /* dxp, cache -> db_hh */
+OP(REPEAT_BWD, "repeat_backward", 1, shape_repeat_bwd, grad_never, emit_repeat_bwd) /* dy [n, R, F] -> [n, F] */
+OP(EMBED_DW, "embed_dw", 2, shape_embed_dw, grad_never, emit_embed_dw) /* dy, ids -> dW [V, D]; f[0] = V */
 
 /* Gradient clipping, made by optim.c: in place on one gradient, before the
  * update. f[0] is the limit. clip_global_norm nodes share one norm taken over

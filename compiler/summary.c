@@ -52,6 +52,8 @@ static long macs(Graph *g) {
             k += node_row(n) * n->in[1]->shape.dim[0];
         else if (n->op == OP_CONV2D && n->phase == PH_FORWARD)    /* per output: C kh kw */
             k += node_row(n) * (node_numel(n->in[1]) / n->in[1]->shape.dim[0]);
+        else if (n->op == OP_RECURRENCE && n->phase == PH_FORWARD)    /* W_hh h per step */
+            k += node_row(n->in[0]) * n->in[1]->shape.dim[1];
     }
     return k;
 }
@@ -166,6 +168,7 @@ static void json_arg(FILE *out, const ParamDef *d, const ArgVal *v) {
     case T_REGULARIZER:
     case T_CALLBACK:
     case T_METRIC:
+    case T_LAYER:
         if (!v->call)
             fputs("null", out);
         else if (!v->call->e->params[0].name)

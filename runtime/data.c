@@ -289,7 +289,12 @@ static int parse_row(nnc_dataset *ds, char *s, char *end, const char *name, long
                                                    : "out of range for a float");
         }
         if (col <= ds->n_in) {
-            x[col - 1] = v;
+            if (d->token_ids > 0 && !(v >= 0 && v < (float)d->token_ids && v == floorf(v))) {
+                nnc_printable(text, sizeof text, b, (size_t)(e - b));
+                return nnc_errorf("%s:%lld:%d: error: column %d: token id '%s' is not an integer in [0, %d)",
+                                  name, row, col, col, text, d->token_ids);
+            }
+            x[col - 1] = v + 0.0f;
         } else if (d->task == NNC_SPARSE) {
             if (!(v >= 0 && v < (float)d->n_out && v == floorf(v))) {
                 nnc_printable(text, sizeof text, b, (size_t)(e - b));
@@ -580,6 +585,15 @@ int nnc_data_load(nnc_dataset *ds, const char *path, const nnc_model_desc *d, in
         rc = nnc_data_read(ds, f, path, d, targets_optional);
         fclose(f);
     }
+    /* token ids in IDX images (CSV rows are checked as they are parsed) */
+    if (!rc && idx == 1 && d->token_ids > 0)
+        for (size_t i = 0; i < (size_t)ds->n * (size_t)ds->n_in; i++)
+            if (ds->x[i] >= (float)d->token_ids) {
+                rc = nnc_errorf("%s: error: image %zu, value %zu: token id %g is not below %d", path,
+                                i / (size_t)ds->n_in + 1, i % (size_t)ds->n_in + 1, ds->x[i], d->token_ids);
+                nnc_data_free(ds);
+                break;
+            }
     /* data(scale = s): every input value divided by s as it is read */
     if (!rc && d->input_scale > 0 && d->input_scale != 1)
         for (size_t i = 0; i < (size_t)ds->n * (size_t)ds->n_in; i++) ds->x[i] = (float)(ds->x[i] / d->input_scale);

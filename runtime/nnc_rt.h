@@ -115,6 +115,9 @@ typedef struct nnc_model_desc {
     const char *train_labels_path;
     const char *test_labels_path;
     double input_scale;
+    /* ---- embedding (sequences): > 0 when the input values are token ids,
+     * which must then be integers in [0, token_ids); 0: any number */
+    int token_ids;
 } nnc_model_desc;
 
 /* Entry point of a training/eval/predict program; returns the exit status. */

@@ -82,6 +82,30 @@ fi
 # scored on the first 1000 test images. The subsets are written as plain
 # (not gzipped) IDX files named as MNIST's, so the labels are found beside
 # them. The full run (5 epochs, 60 000 images) is recorded in the README.
+# sine: next-step prediction on every step of a noisy sum of sines (many to
+# many); beat the naive forecast "the next value is the current one" by 30%
+if run sine; then
+    base=$($PY tests/e2e/last_value_baseline.py examples/data/sine_test.csv) || base=
+    if [ -z "$base" ]; then
+        echo "FAIL: e2e/sine: could not compute the last-value baseline"
+        failed=$((failed + 1))
+    else
+        expect sine rmse "<" "$(awk -v b="$base" 'BEGIN { print 0.7 * b }')" "0.7 x last-value rmse $base"
+    fi
+fi
+# embedding: token ids outside [0, input_dim) are refused where they are read
+printf 'model ids {\n  input [3]\n  embedding(5, 2)\n  gru(3)\n  dense(1)\n  loss mse\n  optimizer sgd\n}\n' > "$W/ids.nn"
+printf 'a,b,c,y\n1,2,3,0.5\n4,5,1,0.1\n' > "$W/ids.csv"
+if "$NNC" train "$W/ids.nn" --data "$W/ids.csv" > "$W/ids.out" 2> "$W/ids.err"; then
+    echo "FAIL: e2e/embedding_ids: an id of 5 with input_dim 5 was accepted"
+    failed=$((failed + 1))
+elif grep -qF "ids.csv:3:2: error: column 2: token id '5' is not an integer in [0, 5)" "$W/ids.err"; then
+    echo "PASS: e2e/embedding_ids: token id 5 refused at row 3, column 2"
+else
+    echo "FAIL: e2e/embedding_ids: unexpected message: $(head -n 2 "$W/ids.err")"
+    failed=$((failed + 1))
+fi
+
 FM=/usr/share/datasets/fashion-mnist
 if [ -f $FM/train-images-idx3-ubyte.gz ]; then
     $PY - "$FM" "$W" <<'PYEOF'
@@ -106,6 +130,10 @@ PYEOF
         last=$(tail -n 1 "$W/lenet5.out")
         expect lenet5 accuracy ">=" 0.72 "2 epochs on 3000 images"
     fi
+    # fashion_lstm in short, on the same subsets: the images as 28 steps of
+    # 28 pixels. The full run (5 epochs) is recorded in the README.
+    run fashion_lstm --data "$W/train-images-idx3-ubyte" --test "$W/t10k-images-idx3-ubyte" --epochs 2 &&
+        expect fashion_lstm accuracy ">=" 0.6 "2 epochs on 3000 images"
 else
     echo "FAIL: e2e/lenet5: no $FM (tools/install-deps.sh installs dataset-fashion-mnist)"
     failed=$((failed + 1))

@@ -82,6 +82,15 @@ PY
 compare digits examples/digits.nn 1
 compare digits_smooth "$here/digits_smooth.nn" 0
 
+# An LSTM's inference build calls expf and tanhf only: nnc_float without
+# nnc_bits (an unused static function is a -Werror failure).
+if ./nnc train examples/sine.nn --epochs 1 --save "$tmp/sine.st" --quiet >/dev/null 2>"$tmp/err" &&
+   ./nnc examples/sine.nn --inference --weights "$tmp/sine.st" --no-libm -o "$tmp/sine.c" 2>>"$tmp/err"; then
+    build sine_lstm_inference "$tmp/sine.c"
+else
+    fail "sine_lstm_inference: $(head -3 "$tmp/err")"
+fi
+
 # Training builds: digits, and a model whose code calls every approximation.
 ./nnc examples/digits.nn --no-libm -o "$tmp/train.c" && build digits_training "$tmp/train.c"
 ./nnc "$here/allmath.nn" --no-libm -o "$tmp/all.c" 2>"$tmp/err" && build allmath_training "$tmp/all.c" ||

@@ -96,6 +96,9 @@ def main():
     seed = a.seed if a.seed is not None else zlib.crc32(spec["name"].encode())
     rng = np.random.RandomState(seed)   # legacy stream: frozen across numpy versions
     x = q(rng.randn(a.samples, math.prod(spec["input"])))
+    first = spec["layers"][0]
+    if first["type"] == "embedding":    # token ids: integers in [0, input_dim)
+        x = rng.randint(0, first["input_dim"], size=x.shape).astype(float)
     y = TARGETS[loss](rng, x, spec["layers"][-1]["output_shape"])
     rows = np.concatenate([x, y.reshape(len(x), -1)], axis=1)
     with open(a.out, "w") as f:

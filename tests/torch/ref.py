@@ -260,6 +260,85 @@ class LayerNorm(nn.Module):
 NORM_INIT = ("beta_initializer", "gamma_initializer")
 IDENTITY = lambda x: x  # noqa: E731
 
+class Cell(nn.Module):
+    """A one-layer recurrent net with torch.nn.RNN/LSTM/GRU's parameter names
+    and layouts, written out step by step for activations nn.LSTM and nn.GRU
+    do not offer; with the default activations ref.py uses the torch modules
+    themselves."""
+
+    def __init__(self, kind, f, units, bias, act, ract):
+        super().__init__()
+        g = {"simple_rnn": 1, "lstm": 4, "gru": 3}[kind]
+        self.kind, self.units, self.act, self.ract = kind, units, act, ract
+        self.weight_ih_l0 = nn.Parameter(torch.zeros(g * units, f))
+        self.weight_hh_l0 = nn.Parameter(torch.zeros(g * units, units))
+        if bias:
+            self.bias_ih_l0 = nn.Parameter(torch.zeros(g * units))
+            self.bias_hh_l0 = nn.Parameter(torch.zeros(g * units))
+        else:
+            self.bias_ih_l0 = self.bias_hh_l0 = None
+
+    def forward(self, x):
+        n, T, _ = x.shape
+        h = x.new_zeros(n, self.units)
+        c = x.new_zeros(n, self.units)
+        xp = F.linear(x, self.weight_ih_l0, self.bias_ih_l0)
+        out = []
+        for t in range(T):
+            hp = F.linear(h, self.weight_hh_l0, self.bias_hh_l0)
+            if self.kind == "simple_rnn":
+                h = self.act(xp[:, t] + hp)
+            elif self.kind == "lstm":
+                i, f, g, o = (xp[:, t] + hp).chunk(4, -1)
+                c = self.ract(f) * c + self.ract(i) * self.act(g)
+                h = self.ract(o) * self.act(c)
+            else:
+                xr, xz, xn = xp[:, t].chunk(3, -1)
+                hr, hz, hn = hp.chunk(3, -1)
+                r, z = self.ract(xr + hr), self.ract(xz + hz)
+                h = (1 - z) * self.act(xn + r * hn) + z * h
+            out.append(h)
+        return torch.stack(out, 1), None
+
+
+def recurrent(L):
+    kind, units, f = L["type"], L["units"], L["input_shape"][1]
+    act, ract = L["activation"], L.get("recurrent_activation", "sigmoid")
+    if kind == "simple_rnn" and act in ("tanh", "relu"):
+        m = nn.RNN(f, units, nonlinearity=act, bias=L["use_bias"], batch_first=True)
+    elif kind == "lstm" and (act, ract) == ("tanh", "sigmoid"):
+        m = nn.LSTM(f, units, bias=L["use_bias"], batch_first=True)
+    elif kind == "gru" and (act, ract) == ("tanh", "sigmoid"):
+        m = nn.GRU(f, units, bias=L["use_bias"], batch_first=True)
+    else:
+        m = Cell(kind, f, units, L["use_bias"], activation(act), activation(ract))
+    last = not L["return_sequences"]
+    return m, lambda out: out[0][:, -1] if last else out[0]
+
+
+class TimeDistributed(nn.Linear):
+    """Keras' TimeDistributed(Dense): nn.Linear on the last axis, which is
+    every step at once; its parameters under the outer layer's name."""
+
+
+def time_distributed(L):
+    d = L["layer"]
+    check_keys("time_distributed's layer", d, {"type", "units", "activation", "use_bias",
+                                               "kernel_initializer", "bias_initializer",
+                                               "kernel_regularizer", "bias_regularizer"})
+    if d["type"] != "dense" or d.get("kernel_regularizer") or d.get("bias_regularizer"):
+        die("time_distributed: only dense without regularizers")
+    return (TimeDistributed(L["input_shape"][-1], d["units"], bias=d["use_bias"]),
+            activation(d["activation"]))
+
+
+class Embedding(nn.Embedding):
+    """nn.Embedding on ids that arrive as floats (nnc's inputs are floats)."""
+
+    def forward(self, x):
+        return super().forward(x.long())
+
+
 # Layer keys every layer has; kernel/bias initializers are ignored because the
 # oracle always starts from weights it writes itself (ref.py init, nnc --init).
 COMMON = ("name", "input_shape", "output_shape")
@@ -281,6 +360,20 @@ LAYERS = {
     "max_pooling2d": {"keys": COMMON + ("pool_size", "strides", "padding", "window"), "build": max_pool},
     "average_pooling2d": {"keys": COMMON + ("pool_size", "strides", "padding", "window"),
                           "build": avg_pool},
+    "simple_rnn": {"keys": COMMON + ("units", "activation", "use_bias", "return_sequences",
+                                     "kernel_initializer", "recurrent_initializer", "bias_initializer"),
+                   "build": recurrent},
+    "lstm": {"keys": COMMON + ("units", "activation", "recurrent_activation", "use_bias", "return_sequences",
+                               "kernel_initializer", "recurrent_initializer", "bias_initializer"),
+             "build": recurrent},
+    "gru": {"keys": COMMON + ("units", "activation", "recurrent_activation", "use_bias", "return_sequences",
+                              "kernel_initializer", "recurrent_initializer", "bias_initializer"),
+            "build": recurrent},
+    "repeat_vector": {"keys": COMMON + ("n",),
+                      "build": lambda L: (None, lambda x: x.unsqueeze(1).expand(-1, L["n"], -1))},
+    "time_distributed": {"keys": COMMON + ("layer",), "build": time_distributed},
+    "embedding": {"keys": COMMON + ("input_dim", "output_dim", "embeddings_initializer"),
+                  "build": lambda L: (Embedding(L["input_dim"], L["output_dim"]), lambda x: x)},
     "flatten": {"keys": COMMON, "build": lambda L: (None, lambda x: x.reshape(len(x), -1))},
     "reshape": {"keys": COMMON + ("shape",),
                 "build": lambda L: (None, lambda x: x.reshape([len(x)] + L["shape"]))},

@@ -76,6 +76,15 @@ norm_bn_dense            54  yes
 norm_bn_conv             40  yes
 norm_layer_norm          31  no
 norm_dropout             52  yes
+rnn_lstm_last            37  yes
+rnn_gru_seq              30  yes
+rnn_simple_relu          30  yes
+rnn_lstm_variants        29  yes
+rnn_gru_variants         23  no
+rnn_simple_sce           30  yes
+seq_one_to_many          35  yes
+seq_embedding_gru        30  yes
+rnn_simple_variants      12  no
 "
 
 if [ ! -x "$NNC" ]; then

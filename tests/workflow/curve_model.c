@@ -90,6 +90,7 @@ int main(int argc, char **argv)
         NULL, NULL, NNC_PRE_NONE, NULL /* learning_rate */, &cb, NULL /* metrics */,
         NULL, 0, 0, NULL, NULL /* no optimizer state */,
         NULL, NULL, 1.0, /* IDX labels, scale */
+        0, /* not token ids */
     };
     return nnc_main(&d, &model, argc, argv);
 }
