@@ -1034,18 +1034,32 @@ static int is_regression(const Call *loss) {
     return op == OP_MSE || op == OP_MAE || op == OP_HUBER || op == OP_LOG_COSH;
 }
 
-/* What a callback may monitor: the loss and the task's metric, each for the
- * training data and (with a validation split) for the validation data. */
+/* Validation data: fit(validation_split) or fit(validation_data). */
+static int has_validation(const Spec *spec) {
+    return call_num(spec->fit, "validation_split") > 0 || call_arg(spec->fit, "validation_data")->given;
+}
+
+/* What a callback may monitor: the loss, the task's metric (accuracy or
+ * rmse) and every metric of metrics(...), each for the training data and
+ * (with validation data) for the validation data. */
 static void check_monitor(const Spec *spec, const Call *c) {
-    static const char *const all[] = {"loss", "val_loss", "accuracy", "val_accuracy", "rmse", "val_rmse"};
+    const char *all[2 * 64 + 6] = {"loss", "val_loss", "accuracy", "val_accuracy", "rmse", "val_rmse"};
+    int n_all = 6;
     const ArgVal *m = call_arg(c, "monitor"), *mode = call_arg(c, "mode");
     const char *metric = spec->loss && is_regression(spec->loss) ? "rmse" : "accuracy";
     const char *name = m->str, *base = strncmp(name, "val_", 4) ? name : name + 4;
     int known = 0;
-    for (int i = 0; i < 6; i++)
+    for (int i = 0; i < spec->nmetrics && n_all + 2 <= (int)(sizeof all / sizeof *all); i++) {
+        all[n_all++] = spec->metrics[i]->e->name;
+        all[n_all++] = fmt("val_%s", spec->metrics[i]->e->name);
+    }
+    for (int i = 0; i < n_all; i++)
         known |= !strcmp(name, all[i]);
+    for (int i = 0; i < spec->nmetrics; i++)
+        if (!strcmp(base, spec->metrics[i]->e->name))
+            metric = base;      /* listed in metrics(...): reported whatever the task */
     if (!known) {
-        const char *near = nearest(name, all, 6);
+        const char *near = nearest(name, all, n_all);
         error_at(m->loc, "unknown monitor '%s'", cut(name));
         if (near)
             hint("did you mean '%s'?", near);
@@ -1055,9 +1069,9 @@ static void check_monitor(const Spec *spec, const Call *c) {
         error_at(m->loc, "monitor '%s' is not reported for loss %s", name, spec->loss->e->name);
         hint("%s models report %s: monitor %s%s", !strcmp(metric, "rmse") ? "regression" : "classification",
              metric, name != base ? "val_" : "", metric);
-    } else if (name != base && call_num(spec->fit, "validation_split") == 0) {
+    } else if (name != base && !has_validation(spec)) {
         error_at(m->loc, "monitor '%s' needs validation data, but there is no validation split", name);
-        hint("set fit(validation_split = 0.2), or monitor %s", base);
+        hint("set fit(validation_split = 0.2) or fit(validation_data = \"val.csv\"), or monitor %s", base);
     }
     static const char *const modes[] = {"auto", "min", "max"};
     if (strcmp(mode->str, "auto") && strcmp(mode->str, "min") && strcmp(mode->str, "max")) {
@@ -1069,6 +1083,13 @@ static void check_monitor(const Spec *spec, const Call *c) {
 }
 
 static void check_callbacks(const Spec *spec) {
+    const ArgVal *vs = call_arg(spec->fit, "validation_split"), *vd = call_arg(spec->fit, "validation_data");
+    if (vs->given && vd->given && vs->num > 0) {
+        error_at(vd->loc, "fit takes validation_data or validation_split, not both");
+        note_at(vs->loc, "validation_split is here");
+    }
+    if (call_arg(spec->fit, "validation_labels")->given && !vd->given)
+        error_at(call_arg(spec->fit, "validation_labels")->loc, "validation_labels without validation_data");
     for (int i = 0; i < spec->ncallbacks; i++) {
         const Call *c = spec->callbacks[i];
         if (call_has(c, "monitor"))
@@ -1157,7 +1178,7 @@ Spec *check(const Ast *ast) {
     }
 
     const Stmt *input = NULL, *loss = NULL, *opt = NULL, *fit = NULL, *data = NULL, *pre = NULL;
-    const Stmt *cbs = NULL, *mets = NULL;
+    const Stmt *cbs = NULL, *mets = NULL, *cv = NULL;
     const Stmt *first_layer = NULL;
     int layers_ok = 1, input_ok = 0;
     Loc input_loc = ast->loc;
@@ -1216,6 +1237,9 @@ Spec *check(const Ast *ast) {
         } else if (strcmp(e->name, "preprocess") == 0) {
             if (once(s, &pre) && c)
                 spec->preprocess = c->v[0].call;
+        } else if (strcmp(e->name, "cross_validate") == 0) {
+            if (once(s, &cv) && c)
+                spec->cross_validate = c;
         } else {
             internal_error("statement '%s' not handled", e->name);
         }

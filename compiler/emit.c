@@ -1191,14 +1191,14 @@ static const char *call_text(const Call *c) {
     return fmt("%s)", s);
 }
 
-/* NAME_learning_rate: the rate of the step about to be taken, m->step
+/* NAME_scheduled_rate: the rate of the step about to be taken, m->step
  * counting steps taken so far (from 0, as Keras' schedules count). */
-static void emit_learning_rate(void) {
+static void emit_scheduled_rate(void) {
     const ArgVal *a = call_arg(G->spec->optimizer, "learning_rate");
     const Call *c = a->call;
     if (!c) {
         emit("/* The learning rate of the next step: constant. */");
-        OPEN("double %s_learning_rate(const %s_model *m) {", P, P);
+        OPEN("static double scheduled_rate(const %s_model *m) {", P);
         emit("(void)m;");
         emit("return %s;", dbl(a->num));
         CLOSE();
@@ -1207,7 +1207,7 @@ static void emit_learning_rate(void) {
     const char *name = c->e->name;
     emit("/* The learning rate of the next step: %s", call_text(c));
     emit(" * at step = m->step, the steps taken so far (counted from 0, as Keras does). */");
-    OPEN("double %s_learning_rate(const %s_model *m) {", P, P);
+    OPEN("static double scheduled_rate(const %s_model *m) {", P);
     emit("double step = (double)m->step;");
     if (!strcmp(name, "piecewise_constant")) {
         const ArgVal *b = call_arg(c, "boundaries"), *v = call_arg(c, "values");
@@ -1243,6 +1243,18 @@ static void emit_learning_rate(void) {
     } else {
         internal_error("no emitter for schedule %s", name);
     }
+    CLOSE();
+}
+
+/* NAME_learning_rate: the scheduled rate times m->lr_scale, the multiplier
+ * reduce_lr_on_plateau lowers at run time (and a checkpoint keeps). */
+static void emit_learning_rate(void) {
+    emit_scheduled_rate();
+    emit("");
+    emit("/* The rate of the next step: the schedule's, times the multiplier");
+    emit(" * reduce_lr_on_plateau sets (0, as in a zeroed model, means 1). */");
+    OPEN("double %s_learning_rate(const %s_model *m) {", P, P);
+    emit("return m->lr_scale > 0.0 ? scheduled_rate(m) * m->lr_scale : scheduled_rate(m);");
     CLOSE();
 }
 
@@ -1893,6 +1905,7 @@ static void emit_header(const EmitOpts *o) {
     emit("    $ state[%ld];  /* optimizer state, slots parallel to params */", ns ? ns : 1);
     emit("    $ acts[%ld];   /* activations and temporaries of one batch */", na ? na : 1);
     emit("    long step;     /* optimizer steps taken */");
+    emit("    double lr_scale; /* multiplies the learning rate (reduce_lr_on_plateau); 0 means 1 */");
     emit("} %s_model;", P);
     emit("");
     emit("/* A named tensor in params, as PyTorch names it (fc1.weight is [out, in]). */");
@@ -2032,19 +2045,53 @@ static const char *data_path(const Spec *s, const char *key) {
     return p[0] == '/' ? p : fmt("%s/%s", s->dir, p);
 }
 
+/* fit(validation_data = ...) and its labels, relative to the model file. */
+static const char *fit_path(const Spec *s, const char *key) {
+    const char *p = call_has(s->fit, key) ? call_str(s->fit, key) : NULL;
+    if (!p || !*p)
+        return NULL;
+    return p[0] == '/' ? p : fmt("%s/%s", s->dir, p);
+}
+
+/* `nnc summary`'s text as a C string, for the --report page. */
+static const char *summary_string(Graph *g) {
+    FILE *f = tmpfile();
+    char *text;
+    long n;
+    if (!f)
+        return "NULL";
+    summary(g, f);
+    n = ftell(f);
+    rewind(f);
+    text = xalloc((size_t)n + 1);
+    if (n < 0 || fread(text, 1, (size_t)n, f) != (size_t)n) {
+        fclose(f);
+        return "NULL";
+    }
+    text[n] = 0;
+    fclose(f);
+    return c_string(text);
+}
+
 static const char *const task_names[] = {
     [TASK_REGRESSION] = "NNC_REGRESSION", [TASK_BINARY] = "NNC_BINARY", [TASK_SPARSE] = "NNC_SPARSE",
     [TASK_ONEHOT] = "NNC_ONEHOT", [TASK_HINGE] = "NNC_HINGE",
 };
 
+/* A metric of metrics(...) is NNC_MON_METRIC + 2 * its index (+ 1 for
+ * val_); the loss, accuracy and rmse have their own codes. */
 static const char *monitor_name(const Call *c) {
     static const char *const names[] = {"NNC_MON_LOSS", "NNC_MON_VAL_LOSS", "NNC_MON_ACCURACY",
                                         "NNC_MON_VAL_ACCURACY", "NNC_MON_RMSE", "NNC_MON_VAL_RMSE"};
     static const char *const keys[] = {"loss", "val_loss", "accuracy", "val_accuracy", "rmse", "val_rmse"};
+    const char *m = call_str(c, "monitor"), *base = strncmp(m, "val_", 4) ? m : m + 4;
+    for (int i = 0; i < G->spec->nmetrics; i++)
+        if (!strcmp(base, G->spec->metrics[i]->e->name))
+            return fmt("NNC_MON_METRIC + %d", 2 * i + (base != m));
     for (int i = 0; i < 6; i++)
-        if (!strcmp(call_str(c, "monitor"), keys[i]))
+        if (!strcmp(m, keys[i]))
             return names[i];
-    internal_error("monitor '%s' passed the checker", call_str(c, "monitor"));
+    internal_error("monitor '%s' passed the checker", m);
 }
 
 static const char *mode_name(const Call *c) {
@@ -2077,7 +2124,7 @@ static void emit_metrics(const Spec *s) {
 
 /* callbacks(...) as the runtime's nnc_callbacks; the checker allowed each once. */
 static void emit_callbacks(const Spec *s) {
-    const Call *es = NULL, *ckpt = NULL, *csv = NULL;
+    const Call *es = NULL, *ckpt = NULL, *csv = NULL, *rlr = NULL;
     for (int i = 0; i < s->ncallbacks; i++) {
         const Call *c = s->callbacks[i];
         if (!strcmp(c->e->name, "early_stopping"))
@@ -2086,6 +2133,8 @@ static void emit_callbacks(const Spec *s) {
             ckpt = c;
         else if (!strcmp(c->e->name, "csv_logger"))
             csv = c;
+        else if (!strcmp(c->e->name, "reduce_lr_on_plateau"))
+            rlr = c;
         else
             internal_error("callback '%s' has no emitter", c->e->name);
     }
@@ -2102,6 +2151,12 @@ static void emit_callbacks(const Spec *s) {
     else
         emit("    NULL, 0, 0, 0, /* no model_checkpoint */");
     emit("    %s, /* csv_logger */", csv ? c_string(call_str(csv, "path")) : "NULL");
+    if (rlr)
+        emit("    1, %s, %ld, %ld, %s, %.17g, %.17g, %.17g, /* reduce_lr_on_plateau */", monitor_name(rlr),
+             (long)call_num(rlr, "patience"), (long)call_num(rlr, "cooldown"), mode_name(rlr),
+             call_num(rlr, "factor"), call_num(rlr, "min_delta"), call_num(rlr, "min_lr"));
+    else
+        emit("    0, 0, 0, 0, 0, 0.0, 0.0, 0.0, /* no reduce_lr_on_plateau */");
     emit("};");
 }
 
@@ -2136,6 +2191,7 @@ void emit_driver(Graph *g, FILE *f, const char *h_name) {
     emit("    %s_forward(m, x, out, n);", P);
     emit("}");
     emit("static float learning_rate(void *m) { return (float)%s_learning_rate(m); }", P);
+    emit("static double *lr_scale(void *m) { return &((%s_model *)m)->lr_scale; }", P);
     if (s->ncallbacks)
         emit_callbacks(s);
     if (s->nmetrics)
@@ -2164,6 +2220,10 @@ void emit_driver(Graph *g, FILE *f, const char *h_name) {
     /* ---- data(train_labels, test_labels, scale) (images) */
     emit("        %s, %s, %.17g,", c_string(data_path(s, "train_labels")), c_string(data_path(s, "test_labels")),
          s->data ? call_num(s->data, "scale") : 1.0);
+    /* ---- flow: validation_data, the rate's multiplier, cross_validate, the summary */
+    emit("        %s, %s,", c_string(fit_path(s, "validation_data")), c_string(fit_path(s, "validation_labels")));
+    emit("        lr_scale, %d,", s->cross_validate ? (int)call_num(s->cross_validate, "k") : 0);
+    emit("        %s,", summary_string(G));
     emit("    };");
     emit("    return nnc_main(&d, &model, argc, argv);");
     emit("}");

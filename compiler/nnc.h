@@ -320,6 +320,7 @@ typedef struct Spec {
     int ncallbacks;
     Call **metrics;         /* K_METRIC entries of metrics(...), in order */
     int nmetrics;
+    Call *cross_validate;   /* cross_validate(k); NULL if absent */
 } Spec;
 
 /* Check an AST; reports located errors and returns NULL if any. */

@@ -481,7 +481,8 @@ out:
 static char *labels_path(const char *images, const nnc_model_desc *d)
 {
     const char *given = d->train_path && !strcmp(images, d->train_path) ? d->train_labels_path
-                      : d->test_path && !strcmp(images, d->test_path) ? d->test_labels_path : NULL;
+                      : d->test_path && !strcmp(images, d->test_path) ? d->test_labels_path
+                      : d->val_path && !strcmp(images, d->val_path) ? d->val_labels_path : NULL;
     size_t n = strlen(images);
     char *p = nnc_alloc(n + 1, 1);
     if (!p) return NULL;

@@ -165,6 +165,7 @@ int main(int argc, char **argv)
         getenv("FAKE_TRAIN"), getenv("FAKE_TEST"), PRE, NULL /* learning_rate */, NULL /* callbacks */,
         metrics, NULL, 0, 0, NULL, NULL /* no optimizer state */,
         NULL, NULL, 1.0, /* IDX labels, scale */
+        NULL, NULL, NULL, 0, NULL, /* validation_data and labels, lr_scale, cross_validate, summary */
     };
     return nnc_main(&d, &model, argc, argv);
 }
