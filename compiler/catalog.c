@@ -71,7 +71,8 @@ const Entry catalog[] = {
         {"train_labels", T_STR, "", ANY, "IDX labels of IDX train images (default: the MNIST name beside them)"},
         {"test_labels", T_STR, "", ANY, "IDX labels of IDX test images (default: the MNIST name beside them)"},
         {"scale", T_FLOAT, "1.0", 0, HUGE_VAL, 1, 0, "every input value read is divided by scale (255: pixels to [0, 1])"},
-     }, "where the data is: CSV, or IDX images (MNIST format, gzipped or not) with their labels",
+        {"format", T_NAME, "auto", ANY, "auto (told apart by the first bytes), csv, idx or npy"},
+     }, "where the data is: CSV, IDX images (MNIST format) or NumPy .npy arrays, gzipped or not, with their labels",
      "data(train = \"train.csv\", test = \"test.csv\")"},
     {"preprocess", K_STATEMENT, 0, L_NONE, {
         {"method", T_PREPROCESS, NULL, ANY, "none, standardize or min_max"},

@@ -1082,6 +1082,19 @@ static void check_monitor(const Spec *spec, const Call *c) {
     }
 }
 
+/* data(format = auto | csv | idx | npy) */
+static void check_data(const Spec *spec) {
+    static const char *const formats[] = {"auto", "csv", "idx", "npy"};
+    const ArgVal *f = call_arg(spec->data, "format");
+    for (int i = 0; i < 4; i++)
+        if (!strcmp(f->str, formats[i]))
+            return;
+    const char *near = nearest(f->str, formats, 4);
+    error_at(f->loc, "data format must be auto, csv, idx or npy, got %s", cut(f->str));
+    if (near)
+        hint("did you mean '%s'?", near);
+}
+
 static void check_callbacks(const Spec *spec) {
     const ArgVal *vs = call_arg(spec->fit, "validation_split"), *vd = call_arg(spec->fit, "validation_data");
     if (vs->given && vd->given && vs->num > 0) {
@@ -1278,6 +1291,8 @@ Spec *check(const Ast *ast) {
     }
     if (spec->fit)
         check_callbacks(spec);
+    if (spec->data)
+        check_data(spec);
     if (spec->loss && layers_ok && spec->nlayers)
         check_metrics(spec);
     return error_count() > errors ? NULL : spec;

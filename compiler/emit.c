@@ -2053,6 +2053,13 @@ static const char *fit_path(const Spec *s, const char *key) {
     return p[0] == '/' ? p : fmt("%s/%s", s->dir, p);
 }
 
+/* data(format = ...) as the runtime's NNC_FORMAT_*. */
+static const char *format_name(const Spec *s) {
+    const char *f = s->data ? call_str(s->data, "format") : "auto";
+    return !strcmp(f, "csv") ? "NNC_FORMAT_CSV" : !strcmp(f, "idx") ? "NNC_FORMAT_IDX"
+         : !strcmp(f, "npy") ? "NNC_FORMAT_NPY" : "NNC_FORMAT_AUTO";
+}
+
 /* `nnc summary`'s text as a C string, for the --report page. */
 static const char *summary_string(Graph *g) {
     FILE *f = tmpfile();
@@ -2224,6 +2231,7 @@ void emit_driver(Graph *g, FILE *f, const char *h_name) {
     emit("        %s, %s,", c_string(fit_path(s, "validation_data")), c_string(fit_path(s, "validation_labels")));
     emit("        lr_scale, %d,", s->cross_validate ? (int)call_num(s->cross_validate, "k") : 0);
     emit("        %s,", summary_string(G));
+    emit("        %s,", format_name(s));
     emit("    };");
     emit("    return nnc_main(&d, &model, argc, argv);");
     emit("}");

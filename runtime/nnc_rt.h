@@ -35,6 +35,9 @@ enum {
 
 enum { NNC_PRE_NONE = 0, NNC_PRE_STANDARDIZE = 1, NNC_PRE_MINMAX = 2 };
 
+/* data(format = ...) */
+enum { NNC_FORMAT_AUTO = 0, NNC_FORMAT_CSV, NNC_FORMAT_IDX, NNC_FORMAT_NPY };
+
 /* What a callback monitors, as Keras names it in its logs. */
 enum {
     NNC_MON_LOSS = 0, NNC_MON_VAL_LOSS, NNC_MON_ACCURACY, NNC_MON_VAL_ACCURACY,
@@ -137,6 +140,9 @@ typedef struct nnc_model_desc {
     int cross_validate;
     /* `nnc summary`'s text, for the --report page; NULL: none */
     const char *summary;
+    /* data(format): NNC_FORMAT_AUTO tells CSV, IDX and .npy files apart by
+     * their first bytes; the others insist on one */
+    int data_format;
 } nnc_model_desc;
 
 /* Entry point of a training/eval/predict program; returns the exit status. */

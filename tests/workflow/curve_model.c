@@ -133,6 +133,7 @@ int main(int argc, char **argv)
         NULL, 0, 0, NULL, NULL /* no optimizer state */,
         NULL, NULL, 1.0, /* IDX labels, scale */
         getenv("VAL_DATA"), NULL, lr_scale, 0, NULL, /* validation_data, lr_scale, cross_validate, summary */
+        NNC_FORMAT_AUTO,
     };
     return nnc_main(&d, &model, argc, argv);
 }

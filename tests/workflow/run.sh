@@ -20,7 +20,7 @@ same() { if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "got '$2', want '$3'
 P=$T/curve
 if ! $CC -std=c99 -Wall -Wextra -pedantic -Werror -D_POSIX_C_SOURCE=200809L -I"$ROOT/runtime" \
         tests/workflow/curve_model.c runtime/rng.c runtime/data.c runtime/safetensors.c runtime/metrics.c \
-        runtime/driver.c runtime/report.c -o "$P" -lz -lm 2>"$T/build.err"; then
+        runtime/driver.c runtime/report.c runtime/npy.c -o "$P" -lz -lm 2>"$T/build.err"; then
     fail build "$(head -c 600 "$T/build.err")"
     echo "workflow: $npass passed, $nfail failed"; exit 1
 fi
@@ -153,7 +153,7 @@ same "--quiet --verbose is refused" "$?" 2
 # eval's confusion matrix and per-class precision/recall on a constructed
 # case: a linear model with identity weights predicts the largest input.
 cd "$ROOT" || exit 1
-FAKE="tests/runtime/fake_model.c runtime/rng.c runtime/data.c runtime/safetensors.c runtime/metrics.c runtime/driver.c runtime/report.c"
+FAKE="tests/runtime/fake_model.c runtime/rng.c runtime/data.c runtime/safetensors.c runtime/metrics.c runtime/driver.c runtime/report.c runtime/npy.c"
 FLAGS="-std=c99 -Wall -Wextra -pedantic -Werror -Iruntime"
 if $CC $FLAGS -DTASK=NNC_SPARSE -DN_IN=3 $FAKE -o "$T/sparse" -lz -lm && \
    $CC $FLAGS -DTASK=NNC_HINGE -DN_IN=1 $FAKE -o "$T/hinge" -lz -lm; then
@@ -400,7 +400,7 @@ else fail "early_stopping on val_auc" "$(head -c 400 err.txt)"; fi
 
 # reduce_lr_on_plateau through the generated rate: the logged lr halves
 # exactly when the rule says, and an interrupted run resumes bit for bit
-sed 's/callbacks(csv_logger("history.csv"))/callbacks(csv_logger("history.csv"), reduce_lr_on_plateau(monitor = loss, factor = 0.5, patience = 0, min_delta = 0.05))/; s/exponential_decay(0.01, decay_steps = 7, decay_rate = 0.9)/0.01/; s/^model resume/model rlr/' \
+sed 's/callbacks(csv_logger("history.csv"))/callbacks(csv_logger("history.csv"), reduce_lr_on_plateau(monitor = loss, factor = 0.5, patience = 0, min_delta = 0.2))/; s/exponential_decay(0.01, decay_steps = 7, decay_rate = 0.9)/0.01/; s/^model resume/model rlr/' \
     "$ROOT/tests/workflow/models/resume.nn" >rlr.nn
 "$ROOT/nnc" train rlr.nn --data sparse.csv --epochs 6 --save rfull.st >rfull.txt 2>&1 && cp history.csv rfull.csv
 res=$(/usr/bin/python3 - <<'PY'
@@ -410,14 +410,14 @@ best, lr, bad = float("inf"), 0.01, []
 for i, r in enumerate(rows, 1):
     if abs(float(r["lr"]) - lr) > 1e-9: bad.append("epoch %d lr %s want %g" % (i, r["lr"], lr))
     v = float(r["loss"])
-    if v < best - 0.05: best = v
+    if v < best - 0.2: best = v
     else: lr *= 0.5
 print(" ".join(bad) or "ok %d" % sum(float(r["lr"]) < 0.0099 for r in rows))
 PY
 )
 case $res in ok\ [1-9]*) pass "reduce_lr_on_plateau in generated code: the rate follows Keras' rule ($res epochs reduced)";;
              *) fail "reduce_lr_on_plateau in generated code" "$res";; esac
-for n in 20 33; do
+for n in 20 33 45; do
     rm -f rlr.interrupted.safetensors
     "$ROOT/nnc" train rlr.nn --data sparse.csv --epochs 6 --save rpart.st --stop-after-batches $n >r1.txt 2>/dev/null
     rc=$?
@@ -457,6 +457,20 @@ PY
 )
     same "cross_validate: mean and std over the folds (numpy's)" "$res" ok
 else fail "cross_validate" "$(head -c 400 err.txt)"; fi
+# data(format = npy) with train_labels through nnc train: the same run as the CSV's
+/usr/bin/python3 -c '
+import numpy as np
+d = np.loadtxt("sparse.csv", delimiter=",")
+np.save("sx.npy", d[:, :4].astype(np.float32)); np.save("sy.npy", d[:, 4].astype(np.int64))'
+sed 's/callbacks(csv_logger("history.csv"))/data(train = "sx.npy", train_labels = "sy.npy", format = npy)/' \
+    "$ROOT/tests/workflow/models/metrics_sparse.nn" >npy.nn
+"$ROOT/nnc" train npy.nn --save npy.st >npy.txt 2>&1
+"$ROOT/nnc" train "$ROOT/tests/workflow/models/metrics_sparse.nn" --data sparse.csv --save csv.st >csv.txt 2>&1
+if cmp -s npy.st csv.st; then pass "data(format = npy): .npy inputs and labels train exactly as the CSV"
+else fail "data(format = npy)" "$(head -c 300 npy.txt)"; fi
+"$ROOT/nnc" train npy.nn --data sparse.csv >/dev/null 2>err.txt
+same "data(format = npy) refuses a CSV file" "$?: $(cat err.txt)" \
+    "1: sparse.csv: error: data(format = npy), but the file does not start as NumPy .npy files do"
 "$ROOT/nnc" train cv.nn --data sparse.csv --cross-validate 1 >/dev/null 2>err.txt
 same "--cross-validate 1 is refused" "$?" 2
 head -n 3 sparse.csv >three.csv
