@@ -64,6 +64,8 @@ const Entry catalog[] = {
         {"validation_split", T_FLOAT, "0.0", 0, 1, 0, 1, "fraction of the training data held out, from its end"},
         {"validation_data", T_STR, "", ANY, "a CSV, IDX or .npy file validated on instead of a split"},
         {"validation_labels", T_STR, "", ANY, "the IDX or .npy labels of validation_data's inputs"},
+        {"class_weight", T_NUMBERS, "", 1, 65536, 0, 0,
+         "a weight per class, [w0, w1, ...], or balanced: n / (classes * count) from the training labels"},
      }, "training settings, as Keras' Model.fit", "fit(epochs = 10, batch_size = 32)"},
     {"data", K_STATEMENT, 0, L_NONE, {
         {"train", T_STR, "", ANY, "CSV or IDX file of training samples, relative to the model file"},

@@ -417,6 +417,12 @@ static int convert(const Entry *e, const ParamDef *p, const Value *v, ArgVal *ou
         error_at(v->loc, "%s must be an integer or a pair (h, w), got %s", what, describe(v));
         return 0;
     case T_NUMBERS:
+        /* fit(class_weight = balanced): the one list that also takes a name */
+        if (!strcmp(p->name, "class_weight") && (v->kind == V_IDENT || v->kind == V_STR) &&
+            !strcmp(v->str, "balanced")) {
+            out->str = "balanced";
+            return 1;
+        }
         return convert_numbers(e, p, v, out);
     case T_ACTIVATION:
     case T_INITIALIZER:
@@ -1095,6 +1101,47 @@ static void check_data(const Spec *spec) {
         hint("did you mean '%s'?", near);
 }
 
+/* The number of classes of a classification loss (2 for binary), or 0. */
+int class_count(const Spec *spec) {
+    int op = spec->loss ? spec->loss->e->op : 0;
+    const Shape *out = spec->nlayers ? &spec->layers[spec->nlayers - 1].out : NULL;
+    long k = out && out->ndim ? out->dim[out->ndim - 1] : 0;
+    if (op == OP_BCE || op == OP_BCE_LOGITS)
+        return k == 1 ? 2 : 0;
+    if (op == OP_SCE || op == OP_SCE_LOGITS || op == OP_CCE || op == OP_CCE_LOGITS)
+        return spec->layers[spec->nlayers - 1].out.ndim == 1 ? (int)k : 0;
+    return 0;
+}
+
+/* fit(class_weight = [w0, w1, ...] | balanced): Keras' per-class weights on
+ * the training loss, for a loss whose targets name one class per sample. */
+static void check_class_weight(const Spec *spec) {
+    const ArgVal *cw = call_arg(spec->fit, "class_weight");
+    int k = class_count(spec);
+    if (!cw->given)
+        return;
+    if (!k) {
+        error_at(cw->loc, "class_weight needs a loss with one class per sample, not %s",
+                 spec->loss ? spec->loss->e->name : "none");
+        hint("binary_crossentropy with one output, sparse_categorical_crossentropy or "
+             "categorical_crossentropy on [classes] outputs");
+        return;
+    }
+    if (cw->str)
+        return;     /* balanced */
+    if (cw->nnums != k) {
+        error_at(cw->loc, "class_weight has %d weight%s, but the model has %d classes", cw->nnums,
+                 cw->nnums == 1 ? "" : "s", k);
+        hint("one weight per class, in class order: [%s]", k == 2 ? "1.0, 2.0" : "1.0, 2.0, ...");
+        return;
+    }
+    for (int i = 0; i < k; i++)
+        if (!(cw->nums[i] >= 0 && cw->nums[i] < HUGE_VAL)) {
+            error_at(cw->loc, "class_weight %d is %g; weights must be >= 0", i, cw->nums[i]);
+            return;
+        }
+}
+
 static void check_callbacks(const Spec *spec) {
     const ArgVal *vs = call_arg(spec->fit, "validation_split"), *vd = call_arg(spec->fit, "validation_data");
     if (vs->given && vd->given && vs->num > 0) {
@@ -1295,6 +1342,8 @@ Spec *check(const Ast *ast) {
         check_data(spec);
     if (spec->loss && layers_ok && spec->nlayers)
         check_metrics(spec);
+    if (spec->fit && spec->loss && layers_ok && spec->nlayers && input_ok && error_count() == errors)
+        check_class_weight(spec);
     return error_count() > errors ? NULL : spec;
 }
 

@@ -1575,7 +1575,69 @@ static void declare(int end, int max_phase) {
     }
 }
 
+/* ---- fit(class_weight): Keras' per-class weights on the training loss ---- */
+
+static int weighting;   /* emitting NAME_backward of a model with class weights */
+
+/* The model's class weights: fit(class_weight) given, and a training build. */
+static int class_weights(void) {
+    return !G->inference && G->spec->fit && call_arg(G->spec->fit, "class_weight")->given;
+}
+
+/* class_weight_of(m, t): the weight of the class a target row names, found
+ * as Keras finds it: the index itself, the rounded 0/1, or the argmax of a
+ * one-hot row. */
+static void emit_class_weight_of(void) {
+    emit("/* fit(class_weight): the weight of the class target row t names. */");
+    OPEN("static $ class_weight_of(const %s_model *m, const $ *t) {", P);
+    if (G->task == TASK_SPARSE)
+        emit("return m->class_weight[(int)t[0]];");
+    else if (G->task == TASK_BINARY)
+        emit("return m->class_weight[t[0] > 0.5@];");
+    else {
+        emit("int c = 0;");
+        emit("for (int i = 1; i < %d; i++) c = t[i] > t[c] ? i : c;", G->n_target);
+        emit("return m->class_weight[c];");
+    }
+    CLOSE();
+    emit("");
+}
+
+/* The loss and its gradient, row by row, each row's share scaled by its
+ * class's weight: sum_r w_r loss_r / n, Keras' sum_over_batch_size (the
+ * weights are not normalised to sum to n). A row's mean loss is the loss
+ * function run on that row alone, so every loss emitter serves unchanged. */
+static int call_weighted(Node *n) {
+    int is_loss = n->op >= OP_MSE && n->op <= OP_PERCEPTRON, is_bwd = n->op == OP_LOSS_BWD;
+    if (!weighting || (!is_loss && !is_bwd))
+        return 0;
+    if (!funcs[n->id])
+        internal_error("class_weight: loss node %%%d has no function of its own", n->id);
+    long k = last_dim(n->in[0]);
+    int t = G->n_target;
+    const char *o = var(n), *p = var(n->in[0]), *y = var(n->in[1]);
+    if (is_loss) {
+        OPEN("{ /* class_weight: sum_r w_r loss_r / n */");
+        emit("$ row, sum = 0.0@;");
+        OPEN("for (int r = 0; r < n; r++) {");
+        emit("%s(&row, %s + r * %ld, %s + r * %d, 1);", funcs[n->id], p, k, y, t);
+        emit("sum += class_weight_of(m, %s + r * %d) * row;", y, t);
+        CLOSE();
+        emit("%s[0] = sum / ($)n;", o);
+        CLOSE();
+    } else {
+        OPEN("for (int r = 0; r < n; r++) { /* class_weight: d(w_r loss_r / n) / d pred_r */");
+        emit("%s(%s + r * %ld, %s + r * %ld, %s + r * %d, 1);", funcs[n->id], o, k, p, k, y, t);
+        emit("const $ w = class_weight_of(m, %s + r * %d) / ($)n;", y, t);
+        emit("for (int j = 0; j < %ld; j++) %s[r * %ld + j] *= w;", k, o, k);
+        CLOSE();
+    }
+    return 1;
+}
+
 static void call(Node *n) {
+    if (call_weighted(n))
+        return;
     if (!funcs[n->id])
         return;
     char *args = fmt("%s", var(n));
@@ -1618,11 +1680,15 @@ static void emit_public(void) {
     emit("return %s[0];", var(G->loss));
     CLOSE();
     emit("");
+    if (class_weights())
+        emit_class_weight_of();
     emit("$ %s_backward(%s_model *m, const $ *x, const $ *y, int n) {", P, P);
     indent++;
     guard(" -1");
     declare(G->nodes.n, PH_BACKWARD);
+    weighting = class_weights();
     calls(PH_BACKWARD);
+    weighting = 0;
     emit("return %s[0];", var(G->loss));
     CLOSE();
     emit("");
@@ -1805,6 +1871,12 @@ static void emit_init(void) {
         emit("(void)seed;");
     emit("memset(m, 0, sizeof *m);");
     emit_state_init();
+    if (class_weights()) {
+        const ArgVal *cw = call_arg(G->spec->fit, "class_weight");
+        for (int c = 0; c < class_count(G->spec); c++)
+            emit("m->class_weight[%d] = %s;%s", c, lit(cw->str ? 1.0 : cw->nums[c]),
+                 cw->str && !c ? " /* balanced: the runtime sets them from the training labels */" : "");
+    }
     for (int i = 0; i < G->params.n; i++) {
         Node *p = G->params.v[i];
         Init in = inits[i];
@@ -1906,6 +1978,8 @@ static void emit_header(const EmitOpts *o) {
     emit("    $ acts[%ld];   /* activations and temporaries of one batch */", na ? na : 1);
     emit("    long step;     /* optimizer steps taken */");
     emit("    double lr_scale; /* multiplies the learning rate (reduce_lr_on_plateau); 0 means 1 */");
+    if (class_weights())
+        emit("    $ class_weight[%d]; /* fit(class_weight), by class; the training loss only */", class_count(G->spec));
     emit("} %s_model;", P);
     emit("");
     emit("/* A named tensor in params, as PyTorch names it (fc1.weight is [out, in]). */");
@@ -2199,6 +2273,8 @@ void emit_driver(Graph *g, FILE *f, const char *h_name) {
     emit("}");
     emit("static float learning_rate(void *m) { return (float)%s_learning_rate(m); }", P);
     emit("static double *lr_scale(void *m) { return &((%s_model *)m)->lr_scale; }", P);
+    if (class_weights())
+        emit("static float *class_weight(void *m) { return ((%s_model *)m)->class_weight; }", P);
     if (s->ncallbacks)
         emit_callbacks(s);
     if (s->nmetrics)
@@ -2232,6 +2308,10 @@ void emit_driver(Graph *g, FILE *f, const char *h_name) {
     emit("        lr_scale, %d,", s->cross_validate ? (int)call_num(s->cross_validate, "k") : 0);
     emit("        %s,", summary_string(G));
     emit("        %s,", format_name(s));
+    if (class_weights())
+        emit("        class_weight, %d, %d,", class_count(s), call_arg(s->fit, "class_weight")->str != NULL);
+    else
+        emit("        NULL, 0, 0, /* no class_weight */");
     emit("    };");
     emit("    return nnc_main(&d, &model, argc, argv);");
     emit("}");

@@ -325,6 +325,9 @@ typedef struct Spec {
 
 /* Check an AST; reports located errors and returns NULL if any. */
 Spec *check(const Ast *ast);
+/* The classes of a classification loss (2 for binary_crossentropy on one
+ * output), 0 for other losses: what fit(class_weight) is indexed by. */
+int class_count(const Spec *spec);
 long shape_numel(const Shape *s);
 char *shape_str(const Shape *s);     /* "[32, 10]" */
 /* The Op a layer applies last: dense's activation, an activation layer's;

@@ -906,6 +906,39 @@ static int report_write(const nnc_model_desc *d, const opts *o, const cb_state *
 
 static int cross_validate(const nnc_model_desc *d, void *m, const opts *o, const nnc_dataset *all, int k);
 
+/* The class a target row names, as the metrics read it. */
+static int target_class(const nnc_model_desc *d, const float *t)
+{
+    if (d->task == NNC_SPARSE) return (int)t[0];
+    if (d->task == NNC_BINARY) return t[0] > 0.5f;
+    return nnc_argmax(t, d->n_target);
+}
+
+/* fit(class_weight = balanced): scikit-learn's n / (classes * count_c)
+ * from the training rows; a class absent from them keeps weight 1 (it
+ * never reaches the loss). With --verbose, says what the weights are. */
+static void class_weights_set(const nnc_model_desc *d, void *m, const nnc_dataset *tr, int verbose)
+{
+    int k = d->n_class_weights;
+    float *w;
+    if (!d->class_weight || k < 1) return;
+    w = d->class_weight(m);
+    if (d->class_weight_balanced) {
+        double *count = calloc((size_t)k, sizeof(double));
+        if (!count) return; /* the weights stay 1 */
+        for (int i = 0; i < tr->n; i++) {
+            int c = target_class(d, tr->y + (size_t)i * (size_t)d->n_target);
+            if (c >= 0 && c < k) count[c]++;
+        }
+        for (int c = 0; c < k; c++) w[c] = count[c] > 0 ? (float)(tr->n / ((double)k * count[c])) : 1.0f;
+        free(count);
+    }
+    if (verbose) {
+        printf("class_weight%s:", d->class_weight_balanced ? " (balanced)" : "");
+        for (int c = 0; c < k; c++) printf(" %d: %.6g%s", c, (double)w[c], c + 1 < k ? "," : "\n");
+    }
+}
+
 static int cmd_train(const nnc_model_desc *d, void *m, const opts *o)
 {
     const char *train_path = o->data ? o->data : d->train_path;
@@ -963,6 +996,7 @@ static int cmd_train(const nnc_model_desc *d, void *m, const opts *o)
 
     d->init(m, o->seed);
     if (o->init && nnc_weights_load(o->init, d, m, NULL)) goto done;
+    class_weights_set(d, m, &tr, o->verbose);
 
     bx = nnc_alloc((size_t)d->batch, (size_t)d->n_in * sizeof(float));
     by = nnc_alloc((size_t)d->batch, (size_t)d->n_target * sizeof(float));
@@ -1162,6 +1196,7 @@ static int cross_validate(const nnc_model_desc *d, void *m, const opts *o, const
         nnc_prep_apply(&prep, &tr);
         nnc_prep_apply(&prep, &va);
         d->init(m, o->seed + (uint64_t)f);
+        class_weights_set(d, m, &tr, 0);
         nnc_rng_seed(&rng, o->seed + (uint64_t)f);
         for (int i = 0; i < tr.n; i++) idx[i] = i;
         for (int epoch = 1; epoch <= epochs; epoch++) {

@@ -143,6 +143,12 @@ typedef struct nnc_model_desc {
     /* data(format): NNC_FORMAT_AUTO tells CSV, IDX and .npy files apart by
      * their first bytes; the others insist on one */
     int data_format;
+    /* fit(class_weight): the model's per-class weights of the training
+     * loss (n_class_weights of them), NULL: none; balanced: the runtime
+     * sets them from the training labels, n / (classes * count) */
+    float *(*class_weight)(void *m);
+    int n_class_weights;
+    int class_weight_balanced;
 } nnc_model_desc;
 
 /* Entry point of a training/eval/predict program; returns the exit status. */

@@ -167,7 +167,7 @@ int main(int argc, char **argv)
         getenv("FAKE_TRAIN_LABELS") && *getenv("FAKE_TRAIN_LABELS") ? getenv("FAKE_TRAIN_LABELS") : NULL,
         NULL, 1.0, /* IDX or .npy labels, scale */
         NULL, NULL, NULL, 0, NULL, /* validation_data and labels, lr_scale, cross_validate, summary */
-        NNC_FORMAT_AUTO,
+        NNC_FORMAT_AUTO, NULL, 0, 0, /* format, class_weight */
     };
     return nnc_main(&d, &model, argc, argv);
 }

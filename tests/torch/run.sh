@@ -65,6 +65,9 @@ opt_adamax_piecewise     45  yes
 opt_nadam                50  yes
 conv_lenet_small         43  yes
 conv_odd_strides         40  no
+class_weight_sce         50  yes
+class_weight_bce_balanced 45 yes
+class_weight_cce_smoothing 33 no
 "
 
 if [ ! -x "$NNC" ]; then

@@ -133,7 +133,7 @@ int main(int argc, char **argv)
         NULL, 0, 0, NULL, NULL /* no optimizer state */,
         NULL, NULL, 1.0, /* IDX labels, scale */
         getenv("VAL_DATA"), NULL, lr_scale, 0, NULL, /* validation_data, lr_scale, cross_validate, summary */
-        NNC_FORMAT_AUTO,
+        NNC_FORMAT_AUTO, NULL, 0, 0, /* format, class_weight */
     };
     return nnc_main(&d, &model, argc, argv);
 }
