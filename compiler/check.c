@@ -418,10 +418,15 @@ static int convert(const Entry *e, const ParamDef *p, const Value *v, ArgVal *ou
         return 0;
     case T_NUMBERS:
         /* fit(class_weight = balanced): the one list that also takes a name */
-        if (!strcmp(p->name, "class_weight") && (v->kind == V_IDENT || v->kind == V_STR) &&
-            !strcmp(v->str, "balanced")) {
-            out->str = "balanced";
-            return 1;
+        if (!strcmp(p->name, "class_weight") && (v->kind == V_IDENT || v->kind == V_STR)) {
+            if (!strcmp(v->str, "balanced")) {
+                out->str = "balanced";
+                return 1;
+            }
+            error_at(v->loc, "class_weight must be a list of weights, one per class, or balanced, got %s",
+                     describe(v));
+            hint("write class_weight = [1.0, 5.0] or class_weight = balanced");
+            return 0;
         }
         return convert_numbers(e, p, v, out);
     case T_ACTIVATION:
@@ -1067,7 +1072,9 @@ static void check_monitor(const Spec *spec, const Call *c) {
     if (!known) {
         const char *near = nearest(name, all, n_all);
         error_at(m->loc, "unknown monitor '%s'", cut(name));
-        if (near)
+        if (catalog_find(base, K_METRIC))
+            hint("%s is reported only when listed: add it to metrics(...)", base);
+        else if (near)
             hint("did you mean '%s'?", near);
         else
             hint("monitor loss, %s, val_loss or val_%s", metric, metric);

@@ -479,6 +479,44 @@ same "cross_validate with fewer samples than folds" "$?: $(cat err.txt)" \
     "1: three.csv: error: cross_validate(4) needs at least 4 samples, the file has 3"
 cd "$T" || exit 1
 
+# fit(class_weight): the first batch's loss at the initial weights is Keras'
+# sum_i w[y_i] loss_i / batch size, as PyTorch computes it with
+# reduction='none' (PyTorch's weight= with its 'mean' divides by the sum of
+# the weights instead, a different number)
+cd "$T/met" || exit 1
+CW=$ROOT/tests/torch/models/class_weight_sce.nn
+/usr/bin/python3 - <<'PY'
+import numpy as np
+r = np.random.default_rng(3)
+x = r.normal(size=(40, 13)); y = r.integers(0, 3, size=40)
+np.savetxt("cw.csv", np.column_stack([x, y]), delimiter=",", fmt="%.6g")
+PY
+"$ROOT/nnc" train "$CW" --data cw.csv --epochs 1 --seed 9 --save cw_init.st --verbose --stop-after-batches 1 >cw.txt 2>/dev/null
+"$ROOT/nnc" train "$CW" --data cw.csv --epochs 0 --seed 9 --save cw_init.st --quiet >/dev/null 2>&1
+res=$(/usr/bin/python3 - "$(sed -n 's/^epoch 1\/1 - batch 1\/3 - 16 samples - loss: \([0-9.]*\) .*/\1/p' cw.txt)" <<'PY'
+import json, struct, sys
+import numpy as np, torch
+import torch.nn.functional as F
+b = open("cw_init.st", "rb").read(); n = struct.unpack("<Q", b[:8])[0]; h = json.loads(b[8:8 + n])
+t = {k: torch.from_numpy(np.frombuffer(b[8 + n + v["data_offsets"][0]:8 + n + v["data_offsets"][1]],
+     dtype=np.float32).reshape(v["shape"]).copy()) for k, v in h.items() if k != "__metadata__"}
+d = np.loadtxt("cw.csv", delimiter=",")[:16]
+x, y = torch.tensor(d[:, :13], dtype=torch.float32), torch.tensor(d[:, 13]).long()
+z = torch.tanh(x @ t["fc1.weight"].T + t["fc1.bias"]) @ t["fc2.weight"].T + t["fc2.bias"]
+w = torch.tensor([1.0, 3.0, 0.25])
+keras = (w[y] * F.cross_entropy(z, y, reduction="none")).sum() / len(y)
+torch_mean = F.cross_entropy(z, y, weight=w)
+got = float(sys.argv[1])
+print("ok" if abs(got - keras) < 1e-4 and abs(got - torch_mean) > 1e-3 else "got %s keras %.4f torch %.4f" % (got, keras, torch_mean))
+PY
+)
+same "class_weight: the reported loss is Keras' weighted sum over the batch size, checked with PyTorch" "$res" ok
+"$ROOT/nnc" train "$CW" --data cw.csv --epochs 2 --save cw.st --quiet >/dev/null 2>&1
+sed 's/, class_weight = \[1.0, 3.0, 0.25\]//' "$CW" >nocw.nn
+"$ROOT/nnc" train nocw.nn --data cw.csv --epochs 2 --save nocw.st --quiet >/dev/null 2>&1
+if [ -s cw.st ] && ! cmp -s cw.st nocw.st; then pass "class_weight changes the training"; else fail "class_weight changes the training" "same weights"; fi
+cd "$T" || exit 1
+
 # --report DIR, looked at as a person would: headless Chromium renders the
 # page; its DOM must hold one chart per logged quantity whose curves have a
 # point per epoch, the best epoch and the early stop marked, the confusion
