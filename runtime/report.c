@@ -189,8 +189,8 @@ static void heat_map(FILE *f, const nnc_report *r)
     fprintf(f, "<figure class=\"confusion\">\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
                "viewBox=\"0 0 %d %d\" role=\"img\">\n<title>confusion matrix</title>\n",
             w, h, w, h);
-    fprintf(f, "<text class=\"tick\" x=\"%d\" y=\"14\" text-anchor=\"middle\">predicted class</text>\n",
-            off + k * cell / 2);
+    fprintf(f, "<text class=\"tick\" x=\"%d\" y=\"%d\" text-anchor=\"middle\">predicted class</text>\n",
+            off + k * cell / 2, off - 28);
     fprintf(f, "<text class=\"tick\" transform=\"translate(14 %d) rotate(-90)\" text-anchor=\"middle\">true class"
                "</text>\n",
             off + k * cell / 2);
@@ -214,8 +214,8 @@ static void heat_map(FILE *f, const nnc_report *r)
                     off + p * cell, off + t * cell, cell, cell, R, G, B, r->hinge && !t ? -1 : t,
                     r->hinge && !p ? -1 : p, v, 100 * share);
             if (cell >= 24)
-                fprintf(f, "<text class=\"count\" x=\"%d\" y=\"%d\" text-anchor=\"middle\" fill=\"%s\">%.0f</text>\n",
-                        off + p * cell + cell / 2, off + t * cell + cell / 2 + 4, share > 0.5 ? "#fff" : "#222", v);
+                fprintf(f, "<text class=\"count%s\" x=\"%d\" y=\"%d\" text-anchor=\"middle\">%.0f</text>\n",
+                        share > 0.5 ? " light" : "", off + p * cell + cell / 2, off + t * cell + cell / 2 + 4, v);
         }
     }
     fprintf(f, "</svg>\n</figure>\n");
@@ -264,7 +264,7 @@ int nnc_report_html(const nnc_model_desc *d, const nnc_report *r)
             ".curve.val { stroke: #ff7f0e; } .dot.train { fill: #1f77b4; } .dot.val { fill: #ff7f0e; }\n"
             ".best { stroke: #2ca02c; stroke-dasharray: 4 3; } .stop { stroke: #d62728; stroke-dasharray: 2 2; }\n"
             "svg .best-label { fill: #2ca02c; } svg .stop-label { fill: #d62728; }\n"
-            ".cell { stroke: #fff; } pre { background: #f6f6f6; padding: 12px; overflow-x: auto; }\n"
+            ".cell { stroke: #fff; } svg text.light { fill: #fff; } pre { background: #f6f6f6; padding: 12px; overflow-x: auto; }\n"
             "</style>\n</head>\n<body>\n<h1>Training report: ");
     html_text(f, d->name);
     fprintf(f, "</h1>\n<p>");
@@ -285,7 +285,13 @@ int nnc_report_html(const nnc_model_desc *d, const nnc_report *r)
         snprintf(vname, sizeof vname, "val_%s", h.name[c]);
         chart(f, &h, h.name[c], c, col(&h, vname), &rr, 0);
     }
-    if (col(&h, "lr") >= 0) chart(f, &h, "lr", col(&h, "lr"), -1, &rr, 1);
+    /* the rate, when it changed (a schedule or reduce_lr_on_plateau) */
+    int lr = col(&h, "lr");
+    for (int i = 1; lr >= 0 && i < h.n_rows; i++)
+        if (at(&h, i, lr) != at(&h, 0, lr)) {
+            chart(f, &h, "lr", lr, -1, &rr, 1);
+            break;
+        }
     fprintf(f, "</div>\n");
     if (r->confusion && r->n_classes) {
         /* the final line's first word: test, validation or train */
