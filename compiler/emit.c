@@ -1254,7 +1254,7 @@ static void emit_learning_rate(void) {
     emit("/* The rate of the next step: the schedule's, times the multiplier");
     emit(" * reduce_lr_on_plateau sets (0, as in a zeroed model, means 1). */");
     OPEN("double %s_learning_rate(const %s_model *m) {", P, P);
-    emit("return m->lr_scale > 0.0 ? scheduled_rate(m) * m->lr_scale : scheduled_rate(m);");
+    emit("return m->lr_scale > 0.0f ? scheduled_rate(m) * m->lr_scale : scheduled_rate(m);");
     CLOSE();
 }
 
@@ -1977,7 +1977,7 @@ static void emit_header(const EmitOpts *o) {
     emit("    $ state[%ld];  /* optimizer state, slots parallel to params */", ns ? ns : 1);
     emit("    $ acts[%ld];   /* activations and temporaries of one batch */", na ? na : 1);
     emit("    long step;     /* optimizer steps taken */");
-    emit("    double lr_scale; /* multiplies the learning rate (reduce_lr_on_plateau); 0 means 1 */");
+    emit("    float lr_scale; /* multiplies the learning rate (reduce_lr_on_plateau); 0 means 1 */");
     if (class_weights())
         emit("    $ class_weight[%d]; /* fit(class_weight), by class; the training loss only */", class_count(G->spec));
     emit("} %s_model;", P);
@@ -2272,7 +2272,7 @@ void emit_driver(Graph *g, FILE *f, const char *h_name) {
     emit("    %s_forward(m, x, out, n);", P);
     emit("}");
     emit("static float learning_rate(void *m) { return (float)%s_learning_rate(m); }", P);
-    emit("static double *lr_scale(void *m) { return &((%s_model *)m)->lr_scale; }", P);
+    emit("static float *lr_scale(void *m) { return &((%s_model *)m)->lr_scale; }", P);
     if (class_weights())
         emit("static float *class_weight(void *m) { return ((%s_model *)m)->class_weight; }", P);
     if (s->ncallbacks)

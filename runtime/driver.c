@@ -604,11 +604,12 @@ static int callbacks_epoch_end(cb_state *s, const nnc_model_desc *d, void *m, co
             s->rlr_best = cur;
             s->rlr_wait = 0;
         } else if (s->rlr_cooldown == 0 && ++s->rlr_wait >= c->rlr_patience) {
-            double old = d->learning_rate(m), now = old * c->rlr_factor, *scale = d->lr_scale(m);
+            double old = d->learning_rate(m), now = old * c->rlr_factor;
+            float *scale = d->lr_scale(m);
             if (old > (float)c->rlr_min_lr) {
                 if (now < c->rlr_min_lr) now = c->rlr_min_lr;
                 /* the multiplier the generated rate applies; 0 reads as 1 */
-                *scale = (*scale > 0 ? *scale : 1.0) * (now / old);
+                *scale = (float)((*scale > 0 ? *scale : 1.0) * (now / old));
                 if (!quiet) printf("epoch %d: reduce_lr_on_plateau reducing learning rate to %.6g\n", epoch, now);
                 s->rlr_cooldown = c->rlr_cooldown;
                 s->rlr_wait = 0;
@@ -727,7 +728,7 @@ static int checkpoint_save(const char *path, const nnc_model_desc *d, void *m, c
     snprintf(v[10], sizeof v[10], "%d", cb->es_wait);
     snprintf(v[11], sizeof v[11], "%d", cb->es_best_epoch);
     snprintf(v[12], sizeof v[12], "%.17g", cb->ckpt_best);
-    snprintf(v[13], sizeof v[13], "%.17g", d->lr_scale ? *d->lr_scale(m) : 0.0);
+    snprintf(v[13], sizeof v[13], "%.9g", d->lr_scale ? (double)*d->lr_scale(m) : 0.0);
     snprintf(v[14], sizeof v[14], "%.17g", cb->rlr_best);
     snprintf(v[15], sizeof v[15], "%d", cb->rlr_wait);
     snprintf(v[16], sizeof v[16], "%d", cb->rlr_cooldown);
@@ -815,7 +816,7 @@ static int checkpoint_load(const char *path, const nnc_model_desc *d, void *m, t
         goto out;
     }
     *d->step(m) = step;
-    if (d->lr_scale) *d->lr_scale(m) = lr_scale;
+    if (d->lr_scale) *d->lr_scale(m) = (float)lr_scale;
     rc = 0;
 out:
     nnc_st_free(&f);
@@ -971,6 +972,12 @@ static int cmd_train(const nnc_model_desc *d, void *m, const opts *o)
                           d->name);
     if (nnc_data_load(&all, train_path, d, 0)) goto done;
     if (folds > 1) {
+        if (o->save || o->report || o->init) {
+            nnc_errorf("error: cross_validate(%d) trains %d models from fresh weights and keeps none: "
+                       "--%s does not apply (--cross-validate 0 trains one model)",
+                       folds, folds, o->save ? "save" : o->report ? "report" : "init");
+            goto done;
+        }
         rc = cross_validate(d, m, o, &all, folds);
         goto done;
     }

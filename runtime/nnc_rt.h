@@ -135,7 +135,7 @@ typedef struct nnc_model_desc {
     /* reduce_lr_on_plateau's multiplier of the learning rate, which the
      * generated NAME_learning_rate applies (0 reads as 1); NULL: the
      * model has none, so its rate cannot be reduced */
-    double *(*lr_scale)(void *m);
+    float *(*lr_scale)(void *m);
     /* cross_validate(k): k-fold cross-validation by default; 0: none */
     int cross_validate;
     /* `nnc summary`'s text, for the --report page; NULL: none */

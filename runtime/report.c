@@ -287,11 +287,13 @@ int nnc_report_html(const nnc_model_desc *d, const nnc_report *r)
     }
     /* the rate, when it changed (a schedule or reduce_lr_on_plateau) */
     int lr = col(&h, "lr");
-    for (int i = 1; lr >= 0 && i < h.n_rows; i++)
-        if (at(&h, i, lr) != at(&h, 0, lr)) {
-            chart(f, &h, "lr", lr, -1, &rr, 1);
-            break;
+    double lo = HUGE_VAL, hi = -HUGE_VAL; /* NaN: a model with no rate to report */
+    for (int i = 0; lr >= 0 && i < h.n_rows; i++)
+        if (at(&h, i, lr) == at(&h, i, lr)) {
+            lo = at(&h, i, lr) < lo ? at(&h, i, lr) : lo;
+            hi = at(&h, i, lr) > hi ? at(&h, i, lr) : hi;
         }
+    if (lo < hi) chart(f, &h, "lr", lr, -1, &rr, 1);
     fprintf(f, "</div>\n");
     if (r->confusion && r->n_classes) {
         /* the final line's first word: test, validation or train */

@@ -19,7 +19,7 @@
 #define BATCH 64
 #define MAX_EPOCHS 64
 
-typedef struct curve_model { float w[1]; double lr_scale; } curve_model;
+typedef struct curve_model { float w[1]; float lr_scale; } curve_model;
 
 static float curve[MAX_EPOCHS];
 static int n_curve;
@@ -56,10 +56,10 @@ static float evaluate(void *m, const float *x, const float *y, int n, float *out
 
 static float learning_rate(void *m)
 {
-    double s = ((curve_model *)m)->lr_scale;
-    return (float)(0.5 * (s > 0 ? s : 1.0));
+    float s = ((curve_model *)m)->lr_scale;
+    return (float)(0.5 * (s > 0 ? s : 1.0f));
 }
-static double *lr_scale(void *m) { return &((curve_model *)m)->lr_scale; }
+static float *lr_scale(void *m) { return &((curve_model *)m)->lr_scale; }
 
 static nnc_metric metrics[8];
 static const char *metric_names[8];

@@ -471,6 +471,9 @@ else fail "data(format = npy)" "$(head -c 300 npy.txt)"; fi
 "$ROOT/nnc" train npy.nn --data sparse.csv >/dev/null 2>err.txt
 same "data(format = npy) refuses a CSV file" "$?: $(cat err.txt)" \
     "1: sparse.csv: error: data(format = npy), but the file does not start as NumPy .npy files do"
+"$ROOT/nnc" train cv.nn --data sparse.csv --save cv.st >/dev/null 2>err.txt
+same "cross_validate refuses --save" "$?: $(cat err.txt)" \
+    "1: error: cross_validate(4) trains 4 models from fresh weights and keeps none: --save does not apply (--cross-validate 0 trains one model)"
 "$ROOT/nnc" train cv.nn --data sparse.csv --cross-validate 1 >/dev/null 2>err.txt
 same "--cross-validate 1 is refused" "$?" 2
 head -n 3 sparse.csv >three.csv
