@@ -11,7 +11,7 @@ SRCS := compiler/main.c compiler/util.c compiler/diag.c compiler/ast.c \
         compiler/weights.c compiler/emit.c compiler/nolibm.c compiler/summary.c
 GEN  := $(BUILD)/parse.c $(BUILD)/lex.c
 # nnc --inference reads .safetensors with the runtime's own reader.
-RT_IN_NNC := $(BUILD)/rt/safetensors.o $(BUILD)/rt/data.o
+RT_IN_NNC := $(BUILD)/rt/safetensors.o $(BUILD)/rt/data.o $(BUILD)/rt/npy.o
 OBJS := $(SRCS:compiler/%.c=$(BUILD)/%.o) $(BUILD)/parse.o $(BUILD)/lex.o $(RT_IN_NNC)
 HDRS := compiler/nnc.h compiler/ops.h $(BUILD)/parse.h
 

@@ -24,8 +24,8 @@
  * LeakyReLU layer's is 0.3); nnc's leaky_relu layer reads as Activation. */
 #define LEAKY_ALPHA {"alpha", T_FLOAT, "0.2", 0, HUGE_VAL, 0, 0, "slope for x < 0 (Keras' negative_slope)"}
 #define MONITOR {"monitor", T_NAME, "val_loss", ANY, \
-                 "loss, accuracy or rmse, with val_ for the validation split"}
-#define MODE    {"mode", T_NAME, "auto", ANY, "min, max, or auto (max for accuracy, min otherwise)"}
+                 "loss, accuracy or rmse, or a metric of metrics(...); val_ for the validation data"}
+#define MODE    {"mode", T_NAME, "auto", ANY, "min, max, or auto (min for losses, mse, mae, rmse; max otherwise)"}
 #define ELU_ALPHA   {"alpha", T_FLOAT, "1.0", 0, HUGE_VAL, 0, 0, "alpha (exp(x) - 1) is the value for x <= 0"}
 
 /* Every optimizer's learning rate, Adam-style moments and gradient clipping
@@ -62,6 +62,10 @@ const Entry catalog[] = {
         {"shuffle", T_BOOL, "true", ANY, "shuffle the training data every epoch"},
         {"seed", T_INT, "0", 0, HUGE_VAL, 0, 0, "seeds initialization and shuffling"},
         {"validation_split", T_FLOAT, "0.0", 0, 1, 0, 1, "fraction of the training data held out, from its end"},
+        {"validation_data", T_STR, "", ANY, "a CSV, IDX or .npy file validated on instead of a split"},
+        {"validation_labels", T_STR, "", ANY, "the IDX or .npy labels of validation_data's inputs"},
+        {"class_weight", T_NUMBERS, "", 1, 65536, 0, 0,
+         "a weight per class, [w0, w1, ...], or balanced: n / (classes * count) from the training labels"},
      }, "training settings, as Keras' Model.fit", "fit(epochs = 10, batch_size = 32)"},
     {"data", K_STATEMENT, 0, L_NONE, {
         {"train", T_STR, "", ANY, "CSV or IDX file of training samples, relative to the model file"},
@@ -69,7 +73,8 @@ const Entry catalog[] = {
         {"train_labels", T_STR, "", ANY, "IDX labels of IDX train images (default: the MNIST name beside them)"},
         {"test_labels", T_STR, "", ANY, "IDX labels of IDX test images (default: the MNIST name beside them)"},
         {"scale", T_FLOAT, "1.0", 0, HUGE_VAL, 1, 0, "every input value read is divided by scale (255: pixels to [0, 1])"},
-     }, "where the data is: CSV, or IDX images (MNIST format, gzipped or not) with their labels",
+        {"format", T_NAME, "auto", ANY, "auto (told apart by the first bytes), csv, idx or npy"},
+     }, "where the data is: CSV, IDX images (MNIST format) or NumPy .npy arrays, gzipped or not, with their labels",
      "data(train = \"train.csv\", test = \"test.csv\")"},
     {"preprocess", K_STATEMENT, 0, L_NONE, {
         {"method", T_PREPROCESS, NULL, ANY, "none, standardize or min_max"},
@@ -82,6 +87,10 @@ const Entry catalog[] = {
         {"metric", T_METRIC, "", ANY, "any number of metrics, each at most once"},
      }, "what is reported per epoch and by eval besides the loss, as Keras' compile(metrics = [...])",
      "metrics(accuracy, precision, recall)"},
+    {"cross_validate", K_STATEMENT, 0, L_NONE, {
+        {"k", T_INT, "5", 2, INT_MAX, 0, 0, "folds"},
+     }, "nnc train runs k-fold cross-validation instead of one fit: per-fold and mean +- std of each metric",
+     "cross_validate(5)"},
 
     /* ---- layers ---- */
     {"dense", K_LAYER, 0, L_DENSE, {
@@ -510,6 +519,16 @@ const Entry catalog[] = {
     {"csv_logger", K_CALLBACK, 0, L_NONE, {
         {"path", T_STR, NULL, ANY, "the CSV file, rewritten at the start of training"},
      }, "writes one row of loss and metrics per epoch", "callbacks(csv_logger(\"history.csv\"))"},
+    {"reduce_lr_on_plateau", K_CALLBACK, 0, L_NONE, {
+        MONITOR,
+        {"factor", T_FLOAT, "0.1", 0, 1, 1, 1, "the rate is multiplied by factor"},
+        {"patience", T_INT, "10", 0, INT_MAX, 0, 0, "epochs without improvement before reducing"},
+        {"min_delta", T_FLOAT, "1e-4", 0, HUGE_VAL, 0, 0, "smaller changes do not count as improvement"},
+        {"cooldown", T_INT, "0", 0, INT_MAX, 0, 0, "epochs to wait after a reduction before counting again"},
+        {"min_lr", T_FLOAT, "0.0", 0, HUGE_VAL, 0, 0, "the rate is never reduced below min_lr"},
+        MODE,
+     }, "multiplies the learning rate by factor when the monitored quantity stops improving",
+     "callbacks(reduce_lr_on_plateau(factor = 0.5, patience = 3))"},
 
     /* ---- metrics: computed per epoch on the training and validation data ---- */
     {"accuracy", K_METRIC, 0, L_NONE, {{0}}, "classification: the fraction classified right", NULL},

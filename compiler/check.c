@@ -418,6 +418,17 @@ static int convert(const Entry *e, const ParamDef *p, const Value *v, ArgVal *ou
         error_at(v->loc, "%s must be an integer or a pair (h, w), got %s", what, describe(v));
         return 0;
     case T_NUMBERS:
+        /* fit(class_weight = balanced): the one list that also takes a name */
+        if (!strcmp(p->name, "class_weight") && (v->kind == V_IDENT || v->kind == V_STR)) {
+            if (!strcmp(v->str, "balanced")) {
+                out->str = "balanced";
+                return 1;
+            }
+            error_at(v->loc, "class_weight must be a list of weights, one per class, or balanced, got %s",
+                     describe(v));
+            hint("write class_weight = [1.0, 5.0] or class_weight = balanced");
+            return 0;
+        }
         return convert_numbers(e, p, v, out);
     case T_ACTIVATION:
     case T_INITIALIZER:
@@ -1298,20 +1309,36 @@ static int is_regression(const Call *loss) {
     return op == OP_MSE || op == OP_MAE || op == OP_HUBER || op == OP_LOG_COSH;
 }
 
-/* What a callback may monitor: the loss and the task's metric, each for the
- * training data and (with a validation split) for the validation data. */
+/* Validation data: fit(validation_split) or fit(validation_data). */
+static int has_validation(const Spec *spec) {
+    return call_num(spec->fit, "validation_split") > 0 || call_arg(spec->fit, "validation_data")->given;
+}
+
+/* What a callback may monitor: the loss, the task's metric (accuracy or
+ * rmse) and every metric of metrics(...), each for the training data and
+ * (with validation data) for the validation data. */
 static void check_monitor(const Spec *spec, const Call *c) {
-    static const char *const all[] = {"loss", "val_loss", "accuracy", "val_accuracy", "rmse", "val_rmse"};
+    const char *all[2 * 64 + 6] = {"loss", "val_loss", "accuracy", "val_accuracy", "rmse", "val_rmse"};
+    int n_all = 6;
     const ArgVal *m = call_arg(c, "monitor"), *mode = call_arg(c, "mode");
     const char *metric = spec->loss && is_regression(spec->loss) ? "rmse" : "accuracy";
     const char *name = m->str, *base = strncmp(name, "val_", 4) ? name : name + 4;
     int known = 0;
-    for (int i = 0; i < 6; i++)
+    for (int i = 0; i < spec->nmetrics && n_all + 2 <= (int)(sizeof all / sizeof *all); i++) {
+        all[n_all++] = spec->metrics[i]->e->name;
+        all[n_all++] = fmt("val_%s", spec->metrics[i]->e->name);
+    }
+    for (int i = 0; i < n_all; i++)
         known |= !strcmp(name, all[i]);
+    for (int i = 0; i < spec->nmetrics; i++)
+        if (!strcmp(base, spec->metrics[i]->e->name))
+            metric = base;      /* listed in metrics(...): reported whatever the task */
     if (!known) {
-        const char *near = nearest(name, all, 6);
+        const char *near = nearest(name, all, n_all);
         error_at(m->loc, "unknown monitor '%s'", cut(name));
-        if (near)
+        if (catalog_find(base, K_METRIC))
+            hint("%s is reported only when listed: add it to metrics(...)", base);
+        else if (near)
             hint("did you mean '%s'?", near);
         else
             hint("monitor loss, %s, val_loss or val_%s", metric, metric);
@@ -1319,9 +1346,9 @@ static void check_monitor(const Spec *spec, const Call *c) {
         error_at(m->loc, "monitor '%s' is not reported for loss %s", name, spec->loss->e->name);
         hint("%s models report %s: monitor %s%s", !strcmp(metric, "rmse") ? "regression" : "classification",
              metric, name != base ? "val_" : "", metric);
-    } else if (name != base && call_num(spec->fit, "validation_split") == 0) {
+    } else if (name != base && !has_validation(spec)) {
         error_at(m->loc, "monitor '%s' needs validation data, but there is no validation split", name);
-        hint("set fit(validation_split = 0.2), or monitor %s", base);
+        hint("set fit(validation_split = 0.2) or fit(validation_data = \"val.csv\"), or monitor %s", base);
     }
     static const char *const modes[] = {"auto", "min", "max"};
     if (strcmp(mode->str, "auto") && strcmp(mode->str, "min") && strcmp(mode->str, "max")) {
@@ -1332,7 +1359,68 @@ static void check_monitor(const Spec *spec, const Call *c) {
     }
 }
 
+/* data(format = auto | csv | idx | npy) */
+static void check_data(const Spec *spec) {
+    static const char *const formats[] = {"auto", "csv", "idx", "npy"};
+    const ArgVal *f = call_arg(spec->data, "format");
+    for (int i = 0; i < 4; i++)
+        if (!strcmp(f->str, formats[i]))
+            return;
+    const char *near = nearest(f->str, formats, 4);
+    error_at(f->loc, "data format must be auto, csv, idx or npy, got %s", cut(f->str));
+    if (near)
+        hint("did you mean '%s'?", near);
+}
+
+/* The number of classes of a classification loss (2 for binary), or 0. */
+int class_count(const Spec *spec) {
+    int op = spec->loss ? spec->loss->e->op : 0;
+    const Shape *out = spec->nlayers ? &spec->layers[spec->nlayers - 1].out : NULL;
+    long k = out && out->ndim ? out->dim[out->ndim - 1] : 0;
+    if (op == OP_BCE || op == OP_BCE_LOGITS)
+        return k == 1 ? 2 : 0;
+    if (op == OP_SCE || op == OP_SCE_LOGITS || op == OP_CCE || op == OP_CCE_LOGITS)
+        return spec->layers[spec->nlayers - 1].out.ndim == 1 ? (int)k : 0;
+    return 0;
+}
+
+/* fit(class_weight = [w0, w1, ...] | balanced): Keras' per-class weights on
+ * the training loss, for a loss whose targets name one class per sample. */
+static void check_class_weight(const Spec *spec) {
+    const ArgVal *cw = call_arg(spec->fit, "class_weight");
+    int k = class_count(spec);
+    if (!cw->given)
+        return;
+    if (!k) {
+        error_at(cw->loc, "class_weight needs a loss with one class per sample, not %s",
+                 spec->loss ? spec->loss->e->name : "none");
+        hint("binary_crossentropy with one output, sparse_categorical_crossentropy or "
+             "categorical_crossentropy on [classes] outputs");
+        return;
+    }
+    if (cw->str)
+        return;     /* balanced */
+    if (cw->nnums != k) {
+        error_at(cw->loc, "class_weight has %d weight%s, but the model has %d classes", cw->nnums,
+                 cw->nnums == 1 ? "" : "s", k);
+        hint("one weight per class, in class order: [%s]", k == 2 ? "1.0, 2.0" : "1.0, 2.0, ...");
+        return;
+    }
+    for (int i = 0; i < k; i++)
+        if (!(cw->nums[i] >= 0 && cw->nums[i] < HUGE_VAL)) {
+            error_at(cw->loc, "class_weight %d is %g; weights must be >= 0", i, cw->nums[i]);
+            return;
+        }
+}
+
 static void check_callbacks(const Spec *spec) {
+    const ArgVal *vs = call_arg(spec->fit, "validation_split"), *vd = call_arg(spec->fit, "validation_data");
+    if (vs->given && vd->given && vs->num > 0) {
+        error_at(vd->loc, "fit takes validation_data or validation_split, not both");
+        note_at(vs->loc, "validation_split is here");
+    }
+    if (call_arg(spec->fit, "validation_labels")->given && !vd->given)
+        error_at(call_arg(spec->fit, "validation_labels")->loc, "validation_labels without validation_data");
     for (int i = 0; i < spec->ncallbacks; i++) {
         const Call *c = spec->callbacks[i];
         if (call_has(c, "monitor"))
@@ -1421,7 +1509,7 @@ Spec *check(const Ast *ast) {
     }
 
     const Stmt *input = NULL, *loss = NULL, *opt = NULL, *fit = NULL, *data = NULL, *pre = NULL;
-    const Stmt *cbs = NULL, *mets = NULL;
+    const Stmt *cbs = NULL, *mets = NULL, *cv = NULL;
     const Stmt *first_layer = NULL;
     int layers_ok = 1, input_ok = 0;
     Loc input_loc = ast->loc;
@@ -1480,6 +1568,9 @@ Spec *check(const Ast *ast) {
         } else if (strcmp(e->name, "preprocess") == 0) {
             if (once(s, &pre) && c)
                 spec->preprocess = c->v[0].call;
+        } else if (strcmp(e->name, "cross_validate") == 0) {
+            if (once(s, &cv) && c)
+                spec->cross_validate = c;
         } else {
             internal_error("statement '%s' not handled", e->name);
         }
@@ -1519,8 +1610,12 @@ Spec *check(const Ast *ast) {
     }
     if (spec->fit)
         check_callbacks(spec);
+    if (spec->data)
+        check_data(spec);
     if (spec->loss && layers_ok && spec->nlayers)
         check_metrics(spec);
+    if (spec->fit && spec->loss && layers_ok && spec->nlayers && input_ok && error_count() == errors)
+        check_class_weight(spec);
     return error_count() > errors ? NULL : spec;
 }
 

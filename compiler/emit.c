@@ -2218,14 +2218,14 @@ static const char *call_text(const Call *c) {
     return fmt("%s)", s);
 }
 
-/* NAME_learning_rate: the rate of the step about to be taken, m->step
+/* NAME_scheduled_rate: the rate of the step about to be taken, m->step
  * counting steps taken so far (from 0, as Keras' schedules count). */
-static void emit_learning_rate(void) {
+static void emit_scheduled_rate(void) {
     const ArgVal *a = call_arg(G->spec->optimizer, "learning_rate");
     const Call *c = a->call;
     if (!c) {
         emit("/* The learning rate of the next step: constant. */");
-        OPEN("double %s_learning_rate(const %s_model *m) {", P, P);
+        OPEN("static double scheduled_rate(const %s_model *m) {", P);
         emit("(void)m;");
         emit("return %s;", dbl(a->num));
         CLOSE();
@@ -2234,7 +2234,7 @@ static void emit_learning_rate(void) {
     const char *name = c->e->name;
     emit("/* The learning rate of the next step: %s", call_text(c));
     emit(" * at step = m->step, the steps taken so far (counted from 0, as Keras does). */");
-    OPEN("double %s_learning_rate(const %s_model *m) {", P, P);
+    OPEN("static double scheduled_rate(const %s_model *m) {", P);
     emit("double step = (double)m->step;");
     if (!strcmp(name, "piecewise_constant")) {
         const ArgVal *b = call_arg(c, "boundaries"), *v = call_arg(c, "values");
@@ -2270,6 +2270,18 @@ static void emit_learning_rate(void) {
     } else {
         internal_error("no emitter for schedule %s", name);
     }
+    CLOSE();
+}
+
+/* NAME_learning_rate: the scheduled rate times m->lr_scale, the multiplier
+ * reduce_lr_on_plateau lowers at run time (and a checkpoint keeps). */
+static void emit_learning_rate(void) {
+    emit_scheduled_rate();
+    emit("");
+    emit("/* The rate of the next step: the schedule's, times the multiplier");
+    emit(" * reduce_lr_on_plateau sets (0, as in a zeroed model, means 1). */");
+    OPEN("double %s_learning_rate(const %s_model *m) {", P, P);
+    emit("return m->lr_scale > 0.0f ? scheduled_rate(m) * m->lr_scale : scheduled_rate(m);");
     CLOSE();
 }
 
@@ -2613,7 +2625,69 @@ static const char *modal_args(Node *n) {
     }
 }
 
+/* ---- fit(class_weight): Keras' per-class weights on the training loss ---- */
+
+static int weighting;   /* emitting NAME_backward of a model with class weights */
+
+/* The model's class weights: fit(class_weight) given, and a training build. */
+static int class_weights(void) {
+    return !G->inference && G->spec->fit && call_arg(G->spec->fit, "class_weight")->given;
+}
+
+/* class_weight_of(m, t): the weight of the class a target row names, found
+ * as Keras finds it: the index itself, the rounded 0/1, or the argmax of a
+ * one-hot row. */
+static void emit_class_weight_of(void) {
+    emit("/* fit(class_weight): the weight of the class target row t names. */");
+    OPEN("static $ class_weight_of(const %s_model *m, const $ *t) {", P);
+    if (G->task == TASK_SPARSE)
+        emit("return m->class_weight[(int)t[0]];");
+    else if (G->task == TASK_BINARY)
+        emit("return m->class_weight[t[0] > 0.5@];");
+    else {
+        emit("int c = 0;");
+        emit("for (int i = 1; i < %d; i++) c = t[i] > t[c] ? i : c;", G->n_target);
+        emit("return m->class_weight[c];");
+    }
+    CLOSE();
+    emit("");
+}
+
+/* The loss and its gradient, row by row, each row's share scaled by its
+ * class's weight: sum_r w_r loss_r / n, Keras' sum_over_batch_size (the
+ * weights are not normalised to sum to n). A row's mean loss is the loss
+ * function run on that row alone, so every loss emitter serves unchanged. */
+static int call_weighted(Node *n) {
+    int is_loss = n->op >= OP_MSE && n->op <= OP_PERCEPTRON, is_bwd = n->op == OP_LOSS_BWD;
+    if (!weighting || (!is_loss && !is_bwd))
+        return 0;
+    if (!funcs[n->id])
+        internal_error("class_weight: loss node %%%d has no function of its own", n->id);
+    long k = last_dim(n->in[0]);
+    int t = G->n_target;
+    const char *o = var(n), *p = var(n->in[0]), *y = var(n->in[1]);
+    if (is_loss) {
+        OPEN("{ /* class_weight: sum_r w_r loss_r / n */");
+        emit("$ row, sum = 0.0@;");
+        OPEN("for (int r = 0; r < n; r++) {");
+        emit("%s(&row, %s + r * %ld, %s + r * %d, 1);", funcs[n->id], p, k, y, t);
+        emit("sum += class_weight_of(m, %s + r * %d) * row;", y, t);
+        CLOSE();
+        emit("%s[0] = sum / ($)n;", o);
+        CLOSE();
+    } else {
+        OPEN("for (int r = 0; r < n; r++) { /* class_weight: d(w_r loss_r / n) / d pred_r */");
+        emit("%s(%s + r * %ld, %s + r * %ld, %s + r * %d, 1);", funcs[n->id], o, k, p, k, y, t);
+        emit("const $ w = class_weight_of(m, %s + r * %d) / ($)n;", y, t);
+        emit("for (int j = 0; j < %ld; j++) %s[r * %ld + j] *= w;", k, o, k);
+        CLOSE();
+    }
+    return 1;
+}
+
 static void call(Node *n) {
+    if (call_weighted(n))
+        return;
     if (!funcs[n->id])
         return;
     char *args = fmt("%s", var(n));
@@ -2657,12 +2731,16 @@ static void emit_public(void) {
     emit("return %s[0];", var(G->loss));
     CLOSE();
     emit("");
+    if (class_weights())
+        emit_class_weight_of();
     emit("$ %s_backward(%s_model *m, const $ *x, const $ *y, int n) {", P, P);
     indent++;
     guard(" -1");
     declare(G->nodes.n, PH_BACKWARD);
     training = 1;
+    weighting = class_weights();
     calls(PH_BACKWARD);
+    weighting = 0;
     training = 0;
     emit("return %s[0];", var(G->loss));
     CLOSE();
@@ -2848,6 +2926,12 @@ static void emit_init(void) {
     if (has_op(OP_DROPOUT))
         emit("m->seed = seed;");
     emit_state_init();
+    if (class_weights()) {
+        const ArgVal *cw = call_arg(G->spec->fit, "class_weight");
+        for (int c = 0; c < class_count(G->spec); c++)
+            emit("m->class_weight[%d] = %s;%s", c, lit(cw->str ? 1.0 : cw->nums[c]),
+                 cw->str && !c ? " /* balanced: the runtime sets them from the training labels */" : "");
+    }
     for (int i = 0; i < G->params.n; i++) {
         Node *p = G->params.v[i];
         Init in = inits[i];
@@ -2950,6 +3034,9 @@ static void emit_header(const EmitOpts *o) {
     emit("    long step;     /* optimizer steps taken */");
     if (has_op(OP_DROPOUT))
         emit("    uint64_t seed; /* of %s_init: dropout's masks are drawn from it and step */", P);
+    emit("    float lr_scale; /* multiplies the learning rate (reduce_lr_on_plateau); 0 means 1 */");
+    if (class_weights())
+        emit("    $ class_weight[%d]; /* fit(class_weight), by class; the training loss only */", class_count(G->spec));
     emit("} %s_model;", P);
     emit("");
     emit("/* A named tensor in params, as PyTorch names it (fc1.weight is [out, in]). */");
@@ -3089,19 +3176,60 @@ static const char *data_path(const Spec *s, const char *key) {
     return p[0] == '/' ? p : fmt("%s/%s", s->dir, p);
 }
 
+/* fit(validation_data = ...) and its labels, relative to the model file. */
+static const char *fit_path(const Spec *s, const char *key) {
+    const char *p = call_has(s->fit, key) ? call_str(s->fit, key) : NULL;
+    if (!p || !*p)
+        return NULL;
+    return p[0] == '/' ? p : fmt("%s/%s", s->dir, p);
+}
+
+/* data(format = ...) as the runtime's NNC_FORMAT_*. */
+static const char *format_name(const Spec *s) {
+    const char *f = s->data ? call_str(s->data, "format") : "auto";
+    return !strcmp(f, "csv") ? "NNC_FORMAT_CSV" : !strcmp(f, "idx") ? "NNC_FORMAT_IDX"
+         : !strcmp(f, "npy") ? "NNC_FORMAT_NPY" : "NNC_FORMAT_AUTO";
+}
+
+/* `nnc summary`'s text as a C string, for the --report page. */
+static const char *summary_string(Graph *g) {
+    FILE *f = tmpfile();
+    char *text;
+    long n;
+    if (!f)
+        return "NULL";
+    summary(g, f);
+    n = ftell(f);
+    rewind(f);
+    text = xalloc((size_t)n + 1);
+    if (n < 0 || fread(text, 1, (size_t)n, f) != (size_t)n) {
+        fclose(f);
+        return "NULL";
+    }
+    text[n] = 0;
+    fclose(f);
+    return c_string(text);
+}
+
 static const char *const task_names[] = {
     [TASK_REGRESSION] = "NNC_REGRESSION", [TASK_BINARY] = "NNC_BINARY", [TASK_SPARSE] = "NNC_SPARSE",
     [TASK_ONEHOT] = "NNC_ONEHOT", [TASK_HINGE] = "NNC_HINGE",
 };
 
+/* A metric of metrics(...) is NNC_MON_METRIC + 2 * its index (+ 1 for
+ * val_); the loss, accuracy and rmse have their own codes. */
 static const char *monitor_name(const Call *c) {
     static const char *const names[] = {"NNC_MON_LOSS", "NNC_MON_VAL_LOSS", "NNC_MON_ACCURACY",
                                         "NNC_MON_VAL_ACCURACY", "NNC_MON_RMSE", "NNC_MON_VAL_RMSE"};
     static const char *const keys[] = {"loss", "val_loss", "accuracy", "val_accuracy", "rmse", "val_rmse"};
+    const char *m = call_str(c, "monitor"), *base = strncmp(m, "val_", 4) ? m : m + 4;
+    for (int i = 0; i < G->spec->nmetrics; i++)
+        if (!strcmp(base, G->spec->metrics[i]->e->name))
+            return fmt("NNC_MON_METRIC + %d", 2 * i + (base != m));
     for (int i = 0; i < 6; i++)
-        if (!strcmp(call_str(c, "monitor"), keys[i]))
+        if (!strcmp(m, keys[i]))
             return names[i];
-    internal_error("monitor '%s' passed the checker", call_str(c, "monitor"));
+    internal_error("monitor '%s' passed the checker", m);
 }
 
 static const char *mode_name(const Call *c) {
@@ -3134,7 +3262,7 @@ static void emit_metrics(const Spec *s) {
 
 /* callbacks(...) as the runtime's nnc_callbacks; the checker allowed each once. */
 static void emit_callbacks(const Spec *s) {
-    const Call *es = NULL, *ckpt = NULL, *csv = NULL;
+    const Call *es = NULL, *ckpt = NULL, *csv = NULL, *rlr = NULL;
     for (int i = 0; i < s->ncallbacks; i++) {
         const Call *c = s->callbacks[i];
         if (!strcmp(c->e->name, "early_stopping"))
@@ -3143,6 +3271,8 @@ static void emit_callbacks(const Spec *s) {
             ckpt = c;
         else if (!strcmp(c->e->name, "csv_logger"))
             csv = c;
+        else if (!strcmp(c->e->name, "reduce_lr_on_plateau"))
+            rlr = c;
         else
             internal_error("callback '%s' has no emitter", c->e->name);
     }
@@ -3159,6 +3289,12 @@ static void emit_callbacks(const Spec *s) {
     else
         emit("    NULL, 0, 0, 0, /* no model_checkpoint */");
     emit("    %s, /* csv_logger */", csv ? c_string(call_str(csv, "path")) : "NULL");
+    if (rlr)
+        emit("    1, %s, %ld, %ld, %s, %.17g, %.17g, %.17g, /* reduce_lr_on_plateau */", monitor_name(rlr),
+             (long)call_num(rlr, "patience"), (long)call_num(rlr, "cooldown"), mode_name(rlr),
+             call_num(rlr, "factor"), call_num(rlr, "min_delta"), call_num(rlr, "min_lr"));
+    else
+        emit("    0, 0, 0, 0, 0, 0.0, 0.0, 0.0, /* no reduce_lr_on_plateau */");
     emit("};");
 }
 
@@ -3193,6 +3329,9 @@ void emit_driver(Graph *g, FILE *f, const char *h_name) {
     emit("    %s_forward(m, x, out, n);", P);
     emit("}");
     emit("static float learning_rate(void *m) { return (float)%s_learning_rate(m); }", P);
+    emit("static float *lr_scale(void *m) { return &((%s_model *)m)->lr_scale; }", P);
+    if (class_weights())
+        emit("static float *class_weight(void *m) { return ((%s_model *)m)->class_weight; }", P);
     if (s->ncallbacks)
         emit_callbacks(s);
     if (s->nmetrics)
@@ -3225,6 +3364,15 @@ void emit_driver(Graph *g, FILE *f, const char *h_name) {
     long vocab = s->nlayers && s->layers[0].c->e->layer == L_EMBEDDING
                ? (long)call_num(s->layers[0].c, "input_dim") : 0;
     emit("        %ld, /* token ids: integers in [0, this), 0 = not ids */", vocab);
+    /* ---- flow: validation_data, the rate's multiplier, cross_validate, the summary */
+    emit("        %s, %s,", c_string(fit_path(s, "validation_data")), c_string(fit_path(s, "validation_labels")));
+    emit("        lr_scale, %d,", s->cross_validate ? (int)call_num(s->cross_validate, "k") : 0);
+    emit("        %s,", summary_string(G));
+    emit("        %s,", format_name(s));
+    if (class_weights())
+        emit("        class_weight, %d, %d,", class_count(s), call_arg(s->fit, "class_weight")->str != NULL);
+    else
+        emit("        NULL, 0, 0, /* no class_weight */");
     emit("    };");
     emit("    return nnc_main(&d, &model, argc, argv);");
     emit("}");

@@ -17,7 +17,9 @@
 static const char usage[] =
     "usage: nnc MODEL.nn [-o OUT.c] [--batch N] [--dump=PASS] [--emit=c|json] [--real=float|double] [--no-libm]\n"
     "       nnc train MODEL.nn [--data CSV] [--test CSV] [--epochs N] [--batch-size N]\n"
-    "                 [--seed N] [--init W.safetensors] [--save W.safetensors] [--quiet]\n"
+    "                 [--seed N] [--init W.safetensors] [--save W.safetensors] [--quiet | --verbose]\n"
+    "                 [--resume CHECKPOINT.safetensors] [--report DIR] [--validation-data FILE]\n"
+    "                 [--cross-validate K]\n"
     "       nnc eval MODEL.nn --weights W.safetensors [--data CSV]\n"
     "       nnc predict MODEL.nn --weights W.safetensors --data CSV [--out OUT.csv]\n"
     "       nnc MODEL.nn --inference --weights W.safetensors [-o OUT.c] [--batch N] [--no-libm]\n"

@@ -338,10 +338,14 @@ typedef struct Spec {
     int ncallbacks;
     Call **metrics;         /* K_METRIC entries of metrics(...), in order */
     int nmetrics;
+    Call *cross_validate;   /* cross_validate(k); NULL if absent */
 } Spec;
 
 /* Check an AST; reports located errors and returns NULL if any. */
 Spec *check(const Ast *ast);
+/* The classes of a classification loss (2 for binary_crossentropy on one
+ * output), 0 for other losses: what fit(class_weight) is indexed by. */
+int class_count(const Spec *spec);
 long shape_numel(const Shape *s);
 char *shape_str(const Shape *s);     /* "[32, 10]" */
 /* The Op a layer applies last: dense's activation, an activation layer's;

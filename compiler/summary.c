@@ -137,6 +137,10 @@ static void json_arg(FILE *out, const ParamDef *d, const ArgVal *v) {
             fprintf(out, "%.17g", v->num);
         break;
     case T_NUMBERS:
+        if (v->str) {   /* fit(class_weight = balanced) */
+            json_str(out, v->str);
+            break;
+        }
         fputc('[', out);
         for (int i = 0; i < v->nnums; i++)
             fprintf(out, "%s%.17g", i ? "," : "", v->nums[i]);

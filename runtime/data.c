@@ -486,7 +486,8 @@ out:
 static char *labels_path(const char *images, const nnc_model_desc *d)
 {
     const char *given = d->train_path && !strcmp(images, d->train_path) ? d->train_labels_path
-                      : d->test_path && !strcmp(images, d->test_path) ? d->test_labels_path : NULL;
+                      : d->test_path && !strcmp(images, d->test_path) ? d->test_labels_path
+                      : d->val_path && !strcmp(images, d->val_path) ? d->val_labels_path : NULL;
     size_t n = strlen(images);
     char *p = nnc_alloc(n + 1, 1);
     if (!p) return NULL;
@@ -573,11 +574,31 @@ out:
     return rc;
 }
 
+/* The labels file the model names for this data file, or NULL. */
+static const char *given_labels(const char *path, const nnc_model_desc *d)
+{
+    return d->train_path && !strcmp(path, d->train_path) ? d->train_labels_path
+         : d->test_path && !strcmp(path, d->test_path)   ? d->test_labels_path
+         : d->val_path && !strcmp(path, d->val_path)     ? d->val_labels_path
+                                                         : NULL;
+}
+
 int nnc_data_load(nnc_dataset *ds, const char *path, const nnc_model_desc *d, int targets_optional)
 {
-    int rc, idx = is_idx(path);
+    static const char *const names[] = {"auto", "csv", "idx", "npy"};
+    int rc, fmt = d->data_format, idx, npy;
+    struct stat st;
     memset(ds, 0, sizeof *ds);
-    if (idx == 1) {
+    /* only regular files are probed: a pipe (--data <(...)) is read once, as CSV */
+    int regular = !stat(path, &st) && S_ISREG(st.st_mode);
+    idx = fmt != NNC_FORMAT_CSV && is_idx(path) == 1;
+    npy = fmt != NNC_FORMAT_CSV && regular && nnc_is_npy(path) == 1;
+    if ((fmt == NNC_FORMAT_IDX && !idx && regular) || (fmt == NNC_FORMAT_NPY && !npy && regular))
+        return nnc_errorf("%s: error: data(format = %s), but the file does not start as %s files do", path,
+                          names[fmt], fmt == NNC_FORMAT_IDX ? "IDX" : "NumPy .npy");
+    if (npy) {
+        rc = nnc_npy_load(ds, path, given_labels(path, d), d, targets_optional);
+    } else if (idx) {
         rc = idx_load(ds, path, d, targets_optional);
     } else {
         FILE *f = fopen(path, "rb");

@@ -2,7 +2,8 @@
  *
  *   PROG train   [--data CSV] [--test CSV] [--epochs N] [--seed N]
  *                [--init W.safetensors] [--save W.safetensors] [--quiet]
- *                [--resume CHECKPOINT.safetensors]
+ *                [--resume CHECKPOINT.safetensors] [--verbose] [--report DIR]
+ *                [--validation-data FILE] [--cross-validate K]
  *   PROG eval    --weights W.safetensors [--data CSV]
  *   PROG predict --weights W.safetensors --data CSV [--out OUT.csv]
  *
@@ -26,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "nnc_internal.h"
@@ -35,6 +37,10 @@ enum { TRAIN = 1, EVAL = 2, PREDICT = 4 };
 typedef struct opts {
     const char *data, *test, *init, *save, *weights, *out, *resume;
     int epochs, quiet;
+    int verbose;        /* a line per batch, and what the data is */
+    const char *report; /* --report DIR: DIR/history.csv and DIR/report.html */
+    const char *val;    /* --validation-data FILE: overrides fit(validation_data) */
+    int cv;             /* --cross-validate K; -1: the model's cross_validate(k) */
     int stop_after;     /* hidden --stop-after-batches N: act as if SIGINT came after batch N (tests) */
     int argc;           /* the command line, to say how to resume */
     char **argv;
@@ -47,10 +53,11 @@ static void usage(FILE *f, const char *prog)
     fprintf(f,
             "usage: %s train [--data CSV] [--test CSV] [--epochs N] [--seed N]\n"
             "%*s[--init W.safetensors] [--save W.safetensors] [--quiet]\n"
-            "%*s[--resume CHECKPOINT.safetensors]\n"
+            "%*s[--resume CHECKPOINT.safetensors] [--verbose] [--report DIR]\n"
+            "%*s[--validation-data FILE] [--cross-validate K]\n"
             "       %s eval --weights W.safetensors [--data CSV]\n"
             "       %s predict --weights W.safetensors --data CSV [--out OUT.csv]\n",
-            prog, w, "", w, "", prog, prog);
+            prog, w, "", w, "", w, "", prog, prog);
 }
 
 #if defined(__GNUC__)
@@ -124,6 +131,10 @@ static int parse_args(const nnc_model_desc *d, int cmd, int argc, char **argv, c
         {"quiet", TRAIN, NULL, NULL, NULL, &o->quiet},
         {"resume", TRAIN, &o->resume, NULL, NULL, NULL},
         {"stop-after-batches", TRAIN, NULL, &o->stop_after, NULL, NULL},
+        {"verbose", TRAIN, NULL, NULL, NULL, &o->verbose},
+        {"report", TRAIN, &o->report, NULL, NULL, NULL},
+        {"validation-data", TRAIN, &o->val, NULL, NULL, NULL},
+        {"cross-validate", TRAIN, NULL, &o->cv, NULL, NULL},
         {"weights", EVAL | PREDICT, &o->weights, NULL, NULL, NULL},
         {"out", PREDICT, &o->out, NULL, NULL, NULL},
     };
@@ -160,8 +171,18 @@ static int parse_args(const nnc_model_desc *d, int cmd, int argc, char **argv, c
     if (cmd == EVAL && !o->data && !d->test_path)
         return usage_error(prog, "no data to evaluate: pass --data CSV (the model names no test file)");
     if (cmd == PREDICT && !o->data) return usage_error(prog, "missing --data CSV");
+    if (o->quiet && o->verbose) return usage_error(prog, "--quiet and --verbose contradict each other");
+    if (o->cv == 1 || (o->cv > 1 && (o->resume || o->stop_after)))
+        return usage_error(prog, o->cv == 1 ? "--cross-validate needs at least 2 folds"
+                                            : "cross-validation cannot be interrupted and resumed");
+    if (o->val && d->validation_split > 0)
+        return usage_error(prog, "--validation-data and the model's validation_split %g exclude each other",
+                           d->validation_split);
     return 0;
 }
+
+enum { MAX_METRICS = 16 };
+static int metric_list(const nnc_model_desc *d, nnc_metric *list);
 
 /* The emitter fills the descriptor; a wrong one is a compiler bug, caught
  * here before it can become a buffer overrun. */
@@ -180,22 +201,34 @@ static int check_desc(const nnc_model_desc *d)
     else if (!(d->validation_split >= 0 && d->validation_split < 1)) why = "validation_split is not in [0, 1)";
     else if (d->preprocess < NNC_PRE_NONE || d->preprocess > NNC_PRE_MINMAX) why = "unknown preprocess";
     else if (d->epochs < 0 || d->n_tensors < 0 || (d->n_tensors && !d->tensors)) why = "bad epochs or tensors";
+    else if (d->val_path && d->validation_split > 0) why = "both validation_data and validation_split";
+    else if (d->cross_validate < 0 || d->cross_validate == 1) why = "cross_validate needs k >= 2";
     const nnc_callbacks *cb = d->callbacks;
     if (!why && cb) {
-        int mons[2], n = 0;
+        int mons[3], n = 0;
+        nnc_metric list[MAX_METRICS];
+        int n_metrics = metric_list(d, list);
         if (cb->early_stopping) mons[n++] = cb->es_monitor;
         if (cb->checkpoint) mons[n++] = cb->ckpt_monitor;
+        if (cb->reduce_lr) mons[n++] = cb->rlr_monitor;
         for (int i = 0; i < n && !why; i++) {
             int mon = mons[i], rmse = mon == NNC_MON_RMSE || mon == NNC_MON_VAL_RMSE;
             int acc = mon == NNC_MON_ACCURACY || mon == NNC_MON_VAL_ACCURACY;
-            if (mon < 0 || mon >= NNC_MON_COUNT) why = "unknown monitor";
+            if (mon < 0 || mon >= NNC_MON_METRIC + 2 * n_metrics) why = "unknown monitor";
             else if ((rmse && d->task != NNC_REGRESSION) || (acc && d->task == NNC_REGRESSION))
                 why = "the monitor does not fit the task";
-            else if (mon % 2 == 1 && d->validation_split == 0) why = "a val_ monitor without validation_split";
+            else if (mon % 2 == 1 && d->validation_split == 0 && !d->val_path)
+                why = "a val_ monitor without validation data";
         }
         if (!why && (cb->es_patience < 0 || !(cb->es_min_delta >= 0) || cb->es_mode < 0 || cb->es_mode > 2 ||
                      cb->ckpt_mode < 0 || cb->ckpt_mode > 2))
             why = "bad early_stopping or model_checkpoint arguments";
+        if (!why && cb->reduce_lr &&
+            (!(cb->rlr_factor > 0 && cb->rlr_factor < 1) || cb->rlr_patience < 0 || cb->rlr_cooldown < 0 ||
+             !(cb->rlr_min_delta >= 0) || !(cb->rlr_min_lr >= 0) || cb->rlr_mode < 0 || cb->rlr_mode > 2))
+            why = "bad reduce_lr_on_plateau arguments";
+        if (!why && cb->reduce_lr && (!d->lr_scale || !d->learning_rate))
+            why = "reduce_lr_on_plateau without a learning rate to scale";
     }
     for (int i = 0; !why && i < d->n_tensors; i++) {
         const nnc_tensor *t = &d->tensors[i];
@@ -236,7 +269,6 @@ typedef struct ev_buf {
 
 /* The metrics the logs show: metrics(...) from the model file, or the
  * task's default (accuracy, rmse for regression). Returns how many. */
-enum { MAX_METRICS = 16 };
 static int metric_list(const nnc_model_desc *d, nnc_metric *list)
 {
     int n = 0;
@@ -373,10 +405,30 @@ typedef struct epoch_logs {
     int n;
     nnc_metric list[MAX_METRICS];
     double train[MAX_METRICS], val[MAX_METRICS];
+    double lr;               /* the rate of the next step; NaN: not reported */
 } epoch_logs;
 
 static const char *const monitor_names[NNC_MON_COUNT] = {"loss", "val_loss", "accuracy",
                                                           "val_accuracy", "rmse", "val_rmse"};
+
+/* What a monitor reads in an epoch's logs. */
+static double mon_value(const epoch_logs *l, int mon)
+{
+    if (mon < NNC_MON_METRIC) return l->v[mon];
+    mon -= NNC_MON_METRIC;
+    return mon % 2 ? l->val[mon / 2] : l->train[mon / 2];
+}
+
+/* A monitor's name as the logs show it: "val_auc", "top_k_accuracy". */
+static const char *mon_name(const nnc_model_desc *d, int mon, char *buf, size_t cap)
+{
+    nnc_metric list[MAX_METRICS];
+    if (mon < NNC_MON_METRIC) return monitor_names[mon];
+    metric_list(d, list);
+    mon -= NNC_MON_METRIC;
+    snprintf(buf, cap, "%s%s", mon % 2 ? "val_" : "", nnc_metric_name(&list[mon / 2]));
+    return buf;
+}
 
 typedef struct cb_state {
     const nnc_callbacks *c;  /* NULL: none */
@@ -391,14 +443,25 @@ typedef struct cb_state {
     /* csv_logger */
     FILE *csv;
     int csv_val;             /* the rows have validation columns */
+    /* reduce_lr_on_plateau */
+    double rlr_best;
+    int rlr_wait, rlr_cooldown;
+    /* --report DIR: DIR/history.csv, every column and the learning rate */
+    FILE *hist;
+    char hist_path[4096];
 } cb_state;
 
-/* mode = auto watches accuracy for a maximum and everything else for a
- * minimum, as Keras does. */
-static int minimizes(int monitor, int mode)
+/* mode = auto watches a loss, mse, mae or rmse for a minimum and every
+ * other metric (accuracy, precision, recall, auc, ...) for a maximum: the
+ * direction each metric improves in, as Keras 3 decides auto. */
+static int minimizes(const nnc_model_desc *d, int monitor, int mode)
 {
+    nnc_metric list[MAX_METRICS];
     if (mode != NNC_MODE_AUTO) return mode == NNC_MODE_MIN;
-    return monitor != NNC_MON_ACCURACY && monitor != NNC_MON_VAL_ACCURACY;
+    if (monitor < NNC_MON_METRIC) return monitor != NNC_MON_ACCURACY && monitor != NNC_MON_VAL_ACCURACY;
+    metric_list(d, list);
+    int kind = list[(monitor - NNC_MON_METRIC) / 2].kind;
+    return kind == NNC_METRIC_MSE || kind == NNC_METRIC_MAE || kind == NNC_METRIC_RMSE;
 }
 
 /* Keras' test: better than the reference by more than delta; NaN never is. */
@@ -412,8 +475,9 @@ static int callbacks_begin(cb_state *s, const nnc_model_desc *d)
     memset(s, 0, sizeof *s);
     s->c = d->callbacks;
     if (!s->c) return 0;
-    s->es_best = minimizes(s->c->es_monitor, s->c->es_mode) ? HUGE_VAL : -HUGE_VAL;
-    s->ckpt_best = minimizes(s->c->ckpt_monitor, s->c->ckpt_mode) ? HUGE_VAL : -HUGE_VAL;
+    s->es_best = minimizes(d, s->c->es_monitor, s->c->es_mode) ? HUGE_VAL : -HUGE_VAL;
+    s->ckpt_best = minimizes(d, s->c->ckpt_monitor, s->c->ckpt_mode) ? HUGE_VAL : -HUGE_VAL;
+    s->rlr_best = minimizes(d, s->c->rlr_monitor, s->c->rlr_mode) ? HUGE_VAL : -HUGE_VAL;
     if (s->c->early_stopping && s->c->es_restore_best &&
         !(s->best_params = nnc_alloc(d->n_params ? d->n_params : 1, sizeof(float))))
         return -1;
@@ -424,6 +488,7 @@ static void callbacks_free(cb_state *s)
 {
     free(s->best_params);
     if (s->csv) fclose(s->csv);
+    if (s->hist) fclose(s->hist);
 }
 
 /* The CSV file is rewritten at the start of training (Keras' append = False)
@@ -432,16 +497,38 @@ static int csv_open(cb_state *s, const nnc_model_desc *d, int val, int append)
 {
     nnc_metric list[MAX_METRICS];
     int n = metric_list(d, list);
-    if (!s->c || !s->c->csv_log) return 0;
-    if (!(s->csv = fopen(s->c->csv_log, append ? "a" : "w")))
-        return nnc_errorf("%s: error: cannot write: %s", s->c->csv_log, strerror(errno));
     s->csv_val = val;
-    if (append) return 0; /* a resumed run adds its rows to the interrupted one's */
-    fprintf(s->csv, "epoch,loss");
-    for (int i = 0; i < n; i++) fprintf(s->csv, ",%s", nnc_metric_name(&list[i]));
-    if (val) fprintf(s->csv, ",val_loss");
-    for (int i = 0; val && i < n; i++) fprintf(s->csv, ",val_%s", nnc_metric_name(&list[i]));
-    fputc('\n', s->csv);
+    for (int pass = 0; pass < 2; pass++) {
+        /* pass 0: csv_logger's file, with the rate when reduce_lr_on_plateau
+         * changes it (Keras adds it to the logs then); pass 1: --report's */
+        const char *path = pass ? (s->hist_path[0] ? s->hist_path : NULL) : s->c ? s->c->csv_log : NULL;
+        int lr = pass || (s->c && s->c->reduce_lr);
+        FILE *f;
+        if (!path) continue;
+        if (!(f = fopen(path, append ? "a" : "w"))) return nnc_errorf("%s: error: cannot write: %s", path, strerror(errno));
+        *(pass ? &s->hist : &s->csv) = f;
+        if (append) continue; /* a resumed run adds its rows to the interrupted one's */
+        fprintf(f, "epoch,loss");
+        for (int i = 0; i < n; i++) fprintf(f, ",%s", nnc_metric_name(&list[i]));
+        if (val) fprintf(f, ",val_loss");
+        for (int i = 0; val && i < n; i++) fprintf(f, ",val_%s", nnc_metric_name(&list[i]));
+        if (lr) fprintf(f, ",lr");
+        fputc('\n', f);
+    }
+    return 0;
+}
+
+/* One epoch's row of a csv_logger or --report history file. */
+static int csv_row(FILE *f, const char *path, const cb_state *s, int epoch, const epoch_logs *logs, int lr)
+{
+    const double *v = logs->v;
+    fprintf(f, "%d,%.9g", epoch, v[NNC_MON_LOSS]);
+    for (int i = 0; i < logs->n; i++) fprintf(f, ",%.9g", logs->train[i]);
+    if (s->csv_val) fprintf(f, ",%.9g", v[NNC_MON_VAL_LOSS]);
+    for (int i = 0; s->csv_val && i < logs->n; i++) fprintf(f, ",%.9g", logs->val[i]);
+    if (lr) fprintf(f, ",%.9g", logs->lr);
+    fputc('\n', f);
+    if (fflush(f) || ferror(f)) return nnc_errorf("%s: error: cannot write: %s", path, strerror(errno ? errno : EIO));
     return 0;
 }
 
@@ -471,21 +558,13 @@ static int callbacks_epoch_end(cb_state *s, const nnc_model_desc *d, void *m, co
                                const epoch_logs *logs, int quiet)
 {
     const nnc_callbacks *c = s->c;
-    const double *v = logs->v;
     s->last_epoch = epoch;
+    if (s->hist && csv_row(s->hist, s->hist_path, s, epoch, logs, 1)) return -1;
     if (!c) return 0;
-    if (s->csv) {
-        fprintf(s->csv, "%d,%.9g", epoch, v[NNC_MON_LOSS]);
-        for (int i = 0; i < logs->n; i++) fprintf(s->csv, ",%.9g", logs->train[i]);
-        if (s->csv_val) fprintf(s->csv, ",%.9g", v[NNC_MON_VAL_LOSS]);
-        for (int i = 0; s->csv_val && i < logs->n; i++) fprintf(s->csv, ",%.9g", logs->val[i]);
-        fputc('\n', s->csv);
-        if (fflush(s->csv) || ferror(s->csv))
-            return nnc_errorf("%s: error: cannot write: %s", c->csv_log, strerror(errno ? errno : EIO));
-    }
+    if (s->csv && csv_row(s->csv, c->csv_log, s, epoch, logs, c->reduce_lr)) return -1;
     if (c->checkpoint) {
-        int min = minimizes(c->ckpt_monitor, c->ckpt_mode);
-        double cur = v[c->ckpt_monitor];
+        int min = minimizes(d, c->ckpt_monitor, c->ckpt_mode);
+        double cur = mon_value(logs, c->ckpt_monitor);
         if (!c->ckpt_save_best_only || improves(cur, s->ckpt_best, 0, min)) {
             char path[4096];
             if (c->ckpt_save_best_only) s->ckpt_best = cur;
@@ -494,8 +573,8 @@ static int callbacks_epoch_end(cb_state *s, const nnc_model_desc *d, void *m, co
         }
     }
     if (c->early_stopping) {
-        int min = minimizes(c->es_monitor, c->es_mode);
-        double cur = v[c->es_monitor];
+        int min = minimizes(d, c->es_monitor, c->es_mode);
+        double cur = mon_value(logs, c->es_monitor);
         /* Keras keeps the first epoch's weights even if nothing improves */
         if (s->best_params && !s->es_best_epoch) {
             memcpy(s->best_params, d->params(m), d->n_params * sizeof(float));
@@ -513,6 +592,30 @@ static int callbacks_epoch_end(cb_state *s, const nnc_model_desc *d, void *m, co
             if (!quiet) printf("epoch %d: early stopping\n", epoch);
         }
     }
+    if (c->reduce_lr) {
+        /* Keras' ReduceLROnPlateau: a cooldown epoch resets the wait; an
+         * improvement by more than min_delta resets it too; otherwise,
+         * outside the cooldown, after patience epochs the rate becomes
+         * max(rate * factor, min_lr) if it is above min_lr. */
+        int min = minimizes(d, c->rlr_monitor, c->rlr_mode);
+        double cur = mon_value(logs, c->rlr_monitor);
+        if (s->rlr_cooldown > 0) s->rlr_cooldown--, s->rlr_wait = 0;
+        if (improves(cur, s->rlr_best, c->rlr_min_delta, min)) {
+            s->rlr_best = cur;
+            s->rlr_wait = 0;
+        } else if (s->rlr_cooldown == 0 && ++s->rlr_wait >= c->rlr_patience) {
+            double old = d->learning_rate(m), now = old * c->rlr_factor;
+            float *scale = d->lr_scale(m);
+            if (old > (float)c->rlr_min_lr) {
+                if (now < c->rlr_min_lr) now = c->rlr_min_lr;
+                /* the multiplier the generated rate applies; 0 reads as 1 */
+                *scale = (float)((*scale > 0 ? *scale : 1.0) * (now / old));
+                if (!quiet) printf("epoch %d: reduce_lr_on_plateau reducing learning rate to %.6g\n", epoch, now);
+                s->rlr_cooldown = c->rlr_cooldown;
+                s->rlr_wait = 0;
+            }
+        }
+    }
     return 0;
 }
 
@@ -520,12 +623,13 @@ static int callbacks_epoch_end(cb_state *s, const nnc_model_desc *d, void *m, co
  * stopped early (Keras' implementation restores only when it stops). */
 static int callbacks_train_end(cb_state *s, const nnc_model_desc *d, void *m, int quiet)
 {
+    char name[64];
     if (!s->c || !s->best_params || !s->es_best_epoch) return 0;
     if (s->es_best_epoch != s->last_epoch) {
         memcpy(d->params(m), s->best_params, d->n_params * sizeof(float));
         if (!quiet)
             printf("restoring model weights from the end of the best epoch: %d (%s: %s)\n", s->es_best_epoch,
-                   monitor_names[s->c->es_monitor], f4(s->es_best).s);
+                   mon_name(d, s->c->es_monitor, name, sizeof name), f4(s->es_best).s);
     }
     fflush(stdout);
     return 0;
@@ -552,11 +656,14 @@ typedef struct train_pos {
     double loss_sum, n; /* the epoch's running loss so far */
 } train_pos;
 
-static const char *const ckpt_keys[13] = {
+enum { N_CKPT_KEYS = 17 };
+static const char *const ckpt_keys[N_CKPT_KEYS] = {
     "nnc.seed",     "nnc.epoch",      "nnc.samples_done", "nnc.samples",   "nnc.step",
     "nnc.rng",      "nnc.loss_sum",   "nnc.loss_count",   "nnc.batch_size",
     /* the callbacks: early_stopping's best value, wait and best epoch; model_checkpoint's best */
-    "nnc.es_best",  "nnc.es_wait",    "nnc.es_best_epoch", "nnc.ckpt_best"};
+    "nnc.es_best",  "nnc.es_wait",    "nnc.es_best_epoch", "nnc.ckpt_best",
+    /* reduce_lr_on_plateau: the rate's multiplier, the best value, wait and cooldown */
+    "nnc.lr_scale", "nnc.rlr_best",   "nnc.rlr_wait",     "nnc.rlr_cooldown"};
 
 /* The checkpoint's tensors: i < n_tensors the parameters, then the
  * optimizer state ("optimizer.NAME"), then restore_best_weights' copy of the
@@ -596,8 +703,8 @@ static int checkpoint_save(const char *path, const nnc_model_desc *d, void *m, c
     int n = ckpt_count(d, cb), rc = -1;
     nnc_st_entry *e = nnc_alloc((size_t)n + 1, sizeof *e);
     char *names = nnc_alloc((size_t)n + 1, 256);
-    char v[13][96];
-    nnc_st_kv meta[16] = {{"format", "pt"}, {"nnc.model", d->name}, {"nnc.checkpoint", "1"}};
+    char v[N_CKPT_KEYS][96];
+    nnc_st_kv meta[3 + N_CKPT_KEYS] = {{"format", "pt"}, {"nnc.model", d->name}, {"nnc.checkpoint", "1"}};
     if (!e || !names) goto out;
     for (int i = 0; i < n; i++) {
         float *data;
@@ -621,8 +728,12 @@ static int checkpoint_save(const char *path, const nnc_model_desc *d, void *m, c
     snprintf(v[10], sizeof v[10], "%d", cb->es_wait);
     snprintf(v[11], sizeof v[11], "%d", cb->es_best_epoch);
     snprintf(v[12], sizeof v[12], "%.17g", cb->ckpt_best);
-    for (int k = 0; k < 13; k++) meta[3 + k].key = ckpt_keys[k], meta[3 + k].value = v[k];
-    rc = nnc_st_write(path, e, n, meta, 16);
+    snprintf(v[13], sizeof v[13], "%.9g", d->lr_scale ? (double)*d->lr_scale(m) : 0.0);
+    snprintf(v[14], sizeof v[14], "%.17g", cb->rlr_best);
+    snprintf(v[15], sizeof v[15], "%d", cb->rlr_wait);
+    snprintf(v[16], sizeof v[16], "%d", cb->rlr_cooldown);
+    for (int k = 0; k < N_CKPT_KEYS; k++) meta[3 + k].key = ckpt_keys[k], meta[3 + k].value = v[k];
+    rc = nnc_st_write(path, e, n, meta, 3 + N_CKPT_KEYS);
 out:
     free(e);
     free(names);
@@ -635,7 +746,7 @@ static void print_flags(FILE *f, const opts *o)
 {
     for (int i = 2; i < o->argc; i++) {
         const char *a = o->argv[i];
-        int has_value = !strchr(a, '=') && strcmp(a, "--quiet") != 0;
+        int has_value = !strchr(a, '=') && strcmp(a, "--quiet") != 0 && strcmp(a, "--verbose") != 0;
         if (!strncmp(a, "--resume", 8) || !strncmp(a, "--stop-after-batches", 20)) {
             i += has_value;
             continue;
@@ -663,11 +774,14 @@ static int checkpoint_load(const char *path, const nnc_model_desc *d, void *m, t
         goto out;
     }
     int samples = -1, batch = -1, ok = 1;
-    const char *v[13];
-    for (int k = 0; k < 13 && ok; k++) ok = (v[k] = nnc_st_meta(&f, ckpt_keys[k])) != NULL;
+    const char *v[N_CKPT_KEYS];
+    double lr_scale = 0;
+    for (int k = 0; k < N_CKPT_KEYS && ok; k++) ok = (v[k] = nnc_st_meta(&f, ckpt_keys[k])) != NULL;
     /* the callbacks' state first: whether "best.*" tensors follow */
     ok = ok && sscanf(v[9], "%lf", &cb->es_best) == 1 && sscanf(v[10], "%d", &cb->es_wait) == 1 &&
-         sscanf(v[11], "%d", &cb->es_best_epoch) == 1 && sscanf(v[12], "%lf", &cb->ckpt_best) == 1;
+         sscanf(v[11], "%d", &cb->es_best_epoch) == 1 && sscanf(v[12], "%lf", &cb->ckpt_best) == 1 &&
+         sscanf(v[13], "%lf", &lr_scale) == 1 && sscanf(v[14], "%lf", &cb->rlr_best) == 1 &&
+         sscanf(v[15], "%d", &cb->rlr_wait) == 1 && sscanf(v[16], "%d", &cb->rlr_cooldown) == 1;
     n = ckpt_count(d, cb);
     for (int i = 0; ok && i < n; i++) {
         char name[256];
@@ -702,24 +816,144 @@ static int checkpoint_load(const char *path, const nnc_model_desc *d, void *m, t
         goto out;
     }
     *d->step(m) = step;
+    if (d->lr_scale) *d->lr_scale(m) = (float)lr_scale;
     rc = 0;
 out:
     nnc_st_free(&f);
     return rc;
 }
 
+/* The epoch's logs: the loss so far, then one inference pass over the
+ * training split (and the validation data) for the metrics. */
+static void epoch_measure(const nnc_model_desc *d, void *m, const nnc_metrics *run, const nnc_dataset *tr,
+                          const nnc_dataset *va, float *out, const ev_buf *evb, epoch_logs *logs)
+{
+    nnc_metrics mt;
+    double *v = logs->v;
+    for (int k = 0; k < NNC_MON_COUNT; k++) v[k] = NAN;
+    for (int k = 0; k < logs->n; k++) logs->train[k] = logs->val[k] = NAN;
+    v[NNC_MON_LOSS] = nnc_metrics_loss(run);
+    evaluate_all(d, m, tr, out, &mt, evb);
+    v[NNC_MON_ACCURACY] = nnc_metrics_accuracy(&mt);
+    v[NNC_MON_RMSE] = nnc_metrics_rmse(&mt);
+    for (int k = 0; k < logs->n; k++) logs->train[k] = nnc_metric_value(&mt, &logs->list[k]);
+    if (va->n) {
+        evaluate_all(d, m, va, out, &mt, evb);
+        v[NNC_MON_VAL_LOSS] = nnc_metrics_loss(&mt);
+        v[NNC_MON_VAL_ACCURACY] = nnc_metrics_accuracy(&mt);
+        v[NNC_MON_VAL_RMSE] = nnc_metrics_rmse(&mt);
+        for (int k = 0; k < logs->n; k++) logs->val[k] = nnc_metric_value(&mt, &logs->list[k]);
+    }
+    logs->lr = d->learning_rate ? d->learning_rate(m) : NAN;
+}
+
+/* "epoch 3/10 - loss: 0.1 - accuracy: 0.9 - val_loss: ... - lr: 0.001000" */
+static int epoch_line(char *line, size_t cap, const nnc_model_desc *d, int epoch, int epochs, const epoch_logs *logs,
+                      int val)
+{
+    int len = snprintf(line, cap, "epoch %d/%d - loss: %s", epoch, epochs, f4(logs->v[NNC_MON_LOSS]).s);
+    for (int k = 0; k < logs->n; k++)
+        len += snprintf(line + len, cap - (size_t)len, " - %s: %s", nnc_metric_name(&logs->list[k]),
+                        f4(logs->train[k]).s);
+    if (val) len += snprintf(line + len, cap - (size_t)len, " - val_loss: %s", f4(logs->v[NNC_MON_VAL_LOSS]).s);
+    for (int k = 0; val && k < logs->n; k++)
+        len += snprintf(line + len, cap - (size_t)len, " - val_%s: %s", nnc_metric_name(&logs->list[k]),
+                        f4(logs->val[k]).s);
+    if (d->learning_rate)
+        len += snprintf(line + len, cap - (size_t)len, logs->lr >= 1e-4 ? " - lr: %.6f" : " - lr: %.4e", logs->lr);
+    return len;
+}
+
+/* --verbose: what the run trains and validates on, before the first epoch. */
+static void verbose_data(const nnc_model_desc *d, const nnc_dataset *tr, const nnc_dataset *va, const char *va_from,
+                         const nnc_dataset *test, const nnc_prep *prep)
+{
+    printf("data: %d training sample%s, %d validation (%s), %d test; %d batch%s of up to %d per epoch%s;"
+           " preprocess %s\n",
+           tr->n, tr->n == 1 ? "" : "s", va->n, va_from, test->n, (tr->n + d->batch - 1) / d->batch,
+           (tr->n + d->batch - 1) / d->batch == 1 ? "" : "es", d->batch, d->shuffle ? ", shuffled" : "",
+           nnc_prep_name(prep->kind));
+}
+
+/* The best epoch the report marks: early stopping's if it ran, else the
+ * lowest validation loss, else the lowest training loss (report.c). */
+static int report_write(const nnc_model_desc *d, const opts *o, const cb_state *cb, const nnc_metrics *mt,
+                        const char *final_name)
+{
+    nnc_report r;
+    char line[1024], name[64];
+    int len = snprintf(line, sizeof line, "%s loss: %s", final_name, f4(nnc_metrics_loss(mt)).s);
+    nnc_metric list[MAX_METRICS];
+    int n = metric_list(d, list);
+    for (int i = 0; i < n; i++)
+        len += snprintf(line + len, sizeof line - (size_t)len, " - %s: %s", nnc_metric_name(&list[i]),
+                        f4(nnc_metric_value(mt, &list[i])).s);
+    memset(&r, 0, sizeof r);
+    r.dir = o->report;
+    r.history = cb->hist_path;
+    r.final_line = line;
+    r.confusion = mt->confusion;
+    r.n_classes = mt->confusion ? mt->n_classes : 0;
+    r.hinge = d->task == NNC_HINGE;
+    if (cb->c && cb->c->early_stopping) {
+        r.monitor = mon_name(d, cb->c->es_monitor, name, sizeof name);
+        r.minimize = minimizes(d, cb->c->es_monitor, cb->c->es_mode);
+        r.best_epoch = cb->es_best_epoch;
+        r.stop_epoch = cb->es_stopped;
+        r.restored = cb->best_params && cb->es_best_epoch && cb->es_best_epoch != cb->last_epoch;
+    }
+    return nnc_report_html(d, &r);
+}
+
+static int cross_validate(const nnc_model_desc *d, void *m, const opts *o, const nnc_dataset *all, int k);
+
+/* The class a target row names, as the metrics read it. */
+static int target_class(const nnc_model_desc *d, const float *t)
+{
+    if (d->task == NNC_SPARSE) return (int)t[0];
+    if (d->task == NNC_BINARY) return t[0] > 0.5f;
+    return nnc_argmax(t, d->n_target);
+}
+
+/* fit(class_weight = balanced): scikit-learn's n / (classes * count_c)
+ * from the training rows; a class absent from them keeps weight 1 (it
+ * never reaches the loss). With --verbose, says what the weights are. */
+static void class_weights_set(const nnc_model_desc *d, void *m, const nnc_dataset *tr, int verbose)
+{
+    int k = d->n_class_weights;
+    float *w;
+    if (!d->class_weight || k < 1) return;
+    w = d->class_weight(m);
+    if (d->class_weight_balanced) {
+        double *count = calloc((size_t)k, sizeof(double));
+        if (!count) return; /* the weights stay 1 */
+        for (int i = 0; i < tr->n; i++) {
+            int c = target_class(d, tr->y + (size_t)i * (size_t)d->n_target);
+            if (c >= 0 && c < k) count[c]++;
+        }
+        for (int c = 0; c < k; c++) w[c] = count[c] > 0 ? (float)(tr->n / ((double)k * count[c])) : 1.0f;
+        free(count);
+    }
+    if (verbose) {
+        printf("class_weight%s:", d->class_weight_balanced ? " (balanced)" : "");
+        for (int c = 0; c < k; c++) printf(" %d: %.6g%s", c, (double)w[c], c + 1 < k ? "," : "\n");
+    }
+}
+
 static int cmd_train(const nnc_model_desc *d, void *m, const opts *o)
 {
     const char *train_path = o->data ? o->data : d->train_path;
     const char *test_path = o->test ? o->test : d->test_path;
-    nnc_dataset all = {0}, tr = {0}, va = {0}, test = {0};
+    const char *val_path = o->val ? o->val : d->val_path;
+    nnc_dataset all = {0}, tr = {0}, va = {0}, test = {0}, vfile = {0};
     nnc_prep prep = {0};
     nnc_metrics run, mt;
     nnc_rng rng;
     float *bx = NULL, *by = NULL, *out = NULL;
     int *idx = NULL, rc = -1;
     int epochs = o->epochs >= 0 ? o->epochs : d->epochs;
-    int tty = !o->quiet && isatty(fileno(stdout));
+    int folds = o->cv >= 0 ? o->cv : d->cross_validate;
+    int tty = !o->quiet && !o->verbose && isatty(fileno(stdout));
     cb_state cb;
     ev_buf evb = {NULL, NULL};
     epoch_logs logs;
@@ -729,31 +963,57 @@ static int cmd_train(const nnc_model_desc *d, void *m, const opts *o)
     char ckpt[4096];
 
     memset(&pos, 0, sizeof pos);
+    memset(&cb, 0, sizeof cb);
     pos.seed = o->seed;
     pos.epoch = 1;
     logs.n = metric_list(d, logs.list);
     if (o->resume && !d->state)
         return nnc_errorf("%s: error: model '%s' cannot resume: its program has no optimizer state table", o->resume,
                           d->name);
-    if (callbacks_begin(&cb, d)) goto done;
-    if (o->save && check_writable(o->save)) goto done;
     if (nnc_data_load(&all, train_path, d, 0)) goto done;
+    if (folds > 1) {
+        if (o->save || o->report || o->init) {
+            nnc_errorf("error: cross_validate(%d) trains %d models from fresh weights and keeps none: "
+                       "--%s does not apply (--cross-validate 0 trains one model)",
+                       folds, folds, o->save ? "save" : o->report ? "report" : "init");
+            goto done;
+        }
+        rc = cross_validate(d, m, o, &all, folds);
+        goto done;
+    }
+    if (callbacks_begin(&cb, d)) goto done;
+    if (o->report) {
+        if (mkdir(o->report, 0777) && errno != EEXIST) {
+            nnc_errorf("%s: error: cannot make the report directory: %s", o->report, strerror(errno));
+            goto done;
+        }
+        snprintf(cb.hist_path, sizeof cb.hist_path, "%s/history.csv", o->report);
+    }
+    if (o->save && check_writable(o->save)) goto done;
     if (test_path && nnc_data_load(&test, test_path, d, 0)) goto done;
-    if (nnc_data_split(&all, d->validation_split, train_path, &tr, &va)) goto done;
+    if (val_path && nnc_data_load(&vfile, val_path, d, 0)) goto done;
+    if (nnc_data_split(&all, val_path ? 0 : d->validation_split, train_path, &tr, &va)) goto done;
+    if (val_path) va = vfile;
     /* statistics from the training rows only, applied to everything */
     if (nnc_prep_fit(&prep, d->preprocess, &tr)) goto done;
     nnc_prep_apply(&prep, &all);
     nnc_prep_apply(&prep, &test);
+    nnc_prep_apply(&prep, &vfile);
+    if (val_path) va = vfile;
 
     d->init(m, o->seed);
     if (o->init && nnc_weights_load(o->init, d, m, NULL)) goto done;
+    class_weights_set(d, m, &tr, o->verbose);
 
     bx = nnc_alloc((size_t)d->batch, (size_t)d->n_in * sizeof(float));
     by = nnc_alloc((size_t)d->batch, (size_t)d->n_target * sizeof(float));
     out = nnc_alloc((size_t)d->batch, (size_t)d->n_out * sizeof(float));
     idx = nnc_alloc((size_t)tr.n, sizeof(int));
     if (!bx || !by || !out || !idx) goto done;
-    if (ev_alloc(&evb, d, all.n > test.n ? all.n : test.n, 0)) goto done;
+    {
+        int most = all.n > test.n ? all.n : test.n;
+        if (ev_alloc(&evb, d, most > vfile.n ? most : vfile.n, o->report != NULL)) goto done;
+    }
     for (int i = 0; i < tr.n; i++) idx[i] = i;
     if (o->resume) {
         train_pos at;
@@ -778,8 +1038,10 @@ static int cmd_train(const nnc_model_desc *d, void *m, const opts *o)
     snprintf(ckpt, sizeof ckpt, "%s.interrupted.safetensors", d->name);
 
     if (csv_open(&cb, d, va.n > 0, o->resume != NULL)) goto done;
+    if (o->verbose)
+        verbose_data(d, &tr, &va, val_path ? val_path : va.n ? "validation_split" : "none", &test, &prep);
     for (int epoch = pos.epoch; epoch <= epochs && !cb.stop; epoch++, first = 0) {
-        double t0 = now_ms(), *v = logs.v;
+        double t0 = now_ms();
         int n_batches = (tr.n + d->batch - 1) / d->batch, start = 0;
         progress bar = {0};
         nnc_metrics_init(&run, d);
@@ -794,13 +1056,21 @@ static int cmd_train(const nnc_model_desc *d, void *m, const opts *o)
             int nb = tr.n - i < d->batch ? tr.n - i : d->batch;
             const float *x = tr.x + (size_t)i * (size_t)d->n_in;
             const float *y = tr.y + (size_t)i * (size_t)d->n_target;
+            double lr = o->verbose && d->learning_rate ? d->learning_rate(m) : 0, tb = o->verbose ? now_ms() : 0;
             if (d->shuffle) {
                 nnc_data_gather(&tr, idx + i, nb, bx, by);
                 x = bx;
                 y = by;
             }
-            nnc_metrics_add(&run, d->train_step(m, x, y, nb), NULL, NULL, nb);
+            float loss = d->train_step(m, x, y, nb);
+            nnc_metrics_add(&run, loss, NULL, NULL, nb);
             if (tty) progress_draw(&bar, epoch, epochs, i / d->batch + 1, n_batches, t0, nnc_metrics_loss(&run));
+            if (o->verbose) {
+                printf("epoch %d/%d - batch %d/%d - %d samples - loss: %s - mean loss: %s", epoch, epochs,
+                       i / d->batch + 1, n_batches, nb, f4(loss).s, f4(nnc_metrics_loss(&run)).s);
+                if (d->learning_rate) printf(lr >= 1e-4 ? " - lr: %.6f" : " - lr: %.4e", lr);
+                printf(" - %.2f ms\n", now_ms() - tb);
+            }
             if (got_sigint || ++batches == o->stop_after) {
                 pos.epoch = epoch;
                 pos.done = i + nb;
@@ -823,41 +1093,16 @@ static int cmd_train(const nnc_model_desc *d, void *m, const opts *o)
                 goto done;
             }
         }
-        if (o->quiet && !d->callbacks) continue;
+        if (o->quiet && !d->callbacks && !o->report) continue;
         /* The loss is Keras' running mean of the batch losses. train_step
          * returns no outputs, so the accuracy (or rmse) comes from one
          * inference pass over the training split with the epoch's final
          * weights: a forward pass costs about a third of a training step,
-         * and --quiet skips it unless a callback needs it. */
-        for (int k = 0; k < NNC_MON_COUNT; k++) v[k] = NAN;
-        v[NNC_MON_LOSS] = nnc_metrics_loss(&run);
-        evaluate_all(d, m, &tr, out, &mt, &evb);
-        v[NNC_MON_ACCURACY] = nnc_metrics_accuracy(&mt);
-        v[NNC_MON_RMSE] = nnc_metrics_rmse(&mt);
-        for (int k = 0; k < logs.n; k++) logs.train[k] = nnc_metric_value(&mt, &logs.list[k]);
-        if (va.n) {
-            evaluate_all(d, m, &va, out, &mt, &evb);
-            v[NNC_MON_VAL_LOSS] = nnc_metrics_loss(&mt);
-            v[NNC_MON_VAL_ACCURACY] = nnc_metrics_accuracy(&mt);
-            v[NNC_MON_VAL_RMSE] = nnc_metrics_rmse(&mt);
-            for (int k = 0; k < logs.n; k++) logs.val[k] = nnc_metric_value(&mt, &logs.list[k]);
-        }
+         * and --quiet skips it unless a callback or the report needs it. */
+        epoch_measure(d, m, &run, &tr, &va, out, &evb, &logs);
         if (!o->quiet) {
             char line[1024];
-            int len = snprintf(line, sizeof line, "epoch %d/%d - loss: %s", epoch, epochs, f4(v[NNC_MON_LOSS]).s);
-            for (int k = 0; k < logs.n; k++)
-                len += snprintf(line + len, sizeof line - (size_t)len, " - %s: %s", nnc_metric_name(&logs.list[k]),
-                                f4(logs.train[k]).s);
-            if (va.n)
-                len += snprintf(line + len, sizeof line - (size_t)len, " - val_loss: %s", f4(v[NNC_MON_VAL_LOSS]).s);
-            for (int k = 0; va.n && k < logs.n; k++)
-                len += snprintf(line + len, sizeof line - (size_t)len, " - val_%s: %s",
-                                nnc_metric_name(&logs.list[k]), f4(logs.val[k]).s);
-            if (d->learning_rate) {
-                float lr = d->learning_rate(m);
-                len += snprintf(line + len, sizeof line - (size_t)len,
-                                lr >= 1e-4f ? " - lr: %.6f" : " - lr: %.4e", lr);
-            }
+            int len = epoch_line(line, sizeof line, d, epoch, epochs, &logs, va.n > 0);
             snprintf(line + len, sizeof line - (size_t)len, " - %.0f ms", now_ms() - t0);
             /* on a terminal the finished line replaces the progress line */
             if (tty) printf("\r%-*s\n", bar.width, line);
@@ -870,17 +1115,23 @@ static int cmd_train(const nnc_model_desc *d, void *m, const opts *o)
     if (callbacks_train_end(&cb, d, m, o->quiet)) goto done;
 
     const nnc_dataset *final = test.n ? &test : va.n ? &va : &tr;
+    const char *final_name = test.n ? "test" : va.n ? "validation" : "train";
     evaluate_all(d, m, final, out, &mt, &evb);
-    printf("%s loss: %s", test.n ? "test" : va.n ? "validation" : "train", f4(nnc_metrics_loss(&mt)).s);
+    printf("%s loss: %s", final_name, f4(nnc_metrics_loss(&mt)).s);
     print_metrics(d, &mt);
     printf("\n");
     fflush(stdout);
+    if (o->report) {
+        if (cb.hist) fclose(cb.hist), cb.hist = NULL;
+        if (report_write(d, o, &cb, &mt, final_name)) goto done;
+    }
     /* silent on success: the evaluation stays the last line, for scripts */
     if (o->save && nnc_weights_save(o->save, d, m, &prep)) goto done;
     rc = 0;
 done:
     nnc_data_free(&all);
     nnc_data_free(&test);
+    nnc_data_free(&vfile);
     nnc_prep_free(&prep);
     free(bx);
     free(by);
@@ -889,6 +1140,126 @@ done:
     ev_free(&evb);
     callbacks_free(&cb);
     if (handler) sigaction(SIGINT, &old_int, NULL);
+    return rc;
+}
+
+/* ---- cross_validate(k) ---- */
+
+/* scikit-learn's KFold(k) without shuffling: fold f validates on rows
+ * [start, start + size) in file order, the first n % k folds one row
+ * longer; the model trains on the rest, from fresh weights drawn with
+ * seed + f, with its preprocessing fitted on the fold's training rows.
+ * Each fold runs fit(epochs, batch_size, shuffle) without callbacks; the
+ * summary is each metric's mean and population standard deviation (numpy's
+ * std) over the folds' validation scores. */
+static int cross_validate(const nnc_model_desc *d, void *m, const opts *o, const nnc_dataset *all, int k)
+{
+    int epochs = o->epochs >= 0 ? o->epochs : d->epochs, rc = -1, n_metrics;
+    size_t ni = (size_t)d->n_in, nt = (size_t)d->n_target;
+    nnc_dataset tr = *all, va = *all;
+    nnc_metric list[MAX_METRICS];
+    nnc_metrics run, mt;
+    nnc_prep prep = {0};
+    nnc_rng rng;
+    ev_buf evb = {NULL, NULL};
+    float *bx = NULL, *by = NULL, *out = NULL;
+    int *idx = NULL;
+    double *score = NULL; /* score[f * (1 + n_metrics) + j]: fold f's val loss (j = 0) and metrics */
+
+    n_metrics = metric_list(d, list);
+    if (all->n < k)
+        return nnc_errorf("%s: error: cross_validate(%d) needs at least %d samples, the file has %d",
+                          o->data ? o->data : d->train_path, k, k, all->n);
+    tr.owner = va.owner = 1;
+    tr.x = nnc_alloc((size_t)all->n, ni * sizeof(float));
+    tr.y = nnc_alloc((size_t)all->n, nt * sizeof(float));
+    va.x = nnc_alloc((size_t)all->n, ni * sizeof(float));
+    va.y = nnc_alloc((size_t)all->n, nt * sizeof(float));
+    bx = nnc_alloc((size_t)d->batch, ni * sizeof(float));
+    by = nnc_alloc((size_t)d->batch, nt * sizeof(float));
+    out = nnc_alloc((size_t)d->batch, (size_t)d->n_out * sizeof(float));
+    idx = nnc_alloc((size_t)all->n, sizeof(int));
+    score = nnc_alloc((size_t)k * (size_t)(1 + n_metrics), sizeof(double));
+    if (!tr.x || !tr.y || !va.x || !va.y || !bx || !by || !out || !idx || !score) goto done;
+    if (ev_alloc(&evb, d, all->n, 0)) goto done;
+    if (!o->quiet)
+        printf("cross-validation: %d folds of %d samples, %d epoch%s each\n", k, all->n, epochs,
+               epochs == 1 ? "" : "s");
+    for (int f = 0, start = 0; f < k; f++) {
+        int size = all->n / k + (f < all->n % k), ntr = 0, nva = 0;
+        /* the fold's rows, copied so each part is contiguous */
+        for (int i = 0; i < all->n; i++) {
+            int in_val = i >= start && i < start + size;
+            nnc_dataset *to = in_val ? &va : &tr;
+            int r = in_val ? nva++ : ntr++;
+            memcpy(to->x + (size_t)r * ni, all->x + (size_t)i * ni, ni * sizeof(float));
+            memcpy(to->y + (size_t)r * nt, all->y + (size_t)i * nt, nt * sizeof(float));
+        }
+        start += size;
+        tr.n = ntr;
+        va.n = nva;
+        nnc_prep_free(&prep);
+        if (nnc_prep_fit(&prep, d->preprocess, &tr)) goto done;
+        nnc_prep_apply(&prep, &tr);
+        nnc_prep_apply(&prep, &va);
+        d->init(m, o->seed + (uint64_t)f);
+        class_weights_set(d, m, &tr, 0);
+        nnc_rng_seed(&rng, o->seed + (uint64_t)f);
+        for (int i = 0; i < tr.n; i++) idx[i] = i;
+        for (int epoch = 1; epoch <= epochs; epoch++) {
+            nnc_metrics_init(&run, d);
+            if (d->shuffle) nnc_shuffle(idx, tr.n, &rng);
+            for (int i = 0; i < tr.n; i += d->batch) {
+                int nb = tr.n - i < d->batch ? tr.n - i : d->batch;
+                const float *x = tr.x + (size_t)i * ni, *y = tr.y + (size_t)i * nt;
+                if (d->shuffle) {
+                    nnc_data_gather(&tr, idx + i, nb, bx, by);
+                    x = bx;
+                    y = by;
+                }
+                nnc_metrics_add(&run, d->train_step(m, x, y, nb), NULL, NULL, nb);
+            }
+            if (o->verbose)
+                printf("fold %d/%d - epoch %d/%d - loss: %s\n", f + 1, k, epoch, epochs,
+                       f4(nnc_metrics_loss(&run)).s);
+        }
+        evaluate_all(d, m, &va, out, &mt, &evb);
+        double *s = score + (size_t)f * (size_t)(1 + n_metrics);
+        s[0] = nnc_metrics_loss(&mt);
+        for (int j = 0; j < n_metrics; j++) s[1 + j] = nnc_metric_value(&mt, &list[j]);
+        if (!o->quiet) {
+            printf("fold %d/%d - %d training, %d validation samples - val_loss: %s", f + 1, k, tr.n, va.n,
+                   f4(s[0]).s);
+            for (int j = 0; j < n_metrics; j++) printf(" - val_%s: %s", nnc_metric_name(&list[j]), f4(s[1 + j]).s);
+            printf("\n");
+            fflush(stdout);
+        }
+    }
+    printf("cross-validation (%d folds):", k);
+    for (int j = 0; j <= n_metrics; j++) {
+        double mean = 0, var = 0;
+        for (int f = 0; f < k; f++) mean += score[(size_t)f * (size_t)(1 + n_metrics) + (size_t)j];
+        mean /= k;
+        for (int f = 0; f < k; f++) {
+            double e = score[(size_t)f * (size_t)(1 + n_metrics) + (size_t)j] - mean;
+            var += e * e;
+        }
+        printf("%s val_%s: %s +- %s", j ? " -" : "", j ? nnc_metric_name(&list[j - 1]) : "loss", f4(mean).s,
+               f4(sqrt(var / k)).s);
+    }
+    printf("\n");
+    fflush(stdout);
+    rc = 0;
+done:
+    nnc_data_free(&tr);
+    nnc_data_free(&va);
+    nnc_prep_free(&prep);
+    ev_free(&evb);
+    free(bx);
+    free(by);
+    free(out);
+    free(idx);
+    free(score);
     return rc;
 }
 
@@ -1025,6 +1396,7 @@ int nnc_main(const nnc_model_desc *d, void *model, int argc, char **argv)
     if (!cmd) return usage_error(prog, "unknown command '%s'", argv[1]);
     memset(&o, 0, sizeof o);
     o.epochs = -1;
+    o.cv = -1;
     o.seed = d->seed;
     o.argc = argc;
     o.argv = argv;

@@ -32,4 +32,11 @@ int nnc_out_open(nnc_outfile *o, const char *path);
 int nnc_out_commit(nnc_outfile *o);   /* flush, fsync, close, rename */
 void nnc_out_abort(nnc_outfile *o);   /* close and remove PATH.tmp */
 
+/* npy.c: 1 if the file starts with the NumPy magic, 0 if not, -1 if it
+ * cannot be opened; a .npy file (and the .npy labels file, NULL: the
+ * targets are each row's last values) into a dataset. */
+int nnc_is_npy(const char *path);
+int nnc_npy_load(nnc_dataset *ds, const char *path, const char *labels, const nnc_model_desc *d,
+                 int targets_optional);
+
 #endif

@@ -35,10 +35,16 @@ enum {
 
 enum { NNC_PRE_NONE = 0, NNC_PRE_STANDARDIZE = 1, NNC_PRE_MINMAX = 2 };
 
+/* data(format = ...) */
+enum { NNC_FORMAT_AUTO = 0, NNC_FORMAT_CSV, NNC_FORMAT_IDX, NNC_FORMAT_NPY };
+
 /* What a callback monitors, as Keras names it in its logs. */
 enum {
     NNC_MON_LOSS = 0, NNC_MON_VAL_LOSS, NNC_MON_ACCURACY, NNC_MON_VAL_ACCURACY,
-    NNC_MON_RMSE, NNC_MON_VAL_RMSE, NNC_MON_COUNT
+    NNC_MON_RMSE, NNC_MON_VAL_RMSE, NNC_MON_COUNT,
+    /* NNC_MON_METRIC + 2 * i: the i-th metric of d->metrics (the task's
+     * default metric when d->metrics is NULL); + 1: its val_ value */
+    NNC_MON_METRIC = NNC_MON_COUNT
 };
 enum { NNC_MODE_AUTO = 0, NNC_MODE_MIN = 1, NNC_MODE_MAX = 2 };
 
@@ -54,6 +60,12 @@ typedef struct nnc_callbacks {
     int ckpt_monitor, ckpt_save_best_only, ckpt_mode;
     /* csv_logger(path); NULL: absent */
     const char *csv_log;
+    /* ---- reduce_lr_on_plateau(monitor, factor, patience, min_delta,
+     * cooldown, min_lr, mode) (flow): the rate is multiplied by factor
+     * (never below min_lr) after patience epochs without improvement */
+    int reduce_lr;              /* present */
+    int rlr_monitor, rlr_patience, rlr_cooldown, rlr_mode;
+    double rlr_factor, rlr_min_delta, rlr_min_lr;
 } nnc_callbacks;
 
 /* metrics(...) from the model file, as an array ended by kind NNC_METRIC_END. */
@@ -118,6 +130,28 @@ typedef struct nnc_model_desc {
     /* ---- embedding (sequences): > 0 when the input values are token ids,
      * which must then be integers in [0, token_ids); 0: any number */
     int token_ids;
+    /* ---- flow: fit(validation_data, validation_labels) -- a file (and the
+     * IDX or .npy labels of its inputs) validated on instead of a split;
+     * NULL: none */
+    const char *val_path;
+    const char *val_labels_path;
+    /* reduce_lr_on_plateau's multiplier of the learning rate, which the
+     * generated NAME_learning_rate applies (0 reads as 1); NULL: the
+     * model has none, so its rate cannot be reduced */
+    float *(*lr_scale)(void *m);
+    /* cross_validate(k): k-fold cross-validation by default; 0: none */
+    int cross_validate;
+    /* `nnc summary`'s text, for the --report page; NULL: none */
+    const char *summary;
+    /* data(format): NNC_FORMAT_AUTO tells CSV, IDX and .npy files apart by
+     * their first bytes; the others insist on one */
+    int data_format;
+    /* fit(class_weight): the model's per-class weights of the training
+     * loss (n_class_weights of them), NULL: none; balanced: the runtime
+     * sets them from the training labels, n / (classes * count) */
+    float *(*class_weight)(void *m);
+    int n_class_weights;
+    int class_weight_balanced;
 } nnc_model_desc;
 
 /* Entry point of a training/eval/predict program; returns the exit status. */
@@ -280,6 +314,25 @@ const char *nnc_metric_name(const nnc_metric *m);
 double nnc_auc(nnc_scored *s, int n);
 
 int nnc_argmax(const float *v, int n);
+
+/* ---- report.c: `nnc train --report DIR`'s page. */
+typedef struct nnc_report {
+    const char *dir;         /* writes DIR/report.html */
+    const char *history;     /* the run's history CSV (epoch, loss, metrics, val_..., lr) */
+    const char *final_line;  /* "test loss: 0.1 - accuracy: 0.97" */
+    const double *confusion; /* n_classes^2 counts of the final evaluation; NULL: none */
+    int n_classes, hinge;
+    /* early stopping's monitor (NULL: none, then the best epoch is the one
+     * of the lowest val_loss, or loss), its direction, best epoch, the
+     * epoch it stopped at (0: it did not) and whether the best weights
+     * were restored */
+    const char *monitor;
+    int minimize, best_epoch, stop_epoch, restored;
+} nnc_report;
+
+/* Reads r->history and writes one HTML file with everything inline: SVG
+ * learning curves, the confusion matrix as a heat map, the model summary. */
+int nnc_report_html(const nnc_model_desc *d, const nnc_report *r);
 float nnc_sigmoid(float z);
 void nnc_softmax(float *p, const float *z, int n);
 

@@ -164,8 +164,11 @@ int main(int argc, char **argv)
         params, init, train_step, evaluate, predict, EPOCHS, SHUFFLE, 42, VSPLIT,
         getenv("FAKE_TRAIN"), getenv("FAKE_TEST"), PRE, NULL /* learning_rate */, NULL /* callbacks */,
         metrics, NULL, 0, 0, NULL, NULL /* no optimizer state */,
-        NULL, NULL, 1.0, /* IDX labels, scale */
+        getenv("FAKE_TRAIN_LABELS") && *getenv("FAKE_TRAIN_LABELS") ? getenv("FAKE_TRAIN_LABELS") : NULL,
+        NULL, 1.0, /* IDX or .npy labels, scale */
         0, /* not token ids */
+        NULL, NULL, NULL, 0, NULL, /* validation_data and labels, lr_scale, cross_validate, summary */
+        NNC_FORMAT_AUTO, NULL, 0, 0, /* format, class_weight */
     };
     return nnc_main(&d, &model, argc, argv);
 }

@@ -17,7 +17,7 @@ PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
 FLAGS="-std=c99 -Wall -Wextra -pedantic -Werror -O2"
 SAN="-std=c99 -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all"
-RT="$ROOT/runtime/rng.c $ROOT/runtime/data.c $ROOT/runtime/safetensors.c $ROOT/runtime/metrics.c $ROOT/runtime/driver.c"
+RT="$ROOT/runtime/rng.c $ROOT/runtime/data.c $ROOT/runtime/safetensors.c $ROOT/runtime/metrics.c $ROOT/runtime/driver.c $ROOT/runtime/report.c $ROOT/runtime/npy.c"
 TR=$ROOT/tests/runtime
 npass=0
 nfail=0
@@ -374,6 +374,115 @@ expect "idx: fewer labels than images" 1 \
     "$S" train --data few-images-idx3-ubyte
 expect "idx: a label out of range" 1 "cls-labels-idx1-ubyte: error: offset 13: label 7, but the model has 3 classes" \
     "$S" train --data cls-images-idx3-ubyte
+
+# ---- NumPy .npy files: versions 1-3, dtypes, labels files, errors with offsets, fuzzing
+
+SA=
+if [ -n "$BA" ]; then
+    SA=$T/fake_sp_asan
+    build "fake_sp with ASan+UBSan" "$SA" $CC $SAN -DTASK=NNC_SPARSE -DPRE=NNC_PRE_MINMAX $FAKE || SA=
+fi
+"$PY" - <<'PYEOF'
+import gzip, io, numpy as np
+from numpy.lib import format as F
+r = np.random.default_rng(1)
+x = r.normal(size=(12, 2)).astype(np.float32)
+y = np.array([0, 1, 2] * 4, dtype=np.uint8)
+np.savetxt("npy_ref.csv", np.column_stack([x, y]), delimiter=",", fmt="%.9g")
+def save(path, a, version=None, fortran=False):
+    with open(path, "wb") as f:
+        F.write_array(f, np.asfortranarray(a) if fortran else a, version=version)
+save("x.npy", x); save("y.npy", y)
+save("x_v2.npy", x, (2, 0)); save("x_v3.npy", x, (3, 0))
+save("x_f8.npy", x.astype(np.float64)); save("y_i8.npy", y.astype(np.int64))
+save("x_img.npy", x.reshape(12, 1, 2))                       # any shape with n_in values per sample
+save("xy.npy", np.column_stack([x, y]).astype(np.float32))   # inputs then the target, as a CSV row
+gzip.open("xy.npy.gz", "wb").write(open("xy.npy", "rb").read())
+save("x_u1.npy", (np.abs(x) * 10).astype(np.uint8)); save("x_i2.npy", (x * 100).astype(np.int16))
+np.savetxt("npy_u1.csv", np.column_stack([(np.abs(x) * 10).astype(np.uint8), y]), delimiter=",", fmt="%d")
+save("x_fortran.npy", np.column_stack([x, y]).astype(np.float32), fortran=True)
+save("x_big.npy", np.column_stack([x, y]).astype(">f4"))
+save("x_c8.npy", np.column_stack([x, y]).astype(np.complex64))
+save("x_f2.npy", np.column_stack([x, y]).astype(np.float16))
+save("x_wide.npy", r.normal(size=(12, 4)).astype(np.float32))
+save("y_few.npy", y[:11]); save("x_scalar.npy", np.float32(1))
+yb = y.copy(); yb[5] = 7; save("y_bad.npy", yb)
+xn = np.column_stack([x, y]).astype(np.float32); xn[3, 1] = np.nan; save("x_nan.npy", xn)
+b = bytearray(open("xy.npy", "rb").read()); b[6] = 4; open("x_v4.npy", "wb").write(b)
+open("x_short.npy", "wb").write(open("xy.npy", "rb").read()[:-10])
+open("x_hdr.npy", "wb").write(open("xy.npy", "rb").read()[:40])
+PYEOF
+# the fake model's training file (FAKE_TRAIN) has the labels FAKE_TRAIN_LABELS
+same_as_csv() { # NAME DATA LABELS CSV: training on the .npy equals training on the CSV, line for line
+    local name=$1
+    FAKE_TRAIN=$2 FAKE_TRAIN_LABELS=$3 "$S" train --epochs 3 --seed 4 >npy.out 2>npy.err
+    "$S" train --data "$4" --epochs 3 --seed 4 >csv.out 2>&1
+    if [ -s npy.err ]; then fail "$name" "$(cat npy.err)"
+    elif [ "$(strip_ms npy.out)" = "$(strip_ms csv.out)" ]; then pass "$name"
+    else fail "$name" "$(diff <(strip_ms npy.out) <(strip_ms csv.out) | head -5)"; fi
+}
+same_as_csv "npy: float32 inputs and uint8 labels train as the CSV does" x.npy y.npy npy_ref.csv
+same_as_csv "npy: format version 2 header" x_v2.npy y.npy npy_ref.csv
+same_as_csv "npy: format version 3 header" x_v3.npy y.npy npy_ref.csv
+same_as_csv "npy: float64 inputs, int64 labels" x_f8.npy y_i8.npy npy_ref.csv
+same_as_csv "npy: inputs of shape (12, 1, 2)" x_img.npy y.npy npy_ref.csv
+same_as_csv "npy: targets as each row's last column" xy.npy "" npy_ref.csv
+same_as_csv "npy: gzipped" xy.npy.gz "" npy_ref.csv
+same_as_csv "npy: uint8 inputs" x_u1.npy y.npy npy_u1.csv
+FAKE_TRAIN=x_i2.npy FAKE_TRAIN_LABELS=y.npy "$S" train --epochs 1 --quiet >/dev/null 2>npy.err
+ok "npy: int16 inputs" "$(cat npy.err)" test ! -s npy.err
+expect "npy: Fortran order is refused" 1 \
+    "x_fortran.npy: error: offset 10: the array is in Fortran order; save it in C order (np.save(path, np.ascontiguousarray(x)))" \
+    "$S" train --data x_fortran.npy
+expect "npy: big-endian is refused" 1 \
+    "x_big.npy: error: offset 10: dtype '>f4' is big-endian; save it little-endian (x.astype('<f4'))" "$S" train --data x_big.npy
+expect "npy: complex is refused" 1 \
+    "x_c8.npy: error: offset 10: dtype '<c8' is not read; use float32, float64, an integer type or bool" "$S" train --data x_c8.npy
+expect "npy: float16 is refused" 1 \
+    "x_f2.npy: error: offset 10: dtype '<f2' is not read; use float32, float64, an integer type or bool" "$S" train --data x_f2.npy
+expect "npy: format version 4" 1 "x_v4.npy: error: offset 6: .npy format version 4.0; versions 1, 2 and 3 are read" \
+    "$S" train --data x_v4.npy
+expect "npy: truncated data" 1 "x_short.npy: error: offset 262: file ends after 134 of 144 data bytes" \
+    "$S" train --data x_short.npy
+expect "npy: truncated header" 1 "x_hdr.npy: error: offset 10: file ends inside the 118-byte .npy header" \
+    "$S" train --data x_hdr.npy
+expect "npy: wrong values per sample" 1 \
+    "x_wide.npy: error: offset 0: shape (12, 4) has 4 values per sample, but the model wants 2 inputs + 1 target per row (or name the targets in a labels file)" \
+    "$S" train --data x_wide.npy
+FAKE_TRAIN=x_wide.npy FAKE_TRAIN_LABELS=y.npy expect "npy: wrong inputs with a labels file" 1 \
+    "x_wide.npy: error: offset 0: shape (12, 4) has 4 values per sample, but the model's input has 2" "$S" train
+FAKE_TRAIN=x.npy FAKE_TRAIN_LABELS=y_few.npy expect "npy: fewer labels than samples" 1 \
+    "y_few.npy: error: offset 0: 11 labels for 12 samples in x.npy" "$S" train
+FAKE_TRAIN=x.npy FAKE_TRAIN_LABELS=y_bad.npy expect "npy: a label out of range" 1 \
+    "y_bad.npy: error: offset 133: label 5: 7 is not a class in [0, n_out) (the model has 3 outputs)" "$S" train
+expect "npy: NaN input" 1 "x_nan.npy: error: offset 168: sample 3, input 1: nan is not a finite float" \
+    "$S" train --data x_nan.npy
+expect "npy: a scalar" 1 "x_scalar.npy: error: offset 10: the array is a scalar; samples are its first axis" \
+    "$S" train --data x_scalar.npy
+# fuzzing: every truncation and random byte changes in header and data
+# give exit 0 or a located error, never a crash (under ASan+UBSan if built)
+FZ=${SA:-$S}
+"$PY" - <<'PYEOF'
+import random
+src = open("xy.npy", "rb").read()
+random.seed(5)
+for i in range(0, len(src), 3): open("fz_t%03d.npy" % i, "wb").write(src[:i])
+for i in range(150):
+    b = bytearray(src)
+    for _ in range(random.randint(1, 4)):
+        k = random.randrange(0, 140 if i % 3 else len(b))
+        b[k] = random.choice([0, 0x20, 0x27, 0x28, 0x29, 0x2c, 0x30, 0x39, 0x3c, 0x3e, 0x46, 0x54, 0x66, 0x69, 0xff, random.randrange(256)])
+    open("fz_m%03d.npy" % i, "wb").write(bytes(b))
+PYEOF
+bad=""
+for f in fz_*.npy; do
+    "$FZ" train --data "$f" --epochs 1 --quiet >/dev/null 2>fz.err
+    rc=$?
+    # a damaged magic reads as CSV, whose errors are located "FILE:ROW:COL: error"
+    if [ $rc -ne 0 ] && { [ $rc -ne 1 ] || ! grep -qE "^$f(:[0-9]+:[0-9]+)?: error: " fz.err; }; then bad="$bad $f:$rc"; fi
+done
+if [ -z "$bad" ]; then pass "npy: $(ls fz_*.npy | wc -l) fuzzed files give a located error or load, never crash${SA:+ (ASan+UBSan)}"
+else fail "npy: fuzzed files" "crashed or unlocated:$bad"; fi
 
 echo "runtime: $npass passed, $nfail failed"
 [ $nfail -eq 0 ]

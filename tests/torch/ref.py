@@ -807,6 +807,31 @@ def perceptron_step(model, xb, yb, lr):
             lin.bias += lr * e.mean(0)
 
 
+def weighted_loss(spec, lossf, cw, y_train):
+    """fit(class_weight): each sample's own mean loss times its class's
+    weight, summed and divided by the batch size (Keras'
+    sum_over_batch_size; PyTorch's weight= with reduction='mean' would divide
+    by the sum of the weights instead). balanced: n / (classes * count_c)
+    over the training rows, as scikit-learn computes it."""
+    def classes(y):
+        if y.dtype == torch.long:
+            return y.reshape(-1)
+        return y.argmax(-1) if y.shape[-1] > 1 else (y.reshape(-1) > 0.5).long()
+    if cw == "balanced":
+        c = classes(y_train)
+        k = 2 if y_train.dtype != torch.long and y_train.shape[-1] == 1 else \
+            (y_train.shape[-1] if y_train.dtype != torch.long else int(spec["layers"][-1]["output_shape"][-1]))
+        counts = torch.bincount(c, minlength=k).double()
+        w = torch.where(counts > 0, len(c) / (k * counts), torch.ones_like(counts))
+    else:
+        w = torch.tensor(cw, dtype=torch.float64)
+    def f(out, y):
+        ws = w[classes(y)].to(out.dtype)
+        rows = torch.stack([lossf(out[i:i + 1], y[i:i + 1]) for i in range(len(out))])
+        return (ws * rows).sum() / len(out)
+    return f
+
+
 def cmd_train(spec, a):
     dtype = getattr(torch, a.dtype)
     fit = spec.get("fit", {})
@@ -821,6 +846,9 @@ def cmd_train(spec, a):
     xv, yv = x[n_train:], y[n_train:]
     x, y = x[:n_train], y[:n_train]
     lossf = loss_fn(spec)
+    cw = fit.get("class_weight")
+    if cw:      # Keras' class_weight: sum_i w[class_i] loss_i / batch size
+        lossf = weighted_loss(spec, lossf, cw, y)
     penalty = penalties(spec, model)
     o, oargs = entry(OPTIMIZERS, "optimizer", spec["optimizer"])
     lr = learning_rate(oargs)

@@ -85,6 +85,9 @@ rnn_simple_sce           30  yes
 seq_one_to_many          35  yes
 seq_embedding_gru        30  yes
 rnn_simple_variants      12  no
+class_weight_sce         50  yes
+class_weight_bce_balanced 45 yes
+class_weight_cce_smoothing 33 no
 "
 
 if [ ! -x "$NNC" ]; then
