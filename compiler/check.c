@@ -721,6 +721,10 @@ static void check_norm(const Spec *spec) {
  * for a window spanning e = d (f - 1) + 1, of which the smaller half goes
  * first (TensorFlow pads more at the end). */
 static void same_pad(long n, int e, int s, int *before) {
+    if (s < 1) {    /* a stride of 0 is reported by window_shape */
+        *before = 0;
+        return;
+    }
     long out = (n + s - 1) / s, total = (out - 1) * s + e - n;
     *before = total > 0 ? (int)(total / 2) : 0;
 }

@@ -406,7 +406,7 @@ static void emit_linear_t(Node *n) {
     emit("for (int j = 0; j < %s; j++) acc[j] = %s;", lenv, b ? fmt("bias[%sj]", jb) : "0.0@");
     OPEN("for (int i = 0; i < %ld; i++) {", k);
     emit("const $ xi = xr[i];");
-    emit("const $ *wi = wt + i * %ld + %s0;", o, blk < o ? "jb" : "");
+    emit("const $ *wi = wt + i * %ld%s;", o, blk < o ? " + jb" : "");
     emit("for (int j = 0; j < %s; j++) acc[j] += xi * wi[j];", lenv);
     CLOSE();
     emit("for (int j = 0; j < %s; j++) o[%sj] = %s;", lenv, jb,

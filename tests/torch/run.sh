@@ -88,6 +88,7 @@ rnn_simple_variants      12  no
 class_weight_sce         50  yes
 class_weight_bce_balanced 45 yes
 class_weight_cce_smoothing 33 no
+wide_dense               20  yes
 "
 
 if [ ! -x "$NNC" ]; then
