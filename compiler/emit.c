@@ -36,7 +36,8 @@ static Vec used;                /* names taken in the generated file */
  * compiler's to place (registers, spills) and not counted. */
 static long frame, stack_max;   /* bytes of local arrays: this function, the most in any */
 
-/* Bytes per element of a local array's type; -1 if nnc never declares one. */
+/* Bytes per element of a local array's type, as on a 64-bit host (long and
+ * pointers 8: an upper bound on 32-bit targets); -1 if nnc never declares one. */
 static long type_bytes(const char *t, int pointer) {
     static const struct { const char *name; long bytes; } types[] = {
         {"float", 4}, {"double", 8}, {"int", 4}, {"long", 8}, {"size_t", 8}, {"char", 1},
