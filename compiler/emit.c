@@ -974,7 +974,10 @@ static void tile_plane(Tile *t) {
 }
 
 /* dst[c][r + top][s + left] = src[c][r][s] for the part that lands in [hp, wp),
- * zeros elsewhere; src is an expression of c, r: the start of one source row. */
+ * zeros elsewhere; src is an expression of c, r: the start of one source row.
+ * Rows are copied with memcpy: dst is scratch, which the C compiler cannot
+ * tell apart from src, and a loop would be left unvectorized for fear they
+ * overlap; memcpy says they do not. */
 static void emit_pad_copy(const char *dst, long ch, long hp, long wp, long h, long w, long top, long left,
                           const char *src_row) {
     emit("for (int c = 0; c < %ld; c++)", ch);
@@ -987,7 +990,8 @@ static void emit_pad_copy(const char *dst, long ch, long hp, long wp, long h, lo
     OPEN("for (int c = 0; c < %ld; c++) {", ch);
     OPEN("for (int r = %ld; r < %ld; r++) {", r0, r1);
     emit("const $ *src = %s;", src_row);
-    emit("for (int s = %ld; s < %ld; s++) %s[c][r + %ld][s + %ld] = src[s];", s0, s1, dst, top, left);
+    emit("memcpy(&%s[c][r + %ld][%ld], src%s, %ld * sizeof($));", dst, top, s0 + left, s0 ? fmt(" + %ld", s0) : "",
+         s1 - s0);
     CLOSE();
     CLOSE();
 }
@@ -3991,6 +3995,8 @@ static void emit_inference_file(const EmitOpts *o, const char *wpath, int with_w
         uses_libm |= strstr(body, libm[i]) != NULL;
     if (uses_libm && !o->no_libm)
         emit("#include <math.h>");
+    if (strstr(body, "memcpy("))     /* a convolution's rows into its padded planes */
+        emit("#include <string.h>");
     emit("");
     if (in_ram)
         emit_loader();
