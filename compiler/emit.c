@@ -23,7 +23,106 @@ static const char *P;   /* model name: prefix of every public symbol */
 static const char *U;   /* the same in upper case: prefix of macros */
 static const char **vars;       /* C name of each node's buffer */
 static const char **funcs;      /* C name of each node's function */
+static const char **scratches;  /* C name of a node's working space (node_scratch), or NULL */
 static Vec used;                /* names taken in the generated file */
+
+/* ---- stack accounting: NAME_STACK_BYTES -------------------------------
+ * Every line of generated code passes through emit(), so every local array
+ * the emitter writes is seen here, whichever function prints it: a line at
+ * the outer level that starts a definition opens a new frame, and each
+ * declaration inside adds its arrays' bytes to it. A frame is the sum of
+ * all arrays declared in the function, inner blocks included: an upper
+ * bound on what they take at once. Scalars and pointers are the C
+ * compiler's to place (registers, spills) and not counted. */
+static long frame, stack_max;   /* bytes of local arrays: this function, the most in any */
+
+/* Bytes per element of a local array's type, as on a 64-bit host (long and
+ * pointers 8: an upper bound on 32-bit targets); -1 if nnc never declares one. */
+static long type_bytes(const char *t, int pointer) {
+    static const struct { const char *name; long bytes; } types[] = {
+        {"float", 4}, {"double", 8}, {"int", 4}, {"long", 8}, {"size_t", 8}, {"char", 1},
+        {"unsigned char", 1}, {"uint8_t", 1}, {"uint32_t", 4}, {"uint64_t", 8}, {"unsigned long long", 8},
+    };
+    if (pointer)
+        return 8;
+    if (!strcmp(t, "$"))
+        return strcmp(real, "float") ? 8 : 4;
+    for (size_t i = 0; i < sizeof types / sizeof *types; i++)
+        if (!strcmp(types[i].name, t))
+            return types[i].bytes;
+    return -1;
+}
+
+/* A declarator's "[3][16]": the product of the sizes, *p moved past them;
+ * 0 if there are none (a scalar). */
+static long array_len(const char **p, const char *line) {
+    long len = **p == '[' ? 1 : 0;
+    while (**p == '[') {
+        char *end;
+        long d = strtol(*p + 1, &end, 10);
+        if (end == *p + 1 || *end != ']')
+            internal_error("emit: local array without a literal size: %s", line);
+        len *= d;
+        *p = end + 1;
+    }
+    return len;
+}
+
+/* Count the local arrays a line of generated code declares ("$ acc[4][32];",
+ * "size_t at[6] = {0}, key_n;"); open a new frame at a definition. */
+static void count_locals(const char *s) {
+    static int in_static;   /* inside a static table in a function: not on the stack */
+    if (indent == 0 && (isalpha((unsigned char)*s) || *s == '$')) {     /* a function or a global */
+        frame = 0, in_static = 0;
+        return;
+    }
+    const char *p = s + strspn(s, " ");
+    if (in_static || !strncmp(p, "static ", 7)) {
+        in_static = !(p[0] == '}' && p[strlen(p) - 1] == ';') && (in_static || p[strlen(p) - 1] == '{');
+        return;
+    }
+    const char *br = strchr(p, '[');
+    if (!br || br == p || *p == '*' || *p == '/')
+        return;
+    /* "[const] TYPE NAME" before the first '[': at least two words of
+     * identifier characters ('$' and '*' included), nothing else. */
+    char *head = xstrndup(p, br - p);
+    int words = 0, pointer = 0;
+    for (char *q = head; *q; q++) {
+        if (!isalnum((unsigned char)*q) && *q != '_' && *q != '$' && *q != '*' && *q != ' ')
+            return;
+        pointer |= *q == '*';
+        words += *q != ' ' && (q == head || q[-1] == ' ');
+    }
+    if (words < 2 || head[strlen(head) - 1] == ' ')
+        return;
+    *strrchr(head, ' ') = '\0';    /* the name goes; the type is left */
+    const char *type = strncmp(head, "const ", 6) ? head : head + 6;
+    static const char *const statements[] = {"return", "else", "case", "do", "goto"};
+    for (size_t i = 0; i < sizeof statements / sizeof *statements; i++)
+        if (!strncmp(type, statements[i], strlen(statements[i])) && !isalnum((unsigned char)type[strlen(statements[i])]))
+            return;
+    long size = type_bytes(type, pointer);
+    if (size < 0)
+        internal_error("emit: local array of a type the stack count does not know: %s", s);
+    /* The declarators: NAME[..][..] [= {...}], then more after commas. */
+    p = br;
+    for (;;) {
+        long len = array_len(&p, s);
+        frame += len * size;
+        int depth = 0;
+        while (*p && (depth || (*p != ',' && *p != ';'))) {
+            depth += *p == '{', depth -= *p == '}';
+            p++;
+        }
+        if (*p != ',')
+            break;
+        p += strspn(p + 1, " *") + 1;
+        p += strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_");
+    }
+    if (frame > stack_max)
+        stack_max = frame;
+}
 
 static void emit(const char *f, ...) {
     char *s;
@@ -35,6 +134,7 @@ static void emit(const char *f, ...) {
     va_start(ap, f);
     vsnprintf(s, n + 1, f, ap);
     va_end(ap);
+    count_locals(s);
     if (*s && *s != '}' && s[0] != '#')
         for (int i = 0; i < indent; i++)
             fputs("    ", out);
@@ -100,6 +200,7 @@ static const char *const reserved[] = {
     "nnc_erff", "nnc_sqrtf", "nnc_fabsf", "nnc_floor", "nnc_ceil", "nnc_sqrt", "nnc_pow", "uint32_t",
     "st_cursor", "st_ws", "st_eat", "st_string", "st_is", "st_uints", "st_f32", "st_decimals", "st_tensor",
     "st_value", "xp", "dp", "dt", "dwt", "pr", "wv", "o0", "ow0", "dst", "xb", "dxb",
+    "scratch",
 };
 
 static int taken(const char *s) {
@@ -188,6 +289,15 @@ static void name_nodes(void) {
         int alias = n->op == OP_RESHAPE && n->area == n->in[0]->area && n->offset == n->in[0]->offset;
         if (op_arity[n->op] && n->phase != PH_UPDATE && !alias)
             funcs[i] = fresh(fmt("%s_%s", n->layer, what));
+    }
+    scratches = xalloc(sizeof(char *) * G->nodes.n);
+    for (int i = 0; i < G->nodes.n; i++) {
+        Node *n = G->nodes.v[i];
+        if (n->scratch != node_scratch(n))
+            internal_error("node %%%d: planned %ld floats of scratch, its function takes %ld", n->id, n->scratch,
+                           node_scratch(n));
+        if (n->scratch && funcs[i])
+            scratches[i] = fresh(fmt("%s_scratch", funcs[i]));
     }
 }
 
@@ -599,7 +709,7 @@ typedef struct Win {
 } Win;
 
 /* x [n, C, H, W] or, 1-D, [n, C, L] as an image of height 1. */
-static Win win_of(Node *n, Node *x, Node *y) {
+static Win win_of(const Node *n, const Node *x, const Node *y) {
     int one = x->shape.ndim == 3;
     Win r = {x->shape.dim[1], one ? 1 : x->shape.dim[2], x->shape.dim[one ? 2 : 3], y->shape.dim[1],
              one ? 1 : y->shape.dim[2], y->shape.dim[one ? 2 : 3], n->win[WIN_KH], n->win[WIN_KW],
@@ -699,7 +809,7 @@ static const char *chan_rows(const Win *w) {
 /* out[b, f, oh, :] = act(bias[f] + sum over c, ki, kj of weight[f, c, ki, kj] x[b, c, ih, iw]),
  * one output row at a time in a local accumulator. */
 static void emit_conv2d_tiled(Node *n);
-static int conv_tiled(Node *n, const Win *w);
+static int conv_tiled(const Node *n, const Win *w);
 static int conv_dx_tiled(const Win *w);
 static void emit_conv2d_dx_tiled(Node *n);
 static int conv_dw_tiled(const Win *w);
@@ -803,10 +913,10 @@ static void emit_conv2d_dw(Node *n) {
         CLOSE();
 }
 
-/* ---- convolutions on zero-padded local planes ---------------------------
- * The fast form of the three convolution kernels, used when the local
+/* ---- convolutions on zero-padded planes ---------------------------------
+ * The fast form of the three convolution kernels, used when their working
  * buffers fit TILE_MAX_FLOATS: each image's input is first copied into a
- * zero-padded plane (a local array), so the loops need no edge tests, and
+ * zero-padded plane, so the loops need no edge tests, and
  * every row loop runs over a whole number of 8-float vectors with literal
  * bounds (the output columns beyond the image are computed and dropped).
  * Forward and dx keep a block of output channels x columns of sums in
@@ -814,10 +924,13 @@ static void emit_conv2d_dw(Node *n) {
  * input vector loaded feeds several multiply-adds. dx with stride 1 is the
  * same loop over dy padded by the kernel's span, reading the kernel flipped.
  * dW runs over the filters in the innermost loop, with dy transposed so they
- * are contiguous. */
+ * are contiguous. The planes are not local arrays (a microcontroller's stack
+ * has a few KB): the function takes them as `scratch`, a block of the
+ * activation area plan.c reserves while the node runs (node_scratch below),
+ * and views it as the arrays it was. */
 
-/* Local buffers of up to this many floats (64 KB) in all; larger layers use
- * the plain loops above. */
+/* Working buffers of up to this many floats (64 KB) in all; larger layers use
+ * the plain loops above, which need none. */
 #define TILE_MAX_FLOATS 16384
 /* Sums kept in registers: output channels x columns (12 AVX-512 registers). */
 #define TILE_ACC 192
@@ -861,7 +974,10 @@ static void tile_plane(Tile *t) {
 }
 
 /* dst[c][r + top][s + left] = src[c][r][s] for the part that lands in [hp, wp),
- * zeros elsewhere; src is an expression of c, r: the start of one source row. */
+ * zeros elsewhere; src is an expression of c, r: the start of one source row.
+ * Rows are copied with memcpy: dst is scratch, which the C compiler cannot
+ * tell apart from src, and a loop would be left unvectorized for fear they
+ * overlap; memcpy says they do not. */
 static void emit_pad_copy(const char *dst, long ch, long hp, long wp, long h, long w, long top, long left,
                           const char *src_row) {
     emit("for (int c = 0; c < %ld; c++)", ch);
@@ -874,7 +990,8 @@ static void emit_pad_copy(const char *dst, long ch, long hp, long wp, long h, lo
     OPEN("for (int c = 0; c < %ld; c++) {", ch);
     OPEN("for (int r = %ld; r < %ld; r++) {", r0, r1);
     emit("const $ *src = %s;", src_row);
-    emit("for (int s = %ld; s < %ld; s++) %s[c][r + %ld][s + %ld] = src[s];", s0, s1, dst, top, left);
+    emit("memcpy(&%s[c][r + %ld][%ld], src%s, %ld * sizeof($));", dst, top, s0 + left, s0 ? fmt(" + %ld", s0) : "",
+         s1 - s0);
     CLOSE();
     CLOSE();
 }
@@ -953,15 +1070,26 @@ static Tile conv_tile(const Win *w) {
     return t;
 }
 
-/* x[b] into its zero-padded plane xp. */
-static void emit_x_plane(const Win *w, const Tile *t) {
-    emit("$ xp[%ld][%ld][%ld];  /* x[b] with %d rows and %d columns of zeros before it */", w->c, t->hp, t->wp,
-         w->pt, w->pl);
+/* Floats of a tiled kernel's working buffers, each starting on a 64-byte
+ * boundary as plan.c's blocks do. */
+static long scratch_part(long floats) { return round_up(floats, 16); }
+
+/* `name` as a local array [d0][d1][d2] (or [d0][d2] with d1 = 0) over the
+ * floats of scratch from `at`. */
+static void emit_view(const char *name, long d0, long d1, long d2, long at, const char *why) {
+    const char *inner = d1 ? fmt("[%ld][%ld]", d1, d2) : fmt("[%ld]", d2);
+    emit("/* %s: [%ld]%s in scratch */", why, d0, inner);
+    emit("$ (*%s)%s = ($ (*)%s)%s;", name, inner, inner, at ? fmt("(scratch + %ld)", at) : "scratch");
+}
+
+/* x[b] into its zero-padded plane xp, at scratch + at. */
+static void emit_x_plane(const Win *w, const Tile *t, long at) {
+    emit_view("xp", w->c, t->hp, t->wp, at, fmt("x[b] with %d rows and %d columns of zeros before it", w->pt, w->pl));
     emit_pad_copy("xp", w->c, t->hp, t->wp, w->h, w->w, w->pt, w->pl,
                   fmt("x + ((b * %ld + c) * %ld + r) * %ld", w->c, w->h, w->w));
 }
 
-static int conv_tiled(Node *n, const Win *w) {
+static int conv_tiled(const Node *n, const Win *w) {
     (void)n;
     Tile t = conv_tile(w);
     return w->c * t.hp * t.wp <= TILE_MAX_FLOATS;
@@ -975,10 +1103,10 @@ static void emit_conv2d_tiled(Node *n) {
          dims(n), act_str(n->act, n->f), dims(x), dims(wt), w.sh, w.sw, w.pt, w.pl, win_extra(&w),
          b ? " + bias" : "");
     emit(" * %ld output channels x %ld columns of sums at a time */", t.fb, t.chunk);
-    OPEN("static void %s($ *out, const $ *x, const $ *weight%s, int n) {", funcs[n->id],
+    OPEN("static void %s($ *out, const $ *x, const $ *weight%s, $ *scratch, int n) {", funcs[n->id],
          b ? ", const $ *bias" : "");
     OPEN("for (int b = 0; b < n; b++) {");
-    emit_x_plane(&w, &t);
+    emit_x_plane(&w, &t, 0);
     emit_tile(&t, fmt("(((o0 + o) * %ld + i) * %d + ki) * %d + kj", w.cg, w.kh, w.kw), b ? "bias[o0 + o]" : "0.0@",
               "out", n->act, n->f);
     CLOSE();
@@ -1007,11 +1135,10 @@ static void emit_conv2d_dx_tiled(Node *n) {
     emit("/* %s: dx %s = conv_transpose(dy %s, weight %s%s): dy zero-padded by the kernel's span,", n->layer,
          dims(n), dims(dy), dims(wt), win_extra(&w));
     emit(" * convolved with the flipped kernel, %ld channels x %ld columns at a time */", t.fb, t.chunk);
-    OPEN("static void %s($ *dx, const $ *dy, const $ *weight, const $ *x, int n) {", funcs[n->id]);
+    OPEN("static void %s($ *dx, const $ *dy, const $ *weight, const $ *x, $ *scratch, int n) {", funcs[n->id]);
     emit("(void)x; /* read for its shape only */");
     OPEN("for (int b = 0; b < n; b++) {");
-    emit("$ dp[%ld][%ld][%ld];  /* dy[b] with %ld rows and %ld columns of zeros before it */", w.f, t.hp, t.wp,
-         top, left);
+    emit_view("dp", w.f, t.hp, t.wp, 0, fmt("dy[b] with %ld rows and %ld columns of zeros before it", top, left));
     emit_pad_copy("dp", w.f, t.hp, t.wp, w.oh, w.ow, top, left,
                   fmt("dy + ((b * %ld + c) * %ld + r) * %ld", w.f, w.oh, w.ow));
     /* output channel c = o0 + o, its group's dy channel (c / cg) * fg + i, tap flipped */
@@ -1047,11 +1174,11 @@ static void emit_conv2d_dw_rows(Node *n) {
     long owp = round_up(w.ow, 8);
     emit("/* %s: dweight %s = correlation of x %s with dy %s%s, row by row */", n->layer, dims(n), dims(x),
          dims(dy), win_extra(&w));
-    OPEN("static void %s($ *dw, const $ *dy, const $ *x, int n) {", funcs[n->id]);
+    OPEN("static void %s($ *dw, const $ *dy, const $ *x, $ *scratch, int n) {", funcs[n->id]);
     emit("for (int k = 0; k < %ld; k++) dw[k] = 0.0@;", node_numel(n));
     OPEN("for (int b = 0; b < n; b++) {");
-    emit_x_plane(&w, &t);
-    emit("$ dp[%ld][%ld][%ld];  /* dy[b], rows padded with zeros to %ld */", w.f, w.oh, owp, owp);
+    emit_x_plane(&w, &t, 0);
+    emit_view("dp", w.f, w.oh, owp, scratch_part(w.c * t.hp * t.wp), fmt("dy[b], rows padded with zeros to %ld", owp));
     emit_pad_copy("dp", w.f, w.oh, owp, w.oh, w.ow, 0, 0, fmt("dy + ((b * %ld + c) * %ld + r) * %ld", w.f, w.oh, w.ow));
     OPEN("for (int f = 0; f < %ld; f++) {", w.f);
     OPEN("for (int c = 0; c < %ld; c++) {", w.cg);
@@ -1088,14 +1215,14 @@ static void emit_conv2d_dw_tiled(Node *n) {
     emit("/* %s: dweight %s = correlation of x %s with dy %s%s,", n->layer, dims(n), dims(x), dims(dy),
          win_extra(&w));
     emit(" * the filters of a group innermost: dwt[group, c, ki, kj][filter] */");
-    OPEN("static void %s($ *dw, const $ *dy, const $ *x, int n) {", funcs[n->id]);
-    emit("$ dwt[%ld][%ld];", g * w.cg * taps, fgp);
+    long at_xp = scratch_part(g * w.cg * taps * fgp), at_dt = at_xp + scratch_part(w.c * t.hp * t.wp);
+    OPEN("static void %s($ *dw, const $ *dy, const $ *x, $ *scratch, int n) {", funcs[n->id]);
+    emit_view("dwt", g * w.cg * taps, 0, fgp, 0, "the sums, [group, c, ki, kj][filter]");
     emit("for (int k = 0; k < %ld; k++)", g * w.cg * taps);
     emit("    for (int f = 0; f < %ld; f++) dwt[k][f] = 0.0@;", fgp);
     OPEN("for (int b = 0; b < n; b++) {");
-    emit_x_plane(&w, &t);
-    emit("$ dt[%ld][%ld];  /* dy[b] transposed: [oh * %ld + ow][group * %ld + filter] */", pos, g * fgp, w.ow,
-         fgp);
+    emit_x_plane(&w, &t, at_xp);
+    emit_view("dt", pos, 0, g * fgp, at_dt, fmt("dy[b] transposed: [oh * %ld + ow][group * %ld + filter]", w.ow, fgp));
     if (fgp != w.fg)
         emit("for (int p = 0; p < %ld; p++) for (int f = 0; f < %ld; f++) dt[p][f] = 0.0@;", pos, g * fgp);
     emit("for (int f = 0; f < %ld; f++)", w.f);
@@ -1127,6 +1254,33 @@ static void emit_conv2d_dw_tiled(Node *n) {
     emit("    for (int k = 0; k < %ld; k++) dw[f * %ld + k] = dwt[%sk][%s];", w.cg * taps, w.cg * taps,
          g > 1 ? fmt("(f / %ld) * %ld + ", w.fg, w.cg * taps) : "", g > 1 ? fmt("f %% %ld", w.fg) : "f");
     CLOSE();
+}
+
+/* The working space of a convolution's tiled function, laid out as its
+ * emitter above views it; 0 for the plain loops and every other op. */
+long node_scratch(const Node *n) {
+    if (n->op == OP_CONV2D) {
+        Win w = win_of(n, n->in[0], n);
+        Tile t = conv_tile(&w);
+        return conv_tiled(n, &w) ? w.c * t.hp * t.wp : 0;
+    }
+    if (n->op == OP_CONV2D_DX) {
+        Win w = win_of(n, n, n->in[0]);
+        Tile t = dx_tile(&w);
+        return conv_dx_tiled(&w) ? w.f * t.hp * t.wp : 0;
+    }
+    if (n->op == OP_CONV2D_DW) {
+        Win w = win_of(n, n->in[1], n->in[0]);
+        if (!conv_dw_tiled(&w))
+            return 0;
+        Tile t = conv_tile(&w);
+        long xp = w.c * t.hp * t.wp, g = w.c / w.cg, fgp = dw_fgp(&w);
+        if (w.fg < 16)      /* emit_conv2d_dw_rows: xp, dp */
+            return scratch_part(xp) + w.f * w.oh * round_up(w.ow, 8);
+        /* dwt, xp, dt */
+        return scratch_part(g * w.cg * w.kh * w.kw * fgp) + scratch_part(xp) + w.oh * w.ow * g * fgp;
+    }
+    return 0;
 }
 
 /* dbias[f] = dy[:, f, ...] summed. */
@@ -2602,6 +2756,9 @@ static void declare(int end, int max_phase) {
             emit("%s$ *%s = %s; /* %s %s */", v->area == A_PARAM && G->inference ? "const " : "", var(v),
                  area_expr(v), dims(v), what);
         }
+        if (scratches[n->id])
+            emit("$ *%s = %s->acts + %ld; /* %ld $s, %s's working space while it runs */", scratches[n->id],
+                 G->inference ? "a" : "m", n->scratch_off, n->scratch, funcs[n->id]);
     }
 }
 
@@ -2695,6 +2852,8 @@ static void call(Node *n) {
         if (n->in[j])
             args = fmt("%s, %s", args, var(n->in[j]));
     args = fmt("%s%s", args, modal_args(n));
+    if (scratches[n->id])
+        args = fmt("%s, %s", args, scratches[n->id]);
     /* Transposes and penalties touch only weights; every other function runs over n rows. */
     int weights_only = n->op == OP_TRANSPOSE || n->op == OP_L1L2 || n->op == OP_L1L2_BWD;
     emit(weights_only ? "%s(%s);" : "%s(%s, n);", funcs[n->id], args);
@@ -3004,7 +3163,7 @@ static void header_close(void) {
     emit("#endif");
 }
 
-static void emit_header(const EmitOpts *o) {
+static void emit_header(const EmitOpts *o, long stack) {
     long np = G->area_size[A_PARAM], ns = G->area_size[A_STATE], na = G->area_size[A_ACT];
     banner(o->h_name);
     header_open("#include <stddef.h>\n#include <stdint.h>\n");
@@ -3023,6 +3182,7 @@ static void emit_header(const EmitOpts *o) {
     emit("#define %s_NUM_ACTS %ld    /* $s of activations for one batch */", U, na);
     emit("#define %s_NUM_TENSORS %d  /* named parameter tensors */", U, G->params.n);
     emit("#define %s_NUM_STATE_TENSORS %d /* named optimizer state tensors */", U, G->states.n);
+    emit("#define %s_STACK_BYTES %ld  /* local arrays of the largest function's frame */", U, stack);
     emit("");
     emit("/* Everything the model needs, owned by the caller: no malloc, no globals.");
     emit(" * Instances are independent, so threads may each use their own. */");
@@ -3104,23 +3264,21 @@ static void print_nolibm(const char *body, int blank) {
 
 static void emit_tensor_table(const char *type, const char *name) { emit_table(type, name, &G->params); }
 
-void emit_c(Graph *g, const EmitOpts *o) {
+static void emit_c_setup(Graph *g, const char *r) {
     G = g;
     P = g->spec->name;
     U = upper(P);
-    real = o->real ? o->real : "float";
+    real = r ? r : "float";
+    indent = 0;
     used.n = 0;
     vec_push(&used, (void *)P);
     name_nodes();
+    frame = stack_max = 0;
+}
 
-    if (!(out = fopen(o->h_path, "w")))
-        fatal("cannot write %s: %s", o->h_path, strerror(errno));
-    emit_header(o);
-    if (fclose(out))
-        fatal("cannot write %s: %s", o->h_path, strerror(errno));
-
-    if (!(out = fopen(o->c_path, "w")))
-        fatal("cannot write %s: %s", o->c_path, strerror(errno));
+/* The .c of a training build; the header after it, which states the stack
+ * its functions were counted to take. */
+static void emit_c_file(const EmitOpts *o) {
     const char *base = strrchr(o->c_path, '/');
     banner(base ? base + 1 : o->c_path);
     emit("#include \"%s\"", o->h_name);
@@ -3134,12 +3292,12 @@ void emit_c(Graph *g, const EmitOpts *o) {
         fatal("out of memory");
     emit("");
     emit_tensor_table(fmt("%s_tensor", P), fmt("%s_tensors", P));
-    emit_table(fmt("%s_tensor", P), fmt("%s_state_tensors", P), &g->states);
+    emit_table(fmt("%s_tensor", P), fmt("%s_state_tensors", P), &G->states);
     emit("");
     emit_init();
     emit("");
-    for (int i = 0; i < g->nodes.n; i++) {
-        Node *n = g->nodes.v[i];
+    for (int i = 0; i < G->nodes.n; i++) {
+        Node *n = G->nodes.v[i];
         if (funcs[i]) {
             emitters[n->op](n);
             emit("");
@@ -3152,8 +3310,21 @@ void emit_c(Graph *g, const EmitOpts *o) {
         out = file;
         print_nolibm(body, 1);
     }
+}
+
+void emit_c(Graph *g, const EmitOpts *o) {
+    emit_c_setup(g, o->real);
+    if (!(out = fopen(o->c_path, "w")))
+        fatal("cannot write %s: %s", o->c_path, strerror(errno));
+    emit_c_file(o);
     if (fclose(out))
         fatal("cannot write %s: %s", o->c_path, strerror(errno));
+    long stack = stack_max;
+    if (!(out = fopen(o->h_path, "w")))
+        fatal("cannot write %s: %s", o->h_path, strerror(errno));
+    emit_header(o, stack);
+    if (fclose(out))
+        fatal("cannot write %s: %s", o->h_path, strerror(errno));
 }
 
 /* ---- nnc train's glue program -------------------------------------------- */
@@ -3728,7 +3899,7 @@ static void inference_banner(const char *what, const char *weights_path) {
     emit(" * Every call takes n <= %s_BATCH samples, stored contiguously. */", U);
 }
 
-static void emit_inference_header(const EmitOpts *o, const char *weights_path) {
+static void emit_inference_header(const EmitOpts *o, const char *weights_path, long stack) {
     long na = G->area_size[A_ACT];
     inference_banner(o->h_name, weights_path);
     header_open(in_ram ? "#include <stddef.h>\n" : "");
@@ -3744,6 +3915,7 @@ static void emit_inference_header(const EmitOpts *o, const char *weights_path) {
         emit("#define %s_WEIGHT_BYTES %ld /* flash: sizeof(%s_weights), constant data */", U,
              4 * weight_floats(G), P);
     emit("#define %s_MACS %-9ld /* multiply-accumulates per sample */", U, graph_macs(G));
+    emit("#define %s_STACK_BYTES %-2ld /* stack: local arrays of the largest function's frame */", U, stack);
     emit("");
     emit("/* Activations of one call, reused by liveness; owned by the caller (static,");
     emit(" * stack or heap). Separate arenas are independent, so threads may each use one. */");
@@ -3775,9 +3947,9 @@ static void emit_inference_header(const EmitOpts *o, const char *weights_path) {
     header_close();
 }
 
-void emit_inference(Graph *g, const EmitOpts *o) {
+static void emit_inference_setup(Graph *g, int weights_in_ram) {
     G = g;
-    in_ram = o->weights_in_ram;
+    in_ram = weights_in_ram;
     fold = in_ram ? g->fold_w : NULL;
     P = g->spec->name;
     U = upper(P);
@@ -3790,18 +3962,12 @@ void emit_inference(Graph *g, const EmitOpts *o) {
     vec_push(&used, fmt("%s_forward", P));
     vec_push(&used, fmt("%s_load", P));
     name_nodes();
-    const char *wpath = o->weights_path ? o->weights_path : "?";
-    if (strrchr(wpath, '/'))
-        wpath = strrchr(wpath, '/') + 1;
+    frame = stack_max = 0;
+}
 
-    if (!(out = fopen(o->h_path, "w")))
-        fatal("cannot write %s: %s", o->h_path, strerror(errno));
-    emit_inference_header(o, wpath);
-    if (fclose(out))
-        fatal("cannot write %s: %s", o->h_path, strerror(errno));
-
-    if (!(out = fopen(o->c_path, "w")))
-        fatal("cannot write %s: %s", o->c_path, strerror(errno));
+/* The .c of an inference build (the baked weights left out when only
+ * counting the stack: they are no local). */
+static void emit_inference_file(const EmitOpts *o, const char *wpath, int with_weights) {
     const char *base = strrchr(o->c_path, '/');
     inference_banner(base ? base + 1 : o->c_path, wpath);
     emit("#include \"%s\"", o->h_name);
@@ -3814,8 +3980,8 @@ void emit_inference(Graph *g, const EmitOpts *o) {
     size_t body_len = 0;
     if (!(out = open_memstream(&body, &body_len)))
         fatal("out of memory");
-    for (int i = 0; i < g->nodes.n; i++) {
-        Node *n = g->nodes.v[i];
+    for (int i = 0; i < G->nodes.n; i++) {
+        Node *n = G->nodes.v[i];
         if (funcs[i]) {
             emitters[n->op](n);
             emit("");
@@ -3829,27 +3995,64 @@ void emit_inference(Graph *g, const EmitOpts *o) {
         uses_libm |= strstr(body, libm[i]) != NULL;
     if (uses_libm && !o->no_libm)
         emit("#include <math.h>");
+    if (strstr(body, "memcpy("))     /* a convolution's rows into its padded planes */
+        emit("#include <string.h>");
     emit("");
     if (in_ram)
         emit_loader();
-    else
+    else if (with_weights)
         emit_weight_values();
     emit("");
     if (o->no_libm)
         print_nolibm(body, 0);
     else
         fputs(body, out);
-    Node *res = g->out;
+    Node *res = G->out;
     if (in_ram)
         emit("void %s_forward(const %s_weights *weights, %s_arena *a, const float *x, float *out, int n) {", P, P, P);
     else
         emit("void %s_forward(%s_arena *a, const float *x, float *out, int n) {", P, P);
     indent++;
     guard("");
-    declare(g->nodes.n, PH_FORWARD);
+    declare(G->nodes.n, PH_FORWARD);
     calls(PH_FORWARD);
     emit("for (int i = 0; i < %s; i++) out[i] = %s[i];", count(res), var(res));
     CLOSE();
+}
+
+void emit_inference(Graph *g, const EmitOpts *o) {
+    emit_inference_setup(g, o->weights_in_ram);
+    const char *wpath = o->weights_path ? o->weights_path : "?";
+    if (strrchr(wpath, '/'))
+        wpath = strrchr(wpath, '/') + 1;
+    if (!(out = fopen(o->c_path, "w")))
+        fatal("cannot write %s: %s", o->c_path, strerror(errno));
+    emit_inference_file(o, wpath, 1);
     if (fclose(out))
         fatal("cannot write %s: %s", o->c_path, strerror(errno));
+    long stack = stack_max;
+    if (!(out = fopen(o->h_path, "w")))
+        fatal("cannot write %s: %s", o->h_path, strerror(errno));
+    emit_inference_header(o, wpath, stack);
+    if (fclose(out))
+        fatal("cannot write %s: %s", o->h_path, strerror(errno));
+}
+
+long emit_stack_bytes(Graph *g) {
+    char *text = NULL;
+    size_t len = 0;
+    EmitOpts o = {.c_path = "model.c", .h_name = "model.h", .weights_in_ram = g->in_ram};
+    if (g->inference)
+        emit_inference_setup(g, g->in_ram);
+    else
+        emit_c_setup(g, NULL);
+    if (!(out = open_memstream(&text, &len)))
+        fatal("out of memory");
+    if (g->inference)
+        emit_inference_file(&o, "?", 0);
+    else
+        emit_c_file(&o);
+    fclose(out);
+    free(text);
+    return stack_max;
 }

@@ -71,6 +71,7 @@ static long parse_count(const char *flag, const char *s, long lo, long hi) {
 
 /* lower -> weights -> fuse -> plan: no autodiff, no optimizer. */
 static Graph *compile_inference(Graph *g, const char *weights, int in_ram) {
+    g->in_ram = in_ram;
     drop_loss(g);
     drop_dropout(g);
     if (weights)

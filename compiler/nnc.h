@@ -413,6 +413,9 @@ struct Node {
                                saved and loaded, never trained, no gradient */
     Node *buf[3];           /* BATCH_NORM: running_mean, running_var, num_batches_tracked */
     Op ract;                /* RECURRENCE, RECURRENCE_DX: the gates' activation */
+    long scratch;           /* floats of working space its function needs while it
+                               runs (node_scratch), in A_ACT at scratch_off; plan.c */
+    long scratch_off;
 };
 
 /* What the targets are, as the runtime's NNC_REGRESSION ... NNC_HINGE
@@ -442,6 +445,7 @@ typedef struct Graph {
     const char *preprocess; /* inference: the input scaling folded into the weights, or NULL */
     Node *fold_w, *fold_b;  /* --weights-in-ram: the first layer's weight and bias NAME_load scales */
     long trainable;         /* floats of params the optimizer updates: buffers come after (plan.c) */
+    int in_ram;             /* --weights-in-ram: an inference build whose NAME_load reads the weights */
 } Graph;
 
 extern const char *const op_names[OP_COUNT];
@@ -529,6 +533,14 @@ typedef struct EmitOpts {
     int weights_in_ram;             /* inference: weights in the caller's struct, NAME_load */
 } EmitOpts;
 void emit_c(Graph *g, const EmitOpts *o);
+/* Floats of working space (padded image planes) n's generated function takes
+ * as an argument, 0 for none: plan.c reserves it in the activation area for
+ * the time n runs, so emitter and plan read the size from one place. */
+long node_scratch(const Node *n);
+/* Bytes of local arrays in the largest stack frame of the generated file's
+ * functions (NAME_STACK_BYTES): what nnc's own locals take, not the C
+ * compiler's spills. The C is printed to memory and thrown away. */
+long emit_stack_bytes(Graph *g);
 /* The inference-only build: weights as constants, the forward pass, an arena. */
 void emit_inference(Graph *g, const EmitOpts *o);
 /* The glue program that links a generated model with runtime/ (nnc train). */

@@ -5,6 +5,10 @@
  * reused by liveness over the whole training step (first fit). Offsets are
  * rounded to 16 floats so every buffer starts on a 64-byte boundary.
  *
+ * A node whose function needs working space (node_scratch) gets a block of
+ * the same area for the time it runs, so that memory is counted too and no
+ * generated function keeps a large array on the stack.
+ *
  * Two ways a value takes no block of its own: a reshape is its input under
  * another shape (same storage, no copy), and an elementwise op whose input
  * dies at it writes over that input (in place). Values are never written
@@ -173,6 +177,14 @@ void plan(Graph *g) {
                 v->offset = alloc_block(&live, round_up(node_numel(v)), &size[A_ACT]);
             }
             vec_push(&dying[v->last_use], v);
+        }
+        /* Working space (a convolution's padded planes) lives only while v
+         * runs: taken after its output, while its inputs still hold their
+         * blocks, and given back at once. */
+        v->scratch = node_scratch(v);
+        if (v->scratch) {
+            v->scratch_off = alloc_block(&live, round_up(v->scratch), &size[A_ACT]);
+            free_block(&live, v->scratch_off);
         }
         /* Inputs die after this node, never before: no op writes over what it
          * reads, except in place, where the storage changed owner. */
