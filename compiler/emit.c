@@ -3016,8 +3016,8 @@ static void emit_header(const EmitOpts *o) {
         [TASK_REGRESSION] = "", [TASK_BINARY] = " (0 or 1)", [TASK_SPARSE] = " (a class index)",
         [TASK_ONEHOT] = " (one per class, one-hot)", [TASK_HINGE] = " (-1 or 1; 0 reads as -1)",
     };
-    emit("#define %s_TARGET %d       /* $s per target sample%s */", U, G->n_target,
-         target_kind[G->task]);
+    emit("#define %s_TARGET %d       /* $s per target sample%s%s */", U, G->n_target,
+         target_kind[G->task], G->steps > 1 ? fmt(", at each of %d steps", G->steps) : "");
     emit("#define %s_NUM_PARAMS %ld  /* $s of parameters, padded to 16 per tensor */", U, np);
     emit("#define %s_NUM_STATE %ld   /* $s of optimizer state */", U, ns);
     emit("#define %s_NUM_ACTS %ld    /* $s of activations for one batch */", U, na);
@@ -3373,6 +3373,8 @@ void emit_driver(Graph *g, FILE *f, const char *h_name) {
         emit("        class_weight, %d, %d,", class_count(s), call_arg(s->fit, "class_weight")->str != NULL);
     else
         emit("        NULL, 0, 0, /* no class_weight */");
+    /* ---- seqce: a class at every step of a [T, K] output */
+    emit("        %d, /* steps: classified rows per output sample */", g->steps > 1 ? g->steps : 1);
     emit("    };");
     emit("    return nnc_main(&d, &model, argc, argv);");
     emit("}");

@@ -296,10 +296,10 @@ static int parse_row(nnc_dataset *ds, char *s, char *end, const char *name, long
             }
             x[col - 1] = v + 0.0f;
         } else if (d->task == NNC_SPARSE) {
-            if (!(v >= 0 && v < (float)d->n_out && v == floorf(v))) {
+            if (!(v >= 0 && v < (float)nnc_row_out(d) && v == floorf(v))) {
                 nnc_printable(text, sizeof text, b, (size_t)(e - b));
                 return nnc_errorf("%s:%lld:%d: error: column %d: class label '%s' is not an integer in [0, %d)",
-                                  name, row, col, col, text, d->n_out);
+                                  name, row, col, col, text, nnc_row_out(d));
             }
             y[col - 1 - ds->n_in] = v + 0.0f; /* -0 becomes 0 */
         } else if (d->task == NNC_BINARY) {
@@ -537,8 +537,14 @@ static int idx_load(nnc_dataset *ds, const char *path, const nnc_model_desc *d, 
             goto out;
         }
         if (idx_read(&lb, lpath)) goto out;
-        if (lb.ndim != 1 || lb.dim[0] != im.dim[0]) {
+        if (lb.dim[0] != im.dim[0]) {
             nnc_errorf("%s: error: offset 4: %lld labels for %lld images in %s", lpath, lb.dim[0], im.dim[0], path);
+            goto out;
+        }
+        /* a class per image, or with a class at every step, [n, steps] */
+        if (lb.count != nnc_steps(d)) {
+            nnc_errorf("%s: error: offset 8: %lld label%s per image, but the model wants %d", lpath, lb.count,
+                       lb.count == 1 ? "" : "s", nnc_steps(d));
             goto out;
         }
     }
@@ -553,16 +559,17 @@ static int idx_load(nnc_dataset *ds, const char *path, const nnc_model_desc *d, 
     if (have_labels) {
         ds->y = nnc_alloc((size_t)ds->n * (size_t)ds->n_target, sizeof(float));
         if (!ds->y) goto out;
-        for (int i = 0; i < ds->n; i++) {
+        int k = nnc_row_out(d);
+        for (int i = 0; i < ds->n * nnc_steps(d); i++) {  /* i: a label, one per classified row */
             int c = lb.data[i];
-            if (c >= d->n_out) {
+            if (c >= k) {
                 nnc_errorf("%s: error: offset %d: label %d, but the model has %d classes", lpath,
-                           8 + i, c, d->n_out);
+                           4 + 4 * lb.ndim + i, c, k);
                 goto out;
             }
             if (d->task == NNC_SPARSE) ds->y[i] = (float)c;
             else
-                for (int k = 0; k < ds->n_target; k++) ds->y[(size_t)i * (size_t)ds->n_target + (size_t)k] = k == c;
+                for (int j = 0; j < k; j++) ds->y[(size_t)i * (size_t)k + (size_t)j] = j == c;
         }
     }
     rc = 0;
