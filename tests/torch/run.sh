@@ -88,6 +88,13 @@ rnn_simple_variants      12  no
 class_weight_sce         50  yes
 class_weight_bce_balanced 45 yes
 class_weight_cce_smoothing 33 no
+seq_tagging_sce          30  yes
+seq_lstm_cce_smoothing   30  yes
+seq_cce_logits_smoothing 30  yes
+seq_sce_softmax          30  no
+seq_bce_steps            30  yes
+seq_bce_logits_steps     30  yes
+seq_kld_steps            30  yes
 "
 
 if [ ! -x "$NNC" ]; then
