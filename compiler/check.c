@@ -1077,9 +1077,10 @@ static void check_loss(const Spec *spec) {
     if (op != OP_BCE && op != OP_SCE && op != OP_CCE && op != OP_KLD)
         return;
     if (o.ndim != 1 && o.ndim != 2) {
-        error_at(loss->loc, "%s needs an output [k], or [T, k] for a class at every step, but the model outputs %s",
-                 ln, shape_str(&o));
-        hint("flatten (or global pooling) before the last dense gives [k]; dense maps only the last axis");
+        error_at(loss->loc, "%s needs an output [k], or [T, k] for a class at every step, "
+                 "but the model outputs %s", ln, shape_str(&o));
+        hint("for one class per sample, end with flatten (or global pooling) and dense(k): "
+             "dense maps the last axis only");
         return;
     }
     long k = o.dim[o.ndim - 1];

@@ -224,10 +224,18 @@ static int count_error(const char *name, long long row, int got, int ncol, const
     int col = got > max ? max + 1 : got + 1;
     const char *exp = ncol == n_in ? without : with;
     if (!ncol && optional)
-        return nnc_errorf("%s:%lld:%d: error: column %d: row has %d field%s, expected %s or %s",
-                          name, row, col, col, got, pl(got), without, with);
-    return nnc_errorf("%s:%lld:%d: error: column %d: row has %d field%s, expected %s",
-                      name, row, col, col, got, pl(got), exp);
+        nnc_errorf("%s:%lld:%d: error: column %d: row has %d field%s, expected %s or %s",
+                   name, row, col, col, got, pl(got), without, with);
+    else
+        nnc_errorf("%s:%lld:%d: error: column %d: row has %d field%s, expected %s",
+                   name, row, col, col, got, pl(got), exp);
+    /* a class at every step is easy to miss: one label per row is the usual layout */
+    if (nnc_steps(d) > 1 && ncol != n_in)
+        nnc_error_addf("  = note: the model's output has a class at each of its %d steps, so each row ends with %s",
+                       nnc_steps(d), d->task == NNC_ONEHOT ? "a one-hot row per step"
+                                     : d->task == NNC_BINARY ? "one 0/1 label per step"
+                                                             : "one class index per step");
+    return -1;
 }
 
 /* Row 1 is a header when some field is text; "nan" or "1e999" are numbers
