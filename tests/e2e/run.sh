@@ -93,6 +93,50 @@ if run sine; then
         expect sine rmse "<" "$(awk -v b="$base" 'BEGIN { print 0.7 * b }')" "0.7 x last-value rmse $base"
     fi
 fi
+# tagging: a class at every step (many-to-many classification); accuracy is
+# over all 500 x 12 test steps and must clearly beat always answering the
+# majority class. eval's confusion matrix counts every step, and predict's
+# per-step classes give eval's accuracy again.
+if run tagging --save "$W/tagging.safetensors"; then
+    base=$(awk -F, 'NR > 1 { for (i = 13; i <= 24; i++) { n++; ones += $i } }
+                    END { m = ones > n - ones ? ones : n - ones; printf "%.4f", m / n }' examples/data/tagging_test.csv)
+    expect tagging accuracy ">=" "$(awk -v b="$base" 'BEGIN { print b + 0.25 }')" "majority class $base + 0.25"
+    "$NNC" eval examples/tagging.nn --weights "$W/tagging.safetensors" > "$W/tag_eval.out" 2>&1
+    "$NNC" predict examples/tagging.nn --weights "$W/tagging.safetensors" \
+        --data examples/data/tagging_test.csv > "$W/tag_pred.csv" 2>&1
+    support=$(awk '/^class  precision/ { on = 1; next } on { s += $4 } END { print s }' "$W/tag_eval.out")
+    acc=$(sed -n 's/^loss: .* - accuracy: \([0-9.]*\)$/\1/p' "$W/tag_eval.out")
+    pacc=$(paste -d, "$W/tag_pred.csv" examples/data/tagging_test.csv |
+           awk -F, 'NR > 1 { for (t = 1; t <= 12; t++) { n++; ok += $t == $(36 + 12 + t) } }
+                    END { printf "%.4f", ok / n }')
+    cols=$(awk -F, 'NR == 1 { print NF }' "$W/tag_pred.csv")
+    if [ "$support" = 6000 ] && [ -n "$acc" ] && [ "$acc" = "$pacc" ] && [ "$cols" = 36 ] &&
+       [ "$(head -c 14 "$W/tag_pred.csv")" = "class0,class1," ]; then
+        echo "PASS: e2e/tagging: eval counts 6000 steps, predict's 12 classes per row give accuracy $pacc"
+    else
+        echo "FAIL: e2e/tagging: eval support $support (want 6000), eval accuracy '$acc', predict's '$pacc', $cols columns"
+        failed=$((failed + 1))
+    fi
+fi
+# a class at every step: one label per row, or a label out of range at a
+# step, is refused with its row and column
+head -n 2 examples/data/tagging.csv | cut -d, -f1-13 > "$W/tag_one.csv"
+printf 'x0,x1,x2,x3,x4,x5,x6,x7,x8,x9,x10,x11,y0,y1,y2,y3,y4,y5,y6,y7,y8,y9,y10,y11\n' > "$W/tag_range.csv"
+printf '1,2,3,4,5,6,7,8,9,0,1,2,0,0,0,0,0,0,0,0,0,0,1,2\n' >> "$W/tag_range.csv"
+for c in "tag_one:tag_one.csv:1:14: error: column 14: row has 13 fields, expected 24 (12 inputs + 12 targets)" \
+         "tag_one:  = note: the model's output has a class at each of its 12 steps, so each row ends with one class index per step" \
+         "tag_range:tag_range.csv:2:24: error: column 24: class label '2' is not an integer in [0, 2)"; do
+    f=${c%%:*} want=${c#*:}
+    if "$NNC" train examples/tagging.nn --data "$W/$f.csv" > /dev/null 2> "$W/$f.err"; then
+        echo "FAIL: e2e/tagging_targets: $f.csv was accepted"
+        failed=$((failed + 1))
+    elif grep -qF -- "$want" "$W/$f.err"; then
+        echo "PASS: e2e/tagging_targets: $want"
+    else
+        echo "FAIL: e2e/tagging_targets: want '$want', got: $(head -n 2 "$W/$f.err")"
+        failed=$((failed + 1))
+    fi
+done
 # embedding: token ids outside [0, input_dim) are refused where they are read
 printf 'model ids {\n  input [3]\n  embedding(5, 2)\n  gru(3)\n  dense(1)\n  loss mse\n  optimizer sgd\n}\n' > "$W/ids.nn"
 printf 'a,b,c,y\n1,2,3,0.5\n4,5,1,0.1\n' > "$W/ids.csv"
