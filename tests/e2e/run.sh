@@ -137,6 +137,38 @@ for c in "tag_one:tag_one.csv:1:14: error: column 14: row has 13 fields, expecte
         failed=$((failed + 1))
     fi
 done
+# per-step labels from a .npy labels file [n, 12] and an IDX labels file
+# [n, 12] train exactly as the CSV's (one-hot: class indices per step)
+$PY - "$W" <<'PYEOF'
+import sys
+import numpy as np
+w = sys.argv[1]
+d = np.loadtxt("examples/data/tagging.csv", delimiter=",", skiprows=1)
+np.save(f"{w}/tag_x.npy", d[:, :12].astype(np.int64))
+np.save(f"{w}/tag_y.npy", d[:, 12:].astype(np.uint8))
+for name, a in (("images-idx3", d[:, :12]), ("labels-idx1", d[:, 12:])):
+    with open(f"{w}/tag-{name}-ubyte", "wb") as f:
+        f.write(bytes([0, 0, 8, 2]) + len(a).to_bytes(4, "big") + (12).to_bytes(4, "big"))
+        f.write(a.astype(np.uint8).tobytes())
+PYEOF
+for v in "csv:$PWD/examples/data/tagging.csv::" "npy:$W/tag_x.npy:$W/tag_y.npy:" \
+         "idx:$W/tag-images-idx3-ubyte:$W/tag-labels-idx1-ubyte:" \
+         "onehot_npy:$W/tag_x.npy:$W/tag_y.npy:categorical_crossentropy(from_logits = true)"; do
+    IFS=: read -r name data labels loss <<< "$v"
+    sed -e "s|data(.*|data(train = \"$data\"${labels:+, train_labels = \"$labels\"})|" \
+        -e "s|^  loss .*|  loss ${loss:-sparse_categorical_crossentropy(from_logits = true)}|" \
+        examples/tagging.nn > "$W/tag_$name.nn"
+    "$NNC" train "$W/tag_$name.nn" --epochs 1 --quiet > "$W/tag_$name.out" 2>&1 || true
+done
+tag_loss=$(tail -n 1 "$W/tag_csv.out")
+if [[ "$tag_loss" == "train loss: "* ]] && [ "$(tail -n 1 "$W/tag_npy.out")" = "$tag_loss" ] &&
+   [ "$(tail -n 1 "$W/tag_idx.out")" = "$tag_loss" ] && [ "$(tail -n 1 "$W/tag_onehot_npy.out")" = "$tag_loss" ]; then
+    echo "PASS: e2e/tagging_files: .npy and IDX per-step labels, sparse and one-hot, train as the CSV ($tag_loss)"
+else
+    echo "FAIL: e2e/tagging_files: csv '$tag_loss', npy '$(tail -n 1 "$W/tag_npy.out")'," \
+         "idx '$(tail -n 1 "$W/tag_idx.out")', one-hot '$(tail -n 1 "$W/tag_onehot_npy.out")'"
+    failed=$((failed + 1))
+fi
 # embedding: token ids outside [0, input_dim) are refused where they are read
 printf 'model ids {\n  input [3]\n  embedding(5, 2)\n  gru(3)\n  dense(1)\n  loss mse\n  optimizer sgd\n}\n' > "$W/ids.nn"
 printf 'a,b,c,y\n1,2,3,0.5\n4,5,1,0.1\n' > "$W/ids.csv"
