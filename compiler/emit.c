@@ -3016,8 +3016,12 @@ static void emit_header(const EmitOpts *o) {
         [TASK_REGRESSION] = "", [TASK_BINARY] = " (0 or 1)", [TASK_SPARSE] = " (a class index)",
         [TASK_ONEHOT] = " (one per class, one-hot)", [TASK_HINGE] = " (-1 or 1; 0 reads as -1)",
     };
-    emit("#define %s_TARGET %d       /* $s per target sample%s%s */", U, G->n_target,
-         target_kind[G->task], G->steps > 1 ? fmt(", at each of %d steps", G->steps) : "");
+    if (G->steps > 1)   /* a class at every step of a [T, k] output */
+        emit("#define %s_TARGET %d       /* $s per target sample: %d steps, each %s */", U, G->n_target,
+             G->steps, G->task == TASK_SPARSE ? "a class index" : G->task == TASK_BINARY ? "0 or 1"
+                       : fmt("%d values, one per class", G->n_target / G->steps));
+    else
+        emit("#define %s_TARGET %d       /* $s per target sample%s */", U, G->n_target, target_kind[G->task]);
     emit("#define %s_NUM_PARAMS %ld  /* $s of parameters, padded to 16 per tensor */", U, np);
     emit("#define %s_NUM_STATE %ld   /* $s of optimizer state */", U, ns);
     emit("#define %s_NUM_ACTS %ld    /* $s of activations for one batch */", U, na);
