@@ -1608,7 +1608,8 @@ static void emit_loss(Node *n) {
     Node *p = n->in[0];
     long k = last_dim(p);
     const char *all = count(p);
-    emit("/* loss: %s over pred %s; returns the batch mean */", op_names[n->op], dims(p));
+    emit("/* loss: %s over pred %s; returns the mean over the batch%s */", op_names[n->op], dims(p),
+         p->batched && p->shape.ndim == 3 ? fmt(" and its %ld steps", p->shape.dim[1]) : "");
     OPEN("static void %s($ *out, const $ *pred, const $ *y, int n) {", funcs[n->id]);
     emit("$ sum = 0.0@;");
     switch (n->op) {
