@@ -230,6 +230,28 @@ if [ $# -eq 0 ] || [[ " $* " == *" sweep "* ]]; then
   dense($c, activation = softmax)
   loss kl_divergence" 11 4
     done
+    # a class at every step: dense on the last axis of [4, 5] gives [4, k]
+    sweep loss_steps_bce "  input [4, 5]
+  dense(1, activation = sigmoid)
+  loss binary_crossentropy" 11 4
+    sweep loss_steps_bce_logits "  input [4, 5]
+  dense(1)
+  loss binary_crossentropy(from_logits = true, label_smoothing = 0.1)" 11 4
+    sweep loss_steps_cce "  input [4, 5]
+  dense(3, activation = softmax)
+  loss categorical_crossentropy" 11 4
+    sweep loss_steps_cce_logits "  input [4, 5]
+  dense(3)
+  loss categorical_crossentropy(from_logits = true)" 11 4
+    sweep loss_steps_sce "  input [4, 5]
+  dense(3, activation = softmax)
+  loss sparse_categorical_crossentropy" 11 4
+    sweep loss_steps_sce_logits "  input [4, 5]
+  dense(3)
+  loss sparse_categorical_crossentropy(from_logits = true)" 11 4
+    sweep loss_steps_kld "  input [4, 5]
+  dense(3, activation = softmax)
+  loss kl_divergence" 11 4
 fi
 
 echo "torch: $((count - failed)) of $count passed"
