@@ -1059,10 +1059,20 @@ static const Layer *output_layer(const Spec *spec) {
     return &spec->layers[i];
 }
 
+/* The activation a layer ends with; time_distributed's is its dense's. */
+static int output_activation(const Layer *l) {
+    if (l->c->e->layer != L_TIME_DISTRIBUTED)
+        return layer_activation(l);
+    Layer inner = *l;
+    inner.c = call_sub(l->c, "layer");
+    return layer_activation(&inner);
+}
+
 /* Regression losses and hinge take any output shape, one target per output
- * value. The classification losses want a 1-D output [k]: one unit for binary
- * cross-entropy, one per class (k >= 2) for the categorical ones, with the
- * activation that makes probabilities unless from_logits says otherwise. */
+ * value. The classification losses want an output [k], or [T, k] for a
+ * class at every step of a sequence: one unit for binary cross-entropy, one
+ * per class (k >= 2) for the categorical ones, with the activation that
+ * makes probabilities unless from_logits says otherwise. */
 static void check_loss(const Spec *spec) {
     const Call *loss = spec->loss;
     const char *ln = loss->e->name;
@@ -1070,27 +1080,30 @@ static void check_loss(const Spec *spec) {
     int op = loss->e->op;
     if (op != OP_BCE && op != OP_SCE && op != OP_CCE && op != OP_KLD)
         return;
-    if (o.ndim != 1) {
-        error_at(loss->loc, "%s needs a 1-D output [k], but the model outputs %s", ln, shape_str(&o));
-        hint("dense maps only the last axis; use a 1-D input such as input [%.0f]", numel(&spec->input));
+    if (o.ndim != 1 && o.ndim != 2) {
+        error_at(loss->loc, "%s needs an output [k], or [T, k] for a class at every step, "
+                 "but the model outputs %s", ln, shape_str(&o));
+        hint("for one class per sample, end with flatten (or global pooling) and dense(k): "
+             "dense maps the last axis only");
         return;
     }
-    long k = o.dim[0];
+    long k = o.dim[o.ndim - 1];
+    const char *per = o.ndim == 2 ? " per step" : "";
     if (op != OP_BCE && k < 2) {
-        error_at(loss->loc, "%s needs one output per class (at least 2), but the model has %ld", ln, k);
+        error_at(loss->loc, "%s needs one output per class (at least 2)%s, but the model has %ld", ln, per, k);
         hint("for two classes use binary_crossentropy with one sigmoid output, "
              "or give the last layer more units");
         return;
     }
     if (op == OP_BCE && k != 1) {
-        error_at(loss->loc, "%s needs exactly 1 output (the probability of class 1), but the model has %ld",
-                 ln, k);
+        error_at(loss->loc, "%s needs exactly 1 output (the probability of class 1)%s, but the model has %ld",
+                 ln, per, k);
         hint("for %ld classes use softmax with sparse_categorical_crossentropy (integer labels) "
              "or categorical_crossentropy (one-hot targets)", k);
         return;
     }
     const Layer *out = output_layer(spec);
-    int act = layer_activation(out), want = op == OP_BCE ? OP_SIGMOID : OP_SOFTMAX;
+    int act = output_activation(out), want = op == OP_BCE ? OP_SIGMOID : OP_SOFTMAX;
     if (op == OP_KLD) {     /* no from_logits: the output must be a distribution */
         if (act != OP_SOFTMAX) {
             error_at(loss->loc, "%s expects probabilities, but layer '%s' %s", ln, out->name,
@@ -1384,7 +1397,7 @@ int class_count(const Spec *spec) {
     if (op == OP_BCE || op == OP_BCE_LOGITS)
         return k == 1 ? 2 : 0;
     if (op == OP_SCE || op == OP_SCE_LOGITS || op == OP_CCE || op == OP_CCE_LOGITS)
-        return spec->layers[spec->nlayers - 1].out.ndim == 1 ? (int)k : 0;
+        return out->ndim <= 2 ? (int)k : 0;     /* [k], or [T, k]: k classes at every step */
     return 0;
 }
 
@@ -1395,6 +1408,13 @@ static void check_class_weight(const Spec *spec) {
     int k = class_count(spec);
     if (!cw->given)
         return;
+    Shape o = spec->layers[spec->nlayers - 1].out;
+    if (k && o.ndim > 1) {   /* Keras too refuses class_weight for sequence targets */
+        error_at(cw->loc, "class_weight weights a sample by its class, but %s on the %s output "
+                 "has a class at every step", spec->loss->e->name, shape_str(&o));
+        hint("drop class_weight, or classify the whole sequence (return_sequences = false)");
+        return;
+    }
     if (!k) {
         error_at(cw->loc, "class_weight needs a loss with one class per sample, not %s",
                  spec->loss ? spec->loss->e->name : "none");
@@ -1474,10 +1494,10 @@ static void check_metrics(const Spec *spec) {
             if (!classes) {
                 why = "more than two classes (sparse or categorical crossentropy)";
                 use = binary ? "accuracy or auc" : regression ? "rmse, mse or mae" : "accuracy";
-            } else if (o.ndim == 1 && call_num(c, "k") >= o.dim[0]) {
+            } else if (call_num(c, "k") >= o.dim[o.ndim - 1]) {
                 error_at(call_arg(c, "k")->loc, "top_k_accuracy with k = %.0f is always 1: the model has %ld classes",
-                         call_num(c, "k"), (long)o.dim[0]);
-                hint("use k < %ld", (long)o.dim[0]);
+                         call_num(c, "k"), (long)o.dim[o.ndim - 1]);
+                hint("use k < %ld", (long)o.dim[o.ndim - 1]);
             }
         } else {
             internal_error("metric '%s' has no check", n);

@@ -1762,7 +1762,8 @@ static void emit_loss(Node *n) {
     Node *p = n->in[0];
     long k = last_dim(p);
     const char *all = count(p);
-    emit("/* loss: %s over pred %s; returns the batch mean */", op_names[n->op], dims(p));
+    emit("/* loss: %s over pred %s; returns the mean over the batch%s */", op_names[n->op], dims(p),
+         p->batched && p->shape.ndim == 3 ? fmt(" and its %ld steps", p->shape.dim[1]) : "");
     OPEN("static void %s($ *out, const $ *pred, const $ *y, int n) {", funcs[n->id]);
     emit("$ sum = 0.0@;");
     switch (n->op) {
@@ -3175,8 +3176,12 @@ static void emit_header(const EmitOpts *o, long stack) {
         [TASK_REGRESSION] = "", [TASK_BINARY] = " (0 or 1)", [TASK_SPARSE] = " (a class index)",
         [TASK_ONEHOT] = " (one per class, one-hot)", [TASK_HINGE] = " (-1 or 1; 0 reads as -1)",
     };
-    emit("#define %s_TARGET %d       /* $s per target sample%s */", U, G->n_target,
-         target_kind[G->task]);
+    if (G->steps > 1)   /* a class at every step of a [T, k] output */
+        emit("#define %s_TARGET %d       /* $s per target sample: %d steps, each %s */", U, G->n_target,
+             G->steps, G->task == TASK_SPARSE ? "a class index" : G->task == TASK_BINARY ? "0 or 1"
+                       : fmt("%d values, one per class", G->n_target / G->steps));
+    else
+        emit("#define %s_TARGET %d       /* $s per target sample%s */", U, G->n_target, target_kind[G->task]);
     emit("#define %s_NUM_PARAMS %ld  /* $s of parameters, padded to 16 per tensor */", U, np);
     emit("#define %s_NUM_STATE %ld   /* $s of optimizer state */", U, ns);
     emit("#define %s_NUM_ACTS %ld    /* $s of activations for one batch */", U, na);
@@ -3544,6 +3549,8 @@ void emit_driver(Graph *g, FILE *f, const char *h_name) {
         emit("        class_weight, %d, %d,", class_count(s), call_arg(s->fit, "class_weight")->str != NULL);
     else
         emit("        NULL, 0, 0, /* no class_weight */");
+    /* ---- seqce: a class at every step of a [T, K] output */
+    emit("        %d, /* steps: classified rows per output sample */", g->steps > 1 ? g->steps : 1);
     emit("    };");
     emit("    return nnc_main(&d, &model, argc, argv);");
     emit("}");

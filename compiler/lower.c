@@ -191,6 +191,10 @@ static void lower_loss(Graph *g, const Call *loss) {
     int logits = call_has(loss, "from_logits") && call_num(loss, "from_logits");
     Op op = (Op)loss->e->op;
     long k = node_row(g->out);
+    /* A class at every step of a [T, K] output: T rows of K per sample, so
+     * T labels per sample (sparse, binary) or T one-hot rows. */
+    long steps = k / g->out->shape.dim[g->out->shape.ndim - 1];
+    g->steps = 1;
     switch (op) {
     case OP_MSE:
         /* A perceptron's step output trains by the perceptron rule (autodiff.c). */
@@ -207,22 +211,22 @@ static void lower_loss(Graph *g, const Call *loss) {
         g->task = TASK_HINGE, g->n_target = (int)k;
         break;
     case OP_BCE:
-        g->task = TASK_BINARY, g->n_target = 1;
+        g->task = TASK_BINARY, g->n_target = (int)steps, g->steps = (int)steps;
         if (logits)
             op = OP_BCE_LOGITS;
         break;
     case OP_SCE:
-        g->task = TASK_SPARSE, g->n_target = 1;
+        g->task = TASK_SPARSE, g->n_target = (int)steps, g->steps = (int)steps;
         if (logits)
             op = OP_SCE_LOGITS;
         break;
     case OP_CCE:
-        g->task = TASK_ONEHOT, g->n_target = (int)k;
+        g->task = TASK_ONEHOT, g->n_target = (int)k, g->steps = (int)steps;
         if (logits)
             op = OP_CCE_LOGITS;
         break;
     case OP_KLD:
-        g->task = TASK_ONEHOT, g->n_target = (int)k;
+        g->task = TASK_ONEHOT, g->n_target = (int)k, g->steps = (int)steps;
         break;
     default:
         internal_error("loss %s has no lowering", loss->e->name);

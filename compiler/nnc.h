@@ -446,6 +446,8 @@ typedef struct Graph {
     Node *fold_w, *fold_b;  /* --weights-in-ram: the first layer's weight and bias NAME_load scales */
     long trainable;         /* floats of params the optimizer updates: buffers come after (plan.c) */
     int in_ram;             /* --weights-in-ram: an inference build whose NAME_load reads the weights */
+    int steps;              /* classification: classified rows per sample (T of a [T, K]
+                               output, a class at every step), else 1 */
 } Graph;
 
 extern const char *const op_names[OP_COUNT];

@@ -224,10 +224,18 @@ static int count_error(const char *name, long long row, int got, int ncol, const
     int col = got > max ? max + 1 : got + 1;
     const char *exp = ncol == n_in ? without : with;
     if (!ncol && optional)
-        return nnc_errorf("%s:%lld:%d: error: column %d: row has %d field%s, expected %s or %s",
-                          name, row, col, col, got, pl(got), without, with);
-    return nnc_errorf("%s:%lld:%d: error: column %d: row has %d field%s, expected %s",
-                      name, row, col, col, got, pl(got), exp);
+        nnc_errorf("%s:%lld:%d: error: column %d: row has %d field%s, expected %s or %s",
+                   name, row, col, col, got, pl(got), without, with);
+    else
+        nnc_errorf("%s:%lld:%d: error: column %d: row has %d field%s, expected %s",
+                   name, row, col, col, got, pl(got), exp);
+    /* a class at every step is easy to miss: one label per row is the usual layout */
+    if (nnc_steps(d) > 1 && ncol != n_in)
+        nnc_error_addf("  = note: the model's output has a class at each of its %d steps, so each row ends with %s",
+                       nnc_steps(d), d->task == NNC_ONEHOT ? "a one-hot row per step"
+                                     : d->task == NNC_BINARY ? "one 0/1 label per step"
+                                                             : "one class index per step");
+    return -1;
 }
 
 /* Row 1 is a header when some field is text; "nan" or "1e999" are numbers
@@ -296,10 +304,10 @@ static int parse_row(nnc_dataset *ds, char *s, char *end, const char *name, long
             }
             x[col - 1] = v + 0.0f;
         } else if (d->task == NNC_SPARSE) {
-            if (!(v >= 0 && v < (float)d->n_out && v == floorf(v))) {
+            if (!(v >= 0 && v < (float)nnc_row_out(d) && v == floorf(v))) {
                 nnc_printable(text, sizeof text, b, (size_t)(e - b));
                 return nnc_errorf("%s:%lld:%d: error: column %d: class label '%s' is not an integer in [0, %d)",
-                                  name, row, col, col, text, d->n_out);
+                                  name, row, col, col, text, nnc_row_out(d));
             }
             y[col - 1 - ds->n_in] = v + 0.0f; /* -0 becomes 0 */
         } else if (d->task == NNC_BINARY) {
@@ -537,8 +545,14 @@ static int idx_load(nnc_dataset *ds, const char *path, const nnc_model_desc *d, 
             goto out;
         }
         if (idx_read(&lb, lpath)) goto out;
-        if (lb.ndim != 1 || lb.dim[0] != im.dim[0]) {
+        if (lb.dim[0] != im.dim[0]) {
             nnc_errorf("%s: error: offset 4: %lld labels for %lld images in %s", lpath, lb.dim[0], im.dim[0], path);
+            goto out;
+        }
+        /* a class per image, or with a class at every step, [n, steps] */
+        if (lb.count != nnc_steps(d)) {
+            nnc_errorf("%s: error: offset 8: %lld label%s per image, but the model wants %d", lpath, lb.count,
+                       lb.count == 1 ? "" : "s", nnc_steps(d));
             goto out;
         }
     }
@@ -553,16 +567,17 @@ static int idx_load(nnc_dataset *ds, const char *path, const nnc_model_desc *d, 
     if (have_labels) {
         ds->y = nnc_alloc((size_t)ds->n * (size_t)ds->n_target, sizeof(float));
         if (!ds->y) goto out;
-        for (int i = 0; i < ds->n; i++) {
+        int k = nnc_row_out(d);
+        for (int i = 0; i < ds->n * nnc_steps(d); i++) {  /* i: a label, one per classified row */
             int c = lb.data[i];
-            if (c >= d->n_out) {
+            if (c >= k) {
                 nnc_errorf("%s: error: offset %d: label %d, but the model has %d classes", lpath,
-                           8 + i, c, d->n_out);
+                           4 + 4 * lb.ndim + i, c, k);
                 goto out;
             }
             if (d->task == NNC_SPARSE) ds->y[i] = (float)c;
             else
-                for (int k = 0; k < ds->n_target; k++) ds->y[(size_t)i * (size_t)ds->n_target + (size_t)k] = k == c;
+                for (int j = 0; j < k; j++) ds->y[(size_t)i * (size_t)k + (size_t)j] = j == c;
         }
     }
     rc = 0;

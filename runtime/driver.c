@@ -80,8 +80,9 @@ static void help(const nnc_model_desc *d, const char *prog)
     static const char *tasks[] = {"regression", "binary classification", "classification",
                                   "classification, one-hot targets", "classification by sign (hinge)"};
     usage(stdout, prog);
-    printf("\nmodel %s (%s): %d input%s -> %d output%s, %s\n", d->name, d->source ? d->source : "?", d->n_in,
-           d->n_in == 1 ? "" : "s", d->n_out, d->n_out == 1 ? "" : "s", tasks[d->task]);
+    printf("\nmodel %s (%s): %d input%s -> %d output%s, %s%s\n", d->name, d->source ? d->source : "?", d->n_in,
+           d->n_in == 1 ? "" : "s", d->n_out, d->n_out == 1 ? "" : "s", tasks[d->task],
+           nnc_steps(d) > 1 ? " at every step" : "");
     printf("defaults: --data %s --test %s --epochs %d --seed %llu\n", d->train_path ? d->train_path : "(none)",
            d->test_path ? d->test_path : "(none)", d->epochs, (unsigned long long)d->seed);
     printf("          batch %d, shuffle %s, validation_split %g, preprocess %s\n", d->batch,
@@ -191,10 +192,13 @@ static int check_desc(const nnc_model_desc *d)
     const char *why = NULL;
     if (!d->params || !d->init || !d->train_step || !d->evaluate || !d->predict) why = "a function is missing";
     else if (d->batch < 1 || d->n_in < 1 || d->n_out < 1) why = "batch, n_in and n_out must be positive";
+    else if (d->steps < 0 || d->n_out % nnc_steps(d) ||
+             (d->steps > 1 && d->task != NNC_BINARY && d->task != NNC_SPARSE && d->task != NNC_ONEHOT))
+        why = "steps must divide n_out, and only classification has them";
     else if (d->task == NNC_REGRESSION ? d->n_target != d->n_out
-             : d->task == NNC_BINARY   ? d->n_target != 1 || d->n_out != 1
-             : d->task == NNC_SPARSE   ? d->n_target != 1 || d->n_out < 2
-             : d->task == NNC_ONEHOT   ? d->n_target != d->n_out || d->n_out < 2
+             : d->task == NNC_BINARY   ? d->n_target != nnc_steps(d) || nnc_row_out(d) != 1
+             : d->task == NNC_SPARSE   ? d->n_target != nnc_steps(d) || nnc_row_out(d) < 2
+             : d->task == NNC_ONEHOT   ? d->n_target != d->n_out || nnc_row_out(d) < 2
              : d->task == NNC_HINGE    ? d->n_target != d->n_out
                                        : 1)
         why = "task, n_target and n_out disagree";
@@ -285,7 +289,7 @@ static int metric_list(const nnc_model_desc *d, nnc_metric *list)
  * even if no metric needs it (eval prints it). */
 static int ev_alloc(ev_buf *w, const nnc_model_desc *d, int n, int all)
 {
-    int k = nnc_n_classes(d->task, d->n_out), need_cm = all, need_scores = 0;
+    int k = nnc_n_classes(d->task, nnc_row_out(d)), need_cm = all, need_scores = 0;
     for (const nnc_metric *m = d->metrics; m && m->kind != NNC_METRIC_END; m++) {
         need_cm |= m->kind == NNC_METRIC_PRECISION || m->kind == NNC_METRIC_RECALL;
         need_scores |= m->kind == NNC_METRIC_AUC;
@@ -293,7 +297,9 @@ static int ev_alloc(ev_buf *w, const nnc_model_desc *d, int n, int all)
     w->cm = NULL;
     w->scores = NULL;
     if (need_cm && k && !(w->cm = nnc_alloc((size_t)k * (size_t)k, sizeof(double)))) return -1;
-    if (need_scores && !(w->scores = nnc_alloc(n > 0 ? (size_t)n : 1, sizeof(nnc_scored)))) return -1;
+    /* a score per classified row: every step of every sample */
+    if (need_scores && !(w->scores = nnc_alloc(n > 0 ? (size_t)n * (size_t)nnc_steps(d) : 1, sizeof(nnc_scored))))
+        return -1;
     return 0;
 }
 
@@ -308,7 +314,7 @@ static void ev_free(ev_buf *w)
 static void evaluate_all(const nnc_model_desc *d, void *m, const nnc_dataset *ds, float *out, nnc_metrics *mt,
                          const ev_buf *w)
 {
-    int k = nnc_n_classes(d->task, d->n_out);
+    int k = nnc_n_classes(d->task, nnc_row_out(d));
     nnc_metrics_init(mt, d);
     if (w && w->cm) {
         for (int i = 0; i < k * k; i++) w->cm[i] = 0;
@@ -1293,9 +1299,43 @@ done:
     return rc;
 }
 
+/* A class at every step: one line per sample, the T classes, then each
+ * step's probabilities, named p{step}_{class} (binary: of class 1). */
+static void predict_steps_header(FILE *f, const nnc_model_desc *d)
+{
+    int t = nnc_steps(d), k = nnc_row_out(d);
+    for (int s = 0; s < t; s++) fprintf(f, "%sclass%d", s ? "," : "", s);
+    for (int s = 0; s < t; s++)
+        for (int j = 0; j < k; j++) fprintf(f, ",p%d_%d", s, d->task == NNC_BINARY ? 1 : j);
+    fputc('\n', f);
+}
+
+static void predict_steps_row(FILE *f, const nnc_model_desc *d, const float *o, float *prob)
+{
+    int t = nnc_steps(d), k = nnc_row_out(d);
+    for (int s = 0; s < t; s++) {
+        const float *r = o + (size_t)s * (size_t)k;
+        /* the same decision rules as the accuracy metric */
+        int cls = d->task != NNC_BINARY ? nnc_argmax(r, k) : d->logits ? r[0] > 0.0f : r[0] > 0.5f;
+        fprintf(f, "%s%d", s ? "," : "", cls);
+    }
+    for (int s = 0; s < t; s++) {
+        const float *r = o + (size_t)s * (size_t)k;
+        if (d->task == NNC_BINARY) prob[0] = d->logits ? nnc_sigmoid(r[0]) : r[0];
+        else if (d->logits) nnc_softmax(prob, r, k);
+        else memcpy(prob, r, (size_t)k * sizeof(float));
+        for (int j = 0; j < k; j++) fprintf(f, ",%.6g", (double)prob[j]);
+    }
+    fputc('\n', f);
+}
+
 static void predict_header(FILE *f, const nnc_model_desc *d)
 {
     int classes = d->task == NNC_SPARSE || d->task == NNC_ONEHOT;
+    if (nnc_steps(d) > 1) {
+        predict_steps_header(f, d);
+        return;
+    }
     if (d->task == NNC_BINARY || (d->task == NNC_HINGE && d->n_out == 1)) {
         fputs(d->task == NNC_BINARY ? "class,p1\n" : "class,score\n", f);
         return;
@@ -1309,6 +1349,10 @@ static void predict_header(FILE *f, const nnc_model_desc *d)
 static void predict_row(FILE *f, const nnc_model_desc *d, const float *o, float *prob)
 {
     int k = d->n_out;
+    if (nnc_steps(d) > 1) {
+        predict_steps_row(f, d, o, prob);
+        return;
+    }
     if (d->task == NNC_SPARSE || d->task == NNC_ONEHOT) {
         if (d->logits) nnc_softmax(prob, o, k);
         else memcpy(prob, o, (size_t)k * sizeof(float));

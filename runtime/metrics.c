@@ -7,15 +7,16 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "nnc_rt.h"
+#include "nnc_internal.h"
 
 void nnc_metrics_init(nnc_metrics *mt, const nnc_model_desc *d)
 {
     mt->task = d->task;
-    mt->n_out = d->n_out;
+    mt->steps = nnc_steps(d);
+    mt->n_out = d->n_out / mt->steps; /* per classified row */
     mt->logits = d->logits;
     mt->loss_sum = mt->n = mt->correct = mt->sq_sum = mt->n_values = 0;
-    mt->n_classes = nnc_n_classes(d->task, d->n_out);
+    mt->n_classes = nnc_n_classes(d->task, mt->n_out);
     mt->confusion = NULL;
     mt->abs_sum = mt->top_k_correct = 0;
     mt->top_k = 0;
@@ -53,7 +54,8 @@ void nnc_metrics_add(nnc_metrics *mt, float batch_loss, const float *out, const 
     mt->n += n;
     if (!out || !y) return;
     int k = mt->n_out;
-    for (int i = 0; i < n; i++) {
+    /* a class at every step: each of a sample's steps rows scores as a sample */
+    for (int i = 0; i < n * mt->steps; i++) {
         const float *o = out + (size_t)i * (size_t)k;
         if (mt->confusion && mt->n_classes) {
             int truth, pred;
@@ -98,7 +100,7 @@ void nnc_metrics_add(nnc_metrics *mt, float batch_loss, const float *out, const 
 }
 
 double nnc_metrics_loss(const nnc_metrics *mt) { return mt->n > 0 ? mt->loss_sum / mt->n : 0.0; }
-double nnc_metrics_accuracy(const nnc_metrics *mt) { return mt->n > 0 ? mt->correct / mt->n : 0.0; }
+double nnc_metrics_accuracy(const nnc_metrics *mt) { return mt->n > 0 ? mt->correct / (mt->n * mt->steps) : 0.0; }
 double nnc_metrics_rmse(const nnc_metrics *mt) { return mt->n_values > 0 ? sqrt(mt->sq_sum / mt->n_values) : 0.0; }
 
 /* Precision (recall) of class c: tp over the samples predicted (labelled) c. */
@@ -157,7 +159,7 @@ double nnc_metric_value(const nnc_metrics *mt, const nnc_metric *m)
     case NNC_METRIC_PRECISION: return precision_recall(mt, 0);
     case NNC_METRIC_RECALL: return precision_recall(mt, 1);
     case NNC_METRIC_AUC: return mt->scores ? nnc_auc(mt->scores, mt->n_scores) : NAN;
-    case NNC_METRIC_TOP_K: return mt->n > 0 ? mt->top_k_correct / mt->n : 0.0;
+    case NNC_METRIC_TOP_K: return mt->n > 0 ? mt->top_k_correct / (mt->n * mt->steps) : 0.0;
     }
     return NAN;
 }

@@ -13,6 +13,11 @@ static inline int nnc_mul(size_t a, size_t b, size_t *r)
     return 1;
 }
 
+/* A class at every step (d->steps > 1): the rows each output sample holds,
+ * and the values of one row (the classes). One row otherwise. */
+static inline int nnc_steps(const nnc_model_desc *d) { return d->steps > 1 ? d->steps : 1; }
+static inline int nnc_row_out(const nnc_model_desc *d) { return d->n_out / nnc_steps(d); }
+
 /* malloc(n * size) that checks the product and sets nnc_error on failure. */
 void *nnc_alloc(size_t n, size_t size);
 /* Appends one more line to the current error message. */

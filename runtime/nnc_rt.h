@@ -152,6 +152,11 @@ typedef struct nnc_model_desc {
     float *(*class_weight)(void *m);
     int n_class_weights;
     int class_weight_balanced;
+    /* ---- seqce: classification at every step of a sequence output [T, K]:
+     * each output sample is `steps` rows of n_out / steps values, and its
+     * targets `steps` labels (sparse, binary) or `steps` rows of n_out /
+     * steps (one-hot); every step is scored as a sample. 0 or 1: one row */
+    int steps;
 } nnc_model_desc;
 
 /* Entry point of a training/eval/predict program; returns the exit status. */
@@ -294,10 +299,15 @@ typedef struct nnc_metrics {
      * every sample added */
     nnc_scored *scores;
     int n_scores;
+    /* a class at every step (d->steps): each sample adds `steps` rows of
+     * n_out values, each scored as a sample by accuracy, the confusion
+     * matrix, auc and top-k; the loss is still weighted per sample */
+    int steps;
 } nnc_metrics;
 
 void nnc_metrics_init(nnc_metrics *mt, const nnc_model_desc *d);
-/* Adds a batch of n samples; out and y may be NULL to add the loss only. */
+/* Adds a batch of n samples; out and y may be NULL to add the loss only.
+ * n_out is per classified row: d->n_out / steps. */
 void nnc_metrics_add(nnc_metrics *mt, float batch_loss, const float *out, const float *y, int n);
 double nnc_metrics_loss(const nnc_metrics *mt);
 double nnc_metrics_accuracy(const nnc_metrics *mt);

@@ -219,7 +219,7 @@ static double element(const npy_file *f, long long i)
 /* A target value the task accepts, as parse_row() in data.c checks CSV's. */
 static const char *bad_target(const nnc_model_desc *d, double v)
 {
-    if (d->task == NNC_SPARSE && !(v >= 0 && v < d->n_out && v == floor(v))) return "is not a class in [0, n_out)";
+    if (d->task == NNC_SPARSE && !(v >= 0 && v < nnc_row_out(d) && v == floor(v))) return "is not a class in [0, n_out)";
     if (d->task == NNC_BINARY && v != 0 && v != 1) return "is not 0 or 1";
     if (d->task == NNC_ONEHOT && !(v >= 0 && v <= 1)) return "is not in [0, 1]";
     if (d->task == NNC_HINGE && v != -1 && v != 0 && v != 1) return "is not -1, 0 or 1";
@@ -265,7 +265,8 @@ int nnc_npy_load(nnc_dataset *ds, const char *path, const char *labels, const nn
     }
     if (labels) {
         long long lper = y.ndim == 1 ? 1 : y.dim[0] ? y.numel / y.dim[0] : 1;
-        int classes = (d->task == NNC_ONEHOT) && lper == 1; /* class indices, made one-hot */
+        /* class indices (one per step), made one-hot */
+        int classes = d->task == NNC_ONEHOT && lper == nnc_steps(d) && lper != d->n_target;
         if (y.dim[0] != n) {
             nnc_errorf("%s: error: offset 0: %lld labels for %lld samples in %s", labels, y.dim[0], n, path);
             goto out;
@@ -302,9 +303,10 @@ int nnc_npy_load(nnc_dataset *ds, const char *path, const char *labels, const nn
         long long lper = y.ndim == 1 ? 1 : y.numel / n;
         for (long long j = 0; j < lper; j++) {
             double v = element(&y, i * lper + j);
-            int classes = d->task == NNC_ONEHOT && lper == 1;
+            int classes = d->task == NNC_ONEHOT && lper == nnc_steps(d) && lper != d->n_target;
+            int k = nnc_row_out(d);
             const char *why = !isfinite(v) ? "is not finite"
-                            : classes ? (v >= 0 && v < d->n_out && v == floor(v) ? NULL : "is not a class in [0, n_out)")
+                            : classes ? (v >= 0 && v < k && v == floor(v) ? NULL : "is not a class in [0, n_out)")
                                       : bad_target(d, v);
             if (why) {
                 nnc_errorf("%s: error: offset %lld: label %lld: %.9g %s (the model has %d output%s)", labels,
@@ -312,7 +314,7 @@ int nnc_npy_load(nnc_dataset *ds, const char *path, const char *labels, const nn
                 goto out;
             }
             if (classes)
-                for (int k = 0; k < n_t; k++) ds->y[i * n_t + k] = k == (int)v;
+                for (int c = 0; c < k; c++) ds->y[i * n_t + j * k + c] = c == (int)v;
             else
                 ds->y[i * n_t + j] = (float)v + 0.0f;
         }

@@ -93,6 +93,82 @@ if run sine; then
         expect sine rmse "<" "$(awk -v b="$base" 'BEGIN { print 0.7 * b }')" "0.7 x last-value rmse $base"
     fi
 fi
+# tagging: a class at every step (many-to-many classification); accuracy is
+# over all 500 x 12 test steps and must clearly beat always answering the
+# majority class. eval's confusion matrix counts every step, and predict's
+# per-step classes give eval's accuracy again.
+if run tagging --save "$W/tagging.safetensors"; then
+    base=$(awk -F, 'NR > 1 { for (i = 13; i <= 24; i++) { n++; ones += $i } }
+                    END { m = ones > n - ones ? ones : n - ones; printf "%.4f", m / n }' examples/data/tagging_test.csv)
+    expect tagging accuracy ">=" "$(awk -v b="$base" 'BEGIN { print b + 0.25 }')" "majority class $base + 0.25"
+    "$NNC" eval examples/tagging.nn --weights "$W/tagging.safetensors" > "$W/tag_eval.out" 2>&1
+    "$NNC" predict examples/tagging.nn --weights "$W/tagging.safetensors" \
+        --data examples/data/tagging_test.csv > "$W/tag_pred.csv" 2>&1
+    support=$(awk '/^class  precision/ { on = 1; next } on { s += $4 } END { print s }' "$W/tag_eval.out")
+    acc=$(sed -n 's/^loss: .* - accuracy: \([0-9.]*\)$/\1/p' "$W/tag_eval.out")
+    pacc=$(paste -d, "$W/tag_pred.csv" examples/data/tagging_test.csv |
+           awk -F, 'NR > 1 { for (t = 1; t <= 12; t++) { n++; ok += $t == $(36 + 12 + t) } }
+                    END { printf "%.4f", ok / n }')
+    cols=$(awk -F, 'NR == 1 { print NF }' "$W/tag_pred.csv")
+    if [ "$support" = 6000 ] && [ -n "$acc" ] && [ "$acc" = "$pacc" ] && [ "$cols" = 36 ] &&
+       [ "$(head -c 14 "$W/tag_pred.csv")" = "class0,class1," ]; then
+        echo "PASS: e2e/tagging: eval counts 6000 steps, predict's 12 classes per row give accuracy $pacc"
+    else
+        echo "FAIL: e2e/tagging: eval support $support (want 6000), eval accuracy '$acc', predict's '$pacc', $cols columns"
+        failed=$((failed + 1))
+    fi
+fi
+# a class at every step: one label per row, or a label out of range at a
+# step, is refused with its row and column
+head -n 2 examples/data/tagging.csv | cut -d, -f1-13 > "$W/tag_one.csv"
+printf 'x0,x1,x2,x3,x4,x5,x6,x7,x8,x9,x10,x11,y0,y1,y2,y3,y4,y5,y6,y7,y8,y9,y10,y11\n' > "$W/tag_range.csv"
+printf '1,2,3,4,5,6,7,8,9,0,1,2,0,0,0,0,0,0,0,0,0,0,1,2\n' >> "$W/tag_range.csv"
+for c in "tag_one:tag_one.csv:1:14: error: column 14: row has 13 fields, expected 24 (12 inputs + 12 targets)" \
+         "tag_one:  = note: the model's output has a class at each of its 12 steps, so each row ends with one class index per step" \
+         "tag_range:tag_range.csv:2:24: error: column 24: class label '2' is not an integer in [0, 2)"; do
+    f=${c%%:*} want=${c#*:}
+    if "$NNC" train examples/tagging.nn --data "$W/$f.csv" > /dev/null 2> "$W/$f.err"; then
+        echo "FAIL: e2e/tagging_targets: $f.csv was accepted"
+        failed=$((failed + 1))
+    elif grep -qF -- "$want" "$W/$f.err"; then
+        echo "PASS: e2e/tagging_targets: $want"
+    else
+        echo "FAIL: e2e/tagging_targets: want '$want', got: $(head -n 2 "$W/$f.err")"
+        failed=$((failed + 1))
+    fi
+done
+# per-step labels from a .npy labels file [n, 12] and an IDX labels file
+# [n, 12] train exactly as the CSV's (one-hot: class indices per step)
+$PY - "$W" <<'PYEOF'
+import sys
+import numpy as np
+w = sys.argv[1]
+d = np.loadtxt("examples/data/tagging.csv", delimiter=",", skiprows=1)
+np.save(f"{w}/tag_x.npy", d[:, :12].astype(np.int64))
+np.save(f"{w}/tag_y.npy", d[:, 12:].astype(np.uint8))
+for name, a in (("images-idx3", d[:, :12]), ("labels-idx1", d[:, 12:])):
+    with open(f"{w}/tag-{name}-ubyte", "wb") as f:
+        f.write(bytes([0, 0, 8, 2]) + len(a).to_bytes(4, "big") + (12).to_bytes(4, "big"))
+        f.write(a.astype(np.uint8).tobytes())
+PYEOF
+for v in "csv:$PWD/examples/data/tagging.csv::" "npy:$W/tag_x.npy:$W/tag_y.npy:" \
+         "idx:$W/tag-images-idx3-ubyte:$W/tag-labels-idx1-ubyte:" \
+         "onehot_npy:$W/tag_x.npy:$W/tag_y.npy:categorical_crossentropy(from_logits = true)"; do
+    IFS=: read -r name data labels loss <<< "$v"
+    sed -e "s|data(.*|data(train = \"$data\"${labels:+, train_labels = \"$labels\"})|" \
+        -e "s|^  loss .*|  loss ${loss:-sparse_categorical_crossentropy(from_logits = true)}|" \
+        examples/tagging.nn > "$W/tag_$name.nn"
+    "$NNC" train "$W/tag_$name.nn" --epochs 1 --quiet > "$W/tag_$name.out" 2>&1 || true
+done
+tag_loss=$(tail -n 1 "$W/tag_csv.out")
+if [[ "$tag_loss" == "train loss: "* ]] && [ "$(tail -n 1 "$W/tag_npy.out")" = "$tag_loss" ] &&
+   [ "$(tail -n 1 "$W/tag_idx.out")" = "$tag_loss" ] && [ "$(tail -n 1 "$W/tag_onehot_npy.out")" = "$tag_loss" ]; then
+    echo "PASS: e2e/tagging_files: .npy and IDX per-step labels, sparse and one-hot, train as the CSV ($tag_loss)"
+else
+    echo "FAIL: e2e/tagging_files: csv '$tag_loss', npy '$(tail -n 1 "$W/tag_npy.out")'," \
+         "idx '$(tail -n 1 "$W/tag_idx.out")', one-hot '$(tail -n 1 "$W/tag_onehot_npy.out")'"
+    failed=$((failed + 1))
+fi
 # embedding: token ids outside [0, input_dim) are refused where they are read
 printf 'model ids {\n  input [3]\n  embedding(5, 2)\n  gru(3)\n  dense(1)\n  loss mse\n  optimizer sgd\n}\n' > "$W/ids.nn"
 printf 'a,b,c,y\n1,2,3,0.5\n4,5,1,0.1\n' > "$W/ids.csv"

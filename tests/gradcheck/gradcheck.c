@@ -51,7 +51,9 @@ int main(void) {
         x[i] = 2 * urand(&s) - 1;
     for (int i = 0; i < M(BATCH); i++)
         for (int j = 0; j < M(TARGET); j++)
-            y[i * M(TARGET) + j] = M(TARGET) == 1 && M(OUT) > 1 ? (double)(int)(urand(&s) * M(OUT))
+            /* fewer targets than outputs: class indices, one per row of
+             * OUT / TARGET classes (a class at every step of [T, k]) */
+            y[i * M(TARGET) + j] = M(OUT) > M(TARGET) ? (double)(int)(urand(&s) * (M(OUT) / M(TARGET)))
                                  : M(OUT) == 1 ? (double)(urand(&s) < 0.5)
                                  : 2 * urand(&s) - 1;
 #ifdef DIST_TARGETS

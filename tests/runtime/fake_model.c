@@ -169,6 +169,7 @@ int main(int argc, char **argv)
         0, /* not token ids */
         NULL, NULL, NULL, 0, NULL, /* validation_data and labels, lr_scale, cross_validate, summary */
         NNC_FORMAT_AUTO, NULL, 0, 0, /* format, class_weight */
+        1, /* steps: one classified row per sample */
     };
     return nnc_main(&d, &model, argc, argv);
 }

@@ -308,6 +308,27 @@ static void test_metrics(void)
     nnc_metrics_add(&mt, 0, so, sy, 2);
     check("metrics: sparse accuracy by argmax, first maximum wins", nnc_metrics_accuracy(&mt) == 0.5, "%g", nnc_metrics_accuracy(&mt));
 
+    /* a class at every step: 2 samples of 3 steps of 3 classes; every step
+     * scores as a sample, the loss is still weighted per sample */
+    d = desc(NNC_SPARSE, 3, 9);
+    d.steps = 3;
+    d.n_target = 3;
+    double cm[9] = {0};
+    nnc_metrics_init(&mt, &d);
+    mt.confusion = cm;
+    float to[18] = {5, 0, 0, 0, 5, 0, 0, 0, 5, /* sample 0: classes 0 1 2 */
+                    0, 5, 0, 0, 5, 0, 5, 0, 0}, /* sample 1: classes 1 1 0 */
+        ty[6] = {0, 1, 1, 1, 1, 2};
+    nnc_metrics_add(&mt, 0.5f, to, ty, 1);
+    nnc_metrics_add(&mt, 1.5f, to + 9, ty + 3, 1);
+    check("metrics: a class at every step, accuracy over all 6 steps", fabs(nnc_metrics_accuracy(&mt) - 4.0 / 6) < 1e-12,
+          "%g", nnc_metrics_accuracy(&mt));
+    check("metrics: a class at every step, loss weighted per sample", fabs(nnc_metrics_loss(&mt) - 1.0) < 1e-12, "%g",
+          nnc_metrics_loss(&mt));
+    check("metrics: a class at every step, the confusion matrix counts steps",
+          cm[0] == 1 && cm[4] == 3 && cm[5] == 1 && cm[6] == 1 && cm[0] + cm[4] + cm[5] + cm[6] == 6, "%g %g %g %g",
+          cm[0], cm[4], cm[5], cm[6]);
+
     d = desc(NNC_REGRESSION, 1, 2);
     nnc_metrics_init(&mt, &d);
     float ro[4] = {1, 2, 3, 4}, ry[4] = {1, 0, 3, 2};

@@ -36,19 +36,20 @@ def regression(rng, x, out):
 
 
 def one_hot(rng, x, out):
+    """The teacher's argmax, one-hot, for each row of k (every step of [T, k])."""
     k = out[-1]
-    return np.eye(k, dtype=int)[teacher(rng, x, k).argmax(-1)]
+    return np.eye(k, dtype=int)[teacher(rng, x, math.prod(out)).reshape(len(x), -1, k).argmax(-1)]
 
 
 def distribution(rng, x, out):
     """Softmax of the teacher in multiples of 1/256 that sum to exactly 1:
     the first k - 1 rounded down, the last what is left (so none is < 0)."""
-    z = 4 * teacher(rng, x, out[-1])
+    z = 4 * teacher(rng, x, math.prod(out)).reshape(-1, out[-1])   # a row per step of [T, k]
     p = np.exp(z - z.max(-1, keepdims=True))
     p /= p.sum(-1, keepdims=True)
     p[:, :-1] = np.floor(p[:, :-1] * 256) / 256
     p[:, -1] = 1 - p[:, :-1].sum(-1)
-    return p
+    return p.reshape(len(x), -1)
 
 
 def hinge(rng, x, out):

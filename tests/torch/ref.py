@@ -424,8 +424,10 @@ def bce(a):
 def cce(a):
     ls = a["label_smoothing"]
     if a["from_logits"]:
-        # CrossEntropyLoss with class-probability targets smooths as Keras does
-        return lambda z, y: F.cross_entropy(z, y, label_smoothing=ls)
+        # CrossEntropyLoss with class-probability targets smooths as Keras does;
+        # classes on dim 1, so every step of [N, T, k] becomes a row of k
+        return lambda z, y: F.cross_entropy(z.reshape(-1, z.shape[-1]), y.reshape(-1, y.shape[-1]),
+                                            label_smoothing=ls)
     # PyTorch has no CE on probabilities: -sum t log p per row, the log
     # clamped at -100 as BCELoss and nnc clamp it; mean over the rows
     return lambda p, y: -(smooth(y, ls, 1 / p.shape[-1]) *

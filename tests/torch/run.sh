@@ -89,6 +89,13 @@ class_weight_sce         50  yes
 class_weight_bce_balanced 45 yes
 class_weight_cce_smoothing 33 no
 wide_dense               20  yes
+seq_tagging_sce          30  yes
+seq_lstm_cce_smoothing   30  yes
+seq_cce_logits_smoothing 30  yes
+seq_sce_softmax          30  no
+seq_bce_steps            30  yes
+seq_bce_logits_steps     30  yes
+seq_kld_steps            30  yes
 "
 
 if [ ! -x "$NNC" ]; then
@@ -224,6 +231,28 @@ if [ $# -eq 0 ] || [[ " $* " == *" sweep "* ]]; then
   dense($c, activation = softmax)
   loss kl_divergence" 11 4
     done
+    # a class at every step: dense on the last axis of [4, 5] gives [4, k]
+    sweep loss_steps_bce "  input [4, 5]
+  dense(1, activation = sigmoid)
+  loss binary_crossentropy" 11 4
+    sweep loss_steps_bce_logits "  input [4, 5]
+  dense(1)
+  loss binary_crossentropy(from_logits = true, label_smoothing = 0.1)" 11 4
+    sweep loss_steps_cce "  input [4, 5]
+  dense(3, activation = softmax)
+  loss categorical_crossentropy" 11 4
+    sweep loss_steps_cce_logits "  input [4, 5]
+  dense(3)
+  loss categorical_crossentropy(from_logits = true)" 11 4
+    sweep loss_steps_sce "  input [4, 5]
+  dense(3, activation = softmax)
+  loss sparse_categorical_crossentropy" 11 4
+    sweep loss_steps_sce_logits "  input [4, 5]
+  dense(3)
+  loss sparse_categorical_crossentropy(from_logits = true)" 11 4
+    sweep loss_steps_kld "  input [4, 5]
+  dense(3, activation = softmax)
+  loss kl_divergence" 11 4
 fi
 
 echo "torch: $((count - failed)) of $count passed"

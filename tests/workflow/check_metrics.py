@@ -3,16 +3,25 @@ each metric with scikit-learn / numpy from the targets in DATA.csv (rows
 FIRST.. only) and the outputs `predict` wrote to PRED.csv, and prints one
 line per metric: "ok NAME" or "bad NAME: got G, sklearn S". VALUE is what
 nnc printed; the tolerance is half the last printed digit plus float noise.
-KIND is binary, sparse or regression."""
+KIND is binary, sparse or regression; binary:T and sparse:T read a class
+at every one of T steps (T labels per row; predict's T classes, then each
+step's probabilities) and score every step as a sample."""
 import sys
 
 import numpy as np
 from sklearn import metrics as skm
 
 kind, data, pred, first = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+kind, _, steps = kind.partition(":")
 d = np.loadtxt(data, delimiter=",", ndmin=2)[first:]
 p = np.loadtxt(pred, delimiter=",", skiprows=1, ndmin=2)
 assert len(d) == len(p), (len(d), len(p))
+if steps:   # a row per step: label, class, then the step's probabilities
+    t = int(steps)
+    k = (p.shape[1] - t) // t
+    y = d[:, -t:].reshape(-1, 1)
+    p = np.column_stack([p[:, :t].reshape(-1), p[:, t:].reshape(-1, k)])
+    d = y
 want = {}
 if kind == "binary":
     y, cls, prob = d[:, -1].astype(int), p[:, 0].astype(int), p[:, 1]
