@@ -225,28 +225,35 @@ yr = np.stack([x[:, 0] * 2 + x[:, 1], np.sin(x[:, 2])], 1)
 for name, y in (("binary", yb), ("sparse", ys), ("regression", yr)):
     np.savetxt(name + ".csv", np.column_stack([x, y]), delimiter=",", fmt="%.6g")
 PY
-for kind in binary sparse regression; do
-    nn=$ROOT/tests/workflow/models/metrics_${kind/regression/reg}.nn
+# Train a metrics model, then check eval's metrics on the training data and
+# the last epoch's val_ metrics (from csv_logger) against scikit-learn.
+#   check_model NAME MODEL.nn SKLEARN_KIND ("binary", "sparse:6", ...) WORDING
+check_model() {
+    local kind=$1 nn=$2 sk=$3 over=$4
     if ! "$ROOT/nnc" train "$nn" --data $kind.csv --save w.st >train.txt 2>err.txt; then
-        fail "metrics $kind: train" "$(head -c 600 err.txt)"; continue
+        fail "metrics $kind: train" "$(head -c 600 err.txt)"; return
     fi
     "$ROOT/nnc" eval "$nn" --weights w.st --data $kind.csv >eval.txt 2>&1
     "$ROOT/nnc" predict "$nn" --weights w.st --data $kind.csv --out pred.csv 2>&1
     tail -n 50 $kind.csv >val.csv
     "$ROOT/nnc" predict "$nn" --weights w.st --data val.csv --out vpred.csv 2>&1
     # "loss: 0.5 - accuracy: 0.7 - auc: 0.8" -> accuracy=0.7 auc=0.8
+    local got res vals
     got=$(head -1 eval.txt | sed 's/^loss: [^ ]* - //; s/: /=/g; s/ - / /g')
-    res=$(/usr/bin/python3 "$ROOT/tests/workflow/check_metrics.py" $kind $kind.csv pred.csv 0 $got)
-    same "metrics $kind: eval agrees with scikit-learn ($(echo $got | sed 's/=[^ ]*//g'))" \
+    res=$(/usr/bin/python3 "$ROOT/tests/workflow/check_metrics.py" $sk $kind.csv pred.csv 0 $got)
+    same "metrics $kind: eval agrees with scikit-learn$over ($(echo $got | sed 's/=[^ ]*//g'))" \
         "$(echo "$res" | grep -v '^ok')" ""
     # the last csv_logger row's val_ columns, full precision
     vals=$(/usr/bin/python3 -c '
 import csv, sys
 rows = list(csv.DictReader(open("history.csv")))
 print(" ".join("%s=%s" % (k[4:], v) for k, v in rows[-1].items() if k.startswith("val_") and k != "val_loss"))')
-    res=$(/usr/bin/python3 "$ROOT/tests/workflow/check_metrics.py" $kind $kind.csv vpred.csv 150 $vals)
-    same "metrics $kind: the epoch's val_ metrics agree with scikit-learn" "$(echo "$res" | grep -v '^ok')" ""
+    res=$(/usr/bin/python3 "$ROOT/tests/workflow/check_metrics.py" $sk $kind.csv vpred.csv 150 $vals)
+    same "metrics $kind: the epoch's val_ metrics agree with scikit-learn$over" "$(echo "$res" | grep -v '^ok')" ""
     same "metrics $kind: every metric checked" "$(echo "$res" | wc -l)" "$(echo $got | wc -w)"
+}
+for kind in binary sparse regression; do
+    check_model $kind "$ROOT/tests/workflow/models/metrics_${kind/regression/reg}.nn" $kind ""
 done
 # the same with a class at every one of 6 steps: every step scores as a sample
 /usr/bin/python3 - <<'PY'
@@ -259,29 +266,8 @@ for name, y in (("steps_bin", yb), ("steps_sp", ys)):
     np.savetxt(name + ".csv", np.column_stack([x.reshape(200, -1), y]), delimiter=",", fmt="%.6g")
 PY
 for kind in steps_bin steps_sp; do
-    nn=$ROOT/tests/workflow/models/metrics_$kind.nn
-    sk=$([ $kind = steps_bin ] && echo binary:6 || echo sparse:6)
-    if ! "$ROOT/nnc" train "$nn" --data $kind.csv --save w.st >train.txt 2>err.txt; then
-        fail "metrics $kind: train" "$(head -c 600 err.txt)"; continue
-    fi
-    "$ROOT/nnc" eval "$nn" --weights w.st --data $kind.csv >eval.txt 2>&1
-    "$ROOT/nnc" predict "$nn" --weights w.st --data $kind.csv --out pred.csv 2>&1
-    tail -n 50 $kind.csv >val.csv
-    "$ROOT/nnc" predict "$nn" --weights w.st --data val.csv --out vpred.csv 2>&1
-    got=$(head -1 eval.txt | sed 's/^loss: [^ ]* - //; s/: /=/g; s/ - / /g')
-    res=$(/usr/bin/python3 "$ROOT/tests/workflow/check_metrics.py" $sk $kind.csv pred.csv 0 $got)
-    same "metrics $kind: eval agrees with scikit-learn over all steps ($(echo $got | sed 's/=[^ ]*//g'))" \
-        "$(echo "$res" | grep -v '^ok')" ""
-    vals=$(/usr/bin/python3 -c '
-import csv, sys
-rows = list(csv.DictReader(open("history.csv")))
-print(" ".join("%s=%s" % (k[4:], v) for k, v in rows[-1].items() if k.startswith("val_") and k != "val_loss"))')
-    res=$(/usr/bin/python3 "$ROOT/tests/workflow/check_metrics.py" $sk $kind.csv vpred.csv 150 $vals)
-    same "metrics $kind: the epoch's val_ metrics agree with scikit-learn over all steps" \
-        "$(echo "$res" | grep -v '^ok')" ""
-    same "metrics $kind: every metric checked" "$(echo "$res" | wc -l)" "$(echo $got | wc -w)"
-    same "metrics $kind: the confusion matrix counts every step" \
-        "$(awk '/^class  precision/ { on = 1; next } on { s += $4 } END { print s }' eval.txt)" 1200
+    check_model $kind "$ROOT/tests/workflow/models/metrics_$kind.nn" \
+        "$([ $kind = steps_bin ] && echo binary:6 || echo sparse:6)" " over all steps"
 done
 grep -q '^epoch 3/3 - loss: [0-9.]* - accuracy: [0-9.]* - binary_accuracy: [0-9.]* - precision: [0-9.]* - recall: [0-9.]* - auc: [0-9.]* - val_loss: [0-9.]* - val_accuracy: [0-9.]* - val_binary_accuracy: [0-9.]* - val_precision: [0-9.]* - val_recall: [0-9.]* - val_auc: ' \
     <(cd "$T/met" && "$ROOT/nnc" train "$ROOT/tests/workflow/models/metrics_binary.nn" --data binary.csv) \
