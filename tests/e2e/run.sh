@@ -196,16 +196,8 @@ for split, n in (("train", 3000), ("t10k", 1000)):
         with open(f"{dst}/{split}-{kind}-ubyte", "wb") as f:
             f.write(head + data)
 PYEOF
-    rc=0
-    "$NNC" train examples/lenet5.nn --data "$W/train-images-idx3-ubyte" --test "$W/t10k-images-idx3-ubyte" \
-        --epochs 2 > "$W/lenet5.out" 2> "$W/lenet5.err" || rc=$?
-    if [ $rc -ne 0 ]; then
-        echo "FAIL: e2e/lenet5: nnc train exited $rc: $(tail -n 3 "$W/lenet5.err")"
-        failed=$((failed + 1))
-    else
-        last=$(tail -n 1 "$W/lenet5.out")
+    run lenet5 --data "$W/train-images-idx3-ubyte" --test "$W/t10k-images-idx3-ubyte" --epochs 2 &&
         expect lenet5 accuracy ">=" 0.72 "2 epochs on 3000 images"
-    fi
     # fashion_lstm in short, on the same subsets: the images as 28 steps of
     # 28 pixels. The full run (5 epochs) is recorded in the README.
     run fashion_lstm --data "$W/train-images-idx3-ubyte" --test "$W/t10k-images-idx3-ubyte" --epochs 2 &&
@@ -219,16 +211,8 @@ fi
 # on 3000 images, scored (inference mode: running statistics, no dropout) on
 # 1000. The full run (6 epochs, 60 000 images) is recorded in the README.
 if [ -f "$W/train-images-idx3-ubyte" ]; then
-    rc=0
-    "$NNC" train examples/fashion_cnn.nn --data "$W/train-images-idx3-ubyte" --test "$W/t10k-images-idx3-ubyte" \
-        --epochs 2 > "$W/fashion.out" 2> "$W/fashion.err" || rc=$?
-    if [ $rc -ne 0 ]; then
-        echo "FAIL: e2e/fashion_cnn: nnc train exited $rc: $(tail -n 3 "$W/fashion.err")"
-        failed=$((failed + 1))
-    else
-        last=$(tail -n 1 "$W/fashion.out")
+    run fashion_cnn --data "$W/train-images-idx3-ubyte" --test "$W/t10k-images-idx3-ubyte" --epochs 2 &&
         expect fashion_cnn accuracy ">=" 0.78 "2 epochs on 3000 images"
-    fi
 fi
 
 [ $failed -eq 0 ] && echo "e2e: all passed"
