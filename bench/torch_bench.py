@@ -63,8 +63,9 @@ def train(x, y, epochs, warmup):
     print("torch_train_acc_after_epochs 1 %.4f %d %.4f" % (acc1, warmup + epochs, accuracy(model, x, y)))
 
 
-def infer(x, blocks, calls):
-    model = make_model().eval()
+def infer_us(model, x, blocks, calls):
+    """µs per single-sample call of model, per block of calls, after a warm-up block."""
+    model.eval()
     samples = [x[i:i + 1].contiguous() for i in range(min(len(x), calls))]
     n = len(samples)
     us = []
@@ -76,7 +77,11 @@ def infer(x, blocks, calls):
             for i in range(calls):
                 model(samples[i % n])
             us.append(1e6 * (time.perf_counter() - t0) / calls)
-    emit("torch_infer_us", us)
+    return us
+
+
+def infer(x, blocks, calls):
+    emit("torch_infer_us", infer_us(make_model(), x, blocks, calls))
 
 
 def main():

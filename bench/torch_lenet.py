@@ -19,6 +19,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from torch_bench import emit, infer_us  # the same timing loop and output format as the MLP's
+
 torch.set_num_threads(1)
 
 
@@ -33,10 +35,6 @@ def make_model():
         nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
         nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
         nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10))
-
-
-def emit(name, values):
-    print(name, " ".join("%.6g" % v for v in values), flush=True)
 
 
 def train(x, y, epochs, block):
@@ -64,19 +62,7 @@ def train(x, y, epochs, block):
 
 
 def infer(x, blocks, calls):
-    model = make_model().eval()
-    samples = [x[i:i + 1].contiguous() for i in range(min(len(x), calls))]
-    n = len(samples)
-    us = []
-    with torch.no_grad():
-        for i in range(calls):
-            model(samples[i % n])
-        for _ in range(blocks):
-            t0 = time.perf_counter()
-            for i in range(calls):
-                model(samples[i % n])
-            us.append(1e6 * (time.perf_counter() - t0) / calls)
-    emit("lenet_torch_infer_us", us)
+    emit("lenet_torch_infer_us", infer_us(make_model(), x, blocks, calls))
 
 
 def main():
