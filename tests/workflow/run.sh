@@ -231,7 +231,7 @@ PY
 check_model() {
     local kind=$1 nn=$2 sk=$3 over=$4
     if ! "$ROOT/nnc" train "$nn" --data $kind.csv --save w.st >train.txt 2>err.txt; then
-        fail "metrics $kind: train" "$(head -c 600 err.txt)"; return
+        fail "metrics $kind: train" "$(head -c 600 err.txt)"; return 1
     fi
     "$ROOT/nnc" eval "$nn" --weights w.st --data $kind.csv >eval.txt 2>&1
     "$ROOT/nnc" predict "$nn" --weights w.st --data $kind.csv --out pred.csv 2>&1
@@ -251,6 +251,7 @@ print(" ".join("%s=%s" % (k[4:], v) for k, v in rows[-1].items() if k.startswith
     res=$(/usr/bin/python3 "$ROOT/tests/workflow/check_metrics.py" $sk $kind.csv vpred.csv 150 $vals)
     same "metrics $kind: the epoch's val_ metrics agree with scikit-learn$over" "$(echo "$res" | grep -v '^ok')" ""
     same "metrics $kind: every metric checked" "$(echo "$res" | wc -l)" "$(echo $got | wc -w)"
+    return 0
 }
 for kind in binary sparse regression; do
     check_model $kind "$ROOT/tests/workflow/models/metrics_${kind/regression/reg}.nn" $kind ""
@@ -267,7 +268,9 @@ for name, y in (("steps_bin", yb), ("steps_sp", ys)):
 PY
 for kind in steps_bin steps_sp; do
     check_model $kind "$ROOT/tests/workflow/models/metrics_$kind.nn" \
-        "$([ $kind = steps_bin ] && echo binary:6 || echo sparse:6)" " over all steps"
+        "$([ $kind = steps_bin ] && echo binary:6 || echo sparse:6)" " over all steps" || continue
+    same "metrics $kind: the confusion matrix counts every step" \
+        "$(awk '/^class  precision/ { on = 1; next } on { s += $4 } END { print s }' eval.txt)" 1200
 done
 grep -q '^epoch 3/3 - loss: [0-9.]* - accuracy: [0-9.]* - binary_accuracy: [0-9.]* - precision: [0-9.]* - recall: [0-9.]* - auc: [0-9.]* - val_loss: [0-9.]* - val_accuracy: [0-9.]* - val_binary_accuracy: [0-9.]* - val_precision: [0-9.]* - val_recall: [0-9.]* - val_auc: ' \
     <(cd "$T/met" && "$ROOT/nnc" train "$ROOT/tests/workflow/models/metrics_binary.nn" --data binary.csv) \
