@@ -53,12 +53,15 @@ $(BUILD)/rt/%.o: runtime/%.c $(wildcard runtime/*.h) | $(BUILD)
 $(BUILD):
 	mkdir -p $@
 
-# Every test; the last line is "N passed, M failed".
-check: all
+# Every test; the last line is "N passed, M failed". tests/preflight.sh
+# first stops in seconds, naming the package, if anything a test uses is missing.
+check:
+	@bash tests/preflight.sh
+	$(MAKE) all
 	bash tests/run.sh
 
 # The digits model on QEMU's Cortex-M4 board; not in `check`: it needs
-# qemu-system-arm and newlib (make deps-embedded).
+# qemu-system-arm (make deps-embedded).
 check-embedded: all
 	bash tests/embedded/run.sh
 

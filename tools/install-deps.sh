@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Installs the Debian packages nnc needs to build, test and benchmark.
 # Run as root on Debian 12; safe to run again (installs only what is missing).
-# --embedded adds what `make check-embedded` needs: QEMU's Arm boards and
-# newlib for arm-none-eabi (about 430 MB installed, most of it newlib's
-# multilibs), which `make check` does not use. chromium renders the
-# training report in tests/workflow (nnc train --report).
+# The default list is everything `make check` uses; tests/preflight.sh
+# names each tool, header, module and file it checks for by the package
+# here that provides it, and refuses a package missing from this list.
+# newlib (libnewlib-arm-none-eabi, about 430 MB, most of it multilibs) gives
+# arm-none-eabi-gcc its <math.h> and <string.h> for the Cortex-M4 builds;
+# chromium renders the training report in tests/workflow (nnc train --report).
+# --embedded adds QEMU's Arm boards for `make check-embedded`.
 set -eu
-pkgs="build-essential clang flex bison zlib1g-dev dataset-fashion-mnist python3 python3-numpy python3-torch python3-sklearn libfann-dev valgrind gcc-arm-none-eabi chromium"
+pkgs="build-essential procps clang flex bison zlib1g-dev dataset-fashion-mnist python3 python3-numpy python3-torch python3-sklearn libfann-dev valgrind gcc-arm-none-eabi libnewlib-arm-none-eabi chromium"
 case "${1:-}" in
-    --embedded) pkgs="$pkgs qemu-system-arm libnewlib-arm-none-eabi" ;;
+    --embedded) pkgs="$pkgs qemu-system-arm" ;;
     "") ;;
     *) echo "usage: install-deps.sh [--embedded]" >&2; exit 2 ;;
 esac

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make check-embedded: the digits model on QEMU's Cortex-M4 board mps2-an386.
-# Not part of `make check`: it needs qemu-system-arm, gcc-arm-none-eabi and
-# libnewlib-arm-none-eabi (bash tools/install-deps.sh --embedded).
+# Not part of `make check`: it needs qemu-system-arm besides what `make check`
+# uses (bash tools/install-deps.sh --embedded).
 #  1. inference: trains digits on the host, bakes the weights into inference
 #     C (nnc --inference), links it into a firmware with the whole test set
 #     embedded, classifies every sample on the emulated chip and checks that

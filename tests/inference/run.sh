@@ -42,7 +42,6 @@ run_case() {
 
     local ok=1
     for cc in gcc clang g++; do
-        command -v "$cc" >/dev/null || continue
         if [ "$cc" = g++ ]; then flags="-x c++ -std=c++11"; else flags="-std=c99"; fi
         $cc $flags -Wall -Wextra -pedantic -Werror -O2 -c "$d/model.c" -o "$d/m.o" 2>"$d/err" ||
             { fail "$name/compile with $cc: $(head -5 "$d/err")"; ok=0; }
@@ -78,22 +77,20 @@ run_case() {
     fi
 
     # The Cortex-M4 object: all constant data is the weights, nothing mutable.
-    if command -v arm-none-eabi-gcc >/dev/null && command -v arm-none-eabi-size >/dev/null; then
-        if arm-none-eabi-gcc -std=c99 -Wall -Wextra -pedantic -Werror -mcpu=cortex-m4 -mthumb \
-               -mfloat-abi=hard -mfpu=fpv4-sp-d16 -Os -ffreestanding -fdata-sections \
-               -c "$d/model.c" -o "$d/arm.o" 2>"$d/err"; then
-            local ro data bss
-            ro=$(arm-none-eabi-size -A "$d/arm.o" | awk '$1 ~ /^\.rodata/ {s += $2} END {print s + 0}')
-            data=$(arm-none-eabi-size -A "$d/arm.o" | awk '$1 ~ /^\.data/ {s += $2} END {print s + 0}')
-            bss=$(arm-none-eabi-size -A "$d/arm.o" | awk '$1 ~ /^\.bss/ {s += $2} END {print s + 0}')
-            if [ "$ro" = "$weights" ] && [ "$data" = 0 ] && [ "$bss" = 0 ]; then
-                pass "$name/cortex-m4 (rodata $ro = WEIGHT_BYTES, data 0, bss 0)"
-            else
-                fail "$name/cortex-m4: rodata $ro (WEIGHT_BYTES $weights), data $data, bss $bss"
-            fi
+    if arm-none-eabi-gcc -std=c99 -Wall -Wextra -pedantic -Werror -mcpu=cortex-m4 -mthumb \
+           -mfloat-abi=hard -mfpu=fpv4-sp-d16 -Os -ffreestanding -fdata-sections \
+           -c "$d/model.c" -o "$d/arm.o" 2>"$d/err"; then
+        local ro data bss
+        ro=$(arm-none-eabi-size -A "$d/arm.o" | awk '$1 ~ /^\.rodata/ {s += $2} END {print s + 0}')
+        data=$(arm-none-eabi-size -A "$d/arm.o" | awk '$1 ~ /^\.data/ {s += $2} END {print s + 0}')
+        bss=$(arm-none-eabi-size -A "$d/arm.o" | awk '$1 ~ /^\.bss/ {s += $2} END {print s + 0}')
+        if [ "$ro" = "$weights" ] && [ "$data" = 0 ] && [ "$bss" = 0 ]; then
+            pass "$name/cortex-m4 (rodata $ro = WEIGHT_BYTES, data 0, bss 0)"
         else
-            fail "$name/cortex-m4: $(head -5 "$d/err")"
+            fail "$name/cortex-m4: rodata $ro (WEIGHT_BYTES $weights), data $data, bss $bss"
         fi
+    else
+        fail "$name/cortex-m4: $(head -5 "$d/err")"
     fi
 }
 

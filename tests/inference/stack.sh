@@ -70,7 +70,7 @@ check() {
     for cc in gcc arm; do
         local cmd flags
         if [ $cc = gcc ]; then cmd=gcc; flags="$(./nnc --cflags)"
-        else command -v arm-none-eabi-gcc >/dev/null || continue; cmd=arm-none-eabi-gcc; flags=$m4; fi
+        else cmd=arm-none-eabi-gcc; flags=$m4; fi
         rm -f "$d"/*.su
         # shellcheck disable=SC2086
         $cmd -std=c99 $flags -fstack-usage -c "$d/m.c" -o "$d/m.$cc.o" 2>"$d/err" ||
