@@ -53,10 +53,12 @@ need procps "pgrep (the signal tests find the training program with it)" command
 need chromium "chromium (renders the training report)" command -v chromium
 need gcc-arm-none-eabi "arm-none-eabi-gcc" command -v arm-none-eabi-gcc
 need gcc-arm-none-eabi "arm-none-eabi-size" command -v arm-none-eabi-size
-need libnewlib-arm-none-eabi "newlib: arm-none-eabi-gcc cannot compile #include <math.h>" \
-    compiles arm-none-eabi-gcc -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -c <<<'#include <math.h>
+# newlib's headers come in libnewlib-dev, its libraries in libnewlib-arm-none-eabi
+# (which pulls the headers in): a Cortex-M4 program must compile and link.
+need libnewlib-arm-none-eabi "newlib for arm-none-eabi-gcc (a Cortex-M4 program with <math.h> and <string.h> must compile and link)" \
+    compiles arm-none-eabi-gcc -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 --specs=nosys.specs -lm <<<'#include <math.h>
 #include <string.h>
-float f(float x) { return sqrtf(x); }'
+int main(void) { volatile float x = 2; char b[4]; memset(b, 0, sizeof b); return (int)sqrtf(x) + b[0]; }'
 need libfann-dev "FANN's header <floatfann.h> and library" compiles cc <<<'#include <floatfann.h>
 int main(void) { struct fann *a = fann_create_standard(2, 2, 1); fann_destroy(a); return 0; }' -lfloatfann -lm
 

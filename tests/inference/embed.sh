@@ -116,6 +116,15 @@ for batch in 32 1; do
             else
                 fail "cortex-m4: $name: sizeof(digits_model) $ram, macros say $want; .data+.bss $data"
             fi
+            # A firmware links: one training step, against newlib's libc (and
+            # libm unless --no-libm), nothing left unresolved.
+            printf '#include "digits.h"\nstatic digits_model m;\nstatic float x[64], y[1];\nint main(void) { digits_init(&m, 1); return digits_train_step(&m, x, y, 1) < 0; }\n' >"$d/fw.c"
+            lm=-lm; [ -n "$libm" ] && lm=
+            if arm-none-eabi-gcc -std=c99 $m4 --specs=nosys.specs -I"$d" "$d/fw.c" "$d/digits.o" -o "$d/fw.elf" $lm 2>"$d/err"; then
+                pass "cortex-m4: $name: links into a firmware with newlib${lm:+ and its libm}"
+            else
+                fail "cortex-m4: $name: linking a firmware: $(head -5 "$d/err")"
+            fi
         else
             fail "cortex-m4: $name: $(head -5 "$d/err")"
         fi
