@@ -332,7 +332,8 @@ int main(int argc, char **argv) {
                       "plan, all", dump_pass);
         } else if (!strncmp(a, "--emit=", 7)) {
             emit_kind = a + 7;
-            if (strcmp(emit_kind, "c") && strcmp(emit_kind, "json"))
+            /* driver: the glue main() of `nnc train` (tests/golden), undocumented */
+            if (strcmp(emit_kind, "c") && strcmp(emit_kind, "json") && strcmp(emit_kind, "driver"))
                 fatal("--emit takes c or json, not '%s'", emit_kind);
         } else if (!strncmp(a, "--real=", 7)) {
             real = a + 7;
@@ -379,6 +380,10 @@ int main(int argc, char **argv) {
     }
     if (!strcmp(emit_kind, "json")) {
         emit_json(g, stdout);
+        return 0;
+    }
+    if (!strcmp(emit_kind, "driver")) {
+        emit_driver(g, stdout, "model.h");
         return 0;
     }
     if (dump_pass && !outp)
