@@ -227,6 +227,33 @@ int pre_act_grad(Node *n) {
     return n->op == OP_ACT_BWD && n->wrt->act && n->wrt->op != OP_ACT_BWD;
 }
 
+/* The op part of a node's function name (fc1_linear_relu, conv1_conv1d_dx,
+ * fc1_weight_l1_l2): the op's name with the special cases of the names kept
+ * here in one place, until the op table carries them. */
+static const char *func_suffix(Node *n) {
+    const char *what = op_names[n->op];
+    if ((n->op == OP_LINEAR || n->op == OP_LINEAR_T) && n->act)
+        what = fmt("linear_%s", op_names[n->act]);
+    else if (n->op == OP_CONV2D && n->act)
+        what = fmt("conv2d_%s", op_names[n->act]);
+    if (n->win[WIN_KH] && n->in[0]->shape.ndim == 3) {     /* 1-D layers: conv1d, max_pool1d_dx, ... */
+        char *w1 = xstrdup(what), *d2 = strstr(w1, "2d");
+        if (d2)
+            d2[0] = '1';
+        what = w1;
+    } else if (n->op == OP_LINEAR_T)
+        what = "linear";
+    else if (n->op == OP_ACT_BWD)
+        what = fmt("%s_backward", op_names[n->act]);
+    else if (n->op == OP_LOSS_BWD)
+        what = fmt("%s_backward", op_names[n->loss]);
+    else if (n->op == OP_L1L2)      /* fc1_weight_l1_l2: one per parameter */
+        what = fmt("%s_l1_l2", strchr(n->in[1]->label, '.') + 1);
+    else if (n->op == OP_L1L2_BWD)
+        what = fmt("%s_l1_l2_backward", strchr(n->wrt->label, '.') + 1);
+    return what;
+}
+
 void name_nodes(void) {
     vars = xalloc(sizeof(char *) * G->nodes.n);
     funcs = xalloc(sizeof(char *) * G->nodes.n);
@@ -257,27 +284,7 @@ void name_nodes(void) {
     }
     for (int i = 0; i < G->nodes.n; i++) {
         Node *n = G->nodes.v[i];
-        const char *what = op_names[n->op];
-        if ((n->op == OP_LINEAR || n->op == OP_LINEAR_T) && n->act)
-            what = fmt("linear_%s", op_names[n->act]);
-        else if (n->op == OP_CONV2D && n->act)
-            what = fmt("conv2d_%s", op_names[n->act]);
-        if (n->win[WIN_KH] && n->in[0]->shape.ndim == 3) {     /* 1-D layers: conv1d, max_pool1d_dx, ... */
-            char *w1 = xstrdup(what), *d2 = strstr(w1, "2d");
-            if (d2)
-                d2[0] = '1';
-            what = w1;
-        }
-        else if (n->op == OP_LINEAR_T)
-            what = "linear";
-        else if (n->op == OP_ACT_BWD)
-            what = fmt("%s_backward", op_names[n->act]);
-        else if (n->op == OP_LOSS_BWD)
-            what = fmt("%s_backward", op_names[n->loss]);
-        else if (n->op == OP_L1L2)      /* fc1_weight_l1_l2: one per parameter */
-            what = fmt("%s_l1_l2", strchr(n->in[1]->label, '.') + 1);
-        else if (n->op == OP_L1L2_BWD)
-            what = fmt("%s_l1_l2_backward", strchr(n->wrt->label, '.') + 1);
+        const char *what = func_suffix(n);
         /* A reshape the plan gave its input's storage is no code at all. */
         int alias = n->op == OP_RESHAPE && n->area == n->in[0]->area && n->offset == n->in[0]->offset;
         if (op_arity[n->op] && n->phase != PH_UPDATE && !alias)
