@@ -23,104 +23,6 @@ const char **funcs;
 const char **scratches;
 Vec used;
 
-/* ---- stack accounting: NAME_STACK_BYTES -------------------------------
- * Every line of generated code passes through emit(), so every local array
- * the emitter writes is seen here, whichever function prints it: a line at
- * the outer level that starts a definition opens a new frame, and each
- * declaration inside adds its arrays' bytes to it. A frame is the sum of
- * all arrays declared in the function, inner blocks included: an upper
- * bound on what they take at once. Scalars and pointers are the C
- * compiler's to place (registers, spills) and not counted. */
-long frame, stack_max;
-
-/* Bytes per element of a local array's type, as on a 64-bit host (long and
- * pointers 8: an upper bound on 32-bit targets); -1 if nnc never declares one. */
-static long type_bytes(const char *t, int pointer) {
-    static const struct { const char *name; long bytes; } types[] = {
-        {"float", 4}, {"double", 8}, {"int", 4}, {"long", 8}, {"size_t", 8}, {"char", 1},
-        {"unsigned char", 1}, {"uint8_t", 1}, {"uint32_t", 4}, {"uint64_t", 8}, {"unsigned long long", 8},
-    };
-    if (pointer)
-        return 8;
-    if (!strcmp(t, "$"))
-        return strcmp(real, "float") ? 8 : 4;
-    for (size_t i = 0; i < sizeof types / sizeof *types; i++)
-        if (!strcmp(types[i].name, t))
-            return types[i].bytes;
-    return -1;
-}
-
-/* A declarator's "[3][16]": the product of the sizes, *p moved past them;
- * 0 if there are none (a scalar). */
-static long array_len(const char **p, const char *line) {
-    long len = **p == '[' ? 1 : 0;
-    while (**p == '[') {
-        char *end;
-        long d = strtol(*p + 1, &end, 10);
-        if (end == *p + 1 || *end != ']')
-            internal_error("emit: local array without a literal size: %s", line);
-        len *= d;
-        *p = end + 1;
-    }
-    return len;
-}
-
-/* Count the local arrays a line of generated code declares ("$ acc[4][32];",
- * "size_t at[6] = {0}, key_n;"); open a new frame at a definition. */
-static void count_locals(const char *s) {
-    static int in_static;   /* inside a static table in a function: not on the stack */
-    if (indent == 0 && (isalpha((unsigned char)*s) || *s == '$')) {     /* a function or a global */
-        frame = 0, in_static = 0;
-        return;
-    }
-    const char *p = s + strspn(s, " ");
-    if (in_static || !strncmp(p, "static ", 7)) {
-        in_static = !(p[0] == '}' && p[strlen(p) - 1] == ';') && (in_static || p[strlen(p) - 1] == '{');
-        return;
-    }
-    const char *br = strchr(p, '[');
-    if (!br || br == p || *p == '*' || *p == '/')
-        return;
-    /* "[const] TYPE NAME" before the first '[': at least two words of
-     * identifier characters ('$' and '*' included), nothing else. */
-    char *head = xstrndup(p, br - p);
-    int words = 0, pointer = 0;
-    for (char *q = head; *q; q++) {
-        if (!isalnum((unsigned char)*q) && *q != '_' && *q != '$' && *q != '*' && *q != ' ')
-            return;
-        pointer |= *q == '*';
-        words += *q != ' ' && (q == head || q[-1] == ' ');
-    }
-    if (words < 2 || head[strlen(head) - 1] == ' ')
-        return;
-    *strrchr(head, ' ') = '\0';    /* the name goes; the type is left */
-    const char *type = strncmp(head, "const ", 6) ? head : head + 6;
-    static const char *const statements[] = {"return", "else", "case", "do", "goto"};
-    for (size_t i = 0; i < sizeof statements / sizeof *statements; i++)
-        if (!strncmp(type, statements[i], strlen(statements[i])) && !isalnum((unsigned char)type[strlen(statements[i])]))
-            return;
-    long size = type_bytes(type, pointer);
-    if (size < 0)
-        internal_error("emit: local array of a type the stack count does not know: %s", s);
-    /* The declarators: NAME[..][..] [= {...}], then more after commas. */
-    p = br;
-    for (;;) {
-        long len = array_len(&p, s);
-        frame += len * size;
-        int depth = 0;
-        while (*p && (depth || (*p != ',' && *p != ';'))) {
-            depth += *p == '{', depth -= *p == '}';
-            p++;
-        }
-        if (*p != ',')
-            break;
-        p += strspn(p + 1, " *") + 1;
-        p += strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_");
-    }
-    if (frame > stack_max)
-        stack_max = frame;
-}
-
 void emit(const char *f, ...) {
     char *s;
     va_list ap;
@@ -131,7 +33,6 @@ void emit(const char *f, ...) {
     va_start(ap, f);
     vsnprintf(s, n + 1, f, ap);
     va_end(ap);
-    count_locals(s);
     if (*s && *s != '}' && s[0] != '#')
         for (int i = 0; i < indent; i++)
             fputs("    ", out);
@@ -293,9 +194,6 @@ void name_nodes(void) {
     scratches = xalloc(sizeof(char *) * G->nodes.n);
     for (int i = 0; i < G->nodes.n; i++) {
         Node *n = G->nodes.v[i];
-        if (n->scratch != node_scratch(n))
-            internal_error("node %%%d: planned %ld floats of scratch, its function takes %ld", n->id, n->scratch,
-                           node_scratch(n));
         if (n->scratch && funcs[i])
             scratches[i] = fresh(fmt("%s_scratch", funcs[i]));
     }

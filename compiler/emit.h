@@ -20,7 +20,6 @@ extern const char *U;           /* the same in upper case: prefix of macros */
 extern const char **funcs;      /* C name of each node's function, or NULL (name_nodes) */
 extern const char **scratches;  /* C name of a node's working space, or NULL */
 extern Vec used;                /* names taken in the generated file */
-extern long frame, stack_max;   /* bytes of local arrays: this function, the most in any */
 void emit(const char *f, ...);
 const char *dbl(double v);
 const char *lit(double v);
@@ -71,7 +70,5 @@ void header_close(void);
 void emit_table(const char *type, const char *name, const Vec *nodes);
 void print_nolibm(const char *body, int blank);
 void emit_tensor_table(const char *type, const char *name);
-void emit_c_setup(Graph *g, const char *r);
-void emit_c_file(const EmitOpts *o);
 
 #endif

@@ -12,26 +12,6 @@
  * [lo, hi) whose input column is inside the image, worked out once per
  * kernel column, so the innermost loop has no test and vectorizes. */
 
-typedef struct Win {
-    long c, h, w;           /* input channels, height, width */
-    long f, oh, ow;         /* output channels, height, width */
-    int kh, kw, sh, sw, pt, pl;
-    int dh, dw;             /* dilation: kernel taps dh rows, dw columns apart */
-    long cg, fg;            /* input and output channels per group */
-} Win;
-
-/* x [n, C, H, W] or, 1-D, [n, C, L] as an image of height 1. */
-static Win win_of(const Node *n, const Node *x, const Node *y) {
-    int one = x->shape.ndim == 3;
-    Win r = {x->shape.dim[1], one ? 1 : x->shape.dim[2], x->shape.dim[one ? 2 : 3], y->shape.dim[1],
-             one ? 1 : y->shape.dim[2], y->shape.dim[one ? 2 : 3], n->win[WIN_KH], n->win[WIN_KW],
-             n->win[WIN_SH], n->win[WIN_SW], n->win[WIN_PT], n->win[WIN_PL], n->win[WIN_DH], n->win[WIN_DW],
-             0, 0};
-    int g = n->win[WIN_G] ? n->win[WIN_G] : 1;
-    r.cg = r.c / g, r.fg = r.f / g;
-    return r;
-}
-
 /* ", dilation (2, 2), groups 3" where they are not 1. */
 static const char *win_extra(const Win *w) {
     const char *s = "";
@@ -120,17 +100,15 @@ static const char *chan_rows(const Win *w) {
 
 /* out[b, f, oh, :] = act(bias[f] + sum over c, ki, kj of weight[f, c, ki, kj] x[b, c, ih, iw]),
  * one output row at a time in a local accumulator. */
+
 static void emit_conv2d_tiled(Node *n);
-static int conv_tiled(const Node *n, const Win *w);
-static int conv_dx_tiled(const Win *w);
 static void emit_conv2d_dx_tiled(Node *n);
-static int conv_dw_tiled(const Win *w);
 static void emit_conv2d_dw_tiled(Node *n);
 
 void emit_conv2d(Node *n) {
     Node *x = n->in[0], *wt = n->in[1], *b = n->in[2];
     Win w = win_of(n, x, n);
-    if (conv_tiled(n, &w)) {
+    if (n->tile) {
         emit_conv2d_tiled(n);
         return;
     }
@@ -166,7 +144,7 @@ void emit_conv2d(Node *n) {
 void emit_conv2d_dx(Node *n) {
     Node *dy = n->in[0], *wt = n->in[1];
     Win w = win_of(n, n, dy);
-    if (conv_dx_tiled(&w)) {
+    if (n->tile) {
         emit_conv2d_dx_tiled(n);
         return;
     }
@@ -196,7 +174,7 @@ void emit_conv2d_dx(Node *n) {
 void emit_conv2d_dw(Node *n) {
     Node *dy = n->in[0], *x = n->in[1];
     Win w = win_of(n, x, dy);
-    if (conv_dw_tiled(&w)) {
+    if (n->tile) {
         emit_conv2d_dw_tiled(n);
         return;
     }
@@ -227,7 +205,7 @@ void emit_conv2d_dw(Node *n) {
 
 /* ---- convolutions on zero-padded planes ---------------------------------
  * The fast form of the three convolution kernels, used when their working
- * buffers fit TILE_MAX_FLOATS: each image's input is first copied into a
+ * buffers are small enough (schedule.c decides, and gives the Tile): each image's input is first copied into a
  * zero-padded plane, so the loops need no edge tests, and
  * every row loop runs over a whole number of 8-float vectors with literal
  * bounds (the output columns beyond the image are computed and dropped).
@@ -238,52 +216,10 @@ void emit_conv2d_dw(Node *n) {
  * dW runs over the filters in the innermost loop, with dy transposed so they
  * are contiguous. The planes are not local arrays (a microcontroller's stack
  * has a few KB): the function takes them as `scratch`, a block of the
- * activation area plan.c reserves while the node runs (node_scratch below),
+ * activation area plan.c reserves while the node runs (schedule.c sizes it),
  * and views it as the arrays it was. */
 
-/* Working buffers of up to this many floats (64 KB) in all; larger layers use
- * the plain loops above, which need none. */
-#define TILE_MAX_FLOATS 16384
-/* Sums kept in registers: output channels x columns (12 AVX-512 registers). */
-#define TILE_ACC 192
-
 static long round_up(long v, long m) { return (v + m - 1) / m * m; }
-
-/* One blocked convolution: out[o, oh, ow] = init + sum over i, ki, kj of
- * weight(o, i, ki, kj) pr[i][oh * sh + ki * dh][ow * sw + kj * dw], where pr is the
- * padded plane `plane` [ci][hp][wp] and o runs over co outputs, in groups of
- * cog reading cig inputs each. */
-typedef struct Tile {
-    const char *plane;          /* the local padded input plane */
-    long ci, co, cig, cog;      /* input and output channels, all and per group */
-    long oh, ow;                /* output size */
-    long hp, wp;                /* plane size */
-    int kh, kw, sh, sw, dh, dw;
-    long chunk, fb, rb;         /* columns per block (a multiple of 8), output channels and rows per block */
-} Tile;
-
-/* Columns, output channels and output rows per block: chunk * fb * rb sums
- * at most TILE_ACC, fb dividing the channels of a group so a block is in one
- * group, rb dividing the rows. */
-static void tile_blocks(Tile *t) {
-    long w8 = round_up(t->ow, 8);
-    t->chunk = w8 <= 32 ? w8 : 32;
-    t->fb = t->rb = 1;
-    for (long d = 1; d <= t->cog && d * t->chunk <= TILE_ACC; d++)
-        if (t->cog % d == 0)
-            t->fb = d;
-    for (long d = 1; d <= t->oh && d * t->fb * t->chunk <= TILE_ACC; d++)
-        if (t->oh % d == 0)
-            t->rb = d;
-}
-
-/* Padded plane size for a tile of the given output: every column block reads
- * whole, inside the plane. */
-static void tile_plane(Tile *t) {
-    long cols = round_up(t->ow, t->chunk);
-    t->hp = (t->oh - 1) * t->sh + (long)(t->kh - 1) * t->dh + 1;
-    t->wp = (cols - 1) * t->sw + (long)(t->kw - 1) * t->dw + 1;
-}
 
 /* dst[c][r + top][s + left] = src[c][r][s] for the part that lands in [hp, wp),
  * zeros elsewhere; src is an expression of c, r: the start of one source row.
@@ -374,18 +310,6 @@ static void emit_tile(const Tile *t, const char *wexpr, const char *init, const 
     CLOSE();
 }
 
-/* The forward Tile of a convolution: x padded by (pt, pl) into xp. */
-static Tile conv_tile(const Win *w) {
-    Tile t = {"xp", w->c, w->f, w->cg, w->fg, w->oh, w->ow, 0, 0, w->kh, w->kw, w->sh, w->sw, w->dh, w->dw, 0, 0, 0};
-    tile_blocks(&t);
-    tile_plane(&t);
-    return t;
-}
-
-/* Floats of a tiled kernel's working buffers, each starting on a 64-byte
- * boundary as plan.c's blocks do. */
-static long scratch_part(long floats) { return round_up(floats, 16); }
-
 /* `name` as a local array [d0][d1][d2] (or [d0][d2] with d1 = 0) over the
  * floats of scratch from `at`. */
 static void emit_view(const char *name, long d0, long d1, long d2, long at, const char *why) {
@@ -401,16 +325,10 @@ static void emit_x_plane(const Win *w, const Tile *t, long at) {
                   fmt("x + ((b * %ld + c) * %ld + r) * %ld", w->c, w->h, w->w));
 }
 
-static int conv_tiled(const Node *n, const Win *w) {
-    (void)n;
-    Tile t = conv_tile(w);
-    return w->c * t.hp * t.wp <= TILE_MAX_FLOATS;
-}
-
 static void emit_conv2d_tiled(Node *n) {
     Node *x = n->in[0], *wt = n->in[1], *b = n->in[2];
     Win w = win_of(n, x, n);
-    Tile t = conv_tile(&w);
+    Tile t = *n->tile;
     emit("/* %s: out %s = %s(conv(x %s, weight %s, stride (%d, %d), padding (%d, %d)%s)%s);", n->layer,
          dims(n), act_str(n->act, n->f), dims(x), dims(wt), w.sh, w.sw, w.pt, w.pl, win_extra(&w),
          b ? " + bias" : "");
@@ -425,24 +343,10 @@ static void emit_conv2d_tiled(Node *n) {
     CLOSE();
 }
 
-/* dx with stride 1: the convolution of dy, padded by the kernel's span less
- * the forward padding, with the kernel flipped and its channel axes swapped. */
-static Tile dx_tile(const Win *w) {
-    Tile t = {"dp", w->f, w->c, w->fg, w->cg, w->h, w->w, 0, 0, w->kh, w->kw, 1, 1, w->dh, w->dw, 0, 0, 0};
-    tile_blocks(&t);
-    tile_plane(&t);
-    return t;
-}
-
-static int conv_dx_tiled(const Win *w) {
-    Tile t = dx_tile(w);
-    return w->sh == 1 && w->sw == 1 && w->f * t.hp * t.wp <= TILE_MAX_FLOATS;
-}
-
 static void emit_conv2d_dx_tiled(Node *n) {
     Node *dy = n->in[0], *wt = n->in[1];
     Win w = win_of(n, n, dy);
-    Tile t = dx_tile(&w);
+    Tile t = *n->tile;
     long top = (long)(w.kh - 1) * w.dh - w.pt, left = (long)(w.kw - 1) * w.dw - w.pl;
     emit("/* %s: dx %s = conv_transpose(dy %s, weight %s%s): dy zero-padded by the kernel's span,", n->layer,
          dims(n), dims(dy), dims(wt), win_extra(&w));
@@ -466,23 +370,13 @@ static void emit_conv2d_dx_tiled(Node *n) {
  * dt[position][filter] (each group's filters padded to a multiple of 8 with
  * zeros); every tap's sums over a group's filters are one row of dwt,
  * summed over the batch and transposed into dw at the end. */
-static long dw_fgp(const Win *w) { return round_up(w->fg, 8); }
-
-static int conv_dw_tiled(const Win *w) {
-    Tile t = conv_tile(w);
-    long g = w->c / w->cg, fgp = dw_fgp(w);
-    long floats = w->c * t.hp * t.wp + (w->fg < 16 ? w->f * w->oh * round_up(w->ow, 8)
-                                                   : g * fgp * (w->cg * w->kh * w->kw + w->oh * w->ow));
-    return floats <= TILE_MAX_FLOATS;
-}
-
 /* dW with few filters per group (a vector over them would be mostly
  * empty): per image and (f, c, ki), rows of products along the output
  * columns, dy's rows padded with zeros to whole vectors, summed at the end. */
 static void emit_conv2d_dw_rows(Node *n) {
     Node *dy = n->in[0], *x = n->in[1];
     Win w = win_of(n, x, dy);
-    Tile t = conv_tile(&w);
+    Tile t = *n->tile;
     long owp = round_up(w.ow, 8);
     emit("/* %s: dweight %s = correlation of x %s with dy %s%s, row by row */", n->layer, dims(n), dims(x),
          dims(dy), win_extra(&w));
@@ -518,8 +412,8 @@ static void emit_conv2d_dw_rows(Node *n) {
 static void emit_conv2d_dw_tiled(Node *n) {
     Node *dy = n->in[0], *x = n->in[1];
     Win w = win_of(n, x, dy);
-    Tile t = conv_tile(&w);
-    if (w.fg < 16) {
+    Tile t = *n->tile;
+    if (dw_by_rows(&w)) {
         emit_conv2d_dw_rows(n);
         return;
     }
@@ -568,33 +462,6 @@ static void emit_conv2d_dw_tiled(Node *n) {
     CLOSE();
 }
 
-/* The working space of a convolution's tiled function, laid out as its
- * emitter above views it; 0 for the plain loops and every other op. */
-long node_scratch(const Node *n) {
-    if (n->op == OP_CONV2D) {
-        Win w = win_of(n, n->in[0], n);
-        Tile t = conv_tile(&w);
-        return conv_tiled(n, &w) ? w.c * t.hp * t.wp : 0;
-    }
-    if (n->op == OP_CONV2D_DX) {
-        Win w = win_of(n, n, n->in[0]);
-        Tile t = dx_tile(&w);
-        return conv_dx_tiled(&w) ? w.f * t.hp * t.wp : 0;
-    }
-    if (n->op == OP_CONV2D_DW) {
-        Win w = win_of(n, n->in[1], n->in[0]);
-        if (!conv_dw_tiled(&w))
-            return 0;
-        Tile t = conv_tile(&w);
-        long xp = w.c * t.hp * t.wp, g = w.c / w.cg, fgp = dw_fgp(&w);
-        if (w.fg < 16)      /* emit_conv2d_dw_rows: xp, dp */
-            return scratch_part(xp) + w.f * w.oh * round_up(w.ow, 8);
-        /* dwt, xp, dt */
-        return scratch_part(g * w.cg * w.kh * w.kw * fgp) + scratch_part(xp) + w.oh * w.ow * g * fgp;
-    }
-    return 0;
-}
-
 /* dbias[f] = dy[:, f, ...] summed. */
 void emit_channel_db(Node *n) {
     Node *dy = n->in[0];
@@ -622,12 +489,6 @@ static void emit_pool_window(const Win *w) {
     emit("const int r = oh * %d - %d, s = ow * %d - %d;", w->sh, w->pt, w->sw, w->pl);
     emit("const int i0 = r < 0 ? 0 : r, i1 = r + %d < %ld ? r + %d : %ld;", w->kh, w->h, w->kh, w->h);
     emit("const int j0 = s < 0 ? 0 : s, j1 = s + %d < %ld ? s + %d : %ld;", w->kw, w->w, w->kw, w->w);
-}
-
-/* Every window inside the image (no padding, none running past the end):
- * windows have literal bounds and need no clipping. */
-static int pool_inside(const Win *w) {
-    return w->pt == 0 && w->pl == 0 && (w->oh - 1) * w->sh + w->kh <= w->h && (w->ow - 1) * w->sw + w->kw <= w->w;
 }
 
 /* max: the largest value of the window; avg: the mean of the values inside

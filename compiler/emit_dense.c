@@ -115,7 +115,7 @@ void emit_nothing(Node *n) { (void)n; }
 /* A dot product of length k, in `lanes` independent partial sums so the C
  * compiler can vectorize it without reassociating floating point. */
 void emit_dot(const char *dst, const char *a, const char *b, long k) {
-    int lanes = k >= 64 ? 16 : k >= 16 ? 8 : 1;
+    int lanes = dot_lanes(k);
     if (lanes == 1) {
         emit("for (int i = 0; i < %ld; i++) %s += %s[i] * %s[i];", k, dst, a, b);
         return;
@@ -153,10 +153,6 @@ void emit_linear(Node *n) {
     CLOSE();
     CLOSE();
 }
-
-/* Accumulators live in a local array when it is small enough for the stack:
- * locals cannot alias the inputs, so the compiler keeps them in registers. */
-#define LOCAL_ACC_MAX 1024
 
 void emit_transpose(Node *n) {
     Node *w = n->in[0];

@@ -419,12 +419,10 @@ static void emit_inference_setup(Graph *g, int weights_in_ram) {
     vec_push(&used, fmt("%s_forward", P));
     vec_push(&used, fmt("%s_load", P));
     name_nodes();
-    frame = stack_max = 0;
 }
 
-/* The .c of an inference build (the baked weights left out when only
- * counting the stack: they are no local). */
-static void emit_inference_file(const EmitOpts *o, const char *wpath, int with_weights) {
+/* The .c of an inference build. */
+static void emit_inference_file(const EmitOpts *o, const char *wpath) {
     const char *base = strrchr(o->c_path, '/');
     inference_banner(base ? base + 1 : o->c_path, wpath);
     emit("#include \"%s\"", o->h_name);
@@ -457,7 +455,7 @@ static void emit_inference_file(const EmitOpts *o, const char *wpath, int with_w
     emit("");
     if (in_ram)
         emit_loader();
-    else if (with_weights)
+    else
         emit_weight_values();
     emit("");
     if (o->no_libm)
@@ -484,32 +482,13 @@ void emit_inference(Graph *g, const EmitOpts *o) {
         wpath = strrchr(wpath, '/') + 1;
     if (!(out = fopen(o->c_path, "w")))
         fatal("cannot write %s: %s", o->c_path, strerror(errno));
-    emit_inference_file(o, wpath, 1);
+    emit_inference_file(o, wpath);
     if (fclose(out))
         fatal("cannot write %s: %s", o->c_path, strerror(errno));
-    long stack = stack_max;
+    long stack = stack_bytes(G, 4);
     if (!(out = fopen(o->h_path, "w")))
         fatal("cannot write %s: %s", o->h_path, strerror(errno));
     emit_inference_header(o, wpath, stack);
     if (fclose(out))
         fatal("cannot write %s: %s", o->h_path, strerror(errno));
-}
-
-long emit_stack_bytes(Graph *g) {
-    char *text = NULL;
-    size_t len = 0;
-    EmitOpts o = {.c_path = "model.c", .h_name = "model.h", .weights_in_ram = g->in_ram};
-    if (g->inference)
-        emit_inference_setup(g, g->in_ram);
-    else
-        emit_c_setup(g, NULL);
-    if (!(out = open_memstream(&text, &len)))
-        fatal("out of memory");
-    if (g->inference)
-        emit_inference_file(&o, "?", 0);
-    else
-        emit_c_file(&o);
-    fclose(out);
-    free(text);
-    return stack_max;
 }

@@ -574,7 +574,7 @@ void print_nolibm(const char *body, int blank) {
 
 void emit_tensor_table(const char *type, const char *name) { emit_table(type, name, &G->params); }
 
-void emit_c_setup(Graph *g, const char *r) {
+static void emit_c_setup(Graph *g, const char *r) {
     G = g;
     P = g->spec->name;
     U = upper(P);
@@ -583,12 +583,10 @@ void emit_c_setup(Graph *g, const char *r) {
     used.n = 0;
     vec_push(&used, (void *)P);
     name_nodes();
-    frame = stack_max = 0;
 }
 
-/* The .c of a training build; the header after it, which states the stack
- * its functions were counted to take. */
-void emit_c_file(const EmitOpts *o) {
+/* The .c of a training build. */
+static void emit_c_file(const EmitOpts *o) {
     const char *base = strrchr(o->c_path, '/');
     banner(base ? base + 1 : o->c_path);
     emit("#include \"%s\"", o->h_name);
@@ -629,7 +627,7 @@ void emit_c(Graph *g, const EmitOpts *o) {
     emit_c_file(o);
     if (fclose(out))
         fatal("cannot write %s: %s", o->c_path, strerror(errno));
-    long stack = stack_max;
+    long stack = stack_bytes(G, strcmp(real, "float") ? 8 : 4);
     if (!(out = fopen(o->h_path, "w")))
         fatal("cannot write %s: %s", o->h_path, strerror(errno));
     emit_header(o, stack);
