@@ -33,6 +33,17 @@ $(BUILD)/%.o: compiler/%.c $(HDRS) | $(BUILD)
 $(BUILD)/weights.o: compiler/weights.c $(HDRS) runtime/nnc_rt.h | $(BUILD)
 	$(CC) $(CFLAGS) -Icompiler -Iruntime -I$(BUILD) -c -o $@ $<
 
+# The .safetensors reader that --weights-in-ram prints into NAME_load's file:
+# real C in compiler/gen/, compiled alone with warnings as errors as C99 and
+# as C++ (as generated code is), then everything after its "---- text" line
+# made into C string lines, backslashes and quotes escaped.
+GEN_TEXT := $(BUILD)/st_load.inc $(BUILD)/st_decimals.inc
+$(BUILD)/%.inc: compiler/gen/%.c | $(BUILD)
+	$(CC) -std=c99 -Wall -Wextra -pedantic -Werror -Wno-unused-function -fsyntax-only $<
+	$(CXX) -x c++ -std=c++11 -Wall -Wextra -pedantic -Werror -Wno-unused-function -fsyntax-only $<
+	sed -e '1,/^\/\* ---- text/d' -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/    "/' -e 's/$$/\\n"/' $< >$@
+$(BUILD)/emit_infer.o: $(GEN_TEXT)
+
 # Generated scanner and parser: warnings that flex/bison output triggers are theirs.
 $(BUILD)/parse.o: $(BUILD)/parse.c $(HDRS)
 	$(CC) $(CFLAGS) -Wno-unused-function -Icompiler -I$(BUILD) -c -o $@ $<
