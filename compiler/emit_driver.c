@@ -188,42 +188,62 @@ void emit_driver(Graph *g, FILE *f, const char *h_name) {
     emit("");
     emit("int main(int argc, char **argv) {");
     emit("    static const nnc_model_desc d = {");
-    emit("        %s, %s,", c_string(P), c_string(s->src->path));
-    emit("        %s_BATCH, %s_IN, %s_OUT, %s_TARGET, %s, %d,", U, U, U, U,
-         task_names[g->task], g->logits);
-    emit("        %s_NUM_PARAMS, tensors, %s_NUM_TENSORS,", U, U);
-    emit("        params, init, train_step, evaluate, predict,");
-    emit("        %ld, %d, %lluu, %.17g,", (long)call_num(s->fit, "epochs"),
-         (int)call_num(s->fit, "shuffle"), (unsigned long long)call_num(s->fit, "seed"),
-         call_num(s->fit, "validation_split"));
-    emit("        %s, %s,", c_string(data_path(s, "train")), c_string(data_path(s, "test")));
-    emit("        %s,", !strcmp(pre, "standardize") ? "NNC_PRE_STANDARDIZE"
-                      : !strcmp(pre, "min_max") ? "NNC_PRE_MINMAX" : "NNC_PRE_NONE");
-    emit("        learning_rate,");
-    /* ---- callbacks(...) (workflow) */
-    emit("        %s,", s->ncallbacks ? "&callbacks" : "NULL");
-    /* ---- metrics(...) (workflow) */
-    emit("        %s,", s->nmetrics ? "metrics" : "NULL");
-    /* ---- resuming (workflow) */
-    emit("        state_tensors, %s_NUM_STATE_TENSORS, %s_NUM_STATE, state, step,", U, U);
-    /* ---- data(train_labels, test_labels, scale) (images) */
-    emit("        %s, %s, %.17g,", c_string(data_path(s, "train_labels")), c_string(data_path(s, "test_labels")),
-         s->data ? call_num(s->data, "scale") : 1.0);
-    /* ---- embedding (sequences): the input's values are token ids */
+    emit("        /* the model */");
+    emit("        .name = %s,", c_string(P));
+    emit("        .source = %s,", c_string(s->src->path));
+    emit("        .summary = %s,", summary_string(G));
+    emit("        .batch = %s_BATCH,", U);
+    emit("        .n_in = %s_IN,", U);
+    emit("        .n_out = %s_OUT,", U);
+    emit("        .n_target = %s_TARGET,", U);
+    emit("        .task = %s,", task_names[g->task]);
+    emit("        .logits = %d,", g->logits);
+    emit("        .steps = %d, /* classified rows per output sample */", g->steps > 1 ? g->steps : 1);
     long vocab = s->nlayers && s->layers[0].c->e->layer == L_EMBEDDING
                ? (long)call_num(s->layers[0].c, "input_dim") : 0;
-    emit("        %ld, /* token ids: integers in [0, this), 0 = not ids */", vocab);
-    /* ---- flow: validation_data, the rate's multiplier, cross_validate, the summary */
-    emit("        %s, %s,", c_string(fit_path(s, "validation_data")), c_string(fit_path(s, "validation_labels")));
-    emit("        lr_scale, %d,", s->cross_validate ? (int)call_num(s->cross_validate, "k") : 0);
-    emit("        %s,", summary_string(G));
-    emit("        %s,", format_name(s));
-    if (class_weights())
-        emit("        class_weight, %d, %d,", class_count(s), call_arg(s->fit, "class_weight")->str != NULL);
-    else
-        emit("        NULL, 0, 0, /* no class_weight */");
-    /* ---- seqce: a class at every step of a [T, K] output */
-    emit("        %d, /* steps: classified rows per output sample */", g->steps > 1 ? g->steps : 1);
+    emit("        .token_ids = %ld, /* token ids: integers in [0, this), 0 = not ids */", vocab);
+    emit("        /* parameters and the functions over them */");
+    emit("        .n_params = %s_NUM_PARAMS,", U);
+    emit("        .tensors = tensors,");
+    emit("        .n_tensors = %s_NUM_TENSORS,", U);
+    emit("        .params = params,");
+    emit("        .init = init,");
+    emit("        .train_step = train_step,");
+    emit("        .evaluate = evaluate,");
+    emit("        .predict = predict,");
+    emit("        .learning_rate = learning_rate,");
+    emit("        .lr_scale = lr_scale,");
+    emit("        /* the optimizer state, for checkpoints */");
+    emit("        .state_tensors = state_tensors,");
+    emit("        .n_state_tensors = %s_NUM_STATE_TENSORS,", U);
+    emit("        .n_state = %s_NUM_STATE,", U);
+    emit("        .state = state,");
+    emit("        .step = step,");
+    emit("        /* training: fit() */");
+    emit("        .epochs = %ld,", (long)call_num(s->fit, "epochs"));
+    emit("        .shuffle = %d,", (int)call_num(s->fit, "shuffle"));
+    emit("        .seed = %lluu,", (unsigned long long)call_num(s->fit, "seed"));
+    emit("        .validation_split = %.17g,", call_num(s->fit, "validation_split"));
+    emit("        .cross_validate = %d,", s->cross_validate ? (int)call_num(s->cross_validate, "k") : 0);
+    if (class_weights()) {
+        emit("        .class_weight = class_weight,");
+        emit("        .n_class_weights = %d,", class_count(s));
+        emit("        .class_weight_balanced = %d,", call_arg(s->fit, "class_weight")->str != NULL);
+    }
+    emit("        .callbacks = %s,", s->ncallbacks ? "&callbacks" : "NULL");
+    emit("        .metrics = %s,", s->nmetrics ? "metrics" : "NULL");
+    emit("        /* data files */");
+    emit("        .train_path = %s,", c_string(data_path(s, "train")));
+    emit("        .test_path = %s,", c_string(data_path(s, "test")));
+    emit("        .train_labels_path = %s,", c_string(data_path(s, "train_labels")));
+    emit("        .test_labels_path = %s,", c_string(data_path(s, "test_labels")));
+    emit("        .val_path = %s,", c_string(fit_path(s, "validation_data")));
+    emit("        .val_labels_path = %s,", c_string(fit_path(s, "validation_labels")));
+    emit("        .data_format = %s,", format_name(s));
+    emit("        /* reading the inputs */");
+    emit("        .input_scale = %.17g,", s->data ? call_num(s->data, "scale") : 1.0);
+    emit("        .preprocess = %s,", !strcmp(pre, "standardize") ? "NNC_PRE_STANDARDIZE"
+                                   : !strcmp(pre, "min_max") ? "NNC_PRE_MINMAX" : "NNC_PRE_NONE");
     emit("    };");
     emit("    return nnc_main(&d, &model, argc, argv);");
     emit("}");

@@ -151,25 +151,43 @@ static const nnc_tensor tensors[] = {
 static fake_model model;
 
 #ifdef WITH_METRICS
-static const nnc_metric metrics[] = {
+static const nnc_metric fake_metrics[] = {
     {NNC_METRIC_AUC, 0}, {NNC_METRIC_PRECISION, 0}, {NNC_METRIC_RECALL, 0}, {NNC_METRIC_END, 0}};
 #else
-#define metrics NULL
+#define fake_metrics NULL
 #endif
 
 int main(int argc, char **argv)
 {
     nnc_model_desc d = {
-        "fake", "fake.nn", BATCH, N_IN, N_OUT, N_TARGET, TASK, TASK != NNC_REGRESSION, N_PARAMS, tensors, 2,
-        params, init, train_step, evaluate, predict, EPOCHS, SHUFFLE, 42, VSPLIT,
-        getenv("FAKE_TRAIN"), getenv("FAKE_TEST"), PRE, NULL /* learning_rate */, NULL /* callbacks */,
-        metrics, NULL, 0, 0, NULL, NULL /* no optimizer state */,
-        getenv("FAKE_TRAIN_LABELS") && *getenv("FAKE_TRAIN_LABELS") ? getenv("FAKE_TRAIN_LABELS") : NULL,
-        NULL, 1.0, /* IDX or .npy labels, scale */
-        0, /* not token ids */
-        NULL, NULL, NULL, 0, NULL, /* validation_data and labels, lr_scale, cross_validate, summary */
-        NNC_FORMAT_AUTO, NULL, 0, 0, /* format, class_weight */
-        1, /* steps: one classified row per sample */
+        .name = "fake",
+        .source = "fake.nn",
+        .batch = BATCH,
+        .n_in = N_IN,
+        .n_out = N_OUT,
+        .n_target = N_TARGET,
+        .task = TASK,
+        .logits = TASK != NNC_REGRESSION,
+        .steps = 1,
+        .n_params = N_PARAMS,
+        .tensors = tensors,
+        .n_tensors = 2,
+        .params = params,
+        .init = init,
+        .train_step = train_step,
+        .evaluate = evaluate,
+        .predict = predict,
+        .epochs = EPOCHS,
+        .shuffle = SHUFFLE,
+        .seed = 42,
+        .validation_split = VSPLIT,
+        .metrics = fake_metrics,
+        .train_path = getenv("FAKE_TRAIN"),
+        .test_path = getenv("FAKE_TEST"),
+        .train_labels_path = getenv("FAKE_TRAIN_LABELS") && *getenv("FAKE_TRAIN_LABELS") ? getenv("FAKE_TRAIN_LABELS") : NULL,
+        .data_format = NNC_FORMAT_AUTO,
+        .input_scale = 1.0,
+        .preprocess = PRE,
     };
     return nnc_main(&d, &model, argc, argv);
 }

@@ -43,25 +43,54 @@ static float *lr_scale(void *m) { return &((digits_model *)m)->lr_scale; }
 
 int main(int argc, char **argv) {
     static const nnc_model_desc d = {
-        "digits", "examples/digits.nn",
-        DIGITS_BATCH, DIGITS_IN, DIGITS_OUT, DIGITS_TARGET, NNC_SPARSE, 1,
-        DIGITS_NUM_PARAMS, tensors, DIGITS_NUM_TENSORS,
-        params, init, train_step, evaluate, predict,
-        100, 1, 42u, 0.20000000000000001,
-        "examples/data/digits.csv", "examples/data/digits_test.csv",
-        NNC_PRE_MINMAX,
-        learning_rate,
-        NULL,
-        NULL,
-        state_tensors, DIGITS_NUM_STATE_TENSORS, DIGITS_NUM_STATE, state, step,
-        NULL, NULL, 1,
-        0, /* token ids: integers in [0, this), 0 = not ids */
-        NULL, NULL,
-        lr_scale, 0,
-        "Model: \"digits\"\012----------------------------------------------------------------\012Layer (type)                   Output Shape              Param #\012----------------------------------------------------------------\012input (input)                  (None, 64)                      0\012fc1 (dense)                    (None, 32)                  2,080\012fc2 (dense)                    (None, 16)                    528\012fc3 (dense)                    (None, 10)                    170\012----------------------------------------------------------------\012Total params: 2,778 (10.9 KiB)\012Trainable params: 2,778\012Non-trainable params: 0\012MACs per sample: 2,720\012Storage at batch 32 (model struct, floats padded to 64 bytes per tensor):\012  parameters           10.9 KiB\012  gradients            10.9 KiB\012  optimizer state      21.8 KiB  (adam)\012  activations          16.0 KiB\012  total                59.5 KiB\012",
-        NNC_FORMAT_AUTO,
-        NULL, 0, 0, /* no class_weight */
-        1, /* steps: classified rows per output sample */
+        /* the model */
+        .name = "digits",
+        .source = "examples/digits.nn",
+        .summary = "Model: \"digits\"\012----------------------------------------------------------------\012Layer (type)                   Output Shape              Param #\012----------------------------------------------------------------\012input (input)                  (None, 64)                      0\012fc1 (dense)                    (None, 32)                  2,080\012fc2 (dense)                    (None, 16)                    528\012fc3 (dense)                    (None, 10)                    170\012----------------------------------------------------------------\012Total params: 2,778 (10.9 KiB)\012Trainable params: 2,778\012Non-trainable params: 0\012MACs per sample: 2,720\012Storage at batch 32 (model struct, floats padded to 64 bytes per tensor):\012  parameters           10.9 KiB\012  gradients            10.9 KiB\012  optimizer state      21.8 KiB  (adam)\012  activations          16.0 KiB\012  total                59.5 KiB\012",
+        .batch = DIGITS_BATCH,
+        .n_in = DIGITS_IN,
+        .n_out = DIGITS_OUT,
+        .n_target = DIGITS_TARGET,
+        .task = NNC_SPARSE,
+        .logits = 1,
+        .steps = 1, /* classified rows per output sample */
+        .token_ids = 0, /* token ids: integers in [0, this), 0 = not ids */
+        /* parameters and the functions over them */
+        .n_params = DIGITS_NUM_PARAMS,
+        .tensors = tensors,
+        .n_tensors = DIGITS_NUM_TENSORS,
+        .params = params,
+        .init = init,
+        .train_step = train_step,
+        .evaluate = evaluate,
+        .predict = predict,
+        .learning_rate = learning_rate,
+        .lr_scale = lr_scale,
+        /* the optimizer state, for checkpoints */
+        .state_tensors = state_tensors,
+        .n_state_tensors = DIGITS_NUM_STATE_TENSORS,
+        .n_state = DIGITS_NUM_STATE,
+        .state = state,
+        .step = step,
+        /* training: fit() */
+        .epochs = 100,
+        .shuffle = 1,
+        .seed = 42u,
+        .validation_split = 0.20000000000000001,
+        .cross_validate = 0,
+        .callbacks = NULL,
+        .metrics = NULL,
+        /* data files */
+        .train_path = "examples/data/digits.csv",
+        .test_path = "examples/data/digits_test.csv",
+        .train_labels_path = NULL,
+        .test_labels_path = NULL,
+        .val_path = NULL,
+        .val_labels_path = NULL,
+        .data_format = NNC_FORMAT_AUTO,
+        /* reading the inputs */
+        .input_scale = 1,
+        .preprocess = NNC_PRE_MINMAX,
     };
     return nnc_main(&d, &model, argc, argv);
 }

@@ -67,25 +67,54 @@ static float *lr_scale(void *m) { return &((fashion_cnn_model *)m)->lr_scale; }
 
 int main(int argc, char **argv) {
     static const nnc_model_desc d = {
-        "fashion_cnn", "examples/fashion_cnn.nn",
-        FASHION_CNN_BATCH, FASHION_CNN_IN, FASHION_CNN_OUT, FASHION_CNN_TARGET, NNC_SPARSE, 1,
-        FASHION_CNN_NUM_PARAMS, tensors, FASHION_CNN_NUM_TENSORS,
-        params, init, train_step, evaluate, predict,
-        6, 1, 1u, 0,
-        "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz", "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz",
-        NNC_PRE_NONE,
-        learning_rate,
-        NULL,
-        NULL,
-        state_tensors, FASHION_CNN_NUM_STATE_TENSORS, FASHION_CNN_NUM_STATE, state, step,
-        "/usr/share/datasets/fashion-mnist/train-labels-idx1-ubyte.gz", "/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz", 255,
-        0, /* token ids: integers in [0, this), 0 = not ids */
-        NULL, NULL,
-        lr_scale, 0,
-        "Model: \"fashion_cnn\"\012----------------------------------------------------------------\012Layer (type)                   Output Shape              Param #\012----------------------------------------------------------------\012input (input)                  (None, 1, 28, 28)               0\012conv1 (conv2d)                 (None, 16, 28, 28)            144\012bn1 (batch_normalization)      (None, 16, 28, 28)             65\012relu (relu)                    (None, 16, 28, 28)              0\012max_pooling2d (max_pooling2d)  (None, 16, 14, 14)              0\012conv2 (conv2d)                 (None, 32, 14, 14)          4,608\012bn2 (batch_normalization)      (None, 32, 14, 14)            129\012relu_1 (relu)                  (None, 32, 14, 14)              0\012max_pooling2d_1 (max_pooling2d) (None, 32, 7, 7)                0\012flatten (flatten)              (None, 1568)                    0\012dropout (dropout)              (None, 1568)                    0\012fc1 (dense)                    (None, 128)               200,704\012bn3 (batch_normalization)      (None, 128)                   513\012relu_2 (relu)                  (None, 128)                     0\012dropout_1 (dropout)            (None, 128)                     0\012fc2 (dense)                    (None, 10)                  1,290\012----------------------------------------------------------------\012Total params: 207,453 (810.4 KiB)\012Trainable params: 207,098\012Non-trainable params: 355\012MACs per sample: 1,218,048\012Storage at batch 64 (model struct, floats padded to 64 bytes per tensor):\012  parameters          810.6 KiB\012  gradients           810.6 KiB\012  optimizer state       1.6 MiB  (adam)\012  activations          12.7 MiB\012  total                15.9 MiB\012",
-        NNC_FORMAT_AUTO,
-        NULL, 0, 0, /* no class_weight */
-        1, /* steps: classified rows per output sample */
+        /* the model */
+        .name = "fashion_cnn",
+        .source = "examples/fashion_cnn.nn",
+        .summary = "Model: \"fashion_cnn\"\012----------------------------------------------------------------\012Layer (type)                   Output Shape              Param #\012----------------------------------------------------------------\012input (input)                  (None, 1, 28, 28)               0\012conv1 (conv2d)                 (None, 16, 28, 28)            144\012bn1 (batch_normalization)      (None, 16, 28, 28)             65\012relu (relu)                    (None, 16, 28, 28)              0\012max_pooling2d (max_pooling2d)  (None, 16, 14, 14)              0\012conv2 (conv2d)                 (None, 32, 14, 14)          4,608\012bn2 (batch_normalization)      (None, 32, 14, 14)            129\012relu_1 (relu)                  (None, 32, 14, 14)              0\012max_pooling2d_1 (max_pooling2d) (None, 32, 7, 7)                0\012flatten (flatten)              (None, 1568)                    0\012dropout (dropout)              (None, 1568)                    0\012fc1 (dense)                    (None, 128)               200,704\012bn3 (batch_normalization)      (None, 128)                   513\012relu_2 (relu)                  (None, 128)                     0\012dropout_1 (dropout)            (None, 128)                     0\012fc2 (dense)                    (None, 10)                  1,290\012----------------------------------------------------------------\012Total params: 207,453 (810.4 KiB)\012Trainable params: 207,098\012Non-trainable params: 355\012MACs per sample: 1,218,048\012Storage at batch 64 (model struct, floats padded to 64 bytes per tensor):\012  parameters          810.6 KiB\012  gradients           810.6 KiB\012  optimizer state       1.6 MiB  (adam)\012  activations          12.7 MiB\012  total                15.9 MiB\012",
+        .batch = FASHION_CNN_BATCH,
+        .n_in = FASHION_CNN_IN,
+        .n_out = FASHION_CNN_OUT,
+        .n_target = FASHION_CNN_TARGET,
+        .task = NNC_SPARSE,
+        .logits = 1,
+        .steps = 1, /* classified rows per output sample */
+        .token_ids = 0, /* token ids: integers in [0, this), 0 = not ids */
+        /* parameters and the functions over them */
+        .n_params = FASHION_CNN_NUM_PARAMS,
+        .tensors = tensors,
+        .n_tensors = FASHION_CNN_NUM_TENSORS,
+        .params = params,
+        .init = init,
+        .train_step = train_step,
+        .evaluate = evaluate,
+        .predict = predict,
+        .learning_rate = learning_rate,
+        .lr_scale = lr_scale,
+        /* the optimizer state, for checkpoints */
+        .state_tensors = state_tensors,
+        .n_state_tensors = FASHION_CNN_NUM_STATE_TENSORS,
+        .n_state = FASHION_CNN_NUM_STATE,
+        .state = state,
+        .step = step,
+        /* training: fit() */
+        .epochs = 6,
+        .shuffle = 1,
+        .seed = 1u,
+        .validation_split = 0,
+        .cross_validate = 0,
+        .callbacks = NULL,
+        .metrics = NULL,
+        /* data files */
+        .train_path = "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz",
+        .test_path = "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz",
+        .train_labels_path = "/usr/share/datasets/fashion-mnist/train-labels-idx1-ubyte.gz",
+        .test_labels_path = "/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz",
+        .val_path = NULL,
+        .val_labels_path = NULL,
+        .data_format = NNC_FORMAT_AUTO,
+        /* reading the inputs */
+        .input_scale = 255,
+        .preprocess = NNC_PRE_NONE,
     };
     return nnc_main(&d, &model, argc, argv);
 }

@@ -43,25 +43,54 @@ static float *lr_scale(void *m) { return &((fashion_lstm_model *)m)->lr_scale; }
 
 int main(int argc, char **argv) {
     static const nnc_model_desc d = {
-        "fashion_lstm", "examples/fashion_lstm.nn",
-        FASHION_LSTM_BATCH, FASHION_LSTM_IN, FASHION_LSTM_OUT, FASHION_LSTM_TARGET, NNC_SPARSE, 1,
-        FASHION_LSTM_NUM_PARAMS, tensors, FASHION_LSTM_NUM_TENSORS,
-        params, init, train_step, evaluate, predict,
-        5, 1, 1u, 0,
-        "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz", "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz",
-        NNC_PRE_NONE,
-        learning_rate,
-        NULL,
-        NULL,
-        state_tensors, FASHION_LSTM_NUM_STATE_TENSORS, FASHION_LSTM_NUM_STATE, state, step,
-        "/usr/share/datasets/fashion-mnist/train-labels-idx1-ubyte.gz", "/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz", 255,
-        0, /* token ids: integers in [0, this), 0 = not ids */
-        NULL, NULL,
-        lr_scale, 0,
-        "Model: \"fashion_lstm\"\012----------------------------------------------------------------\012Layer (type)                   Output Shape              Param #\012----------------------------------------------------------------\012input (input)                  (None, 28, 28)                  0\012lstm (lstm)                    (None, 64)                 24,064\012dense (dense)                  (None, 10)                    650\012----------------------------------------------------------------\012Total params: 24,714 (96.5 KiB)\012Trainable params: 24,714\012Non-trainable params: 0\012MACs per sample: 660,096\012Storage at batch 64 (model struct, floats padded to 64 bytes per tensor):\012  parameters           96.6 KiB\012  gradients            96.6 KiB\012  optimizer state     193.1 KiB  (adam)\012  activations           4.4 MiB\012  total                 4.8 MiB\012",
-        NNC_FORMAT_AUTO,
-        NULL, 0, 0, /* no class_weight */
-        1, /* steps: classified rows per output sample */
+        /* the model */
+        .name = "fashion_lstm",
+        .source = "examples/fashion_lstm.nn",
+        .summary = "Model: \"fashion_lstm\"\012----------------------------------------------------------------\012Layer (type)                   Output Shape              Param #\012----------------------------------------------------------------\012input (input)                  (None, 28, 28)                  0\012lstm (lstm)                    (None, 64)                 24,064\012dense (dense)                  (None, 10)                    650\012----------------------------------------------------------------\012Total params: 24,714 (96.5 KiB)\012Trainable params: 24,714\012Non-trainable params: 0\012MACs per sample: 660,096\012Storage at batch 64 (model struct, floats padded to 64 bytes per tensor):\012  parameters           96.6 KiB\012  gradients            96.6 KiB\012  optimizer state     193.1 KiB  (adam)\012  activations           4.4 MiB\012  total                 4.8 MiB\012",
+        .batch = FASHION_LSTM_BATCH,
+        .n_in = FASHION_LSTM_IN,
+        .n_out = FASHION_LSTM_OUT,
+        .n_target = FASHION_LSTM_TARGET,
+        .task = NNC_SPARSE,
+        .logits = 1,
+        .steps = 1, /* classified rows per output sample */
+        .token_ids = 0, /* token ids: integers in [0, this), 0 = not ids */
+        /* parameters and the functions over them */
+        .n_params = FASHION_LSTM_NUM_PARAMS,
+        .tensors = tensors,
+        .n_tensors = FASHION_LSTM_NUM_TENSORS,
+        .params = params,
+        .init = init,
+        .train_step = train_step,
+        .evaluate = evaluate,
+        .predict = predict,
+        .learning_rate = learning_rate,
+        .lr_scale = lr_scale,
+        /* the optimizer state, for checkpoints */
+        .state_tensors = state_tensors,
+        .n_state_tensors = FASHION_LSTM_NUM_STATE_TENSORS,
+        .n_state = FASHION_LSTM_NUM_STATE,
+        .state = state,
+        .step = step,
+        /* training: fit() */
+        .epochs = 5,
+        .shuffle = 1,
+        .seed = 1u,
+        .validation_split = 0,
+        .cross_validate = 0,
+        .callbacks = NULL,
+        .metrics = NULL,
+        /* data files */
+        .train_path = "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz",
+        .test_path = "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz",
+        .train_labels_path = "/usr/share/datasets/fashion-mnist/train-labels-idx1-ubyte.gz",
+        .test_labels_path = "/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz",
+        .val_path = NULL,
+        .val_labels_path = NULL,
+        .data_format = NNC_FORMAT_AUTO,
+        /* reading the inputs */
+        .input_scale = 255,
+        .preprocess = NNC_PRE_NONE,
     };
     return nnc_main(&d, &model, argc, argv);
 }

@@ -43,25 +43,54 @@ static float *lr_scale(void *m) { return &((housing_model *)m)->lr_scale; }
 
 int main(int argc, char **argv) {
     static const nnc_model_desc d = {
-        "housing", "examples/housing.nn",
-        HOUSING_BATCH, HOUSING_IN, HOUSING_OUT, HOUSING_TARGET, NNC_REGRESSION, 0,
-        HOUSING_NUM_PARAMS, tensors, HOUSING_NUM_TENSORS,
-        params, init, train_step, evaluate, predict,
-        200, 1, 7u, 0.10000000000000001,
-        "examples/data/housing.csv", "examples/data/housing_test.csv",
-        NNC_PRE_STANDARDIZE,
-        learning_rate,
-        NULL,
-        NULL,
-        state_tensors, HOUSING_NUM_STATE_TENSORS, HOUSING_NUM_STATE, state, step,
-        NULL, NULL, 1,
-        0, /* token ids: integers in [0, this), 0 = not ids */
-        NULL, NULL,
-        lr_scale, 0,
-        "Model: \"housing\"\012----------------------------------------------------------------\012Layer (type)                   Output Shape              Param #\012----------------------------------------------------------------\012input (input)                  (None, 13)                      0\012dense (dense)                  (None, 64)                    896\012dense_1 (dense)                (None, 32)                  2,080\012dense_2 (dense)                (None, 1)                      33\012----------------------------------------------------------------\012Total params: 3,009 (11.8 KiB)\012Trainable params: 3,009\012Non-trainable params: 0\012MACs per sample: 2,912\012Storage at batch 16 (model struct, floats padded to 64 bytes per tensor):\012  parameters           11.8 KiB\012  gradients            11.8 KiB\012  optimizer state      23.6 KiB  (adam)\012  activations          15.2 KiB\012  total                62.5 KiB\012",
-        NNC_FORMAT_AUTO,
-        NULL, 0, 0, /* no class_weight */
-        1, /* steps: classified rows per output sample */
+        /* the model */
+        .name = "housing",
+        .source = "examples/housing.nn",
+        .summary = "Model: \"housing\"\012----------------------------------------------------------------\012Layer (type)                   Output Shape              Param #\012----------------------------------------------------------------\012input (input)                  (None, 13)                      0\012dense (dense)                  (None, 64)                    896\012dense_1 (dense)                (None, 32)                  2,080\012dense_2 (dense)                (None, 1)                      33\012----------------------------------------------------------------\012Total params: 3,009 (11.8 KiB)\012Trainable params: 3,009\012Non-trainable params: 0\012MACs per sample: 2,912\012Storage at batch 16 (model struct, floats padded to 64 bytes per tensor):\012  parameters           11.8 KiB\012  gradients            11.8 KiB\012  optimizer state      23.6 KiB  (adam)\012  activations          15.2 KiB\012  total                62.5 KiB\012",
+        .batch = HOUSING_BATCH,
+        .n_in = HOUSING_IN,
+        .n_out = HOUSING_OUT,
+        .n_target = HOUSING_TARGET,
+        .task = NNC_REGRESSION,
+        .logits = 0,
+        .steps = 1, /* classified rows per output sample */
+        .token_ids = 0, /* token ids: integers in [0, this), 0 = not ids */
+        /* parameters and the functions over them */
+        .n_params = HOUSING_NUM_PARAMS,
+        .tensors = tensors,
+        .n_tensors = HOUSING_NUM_TENSORS,
+        .params = params,
+        .init = init,
+        .train_step = train_step,
+        .evaluate = evaluate,
+        .predict = predict,
+        .learning_rate = learning_rate,
+        .lr_scale = lr_scale,
+        /* the optimizer state, for checkpoints */
+        .state_tensors = state_tensors,
+        .n_state_tensors = HOUSING_NUM_STATE_TENSORS,
+        .n_state = HOUSING_NUM_STATE,
+        .state = state,
+        .step = step,
+        /* training: fit() */
+        .epochs = 200,
+        .shuffle = 1,
+        .seed = 7u,
+        .validation_split = 0.10000000000000001,
+        .cross_validate = 0,
+        .callbacks = NULL,
+        .metrics = NULL,
+        /* data files */
+        .train_path = "examples/data/housing.csv",
+        .test_path = "examples/data/housing_test.csv",
+        .train_labels_path = NULL,
+        .test_labels_path = NULL,
+        .val_path = NULL,
+        .val_labels_path = NULL,
+        .data_format = NNC_FORMAT_AUTO,
+        /* reading the inputs */
+        .input_scale = 1,
+        .preprocess = NNC_PRE_STANDARDIZE,
     };
     return nnc_main(&d, &model, argc, argv);
 }

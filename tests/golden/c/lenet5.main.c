@@ -55,25 +55,54 @@ static float *lr_scale(void *m) { return &((lenet5_model *)m)->lr_scale; }
 
 int main(int argc, char **argv) {
     static const nnc_model_desc d = {
-        "lenet5", "examples/lenet5.nn",
-        LENET5_BATCH, LENET5_IN, LENET5_OUT, LENET5_TARGET, NNC_SPARSE, 1,
-        LENET5_NUM_PARAMS, tensors, LENET5_NUM_TENSORS,
-        params, init, train_step, evaluate, predict,
-        5, 1, 1u, 0,
-        "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz", "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz",
-        NNC_PRE_NONE,
-        learning_rate,
-        NULL,
-        NULL,
-        state_tensors, LENET5_NUM_STATE_TENSORS, LENET5_NUM_STATE, state, step,
-        "/usr/share/datasets/fashion-mnist/train-labels-idx1-ubyte.gz", "/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz", 255,
-        0, /* token ids: integers in [0, this), 0 = not ids */
-        NULL, NULL,
-        lr_scale, 0,
-        "Model: \"lenet5\"\012----------------------------------------------------------------\012Layer (type)                   Output Shape              Param #\012----------------------------------------------------------------\012input (input)                  (None, 1, 28, 28)               0\012conv1 (conv2d)                 (None, 6, 28, 28)             156\012max_pooling2d (max_pooling2d)  (None, 6, 14, 14)               0\012conv2 (conv2d)                 (None, 16, 10, 10)          2,416\012max_pooling2d_1 (max_pooling2d) (None, 16, 5, 5)                0\012flatten (flatten)              (None, 400)                     0\012fc1 (dense)                    (None, 120)                48,120\012fc2 (dense)                    (None, 84)                 10,164\012fc3 (dense)                    (None, 10)                    850\012----------------------------------------------------------------\012Total params: 61,706 (241.0 KiB)\012Trainable params: 61,706\012Non-trainable params: 0\012MACs per sample: 416,520\012Storage at batch 32 (model struct, floats padded to 64 bytes per tensor):\012  parameters          241.2 KiB\012  gradients           241.2 KiB\012  optimizer state     482.5 KiB  (adam)\012  activations           1.5 MiB\012  total                 2.5 MiB\012",
-        NNC_FORMAT_AUTO,
-        NULL, 0, 0, /* no class_weight */
-        1, /* steps: classified rows per output sample */
+        /* the model */
+        .name = "lenet5",
+        .source = "examples/lenet5.nn",
+        .summary = "Model: \"lenet5\"\012----------------------------------------------------------------\012Layer (type)                   Output Shape              Param #\012----------------------------------------------------------------\012input (input)                  (None, 1, 28, 28)               0\012conv1 (conv2d)                 (None, 6, 28, 28)             156\012max_pooling2d (max_pooling2d)  (None, 6, 14, 14)               0\012conv2 (conv2d)                 (None, 16, 10, 10)          2,416\012max_pooling2d_1 (max_pooling2d) (None, 16, 5, 5)                0\012flatten (flatten)              (None, 400)                     0\012fc1 (dense)                    (None, 120)                48,120\012fc2 (dense)                    (None, 84)                 10,164\012fc3 (dense)                    (None, 10)                    850\012----------------------------------------------------------------\012Total params: 61,706 (241.0 KiB)\012Trainable params: 61,706\012Non-trainable params: 0\012MACs per sample: 416,520\012Storage at batch 32 (model struct, floats padded to 64 bytes per tensor):\012  parameters          241.2 KiB\012  gradients           241.2 KiB\012  optimizer state     482.5 KiB  (adam)\012  activations           1.5 MiB\012  total                 2.5 MiB\012",
+        .batch = LENET5_BATCH,
+        .n_in = LENET5_IN,
+        .n_out = LENET5_OUT,
+        .n_target = LENET5_TARGET,
+        .task = NNC_SPARSE,
+        .logits = 1,
+        .steps = 1, /* classified rows per output sample */
+        .token_ids = 0, /* token ids: integers in [0, this), 0 = not ids */
+        /* parameters and the functions over them */
+        .n_params = LENET5_NUM_PARAMS,
+        .tensors = tensors,
+        .n_tensors = LENET5_NUM_TENSORS,
+        .params = params,
+        .init = init,
+        .train_step = train_step,
+        .evaluate = evaluate,
+        .predict = predict,
+        .learning_rate = learning_rate,
+        .lr_scale = lr_scale,
+        /* the optimizer state, for checkpoints */
+        .state_tensors = state_tensors,
+        .n_state_tensors = LENET5_NUM_STATE_TENSORS,
+        .n_state = LENET5_NUM_STATE,
+        .state = state,
+        .step = step,
+        /* training: fit() */
+        .epochs = 5,
+        .shuffle = 1,
+        .seed = 1u,
+        .validation_split = 0,
+        .cross_validate = 0,
+        .callbacks = NULL,
+        .metrics = NULL,
+        /* data files */
+        .train_path = "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz",
+        .test_path = "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz",
+        .train_labels_path = "/usr/share/datasets/fashion-mnist/train-labels-idx1-ubyte.gz",
+        .test_labels_path = "/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz",
+        .val_path = NULL,
+        .val_labels_path = NULL,
+        .data_format = NNC_FORMAT_AUTO,
+        /* reading the inputs */
+        .input_scale = 255,
+        .preprocess = NNC_PRE_NONE,
     };
     return nnc_main(&d, &model, argc, argv);
 }

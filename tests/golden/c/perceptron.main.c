@@ -28,25 +28,54 @@ static float *lr_scale(void *m) { return &((perceptron_model *)m)->lr_scale; }
 
 int main(int argc, char **argv) {
     static const nnc_model_desc d = {
-        "perceptron", "examples/perceptron.nn",
-        PERCEPTRON_BATCH, PERCEPTRON_IN, PERCEPTRON_OUT, PERCEPTRON_TARGET, NNC_REGRESSION, 0,
-        PERCEPTRON_NUM_PARAMS, tensors, PERCEPTRON_NUM_TENSORS,
-        params, init, train_step, evaluate, predict,
-        20, 0, 1u, 0,
-        "examples/data/and.csv", "examples/data/and.csv",
-        NNC_PRE_NONE,
-        learning_rate,
-        NULL,
-        NULL,
-        state_tensors, PERCEPTRON_NUM_STATE_TENSORS, PERCEPTRON_NUM_STATE, state, step,
-        NULL, NULL, 1,
-        0, /* token ids: integers in [0, this), 0 = not ids */
-        NULL, NULL,
-        lr_scale, 0,
-        "Model: \"perceptron\"\012----------------------------------------------------------------\012Layer (type)                   Output Shape              Param #\012----------------------------------------------------------------\012input (input)                  (None, 2)                       0\012unit (dense)                   (None, 1)                       3\012----------------------------------------------------------------\012Total params: 3 (12 B)\012Trainable params: 3\012Non-trainable params: 0\012MACs per sample: 2\012Storage at batch 1 (model struct, floats padded to 64 bytes per tensor):\012  parameters              128 B\012  gradients               128 B\012  optimizer state           0 B  (sgd)\012  activations             192 B\012  total                   448 B\012",
-        NNC_FORMAT_AUTO,
-        NULL, 0, 0, /* no class_weight */
-        1, /* steps: classified rows per output sample */
+        /* the model */
+        .name = "perceptron",
+        .source = "examples/perceptron.nn",
+        .summary = "Model: \"perceptron\"\012----------------------------------------------------------------\012Layer (type)                   Output Shape              Param #\012----------------------------------------------------------------\012input (input)                  (None, 2)                       0\012unit (dense)                   (None, 1)                       3\012----------------------------------------------------------------\012Total params: 3 (12 B)\012Trainable params: 3\012Non-trainable params: 0\012MACs per sample: 2\012Storage at batch 1 (model struct, floats padded to 64 bytes per tensor):\012  parameters              128 B\012  gradients               128 B\012  optimizer state           0 B  (sgd)\012  activations             192 B\012  total                   448 B\012",
+        .batch = PERCEPTRON_BATCH,
+        .n_in = PERCEPTRON_IN,
+        .n_out = PERCEPTRON_OUT,
+        .n_target = PERCEPTRON_TARGET,
+        .task = NNC_REGRESSION,
+        .logits = 0,
+        .steps = 1, /* classified rows per output sample */
+        .token_ids = 0, /* token ids: integers in [0, this), 0 = not ids */
+        /* parameters and the functions over them */
+        .n_params = PERCEPTRON_NUM_PARAMS,
+        .tensors = tensors,
+        .n_tensors = PERCEPTRON_NUM_TENSORS,
+        .params = params,
+        .init = init,
+        .train_step = train_step,
+        .evaluate = evaluate,
+        .predict = predict,
+        .learning_rate = learning_rate,
+        .lr_scale = lr_scale,
+        /* the optimizer state, for checkpoints */
+        .state_tensors = state_tensors,
+        .n_state_tensors = PERCEPTRON_NUM_STATE_TENSORS,
+        .n_state = PERCEPTRON_NUM_STATE,
+        .state = state,
+        .step = step,
+        /* training: fit() */
+        .epochs = 20,
+        .shuffle = 0,
+        .seed = 1u,
+        .validation_split = 0,
+        .cross_validate = 0,
+        .callbacks = NULL,
+        .metrics = NULL,
+        /* data files */
+        .train_path = "examples/data/and.csv",
+        .test_path = "examples/data/and.csv",
+        .train_labels_path = NULL,
+        .test_labels_path = NULL,
+        .val_path = NULL,
+        .val_labels_path = NULL,
+        .data_format = NNC_FORMAT_AUTO,
+        /* reading the inputs */
+        .input_scale = 1,
+        .preprocess = NNC_PRE_NONE,
     };
     return nnc_main(&d, &model, argc, argv);
 }

@@ -43,25 +43,54 @@ static float *lr_scale(void *m) { return &((sine_model *)m)->lr_scale; }
 
 int main(int argc, char **argv) {
     static const nnc_model_desc d = {
-        "sine", "examples/sine.nn",
-        SINE_BATCH, SINE_IN, SINE_OUT, SINE_TARGET, NNC_REGRESSION, 0,
-        SINE_NUM_PARAMS, tensors, SINE_NUM_TENSORS,
-        params, init, train_step, evaluate, predict,
-        30, 1, 1u, 0,
-        "examples/data/sine.csv", "examples/data/sine_test.csv",
-        NNC_PRE_NONE,
-        learning_rate,
-        NULL,
-        NULL,
-        state_tensors, SINE_NUM_STATE_TENSORS, SINE_NUM_STATE, state, step,
-        NULL, NULL, 1,
-        0, /* token ids: integers in [0, this), 0 = not ids */
-        NULL, NULL,
-        lr_scale, 0,
-        "Model: \"sine\"\012----------------------------------------------------------------\012Layer (type)                   Output Shape              Param #\012----------------------------------------------------------------\012input (input)                  (None, 16, 1)                   0\012lstm (lstm)                    (None, 16, 32)              4,480\012next (time_distributed)        (None, 16, 1)                  33\012----------------------------------------------------------------\012Total params: 4,513 (17.6 KiB)\012Trainable params: 4,513\012Non-trainable params: 0\012MACs per sample: 68,096\012Storage at batch 32 (model struct, floats padded to 64 bytes per tensor):\012  parameters           17.7 KiB\012  gradients            17.7 KiB\012  optimizer state      35.4 KiB  (adam)\012  activations         896.5 KiB\012  total               967.2 KiB\012",
-        NNC_FORMAT_AUTO,
-        NULL, 0, 0, /* no class_weight */
-        1, /* steps: classified rows per output sample */
+        /* the model */
+        .name = "sine",
+        .source = "examples/sine.nn",
+        .summary = "Model: \"sine\"\012----------------------------------------------------------------\012Layer (type)                   Output Shape              Param #\012----------------------------------------------------------------\012input (input)                  (None, 16, 1)                   0\012lstm (lstm)                    (None, 16, 32)              4,480\012next (time_distributed)        (None, 16, 1)                  33\012----------------------------------------------------------------\012Total params: 4,513 (17.6 KiB)\012Trainable params: 4,513\012Non-trainable params: 0\012MACs per sample: 68,096\012Storage at batch 32 (model struct, floats padded to 64 bytes per tensor):\012  parameters           17.7 KiB\012  gradients            17.7 KiB\012  optimizer state      35.4 KiB  (adam)\012  activations         896.5 KiB\012  total               967.2 KiB\012",
+        .batch = SINE_BATCH,
+        .n_in = SINE_IN,
+        .n_out = SINE_OUT,
+        .n_target = SINE_TARGET,
+        .task = NNC_REGRESSION,
+        .logits = 0,
+        .steps = 1, /* classified rows per output sample */
+        .token_ids = 0, /* token ids: integers in [0, this), 0 = not ids */
+        /* parameters and the functions over them */
+        .n_params = SINE_NUM_PARAMS,
+        .tensors = tensors,
+        .n_tensors = SINE_NUM_TENSORS,
+        .params = params,
+        .init = init,
+        .train_step = train_step,
+        .evaluate = evaluate,
+        .predict = predict,
+        .learning_rate = learning_rate,
+        .lr_scale = lr_scale,
+        /* the optimizer state, for checkpoints */
+        .state_tensors = state_tensors,
+        .n_state_tensors = SINE_NUM_STATE_TENSORS,
+        .n_state = SINE_NUM_STATE,
+        .state = state,
+        .step = step,
+        /* training: fit() */
+        .epochs = 30,
+        .shuffle = 1,
+        .seed = 1u,
+        .validation_split = 0,
+        .cross_validate = 0,
+        .callbacks = NULL,
+        .metrics = NULL,
+        /* data files */
+        .train_path = "examples/data/sine.csv",
+        .test_path = "examples/data/sine_test.csv",
+        .train_labels_path = NULL,
+        .test_labels_path = NULL,
+        .val_path = NULL,
+        .val_labels_path = NULL,
+        .data_format = NNC_FORMAT_AUTO,
+        /* reading the inputs */
+        .input_scale = 1,
+        .preprocess = NNC_PRE_NONE,
     };
     return nnc_main(&d, &model, argc, argv);
 }

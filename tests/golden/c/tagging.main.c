@@ -46,25 +46,54 @@ static float *lr_scale(void *m) { return &((tagging_model *)m)->lr_scale; }
 
 int main(int argc, char **argv) {
     static const nnc_model_desc d = {
-        "tagging", "examples/tagging.nn",
-        TAGGING_BATCH, TAGGING_IN, TAGGING_OUT, TAGGING_TARGET, NNC_SPARSE, 1,
-        TAGGING_NUM_PARAMS, tensors, TAGGING_NUM_TENSORS,
-        params, init, train_step, evaluate, predict,
-        20, 1, 1u, 0,
-        "examples/data/tagging.csv", "examples/data/tagging_test.csv",
-        NNC_PRE_NONE,
-        learning_rate,
-        NULL,
-        NULL,
-        state_tensors, TAGGING_NUM_STATE_TENSORS, TAGGING_NUM_STATE, state, step,
-        NULL, NULL, 1,
-        10, /* token ids: integers in [0, this), 0 = not ids */
-        NULL, NULL,
-        lr_scale, 0,
-        "Model: \"tagging\"\012----------------------------------------------------------------\012Layer (type)                   Output Shape              Param #\012----------------------------------------------------------------\012input (input)                  (None, 12)                      0\012embedding (embedding)          (None, 12, 8)                  80\012gru (gru)                      (None, 12, 32)              4,032\012tag (time_distributed)         (None, 12, 2)                  66\012----------------------------------------------------------------\012Total params: 4,178 (16.3 KiB)\012Trainable params: 4,178\012Non-trainable params: 0\012MACs per sample: 46,848\012Storage at batch 32 (model struct, floats padded to 64 bytes per tensor):\012  parameters           16.4 KiB\012  gradients            16.4 KiB\012  optimizer state      32.8 KiB  (adam)\012  activations         543.0 KiB\012  total               608.5 KiB\012",
-        NNC_FORMAT_AUTO,
-        NULL, 0, 0, /* no class_weight */
-        12, /* steps: classified rows per output sample */
+        /* the model */
+        .name = "tagging",
+        .source = "examples/tagging.nn",
+        .summary = "Model: \"tagging\"\012----------------------------------------------------------------\012Layer (type)                   Output Shape              Param #\012----------------------------------------------------------------\012input (input)                  (None, 12)                      0\012embedding (embedding)          (None, 12, 8)                  80\012gru (gru)                      (None, 12, 32)              4,032\012tag (time_distributed)         (None, 12, 2)                  66\012----------------------------------------------------------------\012Total params: 4,178 (16.3 KiB)\012Trainable params: 4,178\012Non-trainable params: 0\012MACs per sample: 46,848\012Storage at batch 32 (model struct, floats padded to 64 bytes per tensor):\012  parameters           16.4 KiB\012  gradients            16.4 KiB\012  optimizer state      32.8 KiB  (adam)\012  activations         543.0 KiB\012  total               608.5 KiB\012",
+        .batch = TAGGING_BATCH,
+        .n_in = TAGGING_IN,
+        .n_out = TAGGING_OUT,
+        .n_target = TAGGING_TARGET,
+        .task = NNC_SPARSE,
+        .logits = 1,
+        .steps = 12, /* classified rows per output sample */
+        .token_ids = 10, /* token ids: integers in [0, this), 0 = not ids */
+        /* parameters and the functions over them */
+        .n_params = TAGGING_NUM_PARAMS,
+        .tensors = tensors,
+        .n_tensors = TAGGING_NUM_TENSORS,
+        .params = params,
+        .init = init,
+        .train_step = train_step,
+        .evaluate = evaluate,
+        .predict = predict,
+        .learning_rate = learning_rate,
+        .lr_scale = lr_scale,
+        /* the optimizer state, for checkpoints */
+        .state_tensors = state_tensors,
+        .n_state_tensors = TAGGING_NUM_STATE_TENSORS,
+        .n_state = TAGGING_NUM_STATE,
+        .state = state,
+        .step = step,
+        /* training: fit() */
+        .epochs = 20,
+        .shuffle = 1,
+        .seed = 1u,
+        .validation_split = 0,
+        .cross_validate = 0,
+        .callbacks = NULL,
+        .metrics = NULL,
+        /* data files */
+        .train_path = "examples/data/tagging.csv",
+        .test_path = "examples/data/tagging_test.csv",
+        .train_labels_path = NULL,
+        .test_labels_path = NULL,
+        .val_path = NULL,
+        .val_labels_path = NULL,
+        .data_format = NNC_FORMAT_AUTO,
+        /* reading the inputs */
+        .input_scale = 1,
+        .preprocess = NNC_PRE_NONE,
     };
     return nnc_main(&d, &model, argc, argv);
 }

@@ -37,25 +37,54 @@ static float *lr_scale(void *m) { return &((xor_model *)m)->lr_scale; }
 
 int main(int argc, char **argv) {
     static const nnc_model_desc d = {
-        "xor", "examples/xor.nn",
-        XOR_BATCH, XOR_IN, XOR_OUT, XOR_TARGET, NNC_BINARY, 0,
-        XOR_NUM_PARAMS, tensors, XOR_NUM_TENSORS,
-        params, init, train_step, evaluate, predict,
-        300, 0, 1u, 0,
-        "examples/data/xor.csv", "examples/data/xor.csv",
-        NNC_PRE_NONE,
-        learning_rate,
-        NULL,
-        NULL,
-        state_tensors, XOR_NUM_STATE_TENSORS, XOR_NUM_STATE, state, step,
-        NULL, NULL, 1,
-        0, /* token ids: integers in [0, this), 0 = not ids */
-        NULL, NULL,
-        lr_scale, 0,
-        "Model: \"xor\"\012----------------------------------------------------------------\012Layer (type)                   Output Shape              Param #\012----------------------------------------------------------------\012input (input)                  (None, 2)                       0\012hidden (dense)                 (None, 4)                      12\012out (dense)                    (None, 1)                       5\012----------------------------------------------------------------\012Total params: 17 (68 B)\012Trainable params: 17\012Non-trainable params: 0\012MACs per sample: 12\012Storage at batch 4 (model struct, floats padded to 64 bytes per tensor):\012  parameters              256 B\012  gradients               256 B\012  optimizer state         512 B  (adam)\012  activations             320 B\012  total                 1.3 KiB\012",
-        NNC_FORMAT_AUTO,
-        NULL, 0, 0, /* no class_weight */
-        1, /* steps: classified rows per output sample */
+        /* the model */
+        .name = "xor",
+        .source = "examples/xor.nn",
+        .summary = "Model: \"xor\"\012----------------------------------------------------------------\012Layer (type)                   Output Shape              Param #\012----------------------------------------------------------------\012input (input)                  (None, 2)                       0\012hidden (dense)                 (None, 4)                      12\012out (dense)                    (None, 1)                       5\012----------------------------------------------------------------\012Total params: 17 (68 B)\012Trainable params: 17\012Non-trainable params: 0\012MACs per sample: 12\012Storage at batch 4 (model struct, floats padded to 64 bytes per tensor):\012  parameters              256 B\012  gradients               256 B\012  optimizer state         512 B  (adam)\012  activations             320 B\012  total                 1.3 KiB\012",
+        .batch = XOR_BATCH,
+        .n_in = XOR_IN,
+        .n_out = XOR_OUT,
+        .n_target = XOR_TARGET,
+        .task = NNC_BINARY,
+        .logits = 0,
+        .steps = 1, /* classified rows per output sample */
+        .token_ids = 0, /* token ids: integers in [0, this), 0 = not ids */
+        /* parameters and the functions over them */
+        .n_params = XOR_NUM_PARAMS,
+        .tensors = tensors,
+        .n_tensors = XOR_NUM_TENSORS,
+        .params = params,
+        .init = init,
+        .train_step = train_step,
+        .evaluate = evaluate,
+        .predict = predict,
+        .learning_rate = learning_rate,
+        .lr_scale = lr_scale,
+        /* the optimizer state, for checkpoints */
+        .state_tensors = state_tensors,
+        .n_state_tensors = XOR_NUM_STATE_TENSORS,
+        .n_state = XOR_NUM_STATE,
+        .state = state,
+        .step = step,
+        /* training: fit() */
+        .epochs = 300,
+        .shuffle = 0,
+        .seed = 1u,
+        .validation_split = 0,
+        .cross_validate = 0,
+        .callbacks = NULL,
+        .metrics = NULL,
+        /* data files */
+        .train_path = "examples/data/xor.csv",
+        .test_path = "examples/data/xor.csv",
+        .train_labels_path = NULL,
+        .test_labels_path = NULL,
+        .val_path = NULL,
+        .val_labels_path = NULL,
+        .data_format = NNC_FORMAT_AUTO,
+        /* reading the inputs */
+        .input_scale = 1,
+        .preprocess = NNC_PRE_NONE,
     };
     return nnc_main(&d, &model, argc, argv);
 }
