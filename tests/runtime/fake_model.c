@@ -49,8 +49,7 @@ typedef struct fake_model { float p[N_PARAMS]; } fake_model;
 
 static float *params(void *m) { return ((fake_model *)m)->p; }
 
-static void init(void *m, uint64_t seed)
-{
+static void init(void *m, uint64_t seed) {
     nnc_rng r;
     float *p = params(m);
     nnc_rng_seed(&r, seed);
@@ -58,13 +57,11 @@ static void init(void *m, uint64_t seed)
     for (int i = N_W; i < N_PARAMS; i++) p[i] = 0;
 }
 
-static void check_n(int n)
-{
+static void check_n(int n) {
     if (n < 1 || n > BATCH) abort();
 }
 
-static void forward(const float *p, const float *x, int n, float *out)
-{
+static void forward(const float *p, const float *x, int n, float *out) {
     for (int i = 0; i < n; i++)
         for (int j = 0; j < N_OUT; j++) {
             float s = p[N_W + j];
@@ -74,8 +71,7 @@ static void forward(const float *p, const float *x, int n, float *out)
 }
 
 /* Mean loss over the batch; g (if not NULL) receives dloss/dout. */
-static float loss(const float *out, const float *y, int n, float *g)
-{
+static float loss(const float *out, const float *y, int n, float *g) {
     double total = 0;
     for (int i = 0; i < n; i++) {
         const float *z = out + i * N_OUT;
@@ -116,8 +112,7 @@ static float loss(const float *out, const float *y, int n, float *g)
     return (float)(total / n);
 }
 
-static float train_step(void *m, const float *x, const float *y, int n)
-{
+static float train_step(void *m, const float *x, const float *y, int n) {
     float out[BATCH * N_OUT], g[BATCH * N_OUT], *p = params(m);
     check_n(n);
     forward(p, x, n, out);
@@ -130,15 +125,13 @@ static float train_step(void *m, const float *x, const float *y, int n)
     return l;
 }
 
-static float evaluate(void *m, const float *x, const float *y, int n, float *out)
-{
+static float evaluate(void *m, const float *x, const float *y, int n, float *out) {
     check_n(n);
     forward(params(m), x, n, out);
     return loss(out, y, n, NULL);
 }
 
-static void predict(void *m, const float *x, int n, float *out)
-{
+static void predict(void *m, const float *x, int n, float *out) {
     check_n(n);
     forward(params(m), x, n, out);
 }
@@ -157,8 +150,7 @@ static const nnc_metric fake_metrics[] = {
 #define fake_metrics NULL
 #endif
 
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
     nnc_model_desc d = {
         .name = "fake",
         .source = "fake.nn",
