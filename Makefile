@@ -7,13 +7,15 @@ BUILD   := build
 # Pipeline order; see README "Internals".
 SRCS := compiler/main.c compiler/util.c compiler/diag.c compiler/ast.c \
         compiler/catalog.c compiler/check.c compiler/ir.c compiler/lower.c \
-        compiler/autodiff.c compiler/optim.c compiler/fuse.c compiler/plan.c \
-        compiler/weights.c compiler/emit.c compiler/nolibm.c compiler/summary.c
+        compiler/autodiff.c compiler/optim.c compiler/fuse.c compiler/schedule.c compiler/plan.c \
+        compiler/weights.c compiler/emit.c compiler/emit_dense.c compiler/emit_conv.c \
+        compiler/emit_seq.c compiler/emit_norm.c compiler/emit_loss.c compiler/emit_optim.c \
+        compiler/emit_model.c compiler/emit_driver.c compiler/emit_infer.c compiler/nolibm.c compiler/summary.c
 GEN  := $(BUILD)/parse.c $(BUILD)/lex.c
 # nnc --inference reads .safetensors with the runtime's own reader.
 RT_IN_NNC := $(BUILD)/rt/safetensors.o $(BUILD)/rt/data.o $(BUILD)/rt/npy.o
 OBJS := $(SRCS:compiler/%.c=$(BUILD)/%.o) $(BUILD)/parse.o $(BUILD)/lex.o $(RT_IN_NNC)
-HDRS := compiler/nnc.h compiler/ops.h $(BUILD)/parse.h
+HDRS := compiler/nnc.h compiler/emit.h compiler/ops.h $(BUILD)/parse.h
 
 # The runtime that nnc train links: built once here, found beside nnc.
 RT_SRCS := $(wildcard runtime/*.c)
@@ -30,6 +32,17 @@ $(BUILD)/%.o: compiler/%.c $(HDRS) | $(BUILD)
 
 $(BUILD)/weights.o: compiler/weights.c $(HDRS) runtime/nnc_rt.h | $(BUILD)
 	$(CC) $(CFLAGS) -Icompiler -Iruntime -I$(BUILD) -c -o $@ $<
+
+# The .safetensors reader that --weights-in-ram prints into NAME_load's file:
+# real C in compiler/gen/, compiled alone with warnings as errors as C99 and
+# as C++ (as generated code is), then everything after its "---- text" line
+# made into C string lines, backslashes and quotes escaped.
+GEN_TEXT := $(BUILD)/st_load.inc $(BUILD)/st_decimals.inc
+$(BUILD)/%.inc: compiler/gen/%.c | $(BUILD)
+	$(CC) -std=c99 -Wall -Wextra -pedantic -Werror -Wno-unused-function -fsyntax-only $<
+	$(CXX) -x c++ -std=c++11 -Wall -Wextra -pedantic -Werror -Wno-unused-function -fsyntax-only $<
+	sed -e '1,/^\/\* ---- text/d' -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/    "/' -e 's/$$/\\n"/' $< >$@
+$(BUILD)/emit_infer.o: $(GEN_TEXT)
 
 # Generated scanner and parser: warnings that flex/bison output triggers are theirs.
 $(BUILD)/parse.o: $(BUILD)/parse.c $(HDRS)

@@ -1,7 +1,8 @@
 /* main.c — the nnc command line. compile() below is the whole pipeline, one
- * pass per file: parse -> check -> lower -> autodiff -> optim -> fuse -> plan,
- * then emit; an inference build (--inference) runs lower -> weights -> fuse ->
- * plan instead. The IR is verified after every pass and --dump=PASS prints it.
+ * pass per file: parse -> check -> lower -> autodiff -> optim -> fuse ->
+ * schedule -> plan, then emit; an inference build (--inference) runs lower ->
+ * weights -> fuse -> schedule -> plan instead. The IR is verified after every
+ * pass and --dump=PASS prints it.
  * `nnc train/eval/predict` emit the model plus a glue main(), compile them
  * with $CC against runtime/, and run the program. */
 #include "nnc.h"
@@ -69,7 +70,7 @@ static long parse_count(const char *flag, const char *s, long lo, long hi) {
     return v;
 }
 
-/* lower -> weights -> fuse -> plan: no autodiff, no optimizer. */
+/* lower -> weights -> fuse -> schedule -> plan: no autodiff, no optimizer. */
 static Graph *compile_inference(Graph *g, const char *weights, int in_ram) {
     g->in_ram = in_ram;
     drop_loss(g);
@@ -84,6 +85,7 @@ static Graph *compile_inference(Graph *g, const char *weights, int in_ram) {
     if (!in_ram)    /* NAME_load stores tensors as the file has them */
         bake_transposes(g);
     after(g, "fuse");
+    schedule(g);
     plan(g);
     after(g, "plan");
     double bytes = 4.0 * ((double)weight_floats(g) + g->area_size[A_ACT]);
@@ -116,6 +118,7 @@ static Graph *compile(const char *path, long batch, int inference, const char *w
     after(g, "optim");
     fuse(g);
     after(g, "fuse");
+    schedule(g);
     plan(g);
     after(g, "plan");
     /* The checker bounds the model at fit's batch size; --batch may differ. */
@@ -332,7 +335,8 @@ int main(int argc, char **argv) {
                       "plan, all", dump_pass);
         } else if (!strncmp(a, "--emit=", 7)) {
             emit_kind = a + 7;
-            if (strcmp(emit_kind, "c") && strcmp(emit_kind, "json"))
+            /* driver: the glue main() of `nnc train` (tests/golden), undocumented */
+            if (strcmp(emit_kind, "c") && strcmp(emit_kind, "json") && strcmp(emit_kind, "driver"))
                 fatal("--emit takes c or json, not '%s'", emit_kind);
         } else if (!strncmp(a, "--real=", 7)) {
             real = a + 7;
@@ -379,6 +383,10 @@ int main(int argc, char **argv) {
     }
     if (!strcmp(emit_kind, "json")) {
         emit_json(g, stdout);
+        return 0;
+    }
+    if (!strcmp(emit_kind, "driver")) {
+        emit_driver(g, stdout, "model.h");
         return 0;
     }
     if (dump_pass && !outp)

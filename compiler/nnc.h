@@ -414,8 +414,11 @@ struct Node {
     Node *buf[3];           /* BATCH_NORM: running_mean, running_var, num_batches_tracked */
     Op ract;                /* RECURRENCE, RECURRENCE_DX: the gates' activation */
     long scratch;           /* floats of working space its function needs while it
-                               runs (node_scratch), in A_ACT at scratch_off; plan.c */
+                               runs (schedule.c), in A_ACT at scratch_off (plan.c) */
     long scratch_off;
+    struct Tile *tile;      /* schedule.c: a convolution's blocked form, or NULL */
+    long local_reals;       /* schedule.c: local arrays its function declares, in */
+    long local_ints;        /*   reals (float or double) and ints */
 };
 
 /* What the targets are, as the runtime's NNC_REGRESSION ... NNC_HINGE
@@ -444,6 +447,7 @@ typedef struct Graph {
     int inference;          /* forward pass only: no loss, gradients or optimizer */
     const char *preprocess; /* inference: the input scaling folded into the weights, or NULL */
     Node *fold_w, *fold_b;  /* --weights-in-ram: the first layer's weight and bias NAME_load scales */
+    long load_locals;       /* bytes of NAME_load's local arrays (schedule.c) */
     long trainable;         /* floats of params the optimizer updates: buffers come after (plan.c) */
     int in_ram;             /* --weights-in-ram: an inference build whose NAME_load reads the weights */
     int steps;              /* classification: classified rows per sample (T of a [T, K]
@@ -522,6 +526,42 @@ void drop_dropout(Graph *g);
  * per-channel affine map. After bake_weights. */
 void fold_norm(Graph *g, int in_ram);
 
+/* ---- schedule.c: tiling, working space and local arrays of each kernel -- */
+/* A convolution's or pooling's window: input [C, H, W], output [F, OH, OW]. */
+typedef struct Win {
+    long c, h, w;           /* input channels, height, width */
+    long f, oh, ow;         /* output channels, height, width */
+    int kh, kw, sh, sw, pt, pl;
+    int dh, dw;             /* dilation: kernel taps dh rows, dw columns apart */
+    long cg, fg;            /* input and output channels per group */
+} Win;
+/* One blocked convolution: out[o, oh, ow] = init + sum over i, ki, kj of
+ * weight(o, i, ki, kj) pr[i][oh * sh + ki * dh][ow * sw + kj * dw], where pr is the
+ * padded plane `plane` [ci][hp][wp] and o runs over co outputs, in groups of
+ * cog reading cig inputs each. */
+typedef struct Tile {
+    const char *plane;          /* the local padded input plane */
+    long ci, co, cig, cog;      /* input and output channels, all and per group */
+    long oh, ow;                /* output size */
+    long hp, wp;                /* plane size */
+    int kh, kw, sh, sw, dh, dw;
+    long chunk, fb, rb;         /* columns per block (a multiple of 8), output channels and rows per block */
+} Tile;
+/* Accumulators live in a local array up to this many values: locals cannot
+ * alias the inputs, so the compiler keeps them in registers. */
+#define LOCAL_ACC_MAX 1024
+/* Sets every node's tile, scratch and local arrays; before plan. */
+void schedule(Graph *g);
+/* NAME_STACK_BYTES: the largest frame of local arrays of any generated
+ * function, with reals of real_bytes each (long and pointers 8). */
+long stack_bytes(const Graph *g, int real_bytes);
+Win win_of(const Node *n, const Node *x, const Node *y);   /* x [n, C, H, W] or [n, C, L] */
+int pool_inside(const Win *w);      /* no window is clipped by the image's edges */
+int dot_lanes(long k);              /* partial sums of a dot product of length k */
+long scratch_part(long floats);     /* a part of scratch, rounded to 64 bytes */
+long dw_fgp(const Win *w);          /* a group's filters padded to a multiple of 8 */
+int dw_by_rows(const Win *w);       /* dW's blocked form: row by row (few filters) */
+
 /* ---- plan.c: fixed offsets for every value ----------------------------- */
 void plan(Graph *g);
 
@@ -535,14 +575,6 @@ typedef struct EmitOpts {
     int weights_in_ram;             /* inference: weights in the caller's struct, NAME_load */
 } EmitOpts;
 void emit_c(Graph *g, const EmitOpts *o);
-/* Floats of working space (padded image planes) n's generated function takes
- * as an argument, 0 for none: plan.c reserves it in the activation area for
- * the time n runs, so emitter and plan read the size from one place. */
-long node_scratch(const Node *n);
-/* Bytes of local arrays in the largest stack frame of the generated file's
- * functions (NAME_STACK_BYTES): what nnc's own locals take, not the C
- * compiler's spills. The C is printed to memory and thrown away. */
-long emit_stack_bytes(Graph *g);
 /* The inference-only build: weights as constants, the forward pass, an arena. */
 void emit_inference(Graph *g, const EmitOpts *o);
 /* The glue program that links a generated model with runtime/ (nnc train). */

@@ -5,7 +5,7 @@
  * reused by liveness over the whole training step (first fit). Offsets are
  * rounded to 16 floats so every buffer starts on a 64-byte boundary.
  *
- * A node whose function needs working space (node_scratch) gets a block of
+ * A node whose function needs working space (schedule.c) gets a block of
  * the same area for the time it runs, so that memory is counted too and no
  * generated function keeps a large array on the stack.
  *
@@ -181,7 +181,6 @@ void plan(Graph *g) {
         /* Working space (a convolution's padded planes) lives only while v
          * runs: taken after its output, while its inputs still hold their
          * blocks, and given back at once. */
-        v->scratch = node_scratch(v);
         if (v->scratch) {
             v->scratch_off = alloc_block(&live, round_up(v->scratch), &size[A_ACT]);
             free_block(&live, v->scratch_off);

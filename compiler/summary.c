@@ -90,7 +90,7 @@ void summary(Graph *g, FILE *out) {
         fprintf(out, "  arena (RAM)      %12ld bytes\n", 4 * (a ? a : 1));
         fprintf(out, "  weights (flash)  %12ld bytes\n", 4 * weight_floats(g));
         fprintf(out, "  MACs per sample  %12ld\n", macs(g));
-        fprintf(out, "  stack (locals)   %12ld bytes\n", emit_stack_bytes(g));
+        fprintf(out, "  stack (locals)   %12ld bytes\n", stack_bytes(g, 4));
         return;
     }
     long p = g->area_size[A_PARAM], st = g->area_size[A_STATE], a = g->area_size[A_ACT];

@@ -35,8 +35,7 @@ const char *nnc_error(void) { return err_buf; }
 #if defined(__GNUC__)
 __attribute__((format(printf, 2, 0)))
 #endif
-static int verr(int append, const char *fmt, va_list ap)
-{
+static int verr(int append, const char *fmt, va_list ap) {
     const size_t cap = sizeof err_buf;
     if (!append) err_len = 0;
     else if (err_len > 0 && err_len + 1 < cap) err_buf[err_len++] = '\n';
@@ -47,8 +46,7 @@ static int verr(int append, const char *fmt, va_list ap)
     return -1;
 }
 
-int nnc_errorf(const char *fmt, ...)
-{
+int nnc_errorf(const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     verr(0, fmt, ap);
@@ -56,8 +54,7 @@ int nnc_errorf(const char *fmt, ...)
     return -1;
 }
 
-int nnc_error_addf(const char *fmt, ...)
-{
+int nnc_error_addf(const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     verr(1, fmt, ap);
@@ -65,8 +62,7 @@ int nnc_error_addf(const char *fmt, ...)
     return -1;
 }
 
-void *nnc_alloc(size_t n, size_t size)
-{
+void *nnc_alloc(size_t n, size_t size) {
     size_t bytes;
     void *p = NULL;
     if (nnc_mul(n, size, &bytes)) p = malloc(bytes ? bytes : 1);
@@ -74,8 +70,7 @@ void *nnc_alloc(size_t n, size_t size)
     return p;
 }
 
-void nnc_printable(char *dst, size_t cap, const char *s, size_t len)
-{
+void nnc_printable(char *dst, size_t cap, const char *s, size_t len) {
     size_t keep = len;
     int cut = 0;
     if (cap < 8) { if (cap) dst[0] = 0; return; }
@@ -93,8 +88,7 @@ void nnc_printable(char *dst, size_t cap, const char *s, size_t len)
     dst[keep] = 0;
 }
 
-int nnc_out_open(nnc_outfile *o, const char *path)
-{
+int nnc_out_open(nnc_outfile *o, const char *path) {
     size_t n = strlen(path);
     o->path = path;
     o->f = NULL;
@@ -112,8 +106,7 @@ int nnc_out_open(nnc_outfile *o, const char *path)
     return 0;
 }
 
-int nnc_out_commit(nnc_outfile *o)
-{
+int nnc_out_commit(nnc_outfile *o) {
     int e = 0;
     errno = 0;
     if (fflush(o->f) != 0 || ferror(o->f)) e = errno ? errno : EIO;
@@ -127,8 +120,7 @@ int nnc_out_commit(nnc_outfile *o)
     return e ? nnc_errorf("%s: error: cannot write: %s", o->path, strerror(e)) : 0;
 }
 
-void nnc_out_abort(nnc_outfile *o)
-{
+void nnc_out_abort(nnc_outfile *o) {
     if (o->f) fclose(o->f);
     if (o->tmp) remove(o->tmp);
     free(o->tmp);
@@ -144,8 +136,7 @@ static int is_space(char c) { return c == ' ' || c == '\t'; }
 
 /* Parses [b, e) as a float. e must point inside the line buffer: the byte
  * there is replaced by a NUL for strtod() and restored. */
-static int parse_num(char *b, char *e, float *out)
-{
+static int parse_num(char *b, char *e, float *out) {
     while (b < e && is_space(*b)) b++;
     while (e > b && is_space(e[-1])) e--;
     if (b == e) return NUM_EMPTY;
@@ -166,8 +157,7 @@ static int parse_num(char *b, char *e, float *out)
  * blanks or quotes and returns the ',' or end that follows it, or NULL with
  * *why set when a quoted field is malformed. "" inside quotes is a quote;
  * only header names can contain one, so it is not unescaped. */
-static char *next_field(char *p, char *end, char **b, char **e, const char **why)
-{
+static char *next_field(char *p, char *end, char **b, char **e, const char **why) {
     while (p < end && is_space(*p)) p++;
     if (p < end && *p == '"') {
         char *q = p + 1;
@@ -193,8 +183,7 @@ static char *next_field(char *p, char *end, char **b, char **e, const char **why
 }
 
 /* Number of fields, or -1 with *col and *why at the first malformed one. */
-static int count_fields(char *s, char *end, int *col, const char **why)
-{
+static int count_fields(char *s, char *end, int *col, const char **why) {
     char *b, *e;
     for (int n = 1;; n++) {
         s = next_field(s, end, &b, &e, why);
@@ -205,8 +194,7 @@ static int count_fields(char *s, char *end, int *col, const char **why)
     }
 }
 
-static int is_blank(const char *s, const char *end)
-{
+static int is_blank(const char *s, const char *end) {
     while (s < end && is_space(*s)) s++;
     return s == end;
 }
@@ -214,8 +202,7 @@ static int is_blank(const char *s, const char *end)
 static const char *pl(long long n) { return n == 1 ? "" : "s"; }
 
 static int count_error(const char *name, long long row, int got, int ncol, const nnc_model_desc *d,
-                       int optional)
-{
+                       int optional) {
     char with[96], without[64];
     int n_in = d->n_in, n_t = d->n_target, full = n_in + n_t;
     snprintf(with, sizeof with, "%d (%d input%s + %d target%s)", full, n_in, pl(n_in), n_t, pl(n_t));
@@ -240,8 +227,7 @@ static int count_error(const char *name, long long row, int got, int ncol, const
 
 /* Row 1 is a header when some field is text; "nan" or "1e999" are numbers
  * (wrong ones, reported as such), and an empty field is no evidence. */
-static int is_header(char *s, char *end)
-{
+static int is_header(char *s, char *end) {
     char *b, *e;
     const char *why;
     float v;
@@ -254,8 +240,7 @@ static int is_header(char *s, char *end)
     }
 }
 
-static int grow(nnc_dataset *ds, int *cap, const char *name)
-{
+static int grow(nnc_dataset *ds, int *cap, const char *name) {
     if (ds->n == INT_MAX) return nnc_errorf("%s: error: too many samples (more than %d)", name, INT_MAX);
     int want = *cap < 256 ? 256 : *cap > INT_MAX / 2 ? INT_MAX : *cap * 2;
     size_t bx, by;
@@ -275,8 +260,7 @@ static int grow(nnc_dataset *ds, int *cap, const char *name)
 }
 
 static int parse_row(nnc_dataset *ds, char *s, char *end, const char *name, long long row,
-                     const nnc_model_desc *d)
-{
+                     const nnc_model_desc *d) {
     float *x = ds->x + (size_t)ds->n * (size_t)ds->n_in;
     float *y = ds->y ? ds->y + (size_t)ds->n * (size_t)ds->n_target : NULL;
     char *b, *e, text[48];
@@ -340,8 +324,7 @@ static int parse_row(nnc_dataset *ds, char *s, char *end, const char *name, long
 }
 
 int nnc_data_read(nnc_dataset *ds, FILE *f, const char *name, const nnc_model_desc *d,
-                  int targets_optional)
-{
+                  int targets_optional) {
     char *line = NULL;
     size_t line_cap = 0;
     long long row = 0, blank = 0;
@@ -423,8 +406,7 @@ typedef struct idx_file {
 
 /* 1 if the file starts with an IDX magic number, 0 if not, -1 if unreadable.
  * Only regular files are probed: a pipe (--data <(...)) is read once, as CSV. */
-static int is_idx(const char *path)
-{
+static int is_idx(const char *path) {
     unsigned char m[4];
     struct stat st;
     if (stat(path, &st) || !S_ISREG(st.st_mode)) return 0;
@@ -435,8 +417,7 @@ static int is_idx(const char *path)
     return k == 4 && m[0] == 0 && m[1] == 0 && m[2] >= 0x08 && m[2] <= 0x0E && m[3] >= 1 && m[3] <= 4;
 }
 
-static int idx_read(idx_file *f, const char *path)
-{
+static int idx_read(idx_file *f, const char *path) {
     unsigned char h[4];
     memset(f, 0, sizeof *f);
     gzFile z = gzopen(path, "rb");
@@ -491,8 +472,7 @@ out:
 
 /* The labels beside an images file: the model's own pairing for its data
  * paths, else the MNIST naming (train-images-idx3-ubyte -> train-labels-idx1-ubyte). */
-static char *labels_path(const char *images, const nnc_model_desc *d)
-{
+static char *labels_path(const char *images, const nnc_model_desc *d) {
     const char *given = d->train_path && !strcmp(images, d->train_path) ? d->train_labels_path
                       : d->test_path && !strcmp(images, d->test_path) ? d->test_labels_path
                       : d->val_path && !strcmp(images, d->val_path) ? d->val_labels_path : NULL;
@@ -514,14 +494,12 @@ static char *labels_path(const char *images, const nnc_model_desc *d)
     return p;
 }
 
-static int exists(const char *path)
-{
+static int exists(const char *path) {
     struct stat st;
     return !stat(path, &st) && S_ISREG(st.st_mode);
 }
 
-static int idx_load(nnc_dataset *ds, const char *path, const nnc_model_desc *d, int targets_optional)
-{
+static int idx_load(nnc_dataset *ds, const char *path, const nnc_model_desc *d, int targets_optional) {
     idx_file im, lb = {0};
     if (idx_read(&im, path)) return -1;
     int rc = -1;
@@ -590,16 +568,14 @@ out:
 }
 
 /* The labels file the model names for this data file, or NULL. */
-static const char *given_labels(const char *path, const nnc_model_desc *d)
-{
+static const char *given_labels(const char *path, const nnc_model_desc *d) {
     return d->train_path && !strcmp(path, d->train_path) ? d->train_labels_path
          : d->test_path && !strcmp(path, d->test_path)   ? d->test_labels_path
          : d->val_path && !strcmp(path, d->val_path)     ? d->val_labels_path
                                                          : NULL;
 }
 
-int nnc_data_load(nnc_dataset *ds, const char *path, const nnc_model_desc *d, int targets_optional)
-{
+int nnc_data_load(nnc_dataset *ds, const char *path, const nnc_model_desc *d, int targets_optional) {
     static const char *const names[] = {"auto", "csv", "idx", "npy"};
     int rc, fmt = d->data_format, idx, npy;
     struct stat st;
@@ -636,8 +612,7 @@ int nnc_data_load(nnc_dataset *ds, const char *path, const nnc_model_desc *d, in
     return rc;
 }
 
-void nnc_data_free(nnc_dataset *ds)
-{
+void nnc_data_free(nnc_dataset *ds) {
     if (ds->owner) {
         free(ds->x);
         free(ds->y);
@@ -645,8 +620,7 @@ void nnc_data_free(nnc_dataset *ds)
     memset(ds, 0, sizeof *ds);
 }
 
-static nnc_dataset view(const nnc_dataset *all, int first, int n)
-{
+static nnc_dataset view(const nnc_dataset *all, int first, int n) {
     nnc_dataset v = *all;
     v.n = n;
     v.x = all->x + (size_t)first * (size_t)all->n_in;
@@ -656,8 +630,7 @@ static nnc_dataset view(const nnc_dataset *all, int first, int n)
 }
 
 int nnc_data_split(const nnc_dataset *all, double split, const char *name, nnc_dataset *train,
-                   nnc_dataset *val)
-{
+                   nnc_dataset *val) {
     if (!(split >= 0 && split < 1))
         return nnc_errorf("%s: error: validation_split %g is not in [0, 1)", name, split);
     /* Keras: split_at = int(n * (1 - validation_split)) */
@@ -670,8 +643,7 @@ int nnc_data_split(const nnc_dataset *all, double split, const char *name, nnc_d
     return 0;
 }
 
-void nnc_data_gather(const nnc_dataset *ds, const int *idx, int n, float *bx, float *by)
-{
+void nnc_data_gather(const nnc_dataset *ds, const int *idx, int n, float *bx, float *by) {
     size_t ni = (size_t)ds->n_in, nt = (size_t)ds->n_target;
     for (int i = 0; i < n; i++) {
         memcpy(bx + (size_t)i * ni, ds->x + (size_t)idx[i] * ni, ni * sizeof(float));
@@ -681,13 +653,11 @@ void nnc_data_gather(const nnc_dataset *ds, const int *idx, int n, float *bx, fl
 
 /* ---- preprocessing */
 
-const char *nnc_prep_name(int kind)
-{
+const char *nnc_prep_name(int kind) {
     return kind == NNC_PRE_STANDARDIZE ? "standardize" : kind == NNC_PRE_MINMAX ? "min_max" : "none";
 }
 
-int nnc_prep_fit(nnc_prep *p, int kind, const nnc_dataset *train)
-{
+int nnc_prep_fit(nnc_prep *p, int kind, const nnc_dataset *train) {
     size_t nf = (size_t)train->n_in, n = (size_t)train->n;
     memset(p, 0, sizeof *p);
     p->kind = kind;
@@ -739,8 +709,7 @@ int nnc_prep_fit(nnc_prep *p, int kind, const nnc_dataset *train)
     return 0;
 }
 
-void nnc_prep_apply(const nnc_prep *p, nnc_dataset *ds)
-{
+void nnc_prep_apply(const nnc_prep *p, nnc_dataset *ds) {
     if (p->kind == NNC_PRE_NONE || !p->shift) return;
     size_t nf = (size_t)p->n;
     for (size_t i = 0; i < (size_t)ds->n; i++) {
@@ -749,8 +718,7 @@ void nnc_prep_apply(const nnc_prep *p, nnc_dataset *ds)
     }
 }
 
-void nnc_prep_free(nnc_prep *p)
-{
+void nnc_prep_free(nnc_prep *p) {
     free(p->shift);
     memset(p, 0, sizeof *p);
 }

@@ -47,8 +47,7 @@ typedef struct opts {
     uint64_t seed;
 } opts;
 
-static void usage(FILE *f, const char *prog)
-{
+static void usage(FILE *f, const char *prog) {
     int w = (int)strlen(prog) + 13; /* lines up with the flags after "usage: PROG train " */
     fprintf(f,
             "usage: %s train [--data CSV] [--test CSV] [--epochs N] [--seed N]\n"
@@ -63,8 +62,7 @@ static void usage(FILE *f, const char *prog)
 #if defined(__GNUC__)
 __attribute__((format(printf, 2, 3)))
 #endif
-static int usage_error(const char *prog, const char *fmt, ...)
-{
+static int usage_error(const char *prog, const char *fmt, ...) {
     va_list ap;
     fprintf(stderr, "%s: error: ", prog);
     va_start(ap, fmt);
@@ -75,8 +73,7 @@ static int usage_error(const char *prog, const char *fmt, ...)
     return 2;
 }
 
-static void help(const nnc_model_desc *d, const char *prog)
-{
+static void help(const nnc_model_desc *d, const char *prog) {
     static const char *tasks[] = {"regression", "binary classification", "classification",
                                   "classification, one-hot targets", "classification by sign (hinge)"};
     usage(stdout, prog);
@@ -89,8 +86,7 @@ static void help(const nnc_model_desc *d, const char *prog)
            d->shuffle ? "yes" : "no", d->validation_split, nnc_prep_name(d->preprocess));
 }
 
-static int parse_int(const char *s, int *out)
-{
+static int parse_int(const char *s, int *out) {
     char *end;
     if (*s < '0' || *s > '9') return -1;
     errno = 0;
@@ -100,8 +96,7 @@ static int parse_int(const char *s, int *out)
     return 0;
 }
 
-static int parse_u64(const char *s, uint64_t *out)
-{
+static int parse_u64(const char *s, uint64_t *out) {
     char *end;
     if (*s < '0' || *s > '9') return -1;
     errno = 0;
@@ -112,8 +107,7 @@ static int parse_u64(const char *s, uint64_t *out)
 }
 
 /* Returns 0, or the exit status for a usage error (already reported). */
-static int parse_args(const nnc_model_desc *d, int cmd, int argc, char **argv, const char *prog, opts *o)
-{
+static int parse_args(const nnc_model_desc *d, int cmd, int argc, char **argv, const char *prog, opts *o) {
     const char *v;
     struct flag {
         const char *name;
@@ -187,8 +181,7 @@ static int metric_list(const nnc_model_desc *d, nnc_metric *list);
 
 /* The emitter fills the descriptor; a wrong one is a compiler bug, caught
  * here before it can become a buffer overrun. */
-static int check_desc(const nnc_model_desc *d)
-{
+static int check_desc(const nnc_model_desc *d) {
     const char *why = NULL;
     if (!d->params || !d->init || !d->train_step || !d->evaluate || !d->predict) why = "a function is missing";
     else if (d->batch < 1 || d->n_in < 1 || d->n_out < 1) why = "batch, n_in and n_out must be positive";
@@ -247,8 +240,7 @@ static int check_desc(const nnc_model_desc *d)
     return 0;
 }
 
-static double now_ms(void)
-{
+static double now_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
@@ -256,8 +248,7 @@ static double now_ms(void)
 
 /* "%.4f", except that NaN prints as "nan" whatever its sign bit. */
 typedef struct { char s[48]; } num4;
-static num4 f4(double v)
-{
+static num4 f4(double v) {
     num4 r;
     if (v != v) strcpy(r.s, "nan");
     else snprintf(r.s, sizeof r.s, "%.4f", v);
@@ -273,8 +264,7 @@ typedef struct ev_buf {
 
 /* The metrics the logs show: metrics(...) from the model file, or the
  * task's default (accuracy, rmse for regression). Returns how many. */
-static int metric_list(const nnc_model_desc *d, nnc_metric *list)
-{
+static int metric_list(const nnc_model_desc *d, nnc_metric *list) {
     int n = 0;
     for (const nnc_metric *m = d->metrics; m && m->kind != NNC_METRIC_END && n < MAX_METRICS; m++) list[n++] = *m;
     if (!d->metrics) {
@@ -287,8 +277,7 @@ static int metric_list(const nnc_model_desc *d, nnc_metric *list)
 
 /* Room for the metrics of up to n samples; with all, the confusion matrix
  * even if no metric needs it (eval prints it). */
-static int ev_alloc(ev_buf *w, const nnc_model_desc *d, int n, int all)
-{
+static int ev_alloc(ev_buf *w, const nnc_model_desc *d, int n, int all) {
     int k = nnc_n_classes(d->task, nnc_row_out(d)), need_cm = all, need_scores = 0;
     for (const nnc_metric *m = d->metrics; m && m->kind != NNC_METRIC_END; m++) {
         need_cm |= m->kind == NNC_METRIC_PRECISION || m->kind == NNC_METRIC_RECALL;
@@ -303,8 +292,7 @@ static int ev_alloc(ev_buf *w, const nnc_model_desc *d, int n, int all)
     return 0;
 }
 
-static void ev_free(ev_buf *w)
-{
+static void ev_free(ev_buf *w) {
     free(w->cm);
     free(w->scores);
 }
@@ -312,8 +300,7 @@ static void ev_free(ev_buf *w)
 /* Inference over a whole dataset in batches of d->batch; out holds one
  * batch; w (NULL: none) keeps what precision, recall and auc need. */
 static void evaluate_all(const nnc_model_desc *d, void *m, const nnc_dataset *ds, float *out, nnc_metrics *mt,
-                         const ev_buf *w)
-{
+                         const ev_buf *w) {
     int k = nnc_n_classes(d->task, nnc_row_out(d));
     nnc_metrics_init(mt, d);
     if (w && w->cm) {
@@ -331,8 +318,7 @@ static void evaluate_all(const nnc_model_desc *d, void *m, const nnc_dataset *ds
 }
 
 /* " - accuracy: 0.9722 - auc: 0.9811", each metric of the list. */
-static void print_metrics(const nnc_model_desc *d, const nnc_metrics *mt)
-{
+static void print_metrics(const nnc_model_desc *d, const nnc_metrics *mt) {
     nnc_metric list[MAX_METRICS];
     int n = metric_list(d, list);
     for (int i = 0; i < n; i++) printf(" - %s: %s", nnc_metric_name(&list[i]), f4(nnc_metric_value(mt, &list[i])).s);
@@ -342,8 +328,7 @@ static void print_metrics(const nnc_model_desc *d, const nnc_metrics *mt)
  * each class's precision tp / (tp + fp), recall tp / (tp + fn) and support
  * (samples of the class); a class never predicted has precision 0, one
  * with no samples recall 0, as scikit-learn's zero_division default. */
-static void print_confusion(const nnc_metrics *mt, int hinge)
-{
+static void print_confusion(const nnc_metrics *mt, int hinge) {
     int k = mt->n_classes, w;
     const double *cm = mt->confusion;
     double max = 0;
@@ -369,8 +354,7 @@ static void print_confusion(const nnc_metrics *mt, int hinge)
 }
 
 /* Fail before the work rather than after it, when the output cannot be written. */
-static int check_writable(const char *path)
-{
+static int check_writable(const char *path) {
     nnc_outfile o;
     if (nnc_out_open(&o, path)) return -1;
     nnc_out_abort(&o);
@@ -386,8 +370,7 @@ typedef struct progress {
 
 /* Redraws at most every 100 ms (and after the first batch), so a fast epoch
  * costs nothing; the epoch's summary line then replaces it. */
-static void progress_draw(progress *b, int epoch, int epochs, int done, int total, double t0, double loss)
-{
+static void progress_draw(progress *b, int epoch, int epochs, int done, int total, double t0, double loss) {
     enum { BAR = 20 };
     double t = now_ms(), elapsed = (t - t0) / 1e3, eta = elapsed / done * (total - done);
     char bar[BAR + 1];
@@ -418,16 +401,14 @@ static const char *const monitor_names[NNC_MON_COUNT] = {"loss", "val_loss", "ac
                                                           "val_accuracy", "rmse", "val_rmse"};
 
 /* What a monitor reads in an epoch's logs. */
-static double mon_value(const epoch_logs *l, int mon)
-{
+static double mon_value(const epoch_logs *l, int mon) {
     if (mon < NNC_MON_METRIC) return l->v[mon];
     mon -= NNC_MON_METRIC;
     return mon % 2 ? l->val[mon / 2] : l->train[mon / 2];
 }
 
 /* A monitor's name as the logs show it: "val_auc", "top_k_accuracy". */
-static const char *mon_name(const nnc_model_desc *d, int mon, char *buf, size_t cap)
-{
+static const char *mon_name(const nnc_model_desc *d, int mon, char *buf, size_t cap) {
     nnc_metric list[MAX_METRICS];
     if (mon < NNC_MON_METRIC) return monitor_names[mon];
     metric_list(d, list);
@@ -460,8 +441,7 @@ typedef struct cb_state {
 /* mode = auto watches a loss, mse, mae or rmse for a minimum and every
  * other metric (accuracy, precision, recall, auc, ...) for a maximum: the
  * direction each metric improves in, as Keras 3 decides auto. */
-static int minimizes(const nnc_model_desc *d, int monitor, int mode)
-{
+static int minimizes(const nnc_model_desc *d, int monitor, int mode) {
     nnc_metric list[MAX_METRICS];
     if (mode != NNC_MODE_AUTO) return mode == NNC_MODE_MIN;
     if (monitor < NNC_MON_METRIC) return monitor != NNC_MON_ACCURACY && monitor != NNC_MON_VAL_ACCURACY;
@@ -471,13 +451,11 @@ static int minimizes(const nnc_model_desc *d, int monitor, int mode)
 }
 
 /* Keras' test: better than the reference by more than delta; NaN never is. */
-static int improves(double cur, double ref, double delta, int min)
-{
+static int improves(double cur, double ref, double delta, int min) {
     return min ? cur + delta < ref : cur - delta > ref;
 }
 
-static int callbacks_begin(cb_state *s, const nnc_model_desc *d)
-{
+static int callbacks_begin(cb_state *s, const nnc_model_desc *d) {
     memset(s, 0, sizeof *s);
     s->c = d->callbacks;
     if (!s->c) return 0;
@@ -490,8 +468,7 @@ static int callbacks_begin(cb_state *s, const nnc_model_desc *d)
     return 0;
 }
 
-static void callbacks_free(cb_state *s)
-{
+static void callbacks_free(cb_state *s) {
     free(s->best_params);
     if (s->csv) fclose(s->csv);
     if (s->hist) fclose(s->hist);
@@ -499,8 +476,7 @@ static void callbacks_free(cb_state *s)
 
 /* The CSV file is rewritten at the start of training (Keras' append = False)
  * and flushed after every row, so an interrupted run keeps its history. */
-static int csv_open(cb_state *s, const nnc_model_desc *d, int val, int append)
-{
+static int csv_open(cb_state *s, const nnc_model_desc *d, int val, int append) {
     nnc_metric list[MAX_METRICS];
     int n = metric_list(d, list);
     s->csv_val = val;
@@ -525,8 +501,7 @@ static int csv_open(cb_state *s, const nnc_model_desc *d, int val, int append)
 }
 
 /* One epoch's row of a csv_logger or --report history file. */
-static int csv_row(FILE *f, const char *path, const cb_state *s, int epoch, const epoch_logs *logs, int lr)
-{
+static int csv_row(FILE *f, const char *path, const cb_state *s, int epoch, const epoch_logs *logs, int lr) {
     const double *v = logs->v;
     fprintf(f, "%d,%.9g", epoch, v[NNC_MON_LOSS]);
     for (int i = 0; i < logs->n; i++) fprintf(f, ",%.9g", logs->train[i]);
@@ -540,8 +515,7 @@ static int csv_row(FILE *f, const char *path, const cb_state *s, int epoch, cons
 
 /* The checkpoint's file name: "{epoch}" (or "{epoch:03d}", zero-padded)
  * becomes the epoch number, from 1 as Keras prints it. */
-static void checkpoint_path(char *dst, size_t cap, const char *pat, int epoch)
-{
+static void checkpoint_path(char *dst, size_t cap, const char *pat, int epoch) {
     size_t n = 0;
     while (*pat && n + 1 < cap) {
         int width = 0, skip = 0;
@@ -561,8 +535,7 @@ static void checkpoint_path(char *dst, size_t cap, const char *pat, int epoch)
 
 /* At the end of an epoch, with its logs. */
 static int callbacks_epoch_end(cb_state *s, const nnc_model_desc *d, void *m, const nnc_prep *prep, int epoch,
-                               const epoch_logs *logs, int quiet)
-{
+                               const epoch_logs *logs, int quiet) {
     const nnc_callbacks *c = s->c;
     s->last_epoch = epoch;
     if (s->hist && csv_row(s->hist, s->hist_path, s, epoch, logs, 1)) return -1;
@@ -627,8 +600,7 @@ static int callbacks_epoch_end(cb_state *s, const nnc_model_desc *d, void *m, co
 
 /* restore_best_weights restores at the end of training whether or not it
  * stopped early (Keras' implementation restores only when it stops). */
-static int callbacks_train_end(cb_state *s, const nnc_model_desc *d, void *m, int quiet)
-{
+static int callbacks_train_end(cb_state *s, const nnc_model_desc *d, void *m, int quiet) {
     char name[64];
     if (!s->c || !s->best_params || !s->es_best_epoch) return 0;
     if (s->es_best_epoch != s->last_epoch) {
@@ -647,8 +619,7 @@ enum { INTERRUPTED = 130 }; /* cmd_train's status after a checkpoint on SIGINT *
 
 /* Set by SIGINT during training; the batch loop checks it after each batch. */
 static volatile sig_atomic_t got_sigint;
-static void on_sigint(int sig)
-{
+static void on_sigint(int sig) {
     (void)sig;
     got_sigint = 1;
 }
@@ -676,8 +647,7 @@ static const char *const ckpt_keys[N_CKPT_KEYS] = {
  * best epoch's parameters ("best.NAME"). Returns the tensor, its name in
  * name, and its floats in *data. */
 static const nnc_tensor *ckpt_tensor(const nnc_model_desc *d, void *m, const cb_state *cb, int i, char *name,
-                                     size_t cap, float **data)
-{
+                                     size_t cap, float **data) {
     const nnc_tensor *t;
     if (i < d->n_tensors) {
         t = &d->tensors[i];
@@ -696,16 +666,14 @@ static const nnc_tensor *ckpt_tensor(const nnc_model_desc *d, void *m, const cb_
 }
 
 /* How many: the best epoch's copy only once there is one. */
-static int ckpt_count(const nnc_model_desc *d, const cb_state *cb)
-{
+static int ckpt_count(const nnc_model_desc *d, const cb_state *cb) {
     return d->n_tensors + d->n_state_tensors + (cb->best_params && cb->es_best_epoch ? d->n_tensors : 0);
 }
 
 /* The checkpoint: the tensors above, and in the metadata the position and
  * the callbacks' state. */
 static int checkpoint_save(const char *path, const nnc_model_desc *d, void *m, const train_pos *t, int n_train,
-                           const cb_state *cb)
-{
+                           const cb_state *cb) {
     int n = ckpt_count(d, cb), rc = -1;
     nnc_st_entry *e = nnc_alloc((size_t)n + 1, sizeof *e);
     char *names = nnc_alloc((size_t)n + 1, 256);
@@ -748,8 +716,7 @@ out:
 
 /* The flags of this run but --resume and --stop-after-batches, which a
  * resumed run must repeat (the data and the epochs are not in the checkpoint). */
-static void print_flags(FILE *f, const opts *o)
-{
+static void print_flags(FILE *f, const opts *o) {
     for (int i = 2; i < o->argc; i++) {
         const char *a = o->argv[i];
         int has_value = !strchr(a, '=') && strcmp(a, "--quiet") != 0 && strcmp(a, "--verbose") != 0;
@@ -764,8 +731,7 @@ static void print_flags(FILE *f, const opts *o)
 
 /* Reads a checkpoint into the model and *t; n_train must match. */
 static int checkpoint_load(const char *path, const nnc_model_desc *d, void *m, train_pos *t, int n_train,
-                           cb_state *cb)
-{
+                           cb_state *cb) {
     nnc_st_file f;
     const char *s;
     int rc = -1, n;
@@ -832,8 +798,7 @@ out:
 /* The epoch's logs: the loss so far, then one inference pass over the
  * training split (and the validation data) for the metrics. */
 static void epoch_measure(const nnc_model_desc *d, void *m, const nnc_metrics *run, const nnc_dataset *tr,
-                          const nnc_dataset *va, float *out, const ev_buf *evb, epoch_logs *logs)
-{
+                          const nnc_dataset *va, float *out, const ev_buf *evb, epoch_logs *logs) {
     nnc_metrics mt;
     double *v = logs->v;
     for (int k = 0; k < NNC_MON_COUNT; k++) v[k] = NAN;
@@ -855,8 +820,7 @@ static void epoch_measure(const nnc_model_desc *d, void *m, const nnc_metrics *r
 
 /* "epoch 3/10 - loss: 0.1 - accuracy: 0.9 - val_loss: ... - lr: 0.001000" */
 static int epoch_line(char *line, size_t cap, const nnc_model_desc *d, int epoch, int epochs, const epoch_logs *logs,
-                      int val)
-{
+                      int val) {
     int len = snprintf(line, cap, "epoch %d/%d - loss: %s", epoch, epochs, f4(logs->v[NNC_MON_LOSS]).s);
     for (int k = 0; k < logs->n; k++)
         len += snprintf(line + len, cap - (size_t)len, " - %s: %s", nnc_metric_name(&logs->list[k]),
@@ -872,8 +836,7 @@ static int epoch_line(char *line, size_t cap, const nnc_model_desc *d, int epoch
 
 /* --verbose: what the run trains and validates on, before the first epoch. */
 static void verbose_data(const nnc_model_desc *d, const nnc_dataset *tr, const nnc_dataset *va, const char *va_from,
-                         const nnc_dataset *test, const nnc_prep *prep)
-{
+                         const nnc_dataset *test, const nnc_prep *prep) {
     printf("data: %d training sample%s, %d validation (%s), %d test; %d batch%s of up to %d per epoch%s;"
            " preprocess %s\n",
            tr->n, tr->n == 1 ? "" : "s", va->n, va_from, test->n, (tr->n + d->batch - 1) / d->batch,
@@ -884,8 +847,7 @@ static void verbose_data(const nnc_model_desc *d, const nnc_dataset *tr, const n
 /* The best epoch the report marks: early stopping's if it ran, else the
  * lowest validation loss, else the lowest training loss (report.c). */
 static int report_write(const nnc_model_desc *d, const opts *o, const cb_state *cb, const nnc_metrics *mt,
-                        const char *final_name)
-{
+                        const char *final_name) {
     nnc_report r;
     char line[1024], name[64];
     int len = snprintf(line, sizeof line, "%s loss: %s", final_name, f4(nnc_metrics_loss(mt)).s);
@@ -914,8 +876,7 @@ static int report_write(const nnc_model_desc *d, const opts *o, const cb_state *
 static int cross_validate(const nnc_model_desc *d, void *m, const opts *o, const nnc_dataset *all, int k);
 
 /* The class a target row names, as the metrics read it. */
-static int target_class(const nnc_model_desc *d, const float *t)
-{
+static int target_class(const nnc_model_desc *d, const float *t) {
     if (d->task == NNC_SPARSE) return (int)t[0];
     if (d->task == NNC_BINARY) return t[0] > 0.5f;
     return nnc_argmax(t, d->n_target);
@@ -924,8 +885,7 @@ static int target_class(const nnc_model_desc *d, const float *t)
 /* fit(class_weight = balanced): scikit-learn's n / (classes * count_c)
  * from the training rows; a class absent from them keeps weight 1 (it
  * never reaches the loss). With --verbose, says what the weights are. */
-static void class_weights_set(const nnc_model_desc *d, void *m, const nnc_dataset *tr, int verbose)
-{
+static void class_weights_set(const nnc_model_desc *d, void *m, const nnc_dataset *tr, int verbose) {
     int k = d->n_class_weights;
     float *w;
     if (!d->class_weight || k < 1) return;
@@ -946,8 +906,7 @@ static void class_weights_set(const nnc_model_desc *d, void *m, const nnc_datase
     }
 }
 
-static int cmd_train(const nnc_model_desc *d, void *m, const opts *o)
-{
+static int cmd_train(const nnc_model_desc *d, void *m, const opts *o) {
     const char *train_path = o->data ? o->data : d->train_path;
     const char *test_path = o->test ? o->test : d->test_path;
     const char *val_path = o->val ? o->val : d->val_path;
@@ -1158,8 +1117,7 @@ done:
  * Each fold runs fit(epochs, batch_size, shuffle) without callbacks; the
  * summary is each metric's mean and population standard deviation (numpy's
  * std) over the folds' validation scores. */
-static int cross_validate(const nnc_model_desc *d, void *m, const opts *o, const nnc_dataset *all, int k)
-{
+static int cross_validate(const nnc_model_desc *d, void *m, const opts *o, const nnc_dataset *all, int k) {
     int epochs = o->epochs >= 0 ? o->epochs : d->epochs, rc = -1, n_metrics;
     size_t ni = (size_t)d->n_in, nt = (size_t)d->n_target;
     nnc_dataset tr = *all, va = *all;
@@ -1269,8 +1227,7 @@ done:
     return rc;
 }
 
-static int cmd_eval(const nnc_model_desc *d, void *m, const opts *o)
-{
+static int cmd_eval(const nnc_model_desc *d, void *m, const opts *o) {
     const char *path = o->data ? o->data : d->test_path;
     nnc_dataset ds = {0};
     nnc_prep prep = {0};
@@ -1301,8 +1258,7 @@ done:
 
 /* A class at every step: one line per sample, the T classes, then each
  * step's probabilities, named p{step}_{class} (binary: of class 1). */
-static void predict_steps_header(FILE *f, const nnc_model_desc *d)
-{
+static void predict_steps_header(FILE *f, const nnc_model_desc *d) {
     int t = nnc_steps(d), k = nnc_row_out(d);
     for (int s = 0; s < t; s++) fprintf(f, "%sclass%d", s ? "," : "", s);
     for (int s = 0; s < t; s++)
@@ -1310,8 +1266,7 @@ static void predict_steps_header(FILE *f, const nnc_model_desc *d)
     fputc('\n', f);
 }
 
-static void predict_steps_row(FILE *f, const nnc_model_desc *d, const float *o, float *prob)
-{
+static void predict_steps_row(FILE *f, const nnc_model_desc *d, const float *o, float *prob) {
     int t = nnc_steps(d), k = nnc_row_out(d);
     for (int s = 0; s < t; s++) {
         const float *r = o + (size_t)s * (size_t)k;
@@ -1329,8 +1284,7 @@ static void predict_steps_row(FILE *f, const nnc_model_desc *d, const float *o, 
     fputc('\n', f);
 }
 
-static void predict_header(FILE *f, const nnc_model_desc *d)
-{
+static void predict_header(FILE *f, const nnc_model_desc *d) {
     int classes = d->task == NNC_SPARSE || d->task == NNC_ONEHOT;
     if (nnc_steps(d) > 1) {
         predict_steps_header(f, d);
@@ -1346,8 +1300,7 @@ static void predict_header(FILE *f, const nnc_model_desc *d)
 }
 
 /* One output row; prob has room for n_out floats. */
-static void predict_row(FILE *f, const nnc_model_desc *d, const float *o, float *prob)
-{
+static void predict_row(FILE *f, const nnc_model_desc *d, const float *o, float *prob) {
     int k = d->n_out;
     if (nnc_steps(d) > 1) {
         predict_steps_row(f, d, o, prob);
@@ -1371,8 +1324,7 @@ static void predict_row(FILE *f, const nnc_model_desc *d, const float *o, float 
     fputc('\n', f);
 }
 
-static int cmd_predict(const nnc_model_desc *d, void *m, const opts *o)
-{
+static int cmd_predict(const nnc_model_desc *d, void *m, const opts *o) {
     nnc_dataset ds = {0};
     nnc_prep prep = {0};
     nnc_outfile of = {0};
@@ -1414,8 +1366,7 @@ done:
     return rc;
 }
 
-int nnc_main(const nnc_model_desc *d, void *model, int argc, char **argv)
-{
+int nnc_main(const nnc_model_desc *d, void *model, int argc, char **argv) {
     const char *prog = d->name ? d->name : "nnc";
     opts o;
     int cmd, st;

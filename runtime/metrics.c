@@ -9,8 +9,7 @@
 
 #include "nnc_internal.h"
 
-void nnc_metrics_init(nnc_metrics *mt, const nnc_model_desc *d)
-{
+void nnc_metrics_init(nnc_metrics *mt, const nnc_model_desc *d) {
     mt->task = d->task;
     mt->steps = nnc_steps(d);
     mt->n_out = d->n_out / mt->steps; /* per classified row */
@@ -26,16 +25,14 @@ void nnc_metrics_init(nnc_metrics *mt, const nnc_model_desc *d)
     mt->n_scores = 0;
 }
 
-int nnc_n_classes(int task, int n_out)
-{
+int nnc_n_classes(int task, int n_out) {
     if (task == NNC_BINARY || (task == NNC_HINGE && n_out == 1)) return 2;
     if (task == NNC_SPARSE || task == NNC_ONEHOT) return n_out;
     return 0;
 }
 
 /* The true and the predicted class of one sample, by the accuracy's rules. */
-static void classes(const nnc_metrics *mt, const float *o, const float *t, int *truth, int *pred)
-{
+static void classes(const nnc_metrics *mt, const float *o, const float *t, int *truth, int *pred) {
     int k = mt->n_out;
     if (mt->task == NNC_SPARSE) {
         *truth = (int)t[0], *pred = nnc_argmax(o, k);
@@ -48,8 +45,7 @@ static void classes(const nnc_metrics *mt, const float *o, const float *t, int *
     }
 }
 
-void nnc_metrics_add(nnc_metrics *mt, float batch_loss, const float *out, const float *y, int n)
-{
+void nnc_metrics_add(nnc_metrics *mt, float batch_loss, const float *out, const float *y, int n) {
     mt->loss_sum += (double)batch_loss * n;
     mt->n += n;
     if (!out || !y) return;
@@ -104,8 +100,7 @@ double nnc_metrics_accuracy(const nnc_metrics *mt) { return mt->n > 0 ? mt->corr
 double nnc_metrics_rmse(const nnc_metrics *mt) { return mt->n_values > 0 ? sqrt(mt->sq_sum / mt->n_values) : 0.0; }
 
 /* Precision (recall) of class c: tp over the samples predicted (labelled) c. */
-static double class_ratio(const nnc_metrics *mt, int c, int recall)
-{
+static double class_ratio(const nnc_metrics *mt, int c, int recall) {
     int k = mt->n_classes;
     double tp = mt->confusion[c * k + c], all = 0;
     for (int j = 0; j < k; j++) all += recall ? mt->confusion[c * k + j] : mt->confusion[j * k + c];
@@ -114,8 +109,7 @@ static double class_ratio(const nnc_metrics *mt, int c, int recall)
 
 /* Binary: of class 1 (Keras' Precision/Recall at threshold 0.5); more
  * classes: the mean over classes (scikit-learn's average = "macro"). */
-static double precision_recall(const nnc_metrics *mt, int recall)
-{
+static double precision_recall(const nnc_metrics *mt, int recall) {
     int k = mt->n_classes;
     double sum = 0;
     if (!mt->confusion || !k) return NAN;
@@ -124,16 +118,14 @@ static double precision_recall(const nnc_metrics *mt, int recall)
     return sum / k;
 }
 
-static int by_score(const void *a, const void *b)
-{
+static int by_score(const void *a, const void *b) {
     float x = ((const nnc_scored *)a)->score, y = ((const nnc_scored *)b)->score;
     return (x > y) - (x < y);
 }
 
 /* The Mann-Whitney statistic: the sum of the positives' ranks (tied scores
  * share their mean rank), less the smallest possible sum, over pos * neg. */
-double nnc_auc(nnc_scored *s, int n)
-{
+double nnc_auc(nnc_scored *s, int n) {
     double pos = 0, rank_sum = 0;
     qsort(s, (size_t)n, sizeof *s, by_score);
     for (int i = 0; i < n;) {
@@ -148,8 +140,7 @@ double nnc_auc(nnc_scored *s, int n)
     return (rank_sum - pos * (pos + 1) / 2) / (pos * neg);
 }
 
-double nnc_metric_value(const nnc_metrics *mt, const nnc_metric *m)
-{
+double nnc_metric_value(const nnc_metrics *mt, const nnc_metric *m) {
     switch (m->kind) {
     case NNC_METRIC_ACCURACY:
     case NNC_METRIC_BINARY_ACCURACY: return nnc_metrics_accuracy(mt);
@@ -164,8 +155,7 @@ double nnc_metric_value(const nnc_metrics *mt, const nnc_metric *m)
     return NAN;
 }
 
-const char *nnc_metric_name(const nnc_metric *m)
-{
+const char *nnc_metric_name(const nnc_metric *m) {
     static const char *const names[NNC_METRIC_KINDS] = {
         "?", "accuracy", "binary_accuracy", "mse", "mae", "rmse", "precision", "recall", "auc", "top_k_accuracy",
     };
@@ -174,8 +164,7 @@ const char *nnc_metric_name(const nnc_metric *m)
 
 /* The first maximum, like numpy; a NaN never wins, so a diverged model
  * scores class 0 instead of reading past the row. */
-int nnc_argmax(const float *v, int n)
-{
+int nnc_argmax(const float *v, int n) {
     int best = 0;
     for (int i = 1; i < n; i++)
         if (v[i] > v[best] || (v[best] != v[best] && v[i] == v[i])) best = i;
@@ -183,15 +172,13 @@ int nnc_argmax(const float *v, int n)
 }
 
 /* Written so that exp() never overflows, for large logits of either sign. */
-float nnc_sigmoid(float z)
-{
+float nnc_sigmoid(float z) {
     if (z >= 0) return 1.0f / (1.0f + expf(-z));
     float e = expf(z);
     return e / (1.0f + e);
 }
 
-void nnc_softmax(float *p, const float *z, int n)
-{
+void nnc_softmax(float *p, const float *z, int n) {
     float max = z[nnc_argmax(z, n)];
     double sum = 0;
     for (int i = 0; i < n; i++) sum += p[i] = expf(z[i] - max);

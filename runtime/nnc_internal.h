@@ -6,8 +6,7 @@
 #include "nnc_rt.h"
 
 /* a * b without wrapping; 0 if it would. */
-static inline int nnc_mul(size_t a, size_t b, size_t *r)
-{
+static inline int nnc_mul(size_t a, size_t b, size_t *r) {
     if (b && a > (size_t)-1 / b) return 0;
     *r = a * b;
     return 1;

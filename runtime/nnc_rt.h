@@ -79,14 +79,29 @@ typedef struct nnc_metric {
     int k;      /* top_k_accuracy's k; 0 otherwise */
 } nnc_metric;
 
+/* What the glue program of a generated model tells the runtime. Filled with
+ * designated initializers (.batch = ...): fields are grouped by meaning and
+ * may move; a field left out is 0 or NULL. */
 typedef struct nnc_model_desc {
+    /* ---- the model: its name and what one sample is */
     const char *name;        /* model name, e.g. "digits" */
     const char *source;      /* the .nn file, for messages */
+    const char *summary;     /* `nnc summary`'s text, for the --report page; NULL: none */
     int batch;               /* compile-time batch size (max samples per call) */
     int n_in, n_out;         /* floats per input sample, per output sample */
     int n_target;            /* floats per target sample */
     int task;                /* NNC_REGRESSION ... NNC_HINGE */
     int logits;              /* outputs are logits (apply sigmoid/softmax for probabilities) */
+    /* classification at every step of a sequence output [T, K]: each output
+     * sample is `steps` rows of n_out / steps values, and its targets `steps`
+     * labels (sparse, binary) or `steps` rows of n_out / steps (one-hot);
+     * every step is scored as a sample. 0 or 1: one row */
+    int steps;
+    /* > 0 when the input values are token ids (an embedding layer first),
+     * which must then be integers in [0, token_ids); 0: any number */
+    int token_ids;
+
+    /* ---- parameters and the generated functions over them */
     size_t n_params;         /* floats in the parameter block */
     const nnc_tensor *tensors;
     int n_tensors;
@@ -98,65 +113,58 @@ typedef struct nnc_model_desc {
     float (*evaluate)(void *m, const float *x, const float *y, int n, float *out);
     /* inference-mode forward on n <= batch samples; writes n*n_out outputs */
     void (*predict)(void *m, const float *x, int n, float *out);
-    /* fit() / data() / preprocess() from the model file; flags override them */
-    int epochs;
-    int shuffle;
-    uint64_t seed;
-    double validation_split;
-    const char *train_path;  /* NULL if the model names none */
-    const char *test_path;   /* NULL if the model names none */
-    int preprocess;          /* NNC_PRE_* */
-    /* the learning rate of the next optimizer step (shown in the training
-     * log); NULL if the model has none to report */
+
+    /* ---- the learning rate: the rate of the next optimizer step (shown in
+     * the training log; NULL if the model has none to report), and the
+     * multiplier reduce_lr_on_plateau sets, which the generated
+     * NAME_learning_rate applies (0 reads as 1; NULL: the rate cannot be
+     * reduced) */
     float (*learning_rate)(void *m);
-    /* ---- callbacks(...) (workflow): NULL when the model file has none */
-    const nnc_callbacks *callbacks;
-    /* ---- metrics(...) (workflow): NULL reports the task's default metric
-     * (accuracy, or rmse for regression) */
-    const nnc_metric *metrics;
-    /* ---- resuming (workflow): the optimizer state, for the checkpoint an
-     * interrupted run saves; state NULL: the model cannot be resumed */
+    float *(*lr_scale)(void *m);
+
+    /* ---- the optimizer state, for the checkpoint an interrupted run saves
+     * and --resume reads; state NULL: the model cannot be resumed */
     const nnc_tensor *state_tensors; /* offsets in floats from state(m) */
     int n_state_tensors;
     size_t n_state;                  /* floats in the state block */
     float *(*state)(void *m);
     long *(*step)(void *m);          /* optimizer steps taken */
-    /* ---- data(train_labels, test_labels, scale) (images): the IDX label
-     * files of train_path / test_path (NULL: the MNIST name beside them), and
-     * the divisor of every input value read (0 or 1: none) */
-    const char *train_labels_path;
-    const char *test_labels_path;
-    double input_scale;
-    /* ---- embedding (sequences): > 0 when the input values are token ids,
-     * which must then be integers in [0, token_ids); 0: any number */
-    int token_ids;
-    /* ---- flow: fit(validation_data, validation_labels) -- a file (and the
-     * IDX or .npy labels of its inputs) validated on instead of a split;
-     * NULL: none */
-    const char *val_path;
-    const char *val_labels_path;
-    /* reduce_lr_on_plateau's multiplier of the learning rate, which the
-     * generated NAME_learning_rate applies (0 reads as 1); NULL: the
-     * model has none, so its rate cannot be reduced */
-    float *(*lr_scale)(void *m);
-    /* cross_validate(k): k-fold cross-validation by default; 0: none */
-    int cross_validate;
-    /* `nnc summary`'s text, for the --report page; NULL: none */
-    const char *summary;
-    /* data(format): NNC_FORMAT_AUTO tells CSV, IDX and .npy files apart by
-     * their first bytes; the others insist on one */
-    int data_format;
+
+    /* ---- training: fit() from the model file; flags override them */
+    int epochs;
+    int shuffle;
+    uint64_t seed;
+    double validation_split;
+    int cross_validate;      /* cross_validate(k): k-fold cross-validation by default; 0: none */
     /* fit(class_weight): the model's per-class weights of the training
      * loss (n_class_weights of them), NULL: none; balanced: the runtime
      * sets them from the training labels, n / (classes * count) */
     float *(*class_weight)(void *m);
     int n_class_weights;
     int class_weight_balanced;
-    /* ---- seqce: classification at every step of a sequence output [T, K]:
-     * each output sample is `steps` rows of n_out / steps values, and its
-     * targets `steps` labels (sparse, binary) or `steps` rows of n_out /
-     * steps (one-hot); every step is scored as a sample. 0 or 1: one row */
-    int steps;
+    const nnc_callbacks *callbacks; /* callbacks(...); NULL: none */
+    /* metrics(...); NULL reports the task's default metric (accuracy, or
+     * rmse for regression) */
+    const nnc_metric *metrics;
+
+    /* ---- data files: data(...) and fit(validation_data, ...); NULL where
+     * the model names none */
+    const char *train_path;
+    const char *test_path;
+    /* IDX label files of train_path / test_path (NULL: the MNIST name beside them) */
+    const char *train_labels_path;
+    const char *test_labels_path;
+    /* a file (and the IDX or .npy labels of its inputs) validated on
+     * instead of a split */
+    const char *val_path;
+    const char *val_labels_path;
+    /* data(format): NNC_FORMAT_AUTO tells CSV, IDX and .npy files apart by
+     * their first bytes; the others insist on one */
+    int data_format;
+
+    /* ---- reading the inputs */
+    double input_scale;      /* data(scale): the divisor of every input value read (0 or 1: none) */
+    int preprocess;          /* preprocess(): NNC_PRE_* */
 } nnc_model_desc;
 
 /* Entry point of a training/eval/predict program; returns the exit status. */

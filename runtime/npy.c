@@ -35,8 +35,7 @@ typedef struct npy_file {
     unsigned char *data;    /* numel * size bytes, little-endian */
 } npy_file;
 
-int nnc_is_npy(const char *path)
-{
+int nnc_is_npy(const char *path) {
     unsigned char m[6];
     gzFile z = gzopen(path, "rb");
     if (!z) return -1;
@@ -47,8 +46,7 @@ int nnc_is_npy(const char *path)
 
 /* The value of 'key' in the header dict: a pointer just past "'key':" and
  * its blanks, or NULL. */
-static const char *dict_value(const char *h, const char *key)
-{
+static const char *dict_value(const char *h, const char *key) {
     char q[40];
     const char *p;
     for (int quote = 0; quote < 2; quote++) {
@@ -65,8 +63,7 @@ static const char *dict_value(const char *h, const char *key)
     return NULL;
 }
 
-static int npy_read(npy_file *f, const char *path)
-{
+static int npy_read(npy_file *f, const char *path) {
     unsigned char pre[12];
     char *header = NULL, descr[32];
     const char *v;
@@ -196,8 +193,7 @@ out:
 }
 
 /* Element i as a double, from little-endian bytes whatever the host. */
-static double element(const npy_file *f, long long i)
-{
+static double element(const npy_file *f, long long i) {
     const unsigned char *p = f->data + (size_t)i * (size_t)f->size;
     uint64_t u = 0;
     for (int k = f->size - 1; k >= 0; k--) u = u << 8 | p[k];
@@ -217,8 +213,7 @@ static double element(const npy_file *f, long long i)
 }
 
 /* A target value the task accepts, as parse_row() in data.c checks CSV's. */
-static const char *bad_target(const nnc_model_desc *d, double v)
-{
+static const char *bad_target(const nnc_model_desc *d, double v) {
     if (d->task == NNC_SPARSE && !(v >= 0 && v < nnc_row_out(d) && v == floor(v))) return "is not a class in [0, n_out)";
     if (d->task == NNC_BINARY && v != 0 && v != 1) return "is not 0 or 1";
     if (d->task == NNC_ONEHOT && !(v >= 0 && v <= 1)) return "is not in [0, 1]";
@@ -226,8 +221,7 @@ static const char *bad_target(const nnc_model_desc *d, double v)
     return NULL;
 }
 
-static char *shape_str(const npy_file *f, char *buf, size_t cap)
-{
+static char *shape_str(const npy_file *f, char *buf, size_t cap) {
     size_t n = (size_t)snprintf(buf, cap, "(");
     for (int i = 0; i < f->ndim && n < cap; i++)
         n += (size_t)snprintf(buf + n, cap - n, "%s%lld", i ? ", " : "", f->dim[i]);
@@ -236,8 +230,7 @@ static char *shape_str(const npy_file *f, char *buf, size_t cap)
 }
 
 int nnc_npy_load(nnc_dataset *ds, const char *path, const char *labels, const nnc_model_desc *d,
-                 int targets_optional)
-{
+                 int targets_optional) {
     npy_file x, y = {0};
     char s1[128], s2[128];
     int rc = -1;

@@ -21,8 +21,7 @@ typedef struct history {
     double *v; /* v[row * n_cols + col]; NaN where empty */
 } history;
 
-static int col(const history *h, const char *name)
-{
+static int col(const history *h, const char *name) {
     for (int c = 0; c < h->n_cols; c++)
         if (!strcmp(h->name[c], name)) return c;
     return -1;
@@ -31,8 +30,7 @@ static int col(const history *h, const char *name)
 static double at(const history *h, int row, int c) { return h->v[(size_t)row * (size_t)h->n_cols + (size_t)c]; }
 
 /* The header names the columns; every other line is one epoch's numbers. */
-static int history_read(history *h, const char *path)
-{
+static int history_read(history *h, const char *path) {
     FILE *f = fopen(path, "r");
     char line[8192];
     int cap = 0;
@@ -66,8 +64,7 @@ static int history_read(history *h, const char *path)
     return 0;
 }
 
-static void html_text(FILE *f, const char *s)
-{
+static void html_text(FILE *f, const char *s) {
     for (; s && *s; s++) {
         if (*s == '<') fputs("&lt;", f);
         else if (*s == '>') fputs("&gt;", f);
@@ -78,8 +75,7 @@ static void html_text(FILE *f, const char *s)
 }
 
 /* A round step for about n ticks over span: 1, 2 or 5 times a power of ten. */
-static double tick_step(double span, int n)
-{
+static double tick_step(double span, int n) {
     double raw = span / n, p = pow(10, floor(log10(raw))), r = raw / p;
     return (r < 1.5 ? 1 : r < 3.5 ? 2 : r < 7.5 ? 5 : 10) * p;
 }
@@ -90,8 +86,7 @@ static double tick_step(double span, int n)
 enum { W = 520, H = 300, ML = 64, MR = 16, MT = 54, MB = 46 };
 
 /* One chart: column a (training) and b (validation, -1: none) by epoch. */
-static void chart(FILE *f, const history *h, const char *title, int a, int b, const nnc_report *r, int log_scale)
-{
+static void chart(FILE *f, const history *h, const char *title, int a, int b, const nnc_report *r, int log_scale) {
     int ep = col(h, "epoch"), n = h->n_rows;
     double lo = HUGE_VAL, hi = -HUGE_VAL, x0 = 1, x1 = n > 1 ? at(h, n - 1, ep) : 2;
     for (int i = 0; i < n; i++)
@@ -182,8 +177,7 @@ static void chart(FILE *f, const history *h, const char *title, int a, int b, co
 
 /* Rows: true class, columns: predicted; each cell shaded by its share of
  * the row (the class's recall on the diagonal), the count written in it. */
-static void heat_map(FILE *f, const nnc_report *r)
-{
+static void heat_map(FILE *f, const nnc_report *r) {
     int k = r->n_classes, cell = k <= 10 ? 40 : k <= 20 ? 24 : 14, off = 70;
     int w = off + k * cell + 10, h = off + k * cell + 10;
     fprintf(f, "<figure class=\"confusion\">\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
@@ -221,8 +215,7 @@ static void heat_map(FILE *f, const nnc_report *r)
     fprintf(f, "</svg>\n</figure>\n");
 }
 
-int nnc_report_html(const nnc_model_desc *d, const nnc_report *r)
-{
+int nnc_report_html(const nnc_model_desc *d, const nnc_report *r) {
     history h;
     nnc_outfile o;
     char path[4096];

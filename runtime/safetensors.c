@@ -48,8 +48,7 @@ typedef struct jparser {
     size_t err_at;
 } jparser;
 
-static int jfail(jparser *p, const char *msg)
-{
+static int jfail(jparser *p, const char *msg) {
     if (!p->err) {
         p->err = msg;
         p->err_at = p->i;
@@ -58,19 +57,16 @@ static int jfail(jparser *p, const char *msg)
 }
 
 /* A syntax error; running off the end is the likelier story when it happens there. */
-static int jexpect(jparser *p, const char *msg)
-{
+static int jexpect(jparser *p, const char *msg) {
     return jfail(p, p->i >= p->n ? "unexpected end of header" : msg);
 }
 
-static void jws(jparser *p)
-{
+static void jws(jparser *p) {
     while (p->i < p->n && (p->s[p->i] == ' ' || p->s[p->i] == '\t' || p->s[p->i] == '\n' || p->s[p->i] == '\r'))
         p->i++;
 }
 
-static int jnew(jparser *p, int type)
-{
+static int jnew(jparser *p, int type) {
     if (p->nn == p->cap) {
         int cap = p->cap ? (p->cap > INT_MAX / 2 ? INT_MAX : p->cap * 2) : 64;
         jnode *nd = p->nn == INT_MAX ? NULL : realloc(p->node, (size_t)cap * sizeof *nd);
@@ -87,8 +83,7 @@ static int jnew(jparser *p, int type)
 
 static int is_digit(char c) { return c >= '0' && c <= '9'; }
 
-static int hex4(const char *s, uint32_t *out)
-{
+static int hex4(const char *s, uint32_t *out) {
     uint32_t v = 0;
     for (int k = 0; k < 4; k++) {
         char c = s[k];
@@ -100,8 +95,7 @@ static int hex4(const char *s, uint32_t *out)
     return 0;
 }
 
-static size_t put_utf8(char *w, uint32_t cp)
-{
+static size_t put_utf8(char *w, uint32_t cp) {
     if (cp < 0x80) { w[0] = (char)cp; return 1; }
     if (cp < 0x800) {
         w[0] = (char)(0xC0 | cp >> 6);
@@ -122,8 +116,7 @@ static size_t put_utf8(char *w, uint32_t cp)
 }
 
 /* p->s[p->i] is the opening quote. */
-static int jstring(jparser *p, const char **out)
-{
+static int jstring(jparser *p, const char **out) {
     char *s = p->s;
     size_t start = p->i + 1, r = start, w = start;
     for (;;) {
@@ -171,8 +164,7 @@ static int jstring(jparser *p, const char **out)
     return 0;
 }
 
-static int jnumber(jparser *p, jnode *nd)
-{
+static int jnumber(jparser *p, jnode *nd) {
     const char *s = p->s;
     size_t i = p->i, n = p->n;
     int neg = 0, plain = 1, over = 0;
@@ -205,16 +197,14 @@ static int jnumber(jparser *p, jnode *nd)
     return 0;
 }
 
-static int jliteral(jparser *p, const char *word, int type)
-{
+static int jliteral(jparser *p, const char *word, int type) {
     size_t k = strlen(word);
     if (p->n - p->i < k || memcmp(p->s + p->i, word, k) != 0) return jfail(p, "unexpected character");
     p->i += k;
     return jnew(p, type);
 }
 
-static int jvalue(jparser *p, int depth)
-{
+static int jvalue(jparser *p, int depth) {
     jws(p);
     if (p->i >= p->n) return jfail(p, "unexpected end of header");
     char c = p->s[p->i];
@@ -283,43 +273,37 @@ static const struct { const char *name; int size; } dtypes[] = {
     {"BF16", 2}, {"I32", 4}, {"U32", 4}, {"F32", 4}, {"I64", 8}, {"U64", 8}, {"F64", 8},
 };
 
-static uint64_t le64(const unsigned char *b)
-{
+static uint64_t le64(const unsigned char *b) {
     uint64_t v = 0;
     for (int k = 7; k >= 0; k--) v = v << 8 | b[k];
     return v;
 }
 
-static uint32_t le32(const unsigned char *b)
-{
+static uint32_t le32(const unsigned char *b) {
     return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
 }
 
 /* A name quoted for a message. */
 typedef struct { char s[80]; } qname;
-static qname q(const char *name)
-{
+static qname q(const char *name) {
     qname r;
     nnc_printable(r.s, sizeof r.s, name, strlen(name));
     return r;
 }
 
-static void shape_str(char *buf, size_t cap, int ndim, const uint64_t *shape)
-{
+static void shape_str(char *buf, size_t cap, int ndim, const uint64_t *shape) {
     size_t k = (size_t)snprintf(buf, cap, "[");
     for (int i = 0; i < ndim && k < cap; i++)
         k += (size_t)snprintf(buf + k, cap - k, "%s%llu", i ? ", " : "", (unsigned long long)shape[i]);
     if (k < cap) snprintf(buf + k, cap - k, "]");
 }
 
-static int cmp_str(const void *a, const void *b)
-{
+static int cmp_str(const void *a, const void *b) {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
 /* The first key that occurs twice in object obj, or NULL. */
-static const char *dup_key(const jparser *p, const jnode *obj, const char **scratch)
-{
+static const char *dup_key(const jparser *p, const jnode *obj, const char **scratch) {
     int k = 0;
     for (int c = obj->first; c >= 0; c = p->node[c].next) scratch[k++] = p->node[c].key;
     qsort(scratch, (size_t)k, sizeof *scratch, cmp_str);
@@ -328,16 +312,14 @@ static const char *dup_key(const jparser *p, const jnode *obj, const char **scra
     return NULL;
 }
 
-static int cmp_offset(const void *a, const void *b)
-{
+static int cmp_offset(const void *a, const void *b) {
     const nnc_st_tensor *x = *(const nnc_st_tensor *const *)a, *y = *(const nnc_st_tensor *const *)b;
     if (x->data != y->data) return x->data < y->data ? -1 : 1;
     return x->nbytes < y->nbytes ? -1 : x->nbytes > y->nbytes;
 }
 
 static int read_tensor(const char *file, const jparser *p, const jnode *obj, nnc_st_tensor *t,
-                       const unsigned char *data, size_t data_len)
-{
+                       const unsigned char *data, size_t data_len) {
     const jnode *dt = NULL, *sh = NULL, *off = NULL;
     const char *name = obj->key;
     int size = 0;
@@ -415,8 +397,7 @@ static int read_tensor(const char *file, const jparser *p, const jnode *obj, nnc
     return 0;
 }
 
-static int st_parse(nnc_st_file *f)
-{
+static int st_parse(nnc_st_file *f) {
     const char *file = f->path;
     jparser p;
     const char **scratch = NULL;
@@ -523,16 +504,14 @@ out:
     return rc;
 }
 
-static char *copy_str(const char *s)
-{
+static char *copy_str(const char *s) {
     size_t n = strlen(s) + 1;
     char *c = malloc(n);
     if (c) memcpy(c, s, n);
     return c;
 }
 
-int nnc_st_read_mem(nnc_st_file *f, const char *name, const void *data, size_t size)
-{
+int nnc_st_read_mem(nnc_st_file *f, const char *name, const void *data, size_t size) {
     memset(f, 0, sizeof *f);
     f->path = copy_str(name);
     f->buf = malloc(size ? size : 1);
@@ -549,8 +528,7 @@ int nnc_st_read_mem(nnc_st_file *f, const char *name, const void *data, size_t s
     return 0;
 }
 
-int nnc_st_read(nnc_st_file *f, const char *path)
-{
+int nnc_st_read(nnc_st_file *f, const char *path) {
     struct stat sb;
     size_t cap, n = 0;
     unsigned char *buf;
@@ -596,8 +574,7 @@ int nnc_st_read(nnc_st_file *f, const char *path)
     return 0;
 }
 
-void nnc_st_free(nnc_st_file *f)
-{
+void nnc_st_free(nnc_st_file *f) {
     free(f->path);
     free(f->buf);
     free(f->t);
@@ -605,22 +582,19 @@ void nnc_st_free(nnc_st_file *f)
     memset(f, 0, sizeof *f);
 }
 
-const nnc_st_tensor *nnc_st_find(const nnc_st_file *f, const char *name)
-{
+const nnc_st_tensor *nnc_st_find(const nnc_st_file *f, const char *name) {
     for (int i = 0; i < f->n; i++)
         if (strcmp(f->t[i].name, name) == 0) return &f->t[i];
     return NULL;
 }
 
-const char *nnc_st_meta(const nnc_st_file *f, const char *key)
-{
+const char *nnc_st_meta(const nnc_st_file *f, const char *key) {
     for (int i = 0; i < f->n_meta; i++)
         if (strcmp(f->meta[i].key, key) == 0) return f->meta[i].value;
     return NULL;
 }
 
-static float from_f16(uint32_t h)
-{
+static float from_f16(uint32_t h) {
     uint32_t exp = h >> 10 & 0x1F, man = h & 0x3FF;
     float v = exp == 0 ? ldexpf((float)man, -24)
               : exp == 31 ? (man ? NAN : INFINITY)
@@ -628,15 +602,13 @@ static float from_f16(uint32_t h)
     return h & 0x8000 ? -v : v;
 }
 
-static float from_bits(uint32_t u)
-{
+static float from_bits(uint32_t u) {
     float v;
     memcpy(&v, &u, sizeof v);
     return v;
 }
 
-int nnc_st_to_f32(const nnc_st_file *f, const nnc_st_tensor *t, float *dst)
-{
+int nnc_st_to_f32(const nnc_st_file *f, const nnc_st_tensor *t, float *dst) {
     const unsigned char *s = t->data;
     size_t n = (size_t)t->numel;
     if (strcmp(t->dtype, "F32") == 0) {
@@ -675,8 +647,7 @@ int nnc_st_to_f32(const nnc_st_file *f, const nnc_st_tensor *t, float *dst)
 
 typedef struct sbuf { char *s; size_t len, cap; int oom; } sbuf;
 
-static void sb_add(sbuf *b, const char *s, size_t n)
-{
+static void sb_add(sbuf *b, const char *s, size_t n) {
     if (b->oom) return;
     if (b->len + n + 1 > b->cap) {
         size_t cap = b->cap ? b->cap : 256;
@@ -693,8 +664,7 @@ static void sb_add(sbuf *b, const char *s, size_t n)
 
 static void sb_puts(sbuf *b, const char *s) { sb_add(b, s, strlen(s)); }
 
-static void sb_json(sbuf *b, const char *s)
-{
+static void sb_json(sbuf *b, const char *s) {
     sb_add(b, "\"", 1);
     for (; *s; s++) {
         unsigned char c = (unsigned char)*s;
@@ -716,15 +686,13 @@ static void sb_json(sbuf *b, const char *s)
 /* Tensors written as I64, the values rounded to integers: batch norm's
  * num_batches_tracked, which PyTorch keeps as int64, so a file nnc writes
  * loads into a PyTorch module with strict dtypes and round-trips byte for byte. */
-static int is_int64(const char *name)
-{
+static int is_int64(const char *name) {
     static const char suffix[] = ".num_batches_tracked";
     size_t n = strlen(name), k = sizeof suffix - 1;
     return n >= k && strcmp(name + n - k, suffix) == 0;
 }
 
-int nnc_st_write(const char *path, const nnc_st_entry *t, int n, const nnc_st_kv *meta, int n_meta)
-{
+int nnc_st_write(const char *path, const nnc_st_entry *t, int n, const nnc_st_kv *meta, int n_meta) {
     sbuf h = {0};
     char num[64];
     uint64_t off = 0;
@@ -818,15 +786,13 @@ int nnc_st_write(const char *path, const nnc_st_entry *t, int n, const nnc_st_kv
 /* ---- model weights */
 
 /* Error lines after the first are appended, up to a limit. */
-static void problem(int *count, const char *line)
-{
+static void problem(int *count, const char *line) {
     if (*count == 0) nnc_errorf("%s", line);
     else if (*count < 10) nnc_error_addf("%s", line);
     ++*count;
 }
 
-static int check_tensor(const nnc_model_desc *d, const nnc_tensor *t, uint64_t *shape, size_t *numel)
-{
+static int check_tensor(const nnc_model_desc *d, const nnc_tensor *t, uint64_t *shape, size_t *numel) {
     size_t n = 1;
     if (t->ndim < 0 || t->ndim > 4)
         return nnc_errorf("error: model '%s': tensor '%s' has %d dimensions", d->name, t->name, t->ndim);
@@ -842,8 +808,7 @@ static int check_tensor(const nnc_model_desc *d, const nnc_tensor *t, uint64_t *
     return 0;
 }
 
-static int list_to_str(char **out, const float *v, int n)
-{
+static int list_to_str(char **out, const float *v, int n) {
     sbuf b = {0};
     char num[32];
     sb_puts(&b, "");
@@ -859,8 +824,7 @@ static int list_to_str(char **out, const float *v, int n)
     return 0;
 }
 
-int nnc_weights_save(const char *path, const nnc_model_desc *d, void *m, const nnc_prep *p)
-{
+int nnc_weights_save(const char *path, const nnc_model_desc *d, void *m, const nnc_prep *p) {
     nnc_st_entry *e = nnc_alloc((size_t)d->n_tensors + 1, sizeof *e);
     float *params = d->params(m);
     char *shift = NULL, *scale = NULL;
@@ -893,8 +857,7 @@ out:
 }
 
 /* "1.5,-2,3e-3" into exactly n floats. */
-static int parse_list(const nnc_st_file *f, const char *key, float *v, int n)
-{
+static int parse_list(const nnc_st_file *f, const char *key, float *v, int n) {
     const char *s = nnc_st_meta(f, key), *c;
     int count = 0;
     if (!s) return nnc_errorf("%s: error: metadata %s is missing", f->path, key);
@@ -916,8 +879,7 @@ static int parse_list(const nnc_st_file *f, const char *key, float *v, int n)
     return 0;
 }
 
-static int load_prep(const nnc_st_file *f, const nnc_model_desc *d, nnc_prep *p)
-{
+static int load_prep(const nnc_st_file *f, const nnc_model_desc *d, nnc_prep *p) {
     const char *kind = nnc_st_meta(f, "nnc.preprocess");
     memset(p, 0, sizeof *p);
     p->n = d->n_in;
@@ -942,8 +904,7 @@ static int load_prep(const nnc_st_file *f, const nnc_model_desc *d, nnc_prep *p)
     return 0;
 }
 
-int nnc_weights_load(const char *path, const nnc_model_desc *d, void *m, nnc_prep *p)
-{
+int nnc_weights_load(const char *path, const nnc_model_desc *d, void *m, nnc_prep *p) {
     nnc_st_file f;
     float *params = d->params(m), *tmp = NULL;
     nnc_prep prep = {0};

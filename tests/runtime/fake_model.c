@@ -49,8 +49,7 @@ typedef struct fake_model { float p[N_PARAMS]; } fake_model;
 
 static float *params(void *m) { return ((fake_model *)m)->p; }
 
-static void init(void *m, uint64_t seed)
-{
+static void init(void *m, uint64_t seed) {
     nnc_rng r;
     float *p = params(m);
     nnc_rng_seed(&r, seed);
@@ -58,13 +57,11 @@ static void init(void *m, uint64_t seed)
     for (int i = N_W; i < N_PARAMS; i++) p[i] = 0;
 }
 
-static void check_n(int n)
-{
+static void check_n(int n) {
     if (n < 1 || n > BATCH) abort();
 }
 
-static void forward(const float *p, const float *x, int n, float *out)
-{
+static void forward(const float *p, const float *x, int n, float *out) {
     for (int i = 0; i < n; i++)
         for (int j = 0; j < N_OUT; j++) {
             float s = p[N_W + j];
@@ -74,8 +71,7 @@ static void forward(const float *p, const float *x, int n, float *out)
 }
 
 /* Mean loss over the batch; g (if not NULL) receives dloss/dout. */
-static float loss(const float *out, const float *y, int n, float *g)
-{
+static float loss(const float *out, const float *y, int n, float *g) {
     double total = 0;
     for (int i = 0; i < n; i++) {
         const float *z = out + i * N_OUT;
@@ -116,8 +112,7 @@ static float loss(const float *out, const float *y, int n, float *g)
     return (float)(total / n);
 }
 
-static float train_step(void *m, const float *x, const float *y, int n)
-{
+static float train_step(void *m, const float *x, const float *y, int n) {
     float out[BATCH * N_OUT], g[BATCH * N_OUT], *p = params(m);
     check_n(n);
     forward(p, x, n, out);
@@ -130,15 +125,13 @@ static float train_step(void *m, const float *x, const float *y, int n)
     return l;
 }
 
-static float evaluate(void *m, const float *x, const float *y, int n, float *out)
-{
+static float evaluate(void *m, const float *x, const float *y, int n, float *out) {
     check_n(n);
     forward(params(m), x, n, out);
     return loss(out, y, n, NULL);
 }
 
-static void predict(void *m, const float *x, int n, float *out)
-{
+static void predict(void *m, const float *x, int n, float *out) {
     check_n(n);
     forward(params(m), x, n, out);
 }
@@ -151,25 +144,42 @@ static const nnc_tensor tensors[] = {
 static fake_model model;
 
 #ifdef WITH_METRICS
-static const nnc_metric metrics[] = {
+static const nnc_metric fake_metrics[] = {
     {NNC_METRIC_AUC, 0}, {NNC_METRIC_PRECISION, 0}, {NNC_METRIC_RECALL, 0}, {NNC_METRIC_END, 0}};
 #else
-#define metrics NULL
+#define fake_metrics NULL
 #endif
 
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
     nnc_model_desc d = {
-        "fake", "fake.nn", BATCH, N_IN, N_OUT, N_TARGET, TASK, TASK != NNC_REGRESSION, N_PARAMS, tensors, 2,
-        params, init, train_step, evaluate, predict, EPOCHS, SHUFFLE, 42, VSPLIT,
-        getenv("FAKE_TRAIN"), getenv("FAKE_TEST"), PRE, NULL /* learning_rate */, NULL /* callbacks */,
-        metrics, NULL, 0, 0, NULL, NULL /* no optimizer state */,
-        getenv("FAKE_TRAIN_LABELS") && *getenv("FAKE_TRAIN_LABELS") ? getenv("FAKE_TRAIN_LABELS") : NULL,
-        NULL, 1.0, /* IDX or .npy labels, scale */
-        0, /* not token ids */
-        NULL, NULL, NULL, 0, NULL, /* validation_data and labels, lr_scale, cross_validate, summary */
-        NNC_FORMAT_AUTO, NULL, 0, 0, /* format, class_weight */
-        1, /* steps: one classified row per sample */
+        .name = "fake",
+        .source = "fake.nn",
+        .batch = BATCH,
+        .n_in = N_IN,
+        .n_out = N_OUT,
+        .n_target = N_TARGET,
+        .task = TASK,
+        .logits = TASK != NNC_REGRESSION,
+        .steps = 1,
+        .n_params = N_PARAMS,
+        .tensors = tensors,
+        .n_tensors = 2,
+        .params = params,
+        .init = init,
+        .train_step = train_step,
+        .evaluate = evaluate,
+        .predict = predict,
+        .epochs = EPOCHS,
+        .shuffle = SHUFFLE,
+        .seed = 42,
+        .validation_split = VSPLIT,
+        .metrics = fake_metrics,
+        .train_path = getenv("FAKE_TRAIN"),
+        .test_path = getenv("FAKE_TEST"),
+        .train_labels_path = getenv("FAKE_TRAIN_LABELS") && *getenv("FAKE_TRAIN_LABELS") ? getenv("FAKE_TRAIN_LABELS") : NULL,
+        .data_format = NNC_FORMAT_AUTO,
+        .input_scale = 1.0,
+        .preprocess = PRE,
     };
     return nnc_main(&d, &model, argc, argv);
 }

@@ -6,8 +6,7 @@
 
 #include "nnc_rt.h"
 
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
     nnc_st_file f;
     if (argc != 3) {
         fprintf(stderr, "usage: st_copy IN OUT\n");

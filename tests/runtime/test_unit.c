@@ -21,8 +21,7 @@ static const char *tmpdir = "/tmp";
 #if defined(__GNUC__)
 __attribute__((format(printf, 3, 4)))
 #endif
-static void check(const char *name, int ok, const char *fmt, ...)
-{
+static void check(const char *name, int ok, const char *fmt, ...) {
     if (ok) {
         printf("PASS: %s\n", name);
         return;
@@ -38,8 +37,7 @@ static void check(const char *name, int ok, const char *fmt, ...)
 
 /* ---- rng */
 
-static void test_rng(void)
-{
+static void test_rng(void) {
     nnc_rng a, b;
     nnc_rng_seed(&a, 0);
     /* splitmix64's first output from state 0 */
@@ -100,8 +98,7 @@ static void test_rng(void)
 
 /* ---- CSV */
 
-static nnc_model_desc desc(int task, int n_in, int n_out)
-{
+static nnc_model_desc desc(int task, int n_in, int n_out) {
     nnc_model_desc d;
     memset(&d, 0, sizeof d);
     d.name = "t";
@@ -113,8 +110,7 @@ static nnc_model_desc desc(int task, int n_in, int n_out)
     return d;
 }
 
-static int read_str(nnc_dataset *ds, const char *text, const nnc_model_desc *d, int optional)
-{
+static int read_str(nnc_dataset *ds, const char *text, const nnc_model_desc *d, int optional) {
     FILE *f = fmemopen((void *)text, strlen(text), "r");
     if (!f) return -2;
     int rc = nnc_data_read(ds, f, "t.csv", d, optional);
@@ -122,8 +118,7 @@ static int read_str(nnc_dataset *ds, const char *text, const nnc_model_desc *d, 
     return rc;
 }
 
-static void test_csv(void)
-{
+static void test_csv(void) {
     nnc_model_desc bin = desc(NNC_BINARY, 2, 1), sp = desc(NNC_SPARSE, 2, 3);
     nnc_dataset ds;
 
@@ -225,8 +220,7 @@ static void test_csv(void)
     check("csv error: a directory", rc == -1 && !strcmp(nnc_error(), want), "%s", nnc_error());
 }
 
-static void test_split_prep(void)
-{
+static void test_split_prep(void) {
     static const struct { int n; double s; int train; } cases[] = {
         {10, 0.2, 8}, {7, 0.3, 4}, {3, 0.5, 1}, {5, 0.1, 4}, {10, 0.3, 7}, {22, 0.25, 16}, {1000, 0.15, 850}, {9, 1.0 / 3, 6},
     };
@@ -285,8 +279,7 @@ static void test_split_prep(void)
 
 /* ---- metrics */
 
-static void test_metrics(void)
-{
+static void test_metrics(void) {
     nnc_model_desc d = desc(NNC_BINARY, 2, 1);
     nnc_metrics mt;
     d.logits = 1;
@@ -345,8 +338,7 @@ static void test_metrics(void)
 /* ---- safetensors */
 
 /* A file image: header length, header padded to 8, data. */
-static size_t mkst(unsigned char *buf, const char *json, const void *data, size_t n)
-{
+static size_t mkst(unsigned char *buf, const char *json, const void *data, size_t n) {
     size_t h = strlen(json), p = (h + 7) / 8 * 8;
     for (int k = 0; k < 8; k++) buf[k] = (unsigned char)((uint64_t)p >> (8 * k));
     memcpy(buf + 8, json, h);
@@ -355,8 +347,7 @@ static size_t mkst(unsigned char *buf, const char *json, const void *data, size_
     return 8 + p + n;
 }
 
-static void test_safetensors(void)
-{
+static void test_safetensors(void) {
     unsigned char buf[4096];
     float v[3] = {1.5f, -2, 3};
     nnc_st_file f;
@@ -494,16 +485,14 @@ static float probe_p[1];
 
 static float *probe_params(void *m) { (void)m; return probe_p; }
 static void probe_init(void *m, uint64_t seed) { (void)m; (void)seed; probe_p[0] = 0; }
-static float probe_train(void *m, const float *x, const float *y, int n)
-{
+static float probe_train(void *m, const float *x, const float *y, int n) {
     (void)m;
     (void)y;
     if (probe_calls < PROBE_MAX) probe_sizes[probe_calls++] = n;
     for (int i = 0; i < n && probe_n < PROBE_MAX; i++) probe_ids[probe_n++] = (int)x[i];
     return 1;
 }
-static float probe_eval(void *m, const float *x, const float *y, int n, float *out)
-{
+static float probe_eval(void *m, const float *x, const float *y, int n, float *out) {
     (void)m;
     (void)y;
     for (int i = 0; i < n; i++) {
@@ -512,16 +501,14 @@ static float probe_eval(void *m, const float *x, const float *y, int n, float *o
     }
     return 0;
 }
-static void probe_predict(void *m, const float *x, int n, float *out)
-{
+static void probe_predict(void *m, const float *x, int n, float *out) {
     (void)m;
     (void)x;
     for (int i = 0; i < n; i++) out[i] = 0;
 }
 static const nnc_tensor probe_tensors[] = {{"p", 0, 1, {1, 0, 0, 0}}};
 
-static int run_probe(int shuffle, const char *csv, const char *seed)
-{
+static int run_probe(int shuffle, const char *csv, const char *seed) {
     nnc_model_desc d = desc(NNC_REGRESSION, 1, 1);
     char *argv[] = {"probe", "train", "--data", (char *)csv, "--epochs", "3", "--quiet", "--seed", (char *)seed, NULL};
     d.batch = 5;
@@ -547,8 +534,7 @@ static int run_probe(int shuffle, const char *csv, const char *seed)
     return rc;
 }
 
-static void test_probe(void)
-{
+static void test_probe(void) {
     char csv[512];
     snprintf(csv, sizeof csv, "%s/probe.csv", tmpdir);
     FILE *f = fopen(csv, "w");
@@ -589,8 +575,7 @@ static void test_probe(void)
 
 /* ---- random corruption: errors, never crashes */
 
-static void test_fuzz(void)
-{
+static void test_fuzz(void) {
     unsigned char good[512], buf[600];
     float v[7] = {1, 2, 3, 4, 5, 6, 7};
     nnc_rng r;
@@ -654,8 +639,7 @@ static void test_fuzz(void)
           "accepted %d rejected %d", accepted, rejected);
 }
 
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
     if (argc > 1) tmpdir = argv[1];
     test_rng();
     test_csv();

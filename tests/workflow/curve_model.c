@@ -27,35 +27,30 @@ static int n_curve;
 static float *params(void *m) { return ((curve_model *)m)->w; }
 static void init(void *m, uint64_t seed) { (void)seed; params(m)[0] = 0; }
 
-static float at(float w)
-{
+static float at(float w) {
     int e = (int)w;
     e = e < 1 ? 1 : e > n_curve ? n_curve : e;
     return curve[e - 1];
 }
 
-static float train_step(void *m, const float *x, const float *y, int n)
-{
+static float train_step(void *m, const float *x, const float *y, int n) {
     (void)x, (void)y, (void)n;
     params(m)[0] += 1;
     return 2 - at(params(m)[0]);
 }
 
-static void predict(void *m, const float *x, int n, float *out)
-{
+static void predict(void *m, const float *x, int n, float *out) {
     (void)x;
     for (int i = 0; i < n; i++) out[i] = params(m)[0];
 }
 
-static float evaluate(void *m, const float *x, const float *y, int n, float *out)
-{
+static float evaluate(void *m, const float *x, const float *y, int n, float *out) {
     (void)y;
     predict(m, x, n, out);
     return at(params(m)[0]);
 }
 
-static float learning_rate(void *m)
-{
+static float learning_rate(void *m) {
     float s = ((curve_model *)m)->lr_scale;
     return (float)(0.5 * (s > 0 ? s : 1.0f));
 }
@@ -65,8 +60,7 @@ static nnc_metric metrics[8];
 static const char *metric_names[8];
 
 /* A monitor's name to its code: the six fixed ones, else a metric of METRICS. */
-static int monitor(const char *s)
-{
+static int monitor(const char *s) {
     static const char *const names[] = {"loss", "val_loss", "accuracy", "val_accuracy", "rmse", "val_rmse"};
     for (int i = 0; s && i < NNC_MON_COUNT; i++)
         if (!strcmp(s, names[i])) return i;
@@ -77,8 +71,7 @@ static int monitor(const char *s)
     return NNC_MON_VAL_LOSS;
 }
 
-static int mode_of(const char *s)
-{
+static int mode_of(const char *s) {
     return !s ? NNC_MODE_AUTO : !strcmp(s, "max") ? NNC_MODE_MAX : !strcmp(s, "min") ? NNC_MODE_MIN : NNC_MODE_AUTO;
 }
 
@@ -87,8 +80,7 @@ static int env_int(const char *k) { return getenv(k) ? atoi(getenv(k)) : 0; }
 static const nnc_tensor tensors[] = {{"w", 0, 1, {1, 0, 0, 0}}};
 static curve_model model;
 
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
     nnc_callbacks cb = {0};
     const char *c = getenv("CURVE"), *mode = getenv("ES_MODE"), *ms = getenv("METRICS");
     static const char *const kinds[] = {"", "accuracy", "binary_accuracy", "mse", "mae", "rmse"};
