@@ -720,13 +720,15 @@ static void check_norm(const Spec *spec) {
 /* Keras' same: output ceil(n / s), total padding max((out - 1) s + e - n, 0)
  * for a window spanning e = d (f - 1) + 1, of which the smaller half goes
  * first (TensorFlow pads more at the end). */
-static void same_pad(long n, int e, int s, int *before) {
+static void same_pad(long n, long e, int s, int *before) {
     if (s < 1) {    /* a stride of 0 is reported by window_shape */
         *before = 0;
         return;
     }
-    long out = (n + s - 1) / s, total = (out - 1) * s + e - n;
-    *before = total > 0 ? (int)(total / 2) : 0;
+    /* In floating point: e and (out - 1) s may each be near 2^62. A padding
+     * past INT_MAX is kept at INT_MAX; window_shape refuses it. */
+    double out = (double)((n + s - 1) / s), total = (out - 1) * s + (double)e - (double)n;
+    *before = total <= 0 ? 0 : total / 2 >= INT_MAX ? INT_MAX : (int)(total / 2);
 }
 
 /* 1-D layers (conv1d, *_pooling1d) work on [C, L]: an image of height 1. */
@@ -765,7 +767,7 @@ void layer_window(const Layer *l, int win[WIN_SLOTS]) {
         win[WIN_G] = (int)l->in.dim[0];
     const ArgVal *p = call_arg(l->c, "padding");
     for (int a = 2 - rank; a < 2; a++) {
-        int e = win[WIN_DH + a] * (win[WIN_KH + a] - 1) + 1;
+        long e = (long)win[WIN_DH + a] * (win[WIN_KH + a] - 1) + 1;
         if (p->str && !strcmp(p->str, "same"))
             same_pad(l->in.dim[a + rank - 1], e, win[WIN_SH + a], &win[WIN_PT + a]);
         else if (!p->str)
@@ -820,6 +822,7 @@ static int window_shape(const Layer *l, Shape *cur) {
         return 0;
     }
     static const char *const axis[] = {"height", "width"};
+    Shape padded = *cur;
     for (int a = 2 - rank; a < 2; a++) {
         const char *an = rank == 1 ? "length" : axis[a];
         long n = cur->dim[a + rank - 1];
@@ -863,6 +866,20 @@ static int window_shape(const Layer *l, Shape *cur) {
             return 0;
         }
         cur->dim[a + rank - 1] = out;
+        /* The input as the convolution reads it, padded on both sides (the
+         * bottom or right by what the last window needs). */
+        double before = p->str && !strcmp(p->str, "same") ? w[WIN_PT + a] : p->str ? 0 : (double)p->shape.dim[a];
+        double after = (double)(out - 1) * s + (double)span - (double)n - before;
+        padded.dim[a + rank - 1] = (long)fmin(n + before + (after > 0 ? after : 0), 1e18);
+    }
+    /* The padded planes are the generated code's working space and its
+     * indices are C ints: they stay under the size limit as every value does. */
+    if (conv && !shape_numel_ok(&padded)) {
+        error_at(l->loc, "layer '%s' pads its input %s to %s, %s values per sample (%s), over the 2 GiB limit",
+                 l->name, shape_str(&l->in), shape_str(&padded), count_str(numel(&padded)),
+                 size_str(numel(&padded) * FLOAT_BYTES));
+        hint("use a smaller kernel_size, dilation_rate or padding");
+        return 0;
     }
     if (conv)
         cur->dim[0] = conv_filters(l);
@@ -1467,8 +1484,9 @@ static void check_callbacks(const Spec *spec) {
 /* Which metrics a loss's task reports: accuracy for classification,
  * binary_accuracy and auc for binary_crossentropy, mse/mae/rmse for
  * regression, precision/recall for the three cross-entropies and
- * kl_divergence, top_k_accuracy for more than k classes. */
-static void check_metrics(const Spec *spec) {
+ * kl_divergence, top_k_accuracy for more than k classes (checked only when
+ * every shape is known: after a failed layer the output is not). */
+static void check_metrics(const Spec *spec, int shapes_ok) {
     int op = spec->loss->e->op;
     const char *ln = spec->loss->e->name;
     int regression = is_regression(spec->loss), binary = op == OP_BCE;
@@ -1494,7 +1512,7 @@ static void check_metrics(const Spec *spec) {
             if (!classes) {
                 why = "more than two classes (sparse or categorical crossentropy)";
                 use = binary ? "accuracy or auc" : regression ? "rmse, mse or mae" : "accuracy";
-            } else if (call_num(c, "k") >= o.dim[o.ndim - 1]) {
+            } else if (shapes_ok && call_num(c, "k") >= o.dim[o.ndim - 1]) {
                 error_at(call_arg(c, "k")->loc, "top_k_accuracy with k = %.0f is always 1: the model has %ld classes",
                          call_num(c, "k"), (long)o.dim[o.ndim - 1]);
                 hint("use k < %ld", (long)o.dim[o.ndim - 1]);
@@ -1535,7 +1553,7 @@ Spec *check(const Ast *ast) {
     const Stmt *input = NULL, *loss = NULL, *opt = NULL, *fit = NULL, *data = NULL, *pre = NULL;
     const Stmt *cbs = NULL, *mets = NULL, *cv = NULL;
     const Stmt *first_layer = NULL;
-    int layers_ok = 1, input_ok = 0;
+    int layers_ok = 1, input_ok = 0, shapes_ok = 0;
     Loc input_loc = ast->loc;
     Vec layers = {0};
     for (int i = 0; i < ast->nstmts; i++) {
@@ -1613,7 +1631,7 @@ Spec *check(const Ast *ast) {
     need(ast, opt, "optimizer", "optimizer");
     if (!fit)
         spec->fit = bind(catalog_find("fit", K_STATEMENT), NULL, 0, ast->loc);
-    if (!pre)
+    if (!spec->preprocess)  /* absent, or misspelt (reported): later checks see none */
         spec->preprocess = bind(catalog_find("none", K_PREPROCESS), NULL, 0, ast->loc);
 
     spec->nlayers = layers.n;
@@ -1624,7 +1642,8 @@ Spec *check(const Ast *ast) {
     if (layers_ok && spec->nlayers) {
         name_layers(spec);
         check_initializers(spec);
-        if (input_ok && infer_shapes(spec, input_loc)) {
+        shapes_ok = input_ok && infer_shapes(spec, input_loc);
+        if (shapes_ok) {
             check_norm(spec);
             if (!check_step(spec) && spec->loss)
                 check_loss(spec);
@@ -1637,7 +1656,7 @@ Spec *check(const Ast *ast) {
     if (spec->data)
         check_data(spec);
     if (spec->loss && layers_ok && spec->nlayers)
-        check_metrics(spec);
+        check_metrics(spec, shapes_ok);
     if (spec->fit && spec->loss && layers_ok && spec->nlayers && input_ok && error_count() == errors)
         check_class_weight(spec);
     return error_count() > errors ? NULL : spec;
