@@ -11,7 +11,6 @@
 #include <string.h>
 
 #define FLOAT_BYTES 4.0
-#define MAX_BYTES (2.0 * 1024 * 1024 * 1024)   /* all storage stays below 2 GiB */
 
 /* ---- small helpers ---------------------------------------------------------- */
 
@@ -133,7 +132,7 @@ static double numel(const Shape *s) {
 }
 
 static int shape_numel_ok(const Shape *s) {
-    return numel(s) * FLOAT_BYTES < MAX_BYTES;
+    return numel(s) * FLOAT_BYTES < NNC_MAX_BYTES;
 }
 
 /* The name of the activation with this op ("softmax"). */
@@ -919,9 +918,8 @@ static int check_cell_activation(const Layer *l, const char *param) {
     if (!call_has(l->c, param))
         return 1;
     const ArgVal *a = call_arg(l->c, param);
-    int op = a->call->e->op;
-    if (op == OP_NONE || (act_grad_reads((Op)op) == ACT_THROUGH_Y && op != OP_SOFTMAX &&
-                          op != OP_LOG_SOFTMAX && op != OP_STEP))
+    int op = a->call->e->op, f = op_flags((Op)op);
+    if (op == OP_NONE || ((f & OPF_ELEMENTWISE) && (f & OPF_GRAD_Y) && op != OP_STEP))
         return 1;
     error_at(a->loc, "%s cannot be the %s of a recurrent layer", a->call->e->name, param);
     hint("%s", op == OP_SOFTMAX || op == OP_LOG_SOFTMAX ? "it works on whole rows; recurrent cells apply "
@@ -1094,8 +1092,8 @@ static void check_loss(const Spec *spec) {
     const Call *loss = spec->loss;
     const char *ln = loss->e->name;
     Shape o = spec->layers[spec->nlayers - 1].out;
-    int op = loss->e->op;
-    if (op != OP_BCE && op != OP_SCE && op != OP_CCE && op != OP_KLD)
+    int op = loss->e->op, task = op_task((Op)op);
+    if (task != TASK_BINARY && task != TASK_SPARSE && task != TASK_ONEHOT)
         return;
     if (o.ndim != 1 && o.ndim != 2) {
         error_at(loss->loc, "%s needs an output [k], or [T, k] for a class at every step, "
@@ -1237,7 +1235,8 @@ static void check_optimizer(const Call *opt) {
  * layer's output is kept per sample of the batch for the backward pass. */
 static void check_sizes(const Spec *spec) {
     const Call *opt = spec->optimizer;
-    double copies = 2 + optimizer_slots(opt), params = 0, acts = numel(&spec->input);
+    const char *states[4];
+    double copies = 2 + optimizer_states(opt, states), params = 0, acts = numel(&spec->input);
     const char *what = copies > 2 ? "weights, gradients and optimizer state"
                                   : "weights and gradients";
     for (int i = 0; i < spec->nlayers; i++) {
@@ -1276,7 +1275,7 @@ static void check_sizes(const Spec *spec) {
                            : call_has(l->c, "units") ? call_arg(l->c, "units") : NULL;
         if (size) {
             double bytes = params * copies * FLOAT_BYTES;
-            if (bytes >= MAX_BYTES) {
+            if (bytes >= NNC_MAX_BYTES) {
                 error_at(size->loc,
                          "the parameters up to layer '%s' need %s (%s), over the 2 GiB limit",
                          l->name, size_str(bytes), what);
@@ -1287,10 +1286,10 @@ static void check_sizes(const Spec *spec) {
     }
     const ArgVal *bs = call_arg(spec->fit, "batch_size");
     double pbytes = params * copies * FLOAT_BYTES, abytes = acts * bs->num * FLOAT_BYTES;
-    if (pbytes + abytes >= MAX_BYTES) {
+    if (pbytes + abytes >= NNC_MAX_BYTES) {
         error_at(bs->loc, "batch_size %.0f needs %s for activations, %s in all, over the 2 GiB limit",
                  bs->num, size_str(abytes), size_str(pbytes + abytes));
-        double fits = floor((MAX_BYTES - pbytes - 1) / (acts * FLOAT_BYTES));
+        double fits = floor((NNC_MAX_BYTES - pbytes - 1) / (acts * FLOAT_BYTES));
         if (fits >= 1)
             hint("batch_size = %.0f or less fits", fits);
     }
@@ -1338,10 +1337,7 @@ static Call **list_statement(const Stmt *s, int *n) {
     return (Call **)calls.v;
 }
 
-static int is_regression(const Call *loss) {
-    int op = loss->e->op;
-    return op == OP_MSE || op == OP_MAE || op == OP_HUBER || op == OP_LOG_COSH;
-}
+static int is_regression(const Call *loss) { return op_task((Op)loss->e->op) == TASK_REGRESSION; }
 
 /* Validation data: fit(validation_split) or fit(validation_data). */
 static int has_validation(const Spec *spec) {
@@ -1408,12 +1404,12 @@ static void check_data(const Spec *spec) {
 
 /* The number of classes of a classification loss (2 for binary), or 0. */
 int class_count(const Spec *spec) {
-    int op = spec->loss ? spec->loss->e->op : 0;
+    int task = spec->loss ? op_task((Op)spec->loss->e->op) : TASK_REGRESSION;
     const Shape *out = spec->nlayers ? &spec->layers[spec->nlayers - 1].out : NULL;
     long k = out && out->ndim ? out->dim[out->ndim - 1] : 0;
-    if (op == OP_BCE || op == OP_BCE_LOGITS)
+    if (task == TASK_BINARY)
         return k == 1 ? 2 : 0;
-    if (op == OP_SCE || op == OP_SCE_LOGITS || op == OP_CCE || op == OP_CCE_LOGITS)
+    if ((task == TASK_SPARSE || task == TASK_ONEHOT) && spec->loss->e->op != OP_KLD)
         return out->ndim <= 2 ? (int)k : 0;     /* [k], or [T, k]: k classes at every step */
     return 0;
 }
@@ -1489,8 +1485,8 @@ static void check_callbacks(const Spec *spec) {
 static void check_metrics(const Spec *spec, int shapes_ok) {
     int op = spec->loss->e->op;
     const char *ln = spec->loss->e->name;
-    int regression = is_regression(spec->loss), binary = op == OP_BCE;
-    int classes = op == OP_SCE || op == OP_CCE || op == OP_KLD;
+    int task = op_task((Op)op), regression = task == TASK_REGRESSION, binary = task == TASK_BINARY;
+    int classes = task == TASK_SPARSE || task == TASK_ONEHOT;
     Shape o = spec->layers[spec->nlayers - 1].out;
     for (int i = 0; i < spec->nmetrics; i++) {
         const Call *c = spec->metrics[i];

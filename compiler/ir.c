@@ -9,18 +9,6 @@
 Phase cur_phase = PH_FORWARD;
 const char *cur_layer = "model";
 
-const char *const op_names[OP_COUNT] = {
-    [OP_NONE] = "none",
-#define OP(name, str, nin, shape, grad, emit) [OP_##name] = str,
-#include "ops.h"
-#undef OP
-};
-
-const int op_arity[OP_COUNT] = {
-#define OP(name, str, nin, shape, grad, emit) [OP_##name] = nin,
-#include "ops.h"
-#undef OP
-};
 
 /* ---- shape rules: one per family of ops, named in ops.h ---------------- */
 
@@ -395,7 +383,7 @@ void ir_dump(Graph *g, FILE *out, const char *after) {
         fprintf(out, ")");
         if (n->act)
             fprintf(out, " act=%s", op_names[n->act]);
-        Op a = n->act ? n->act : act_grad_reads(n->op) ? n->op : OP_NONE;
+        Op a = n->act ? n->act : op_flags(n->op) & OPF_ACT ? n->op : OP_NONE;
         if (a) {    /* the activation's parameters, as named in the catalogue */
             const ParamDef *p = catalog_activation(a)->params;
             for (int k = 0; k < MAX_PARAMS && p[k].name; k++)

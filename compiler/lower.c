@@ -194,43 +194,16 @@ static void lower_loss(Graph *g, const Call *loss) {
     /* A class at every step of a [T, K] output: T rows of K per sample, so
      * T labels per sample (sparse, binary) or T one-hot rows. */
     long steps = k / g->out->shape.dim[g->out->shape.ndim - 1];
-    g->steps = 1;
-    switch (op) {
-    case OP_MSE:
-        /* A perceptron's step output trains by the perceptron rule (autodiff.c). */
-        if (g->out->op == OP_STEP)
-            op = OP_PERCEPTRON;
-        g->task = TASK_REGRESSION, g->n_target = (int)k;
-        break;
-    case OP_MAE:
-    case OP_HUBER:
-    case OP_LOG_COSH:
-        g->task = TASK_REGRESSION, g->n_target = (int)k;
-        break;
-    case OP_HINGE:
-        g->task = TASK_HINGE, g->n_target = (int)k;
-        break;
-    case OP_BCE:
-        g->task = TASK_BINARY, g->n_target = (int)steps, g->steps = (int)steps;
-        if (logits)
-            op = OP_BCE_LOGITS;
-        break;
-    case OP_SCE:
-        g->task = TASK_SPARSE, g->n_target = (int)steps, g->steps = (int)steps;
-        if (logits)
-            op = OP_SCE_LOGITS;
-        break;
-    case OP_CCE:
-        g->task = TASK_ONEHOT, g->n_target = (int)k, g->steps = (int)steps;
-        if (logits)
-            op = OP_CCE_LOGITS;
-        break;
-    case OP_KLD:
-        g->task = TASK_ONEHOT, g->n_target = (int)k, g->steps = (int)steps;
-        break;
-    default:
-        internal_error("loss %s has no lowering", loss->e->name);
-    }
+    /* The targets' layout follows the loss's task (ops.h): a value per
+     * output, a label per step, or a distribution per step. */
+    g->task = op_task(op);
+    g->steps = g->task == TASK_REGRESSION || g->task == TASK_HINGE ? 1 : (int)steps;
+    g->n_target = g->task == TASK_BINARY || g->task == TASK_SPARSE ? (int)steps : (int)k;
+    /* A perceptron's step output trains by the perceptron rule (autodiff.c). */
+    if (op == OP_MSE && g->out->op == OP_STEP)
+        op = OP_PERCEPTRON;
+    if (logits)     /* the fused variants of the cross-entropies */
+        op = op == OP_BCE ? OP_BCE_LOGITS : op == OP_SCE ? OP_SCE_LOGITS : op == OP_CCE ? OP_CCE_LOGITS : op;
     g->logits = logits;
     Shape ts = {.ndim = 2, .dim = {g->batch, g->n_target}};
     cur_phase = PH_LOSS;

@@ -356,7 +356,32 @@ int layer_activation(const Layer *l);
  * have a height of 1. */
 void layer_window(const Layer *l, int win[WIN_SLOTS]);
 
-/* ---- ir.c: the graph of typed tensor ops ------------------------------- */
+/* ---- ops.c: the op table (ops.h) and the facts its rows carry ---------- */
+
+/* An op's facts, or'd onto its input count in the third column of ops.h. */
+enum {
+    OPF_NIN = 7,                /* the input count's bits */
+    OPF_ELEMENTWISE = 1 << 3,   /* each output value from its input value alone */
+    OPF_IN_PLACE = 1 << 4,      /* may write its output over an input of its size (plan.c) */
+    OPF_GRAD_Y = 1 << 5,        /* an activation whose gradient reads its output y */
+    OPF_GRAD_X = 1 << 6,        /* an activation whose gradient reads its input x */
+    OPF_ACT = OPF_GRAD_Y | OPF_GRAD_X,
+    OPF_LOSS = 1 << 7,          /* (prediction, target) -> the scalar loss */
+    OPF_WEIGHTS_ONLY = 1 << 8,  /* reads and writes weights only: no batch loop */
+    OPF_TRAINING = 1 << 9,      /* acts by mode: takes the training flag */
+    /* MACs per sample (summary.c): per output value, the weight's fan-in
+     * (numel(W) / W.dim[0]); of LINEAR_T's transposed W, W.dim[0]; of a
+     * recurrence, per value of its input xp, one row of W_hh (W.dim[1]). */
+    OPF_MACS_FAN_IN = 1 << 10,
+    OPF_MACS_FAN_IN_T = 1 << 11,
+    OPF_MACS_STEPS = 1 << 12,
+    OPF_TASK_SHIFT = 16         /* a loss's Task + 1 (OPF_TASK) */
+};
+#define OPF_TASK(t) (((t) + 1) << OPF_TASK_SHIFT)
+
+/* The model's storage (parameters, gradients, state, activations, scratch)
+ * stays below 2 GiB: offsets and sizes in the generated C fit an int. */
+#define NNC_MAX_BYTES 2147483648.0
 
 typedef enum {
     OP_NONE,                /* 0: "no op", e.g. the linear activation */
@@ -365,6 +390,21 @@ typedef enum {
 #undef OP
     OP_COUNT
 } Op;
+
+extern const char *const op_names[OP_COUNT];
+extern const int op_arity[OP_COUNT];
+int op_flags(Op op);            /* OPF_* */
+int op_task(Op op);             /* a loss's Task; internal_error for any other op */
+/* Whether op is an activation, and what its gradient rule reads besides dy:
+ * its output y (OPF_GRAD_Y) or its input x (OPF_GRAD_X); 0 if not. */
+enum { ACT_THROUGH_Y = 1, ACT_THROUGH_X };
+int act_grad_reads(Op op);
+/* The state tensors an optimizer call keeps per parameter, in slot order, as
+ * PyTorch's state_dict names them ("exp_avg", ...): their number, names in
+ * names[] (at most 4). momentum > 0, centered and amsgrad add slots. */
+int optimizer_states(const Call *opt, const char *names[4]);
+
+/* ---- ir.c: the graph of typed tensor ops ------------------------------- */
 
 typedef enum { PH_FORWARD, PH_LOSS, PH_BACKWARD, PH_UPDATE } Phase;
 
@@ -450,9 +490,6 @@ typedef struct Graph {
                                output, a class at every step), else 1 */
 } Graph;
 
-extern const char *const op_names[OP_COUNT];
-extern const int op_arity[OP_COUNT];
-
 Graph *graph_new(const Spec *spec, int batch);
 /* The generic constructor: checks arity, computes the shape from the op table
  * and appends the node to the schedule in the graph's current phase. */
@@ -488,15 +525,9 @@ Graph *lower(const Spec *spec, int batch);
 
 /* ---- autodiff.c: reverse mode, IR -> IR -------------------------------- */
 void autodiff(Graph *g);
-/* Whether op is an activation, and what its gradient rule (ops.h) reads
- * besides dy: its output y (grad_act) or its input x (grad_act_x); 0 if not. */
-enum { ACT_THROUGH_Y = 1, ACT_THROUGH_X };
-int act_grad_reads(Op op);
 
 /* ---- optim.c: the optimizer step as IR --------------------------------- */
 void optim(Graph *g);
-/* Floats of state the optimizer keeps per parameter float (momentum, moments...). */
-int optimizer_slots(const Call *opt);
 
 /* ---- fuse.c: fold activations into the op that produces their input ---- */
 void fuse(Graph *g);

@@ -41,19 +41,23 @@ static long layer_params(Graph *g, const char *layer) {
     return k;
 }
 
-/* Multiply-accumulates per sample of the forward pass. */
+/* Multiply-accumulates per sample of the forward pass, as the op table
+ * counts them (OPF_MACS_*): dense and conv2d C kh kw per output, a
+ * recurrence W_hh h per step. */
 static long macs(Graph *g) {
     long k = 0;
     for (int i = 0; i < g->nodes.n; i++) {
         Node *n = g->nodes.v[i];
-        if (n->op == OP_LINEAR && n->phase == PH_FORWARD)
-            k += node_row(n) * n->in[1]->shape.dim[1];
-        else if (n->op == OP_LINEAR_T && n->phase == PH_FORWARD)
-            k += node_row(n) * n->in[1]->shape.dim[0];
-        else if (n->op == OP_CONV2D && n->phase == PH_FORWARD)    /* per output: C kh kw */
-            k += node_row(n) * (node_numel(n->in[1]) / n->in[1]->shape.dim[0]);
-        else if (n->op == OP_RECURRENCE && n->phase == PH_FORWARD)    /* W_hh h per step */
-            k += node_row(n->in[0]) * n->in[1]->shape.dim[1];
+        int f = op_flags(n->op);
+        const Node *w = n->nin > 1 ? n->in[1] : NULL;
+        if (n->phase != PH_FORWARD)
+            continue;
+        if (f & OPF_MACS_FAN_IN)
+            k += node_row(n) * (node_numel(w) / w->shape.dim[0]);
+        else if (f & OPF_MACS_FAN_IN_T)
+            k += node_row(n) * w->shape.dim[0];
+        else if (f & OPF_MACS_STEPS)
+            k += node_row(n->in[0]) * w->shape.dim[1];
     }
     return k;
 }
