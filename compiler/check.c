@@ -905,10 +905,7 @@ static int reshape_shape(const Layer *l, Shape *cur) {
 
 /* ---- recurrent layers -------------------------------------------------------- */
 
-static int is_recurrent(const Layer *l) {
-    LayerKind k = l->c->e->layer;
-    return k == L_SIMPLE_RNN || k == L_LSTM || k == L_GRU;
-}
+static int is_recurrent(const Layer *l) { return layer_flags(l->c->e->layer) & LF_RECURRENT; }
 
 /* A recurrent layer's activations are applied inside the recurrence, one
  * value at a time, and differentiated through their outputs (the cache
@@ -1026,6 +1023,57 @@ static int embedding_shape(const Spec *spec, const Layer *l, int first, Shape *c
     return 1;
 }
 
+/* ---- the layer table: shape rules --------------------------------------- */
+
+/* Each takes the layer i of spec and its input shape in cur, makes cur its
+ * output shape and returns 1, or reports an error and returns 0. */
+
+/* dense, maxout: on the last axis. */
+static int shape_units(const Spec *spec, int i, Shape *cur) {
+    cur->dim[cur->ndim - 1] = (long)call_num(spec->layers[i].c, "units");
+    return 1;
+}
+
+/* activations, dropout, normalization: the same shape. */
+static int shape_keep(const Spec *spec, int i, Shape *cur) {
+    (void)spec, (void)i, (void)cur;
+    return 1;
+}
+
+static int shape_window(const Spec *spec, int i, Shape *cur) { return window_shape(&spec->layers[i], cur); }
+
+static int shape_reshape(const Spec *spec, int i, Shape *cur) { return reshape_shape(&spec->layers[i], cur); }
+
+static int shape_recurrent(const Spec *spec, int i, Shape *cur) {
+    return recurrent_shape(&spec->layers[i], i ? &spec->layers[i - 1] : NULL, cur);
+}
+
+static int shape_repeat(const Spec *spec, int i, Shape *cur) { return repeat_shape(&spec->layers[i], cur); }
+
+static int shape_time_distributed(const Spec *spec, int i, Shape *cur) {
+    return time_distributed_shape(&spec->layers[i], cur);
+}
+
+static int shape_embedding(const Spec *spec, int i, Shape *cur) {
+    return embedding_shape(spec, &spec->layers[i], i == 0, cur);
+}
+
+typedef int LayerShapeRule(const Spec *spec, int i, Shape *cur);
+
+static LayerShapeRule *const shape_rules[L_COUNT] = {
+#define LAYER(kind, facts, shape, params, lower) [L_##kind] = shape,
+#include "layers.h"
+#undef LAYER
+};
+
+static const int layer_facts[L_COUNT] = {
+#define LAYER(kind, facts, shape, params, lower) [L_##kind] = facts,
+#include "layers.h"
+#undef LAYER
+};
+
+int layer_flags(LayerKind k) { return layer_facts[k]; }
+
 /* Per-sample shapes through every layer, stopping at the first too big. */
 static int infer_shapes(Spec *spec, Loc input_loc) {
     Shape cur = spec->input;
@@ -1037,20 +1085,7 @@ static int infer_shapes(Spec *spec, Loc input_loc) {
     for (int i = 0; i < spec->nlayers; i++) {
         Layer *l = &spec->layers[i];
         l->in = cur;
-        if (l->c->e->layer == L_DENSE || l->c->e->layer == L_MAXOUT)
-            cur.dim[cur.ndim - 1] = (long)call_num(l->c, "units");
-        else if (l->c->e->layer == L_CONV2D || l->c->e->layer == L_POOL2D || l->c->e->layer == L_GLOBAL_POOL) {
-            if (!window_shape(l, &cur))
-                return 0;
-        } else if (l->c->e->layer == L_RESHAPE && !reshape_shape(l, &cur))
-            return 0;
-        else if (is_recurrent(l) && !recurrent_shape(l, i ? &spec->layers[i - 1] : NULL, &cur))
-            return 0;
-        else if (l->c->e->layer == L_REPEAT && !repeat_shape(l, &cur))
-            return 0;
-        else if (l->c->e->layer == L_TIME_DISTRIBUTED && !time_distributed_shape(l, &cur))
-            return 0;
-        else if (l->c->e->layer == L_EMBEDDING && !embedding_shape(spec, l, i == 0, &cur))
+        if (!shape_rules[l->c->e->layer](spec, i, &cur))
             return 0;
         l->out = cur;
         if (!shape_numel_ok(&cur)) {
@@ -1061,6 +1096,134 @@ static int infer_shapes(Spec *spec, Loc input_loc) {
     }
     return 1;
 }
+
+/* ---- the layer table: parameter rules ------------------------------------ */
+
+/* Each lists the tensors of layer l in PyTorch's state_dict order and
+ * returns their number. */
+
+static int param_at(LayerParam *p, const char *name, Shape shape, const Call *init, const Call *reg) {
+    *p = (LayerParam){name, shape, init, reg, 0};
+    return 1;
+}
+
+static int params_none(const Layer *l, LayerParam *p) {
+    (void)l, (void)p;
+    return 0;
+}
+
+/* A weight of shape ws and, with use_bias, a bias [ws.dim[0]], with the
+ * initializers and regularizers call c names (Keras names
+ * depthwise_conv2d's kernel depthwise_). */
+static int kernel_params(const Call *c, Shape ws, LayerParam *p) {
+    Shape bs = {.ndim = 1, .dim = {ws.dim[0]}};
+    int dw = call_has(c, "depthwise_initializer"), n = 0;
+    n += param_at(&p[n], "weight", ws, call_sub(c, dw ? "depthwise_initializer" : "kernel_initializer"),
+                  call_arg(c, dw ? "depthwise_regularizer" : "kernel_regularizer")->call);
+    if (call_num(c, "use_bias"))
+        n += param_at(&p[n], "bias", bs, call_sub(c, "bias_initializer"), call_arg(c, "bias_regularizer")->call);
+    return n;
+}
+
+/* dense: torch.nn.Linear's weight [units, in] and bias [units]. */
+static int params_dense(const Layer *l, LayerParam *p) {
+    Shape ws = {.ndim = 2, .dim = {(long)call_num(l->c, "units"), l->in.dim[l->in.ndim - 1]}};
+    return kernel_params(l->c, ws, p);
+}
+
+/* maxout: as torch.nn.Linear(in, units * pieces). */
+static int params_maxout(const Layer *l, LayerParam *p) {
+    long units = (long)call_num(l->c, "units"), pieces = (long)call_num(l->c, "pieces");
+    Shape ws = {.ndim = 2, .dim = {units * pieces, l->in.dim[l->in.ndim - 1]}};
+    return kernel_params(l->c, ws, p);
+}
+
+/* conv2d: PyTorch's weight [filters, C / groups, kh, kw] and bias [filters];
+ * conv1d: [filters, C / groups, k]; depthwise_conv2d: Conv2d with groups = C,
+ * weight [C * depth_multiplier, 1, kh, kw]. */
+static int params_conv(const Layer *l, LayerParam *p) {
+    int win[WIN_SLOTS];
+    layer_window(l, win);
+    long f = conv_filters(l), c = l->in.dim[0] / win[WIN_G];
+    Shape ws = {.ndim = 4, .dim = {f, c, win[WIN_KH], win[WIN_KW]}};
+    if (l->in.ndim == 2)
+        ws = (Shape){.ndim = 3, .dim = {f, c, win[WIN_KW]}};
+    return kernel_params(l->c, ws, p);
+}
+
+/* gamma (PyTorch's weight) and beta (bias) of a normalization layer, each
+ * only if scale / center asks for it; ch of them. */
+static int affine_params(const Layer *l, long ch, LayerParam *p) {
+    Shape cs = {.ndim = 1, .dim = {ch}};
+    int n = 0;
+    if (call_num(l->c, "scale"))
+        n += param_at(&p[n], "weight", cs, call_sub(l->c, "gamma_initializer"), NULL);
+    if (call_num(l->c, "center"))
+        n += param_at(&p[n], "bias", cs, call_sub(l->c, "beta_initializer"), NULL);
+    return n;
+}
+
+/* batch_normalization: per channel (axis 1), then PyTorch's buffers; its
+ * num_batches_tracked is a 0-dimensional tensor (saved as int64). */
+static int params_batch_norm(const Layer *l, LayerParam *p) {
+    static Call zeros;
+    zeros.e = catalog_find("zeros", K_INITIALIZER);
+    long ch = l->in.dim[0];
+    Shape cs = {.ndim = 1, .dim = {ch}}, scalar = {.ndim = 0};
+    int n = affine_params(l, ch, p);
+    n += param_at(&p[n], "running_mean", cs, call_sub(l->c, "moving_mean_initializer"), NULL);
+    n += param_at(&p[n], "running_var", cs, call_sub(l->c, "moving_variance_initializer"), NULL);
+    n += param_at(&p[n], "num_batches_tracked", scalar, &zeros, NULL);
+    for (int k = n - 3; k < n; k++)
+        p[k].buffer = 1;
+    return n;
+}
+
+/* layer_normalization: torch.nn.LayerNorm(last dim). */
+static int params_layer_norm(const Layer *l, LayerParam *p) {
+    return affine_params(l, l->in.dim[l->in.ndim - 1], p);
+}
+
+/* torch.nn.RNN / LSTM / GRU, one layer: weight_ih_l0 [G units, F],
+ * weight_hh_l0 [G units, units], bias_ih_l0 and bias_hh_l0 [G units], G the
+ * cell's gates (layers.h) in PyTorch's order. */
+static int params_recurrent(const Layer *l, LayerParam *p) {
+    long g = LF_GATES_OF(layer_flags(l->c->e->layer)), units = (long)call_num(l->c, "units");
+    Shape wi = {.ndim = 2, .dim = {g * units, l->in.dim[1]}}, wh = {.ndim = 2, .dim = {g * units, units}};
+    Shape bs = {.ndim = 1, .dim = {g * units}};
+    const Call *binit = call_sub(l->c, "bias_initializer");
+    int n = 0;
+    n += param_at(&p[n], "weight_ih_l0", wi, call_sub(l->c, "kernel_initializer"), NULL);
+    n += param_at(&p[n], "weight_hh_l0", wh, call_sub(l->c, "recurrent_initializer"), NULL);
+    if (call_num(l->c, "use_bias")) {
+        n += param_at(&p[n], "bias_ih_l0", bs, binit, NULL);
+        n += param_at(&p[n], "bias_hh_l0", bs, binit, NULL);
+    }
+    return n;
+}
+
+/* time_distributed(dense(...)): the inner dense's, under the outer name. */
+static int params_time_distributed(const Layer *l, LayerParam *p) {
+    Layer inner = *l;
+    inner.c = call_sub(l->c, "layer");
+    return params_dense(&inner, p);
+}
+
+/* embedding: torch.nn.Embedding's weight [input_dim, output_dim]. */
+static int params_embedding(const Layer *l, LayerParam *p) {
+    Shape ws = {.ndim = 2, .dim = {(long)call_num(l->c, "input_dim"), (long)call_num(l->c, "output_dim")}};
+    return param_at(p, "weight", ws, call_sub(l->c, "embeddings_initializer"), NULL);
+}
+
+typedef int LayerParamRule(const Layer *l, LayerParam *p);
+
+static LayerParamRule *const param_rules[L_COUNT] = {
+#define LAYER(kind, facts, shape, params, lower) [L_##kind] = params,
+#include "layers.h"
+#undef LAYER
+};
+
+int layer_params(const Layer *l, LayerParam p[MAX_LAYER_PARAMS]) { return param_rules[l->c->e->layer](l, p); }
 
 /* ---- the loss against the output -------------------------------------------- */
 
@@ -1241,32 +1404,13 @@ static void check_sizes(const Spec *spec) {
                                   : "weights and gradients";
     for (int i = 0; i < spec->nlayers; i++) {
         const Layer *l = &spec->layers[i];
-        if (l->c->e->layer == L_DENSE || l->c->e->layer == L_MAXOUT || l->c->e->layer == L_CONV2D) {
-            int conv = l->c->e->layer == L_CONV2D;
-            double in = (double)l->in.dim[conv ? 0 : l->in.ndim - 1];
-            double units = conv ? (double)conv_filters(l) : call_num(l->c, "units");
-            if (l->c->e->layer == L_MAXOUT)
-                units *= call_num(l->c, "pieces");
-            if (conv) {     /* [filters, C / groups, kh, kw] */
-                int w[WIN_SLOTS];
-                layer_window(l, w);
-                in = in / w[WIN_G] * w[WIN_KH] * w[WIN_KW];
-            }
-            params += in * units + (call_num(l->c, "use_bias") ? units : 0);
+        LayerParam ps[MAX_LAYER_PARAMS];
+        for (int k = layer_params(l, ps) - 1; k >= 0; k--)
+            params += numel(&ps[k].shape);
+        if (is_recurrent(l)) {      /* the input projection and the cache */
+            double g = LF_GATES_OF(layer_flags(l->c->e->layer)), units = call_num(l->c, "units");
+            acts += numel(&l->in) / (double)l->in.dim[1] * g * units * 3;
         }
-        if (is_recurrent(l)) {     /* W_ih, W_hh, b_ih, b_hh */
-            double g = l->c->e->layer == L_LSTM ? 4 : l->c->e->layer == L_GRU ? 3 : 1;
-            double units = call_num(l->c, "units"), in = (double)l->in.dim[1];
-            params += g * units * (in + units + (call_num(l->c, "use_bias") ? 2 : 0));
-            acts += numel(&l->in) / in * g * units * 3;     /* the input projection and the cache */
-        }
-        if (l->c->e->layer == L_TIME_DISTRIBUTED) {
-            const Call *d = call_sub(l->c, "layer");
-            double units = call_num(d, "units");
-            params += units * (double)l->in.dim[l->in.ndim - 1] + (call_num(d, "use_bias") ? units : 0);
-        }
-        if (l->c->e->layer == L_EMBEDDING)
-            params += call_num(l->c, "input_dim") * call_num(l->c, "output_dim");
         /* where a layer's size is written */
         const ArgVal *size = l->c->e->layer == L_CONV2D
                                ? call_arg(l->c, call_has(l->c, "filters") ? "filters" : "kernel_size")

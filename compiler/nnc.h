@@ -228,27 +228,22 @@ typedef struct ParamDef {
 
 #define MAX_PARAMS 16
 
-/* Which lowering a layer or activation uses. */
+/* Which kind of layer a catalogue entry is: its row of the layer table
+ * (layers.h), with its shape rule, parameters and lowering. */
 typedef enum {
-    L_NONE,
-    L_DENSE,
-    L_ACTIVATION,           /* standalone activation layer (relu, softmax, ...) */
-    L_MAXOUT,               /* a linear map to units * pieces, then max over each group of pieces */
-    L_CONV2D,               /* conv2d on [C, H, W] */
-    L_POOL2D,               /* max_pooling2d, average_pooling2d (e->op says which) */
-    L_RESHAPE,              /* flatten, reshape: a view of the same values */
-    L_GLOBAL_POOL,          /* global_{average,max}_pooling{1,2}d: a window over the whole input */
-    /* Regularization and normalization layers. */
-    L_DROPOUT,              /* dropout(rate): training only */
-    L_BATCH_NORM,           /* batch_normalization: per channel (axis 1, PyTorch's) */
-    L_LAYER_NORM,           /* layer_normalization: over the last axis */
-    L_SIMPLE_RNN,           /* recurrent layers on [T, F] */
-    L_LSTM,
-    L_GRU,
-    L_REPEAT,               /* repeat_vector: [F] -> [n, F] */
-    L_TIME_DISTRIBUTED,     /* time_distributed(dense(...)): the inner layer on every step */
-    L_EMBEDDING,            /* embedding: token ids [T] -> [T, output_dim] */
+    L_NONE,                 /* not a layer */
+#define LAYER(kind, facts, shape, params, lower) L_##kind,
+#include "layers.h"
+#undef LAYER
+    L_COUNT
 } LayerKind;
+
+/* A layer kind's facts (the second column of layers.h). */
+enum { LF_WINDOW = 1, LF_RECURRENT = 2 };
+#define LF_GATES(g) ((g) << 4)          /* a recurrent cell's gates per step */
+#define LF_CACHE(s) ((s) << 8)          /* and the floats per unit each step caches */
+#define LF_GATES_OF(f) (((f) >> 4) & 15)
+#define LF_CACHE_OF(f) (((f) >> 8) & 15)
 
 typedef struct Entry {
     const char *name;
@@ -348,6 +343,18 @@ Spec *check(const Ast *ast);
 int class_count(const Spec *spec);
 long shape_numel(const Shape *s);
 char *shape_str(const Shape *s);     /* "[32, 10]" */
+int layer_flags(LayerKind k);       /* LF_* */
+/* A tensor a layer owns, as its parameter rule (layers.h) lists it. */
+typedef struct LayerParam {
+    const char *name;       /* PyTorch's, after the layer's name: "weight", "bias_ih_l0" */
+    Shape shape;
+    const Call *init;       /* its initializer */
+    const Call *reg;        /* its regularizer, or NULL */
+    int buffer;             /* saved and loaded, never trained (running statistics) */
+} LayerParam;
+#define MAX_LAYER_PARAMS 6
+/* The layer's parameters in state_dict order; their number. Needs l->in. */
+int layer_params(const Layer *l, LayerParam p[MAX_LAYER_PARAMS]);
 /* The Op a layer applies last: dense's activation, an activation layer's;
  * OP_NONE for linear. */
 int layer_activation(const Layer *l);

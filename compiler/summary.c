@@ -31,12 +31,15 @@ static const char *keras_shape(const Shape *s) {
     return fmt("%s)", r);
 }
 
-static long layer_params(Graph *g, const char *layer) {
+/* Values in a layer's parameters (layer_params), and in those of them
+ * that are buffers. */
+static long param_count(const Layer *l, long *buffers) {
+    LayerParam ps[MAX_LAYER_PARAMS];
     long k = 0;
-    for (int i = 0; i < g->params.n; i++) {
-        Node *p = g->params.v[i];
-        if (!strncmp(p->label, layer, strlen(layer)) && p->label[strlen(layer)] == '.')
-            k += node_numel(p);
+    for (int i = layer_params(l, ps) - 1; i >= 0; i--) {
+        long n = shape_numel(&ps[i].shape);
+        k += n;
+        *buffers += ps[i].buffer ? n : 0;
     }
     return k;
 }
@@ -71,20 +74,16 @@ void summary(Graph *g, FILE *out) {
     fprintf(out, "%-30s %-20s %12s\n", "Layer (type)", "Output Shape", "Param #");
     fprintf(out, "%s\n", rule);
     fprintf(out, "%-30s %-20s %12s\n", "input (input)", keras_shape(&s->input), "0");
-    long total = 0;
+    long total = 0, buffers = 0;   /* batch norm's running statistics (and PyTorch's num_batches_tracked) */
     for (int i = 0; i < s->nlayers; i++) {
         const Layer *l = &s->layers[i];
-        long k = layer_params(g, l->name);
+        long k = param_count(l, &buffers);
         total += k;
         fprintf(out, "%-30s %-20s %12s\n", fmt("%s (%s)", l->name, l->c->e->name),
                 keras_shape(&l->out), commas(k));
     }
     fprintf(out, "%s\n", rule);
     fprintf(out, "Total params: %s (%s)\n", commas(total), bytes(total));
-    long buffers = 0;   /* batch norm's running statistics (and PyTorch's num_batches_tracked) */
-    for (int i = 0; i < g->params.n; i++)
-        if (((Node *)g->params.v[i])->buffer)
-            buffers += node_numel(g->params.v[i]);
     fprintf(out, "Trainable params: %s\n", commas(total - buffers));
     fprintf(out, "Non-trainable params: %s\n", commas(buffers));
     fprintf(out, "MACs per sample: %s\n", commas(macs(g)));
@@ -233,7 +232,7 @@ void emit_json(Graph *g, FILE *out) {
             json_str(out, c->e->name);
             json_members(out, c);
         }
-        if (c->e->layer == L_CONV2D || c->e->layer == L_POOL2D || c->e->layer == L_GLOBAL_POOL) {
+        if (layer_flags(c->e->layer) & LF_WINDOW) {
             /* The window as resolved: same padding worked out for this input;
              * 1-D layers as images of height 1. */
             int w[WIN_SLOTS];
