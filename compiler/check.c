@@ -743,7 +743,7 @@ static int win_arg(const Layer *l, const char *param, int a, int flat) {
 }
 
 void layer_window(const Layer *l, int win[WIN_SLOTS]) {
-    int conv = l->c->e->layer == L_CONV2D, rank = window_rank(l);
+    int conv = layer_flags(l->c->e->layer) & LF_CONV, rank = window_rank(l);
     memset(win, 0, sizeof(int) * WIN_SLOTS);
     win[WIN_DH] = win[WIN_DW] = win[WIN_G] = 1;
     win[WIN_SH] = win[WIN_SW] = 1;
@@ -774,18 +774,19 @@ void layer_window(const Layer *l, int win[WIN_SLOTS]) {
     }
 }
 
-/* The output channels of a convolution. */
+/* The output channels of a convolution: filters, or depth_multiplier per
+ * input channel (depthwise_conv2d). */
 static long conv_filters(const Layer *l) {
-    if (call_has(l->c, "depth_multiplier"))
-        return l->in.dim[0] * (long)call_num(l->c, "depth_multiplier");
-    return (long)call_num(l->c, "filters");
+    if (call_has(l->c, "filters"))
+        return (long)call_num(l->c, "filters");
+    return l->in.dim[0] * (long)call_num(l->c, "depth_multiplier");
 }
 
 /* [C, H, W] -> [filters or C, H', W'] with H' = (H + 2p - d (f - 1) - 1) / s + 1,
  * the failing arithmetic shown when it does not give a size >= 1; [C, L]
  * likewise for 1-D layers. Global pooling: [C, ...] -> [C]. */
 static int window_shape(const Layer *l, Shape *cur) {
-    int conv = l->c->e->layer == L_CONV2D, rank = window_rank(l);
+    int conv = layer_flags(l->c->e->layer) & LF_CONV, rank = window_rank(l);
     const char *kname = conv ? "kernel_size" : "pool_size";
     if (cur->ndim != rank + 1) {
         error_at(l->loc, "%s needs %s, but its input is %s", l->c->e->name,
@@ -807,7 +808,7 @@ static int window_shape(const Layer *l, Shape *cur) {
     if (conv) {
         long c = cur->dim[0], f = conv_filters(l);
         int g = w[WIN_G];
-        if (g > 1 && (c % g || f % g)) {
+        if (call_has(l->c, "groups") && g > 1 && (c % g || f % g)) {
             const ArgVal *ga = call_arg(l->c, "groups");
             error_at(ga->loc, "groups = %d of layer '%s' must divide its input channels and filters: "
                      "%ld %% %d = %ld, %ld %% %d = %ld", g, l->name, c, g, c % g, f, g, f % g);
@@ -1151,6 +1152,25 @@ static int params_conv(const Layer *l, LayerParam *p) {
     return kernel_params(l->c, ws, p);
 }
 
+/* separable_conv2d: a depthwise Conv2d without bias [C dm, 1, kh, kw], then
+ * a 1x1 Conv2d [filters, C dm, 1, 1] with the bias, named as the PyTorch
+ * module holding the two, depthwise and pointwise, names them. */
+static int params_separable(const Layer *l, LayerParam *p) {
+    int win[WIN_SLOTS], n = 0;
+    layer_window(l, win);
+    long mid = l->in.dim[0] * (long)call_num(l->c, "depth_multiplier"), f = conv_filters(l);
+    Shape dws = {.ndim = 4, .dim = {mid, 1, win[WIN_KH], win[WIN_KW]}}, pws = {.ndim = 4, .dim = {f, mid, 1, 1}};
+    Shape bs = {.ndim = 1, .dim = {f}};
+    n += param_at(&p[n], "depthwise.weight", dws, call_sub(l->c, "depthwise_initializer"),
+                  call_arg(l->c, "depthwise_regularizer")->call);
+    n += param_at(&p[n], "pointwise.weight", pws, call_sub(l->c, "pointwise_initializer"),
+                  call_arg(l->c, "pointwise_regularizer")->call);
+    if (call_num(l->c, "use_bias"))
+        n += param_at(&p[n], "pointwise.bias", bs, call_sub(l->c, "bias_initializer"),
+                      call_arg(l->c, "bias_regularizer")->call);
+    return n;
+}
+
 /* gamma (PyTorch's weight) and beta (bias) of a normalization layer, each
  * only if scale / center asks for it; ch of them. */
 static int affine_params(const Layer *l, long ch, LayerParam *p) {
@@ -1412,7 +1432,7 @@ static void check_sizes(const Spec *spec) {
             acts += numel(&l->in) / (double)l->in.dim[1] * g * units * 3;
         }
         /* where a layer's size is written */
-        const ArgVal *size = l->c->e->layer == L_CONV2D
+        const ArgVal *size = layer_flags(l->c->e->layer) & LF_CONV
                                ? call_arg(l->c, call_has(l->c, "filters") ? "filters" : "kernel_size")
                            : l->c->e->layer == L_EMBEDDING ? call_arg(l->c, "input_dim")
                            : l->c->e->layer == L_TIME_DISTRIBUTED ? call_arg(call_sub(l->c, "layer"), "units")

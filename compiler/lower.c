@@ -79,6 +79,22 @@ static Node *lower_conv2d(Graph *g, const Layer *l, Node *h) {
     return activation(g, call_sub(l->c, "activation"), y);
 }
 
+/* separable_conv2d: the depthwise convolution (groups = C, the layer's
+ * window) to C * depth_multiplier channels, then a 1x1 convolution to filters
+ * channels with the bias and activation. */
+static Node *lower_separable(Graph *g, const Layer *l, Node *h) {
+    int win[WIN_SLOTS], one[WIN_SLOTS] = {0};
+    layer_window(l, win);
+    one[WIN_KH] = one[WIN_KW] = one[WIN_SH] = one[WIN_SW] = one[WIN_DH] = one[WIN_DW] = one[WIN_G] = 1;
+    Node *dw = param(g, l, "depthwise.weight"), *pw = param(g, l, "pointwise.weight");
+    Node *b = param(g, l, "pointwise.bias");
+    Shape mid = batched(g->batch, &l->out);
+    mid.dim[1] = dw->shape.dim[0];
+    Node *y = op_window(g, OP_CONV2D, h, dw, NULL, win, mid);
+    y = op_window(g, OP_CONV2D, y, pw, b, one, batched(g->batch, &l->out));
+    return activation(g, call_sub(l->c, "activation"), y);
+}
+
 static Node *lower_pool2d(Graph *g, const Layer *l, Node *h) {
     int win[WIN_SLOTS];
     layer_window(l, win);

@@ -239,7 +239,7 @@ typedef enum {
 } LayerKind;
 
 /* A layer kind's facts (the second column of layers.h). */
-enum { LF_WINDOW = 1, LF_RECURRENT = 2 };
+enum { LF_WINDOW = 1, LF_CONV = 2, LF_RECURRENT = 4 };
 #define LF_GATES(g) ((g) << 4)          /* a recurrent cell's gates per step */
 #define LF_CACHE(s) ((s) << 8)          /* and the floats per unit each step caches */
 #define LF_GATES_OF(f) (((f) >> 4) & 15)
