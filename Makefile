@@ -13,7 +13,7 @@ GEN  := $(BUILD)/parse.c $(BUILD)/lex.c
 # nnc --inference reads .safetensors with the runtime's own reader.
 RT_IN_NNC := $(BUILD)/rt/safetensors.o $(BUILD)/rt/data.o $(BUILD)/rt/npy.o
 OBJS := $(SRCS:compiler/%.c=$(BUILD)/%.o) $(BUILD)/parse.o $(BUILD)/lex.o $(RT_IN_NNC)
-HDRS := compiler/nnc.h compiler/ops.h $(BUILD)/parse.h
+HDRS := compiler/nnc.h compiler/ops.h compiler/layers.h $(BUILD)/parse.h
 
 # The runtime that nnc train links: built once here, found beside nnc.
 RT_SRCS := $(wildcard runtime/*.c)

@@ -872,13 +872,14 @@ static int window_shape(const Layer *l, Shape *cur) {
         double after = (double)(out - 1) * s + (double)span - (double)n - before;
         padded.dim[a + rank - 1] = (long)fmin(n + before + (after > 0 ? after : 0), 1e18);
     }
-    /* The padded planes are the generated code's working space and its
-     * indices are C ints: they stay under the size limit as every value does. */
-    if (conv && !shape_numel_ok(&padded)) {
+    /* A convolution's padded planes are the generated code's working space,
+     * a window's loops run over the padded input, and their indices are C
+     * ints: the padded input stays under the size limit as every value does. */
+    if (!shape_numel_ok(&padded)) {
         error_at(l->loc, "layer '%s' pads its input %s to %s, %s values per sample (%s), over the 2 GiB limit",
                  l->name, shape_str(&l->in), shape_str(&padded), count_str(numel(&padded)),
                  size_str(numel(&padded) * FLOAT_BYTES));
-        hint("use a smaller kernel_size, dilation_rate or padding");
+        hint("use a smaller %s%s or padding", kname, conv ? ", dilation_rate" : "");
         return 0;
     }
     if (conv)
