@@ -1,7 +1,8 @@
 /* catalog.c — every name a model file may use, in one table: statements,
  * layers, activations, losses, optimizers, initializers, preprocessing.
  * The checker, `nnc --list` and the docs are all driven from it, so adding
- * a name is adding a row (plus, for a new layer, its lowering).
+ * a name is adding a row (plus, for a new kind of layer, its row of layers.h).
+ * The accessors at the end read a checked call's arguments by name.
  *
  * callbacks(...) takes any number of callbacks, each a call checked against
  * its K_CALLBACK row; check.c says which monitors fit the task. metrics(...)
@@ -713,3 +714,37 @@ void catalog_print(FILE *out) {
         }
     }
 }
+
+/* ---- a checked call's arguments -------------------------------------------- */
+
+int entry_param(const Entry *e, const char *name) {
+    for (int i = 0; i < MAX_PARAMS && e->params[i].name; i++)
+        if (strcmp(e->params[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+const ArgVal *call_arg(const Call *c, const char *param) {
+    int k = entry_param(c->e, param);
+    if (k < 0)
+        internal_error("%s has no parameter '%s'", c->e->name, param);
+    return &c->v[k];
+}
+
+double call_num(const Call *c, const char *param) {
+    return call_arg(c, param)->num;
+}
+
+const char *call_str(const Call *c, const char *param) {
+    return call_arg(c, param)->str;
+}
+
+Call *call_sub(const Call *c, const char *param) {
+    Call *sub = call_arg(c, param)->call;
+    if (!sub)
+        internal_error("%s's '%s' is not a name", c->e->name, param);
+    return sub;
+}
+
+/* Whether the call's entry has the parameter at all (mse has no from_logits). */
+int call_has(const Call *c, const char *param) { return entry_param(c->e, param) >= 0; }

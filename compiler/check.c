@@ -31,12 +31,6 @@ static int nparams(const Entry *e) {
     return n;
 }
 
-static int find_param(const Entry *e, const char *name) {
-    for (int i = 0; i < nparams(e); i++)
-        if (strcmp(e->params[i].name, name) == 0)
-            return i;
-    return -1;
-}
 
 /* "a, b, c" */
 static char *join(const char *const *names, int n) {
@@ -485,7 +479,7 @@ static void missing(const Entry *e, const ParamDef *p, Loc loc) {
 static const char *owners(const Entry *e, const char *name) {
     char *s = NULL;
     for (int i = 0; i < catalog_len; i++)
-        if (catalog[i].kind == e->kind && &catalog[i] != e && find_param(&catalog[i], name) >= 0)
+        if (catalog[i].kind == e->kind && &catalog[i] != e && entry_param(&catalog[i], name) >= 0)
             s = s ? fmt("%s, %s", s, catalog[i].name) : (char *)catalog[i].name;
     return s;
 }
@@ -501,7 +495,7 @@ static Call *bind(const Entry *e, const Arg *args, int nargs, Loc loc) {
         const Arg *a = &args[i];
         int k = i;
         if (a->name) {
-            k = find_param(e, a->name);
+            k = entry_param(e, a->name);
             if (k < 0) {
                 const char *names[MAX_PARAMS];
                 for (int j = 0; j < np; j++)
@@ -609,7 +603,7 @@ static void need(const Ast *ast, const Stmt *s, const char *what, const char *en
 /* ---- layers --------------------------------------------------------------- */
 
 int layer_activation(const Layer *l) {
-    if (find_param(l->c->e, "activation") >= 0)
+    if (entry_param(l->c->e, "activation") >= 0)
         return call_sub(l->c, "activation")->e->op;
     return l->c->e->op;
 }
@@ -1329,7 +1323,7 @@ static void check_loss(const Spec *spec) {
 /* Where a layer's activation is written: its activation argument, or the
  * layer itself for a standalone one. */
 static Loc activation_loc(const Layer *l) {
-    if (find_param(l->c->e, "activation") >= 0)
+    if (entry_param(l->c->e, "activation") >= 0)
         return call_arg(l->c, "activation")->loc;
     return l->loc;
 }
@@ -1823,29 +1817,7 @@ Spec *check(const Ast *ast) {
     return error_count() > errors ? NULL : spec;
 }
 
-/* ---- accessors ---------------------------------------------------------------- */
-
-const ArgVal *call_arg(const Call *c, const char *param) {
-    int k = find_param(c->e, param);
-    if (k < 0)
-        internal_error("%s has no parameter '%s'", c->e->name, param);
-    return &c->v[k];
-}
-
-double call_num(const Call *c, const char *param) {
-    return call_arg(c, param)->num;
-}
-
-const char *call_str(const Call *c, const char *param) {
-    return call_arg(c, param)->str;
-}
-
-Call *call_sub(const Call *c, const char *param) {
-    Call *sub = call_arg(c, param)->call;
-    if (!sub)
-        internal_error("%s's '%s' is not a name", c->e->name, param);
-    return sub;
-}
+/* ---- shapes ---------------------------------------------------------------- */
 
 long shape_numel(const Shape *s) {
     long n = 1;
@@ -1864,10 +1836,3 @@ char *shape_str(const Shape *s) {
     return fmt("%s]", r);
 }
 
-/* Whether the call's entry has the parameter at all (mse has no from_logits). */
-int call_has(const Call *c, const char *param) {
-    for (int i = 0; i < MAX_PARAMS && c->e->params[i].name; i++)
-        if (!strcmp(c->e->params[i].name, param))
-            return 1;
-    return 0;
-}

@@ -261,6 +261,7 @@ const Entry *catalog_find(const char *name, Kind kind);  /* NULL if absent */
 const Entry *catalog_find_any(const char *name);         /* any kind */
 const Entry *catalog_activation(int op);                 /* the first with this IR op */
 const char *kind_name(Kind k);                           /* "activation" */
+int entry_param(const Entry *e, const char *name);       /* index in e->params, or -1 */
 void catalog_print(FILE *out);                           /* nnc --list */
 
 /* Window attributes (Node.win) of convolutions and pooling. The padding at
@@ -303,6 +304,7 @@ struct Call {
     ArgVal v[MAX_PARAMS];
 };
 
+/* A call's arguments by parameter name (catalog.c). */
 double call_num(const Call *c, const char *param);   /* internal_error if absent */
 const char *call_str(const Call *c, const char *param);
 Call *call_sub(const Call *c, const char *param);
