@@ -378,6 +378,7 @@ enum {
     OPF_LOSS = 1 << 7,          /* (prediction, target) -> the scalar loss */
     OPF_WEIGHTS_ONLY = 1 << 8,  /* reads and writes weights only: no batch loop */
     OPF_TRAINING = 1 << 9,      /* acts by mode: takes the training flag */
+    OPF_CLIP = 1 << 13,         /* gradient clipping, before the updates */
     /* MACs per sample (summary.c): per output value, the weight's fan-in
      * (numel(W) / W.dim[0]); of LINEAR_T's transposed W, W.dim[0]; of a
      * recurrence, per value of its input xp, one row of W_hh (W.dim[1]). */
