@@ -444,12 +444,9 @@ void ir_verify(Graph *g, const char *after) {
         for (int j = 0; j < n->nin; j++) {
             Node *a = n->in[j];
             if (!a) {
-                /* optional: a bias; normalization's gamma and beta */
-                int norm = n->op == OP_BATCH_NORM || n->op == OP_LAYER_NORM || n->op == OP_BATCH_NORM_DX ||
-                           n->op == OP_LAYER_NORM_DX;
-                if (!((n->op == OP_LINEAR || n->op == OP_LINEAR_T || n->op == OP_CONV2D ||
-                       n->op == OP_RECURRENCE) && j == 2) &&
-                    !(norm && j >= 1))
+                /* optional: a bias; normalization's gamma and beta (ops.h) */
+                int from = (op_flags(n->op) >> OPF_OPTIONAL_SHIFT) & 3;
+                if (!from || j < from)
                     internal_error("after %s: %%%d %s lacks input %d", after, i, op_names[n->op], j);
                 continue;
             }

@@ -379,6 +379,7 @@ enum {
     OPF_WEIGHTS_ONLY = 1 << 8,  /* reads and writes weights only: no batch loop */
     OPF_TRAINING = 1 << 9,      /* acts by mode: takes the training flag */
     OPF_CLIP = 1 << 13,         /* gradient clipping, before the updates */
+    OPF_OPTIONAL_SHIFT = 14,    /* inputs from this index on may be NULL (OPF_OPTIONAL) */
     /* MACs per sample (summary.c): per output value, the weight's fan-in
      * (numel(W) / W.dim[0]); of LINEAR_T's transposed W, W.dim[0]; of a
      * recurrence, per value of its input xp, one row of W_hh (W.dim[1]). */
@@ -388,6 +389,7 @@ enum {
     OPF_TASK_SHIFT = 16         /* a loss's Task + 1 (OPF_TASK) */
 };
 #define OPF_TASK(t) (((t) + 1) << OPF_TASK_SHIFT)
+#define OPF_OPTIONAL(j) ((j) << OPF_OPTIONAL_SHIFT)   /* a bias; normalization's gamma and beta */
 
 /* The model's storage (parameters, gradients, state, activations, scratch)
  * stays below 2 GiB: offsets and sizes in the generated C fit an int. */

@@ -23,7 +23,7 @@ OP(PARAM,  "param",  0, shape_leaf, grad_leaf, emit_nothing)
 OP(STATE,  "state",  0, shape_leaf, grad_leaf, emit_nothing) /* optimizer state */
 
 /* Forward ops. */
-OP(LINEAR,       "linear",       3 | OPF_MACS_FAN_IN,                             shape_linear, grad_linear, emit_linear) /* x, W[out,in], b or NULL */
+OP(LINEAR,       "linear",       3 | OPF_MACS_FAN_IN | OPF_OPTIONAL(2),           shape_linear, grad_linear, emit_linear) /* x, W[out,in], b or NULL */
 OP(RELU,         "relu",         1 | OPF_ELEMENTWISE | OPF_IN_PLACE | OPF_GRAD_Y, shape_same,   grad_act,    emit_act)
 OP(LEAKY_RELU,   "leaky_relu",   1 | OPF_ELEMENTWISE | OPF_IN_PLACE | OPF_GRAD_Y, shape_same,   grad_act,    emit_act) /* f[0] = alpha */
 OP(ELU,          "elu",          1 | OPF_ELEMENTWISE | OPF_IN_PLACE | OPF_GRAD_Y, shape_same,   grad_act,    emit_act) /* f[0] = alpha */
@@ -45,10 +45,10 @@ OP(STEP,   "step",   1 | OPF_ELEMENTWISE | OPF_IN_PLACE | OPF_GRAD_Y, shape_same
 OP(MAXOUT, "maxout", 1,                                               shape_maxout, grad_maxout, emit_maxout) /* max over groups of f[0] on the last axis */
 
 /* Images, channels first [n, C, H, W]; win[] (WIN_*) holds the window. */
-OP(CONV2D,     "conv2d",     3 | OPF_MACS_FAN_IN, shape_conv2d,  grad_conv2d,  emit_conv2d) /* x, W[out,in,kh,kw], b or NULL */
-OP(MAX_POOL2D, "max_pool2d", 1,                   shape_pool2d,  grad_pool2d,  emit_pool2d)
-OP(AVG_POOL2D, "avg_pool2d", 1,                   shape_pool2d,  grad_pool2d,  emit_pool2d)
-OP(RESHAPE,    "reshape",    1,                   shape_reshape, grad_reshape, emit_reshape) /* same values, new shape (set by lower.c) */
+OP(CONV2D,     "conv2d",     3 | OPF_MACS_FAN_IN | OPF_OPTIONAL(2), shape_conv2d,  grad_conv2d,  emit_conv2d) /* x, W[out,in,kh,kw], b or NULL */
+OP(MAX_POOL2D, "max_pool2d", 1,                                     shape_pool2d,  grad_pool2d,  emit_pool2d)
+OP(AVG_POOL2D, "avg_pool2d", 1,                                     shape_pool2d,  grad_pool2d,  emit_pool2d)
+OP(RESHAPE,    "reshape",    1,                                     shape_reshape, grad_reshape, emit_reshape) /* same values, new shape (set by lower.c) */
 
 /* Regularization and normalization. Dropout and batch norm act differently in
  * training (NAME_backward) and inference (NAME_forward, NAME_evaluate): their
@@ -56,9 +56,9 @@ OP(RESHAPE,    "reshape",    1,                   shape_reshape, grad_reshape, e
  * index (its masks' stream). BATCH_NORM: f[0] = Keras momentum, f[1] = epsilon,
  * statistics per channel = axis 1, running statistics in buf[]. LAYER_NORM:
  * f[0] = epsilon, statistics over the last axis. */
-OP(DROPOUT,    "dropout",    1 | OPF_TRAINING, shape_same, grad_dropout,    emit_dropout)
-OP(BATCH_NORM, "batch_norm", 3 | OPF_TRAINING, shape_same, grad_batch_norm, emit_batch_norm) /* x, gamma or NULL, beta or NULL */
-OP(LAYER_NORM, "layer_norm", 3,                shape_same, grad_layer_norm, emit_layer_norm) /* x, gamma or NULL, beta or NULL */
+OP(DROPOUT,    "dropout",    1 | OPF_TRAINING,                   shape_same, grad_dropout,    emit_dropout)
+OP(BATCH_NORM, "batch_norm", 3 | OPF_TRAINING | OPF_OPTIONAL(1), shape_same, grad_batch_norm, emit_batch_norm) /* x, gamma or NULL, beta or NULL */
+OP(LAYER_NORM, "layer_norm", 3 | OPF_OPTIONAL(1),                shape_same, grad_layer_norm, emit_layer_norm) /* x, gamma or NULL, beta or NULL */
 /* Sequences [n, T, F], batch first. A recurrent layer is a LINEAR for the
  * input projection xp = x W_ih^T + b_ih over every step at once, then
  * RECURRENCE: the steps in order, h_t from xp_t and h_{t-1}, written to a
@@ -66,14 +66,14 @@ OP(LAYER_NORM, "layer_norm", 3,                shape_same, grad_layer_norm, emit
  * step, the cell kind follows from W_hh's shape); RECURRENCE_OUT reads the
  * h's out of it. a->act: the activation, a->ract: the gates' (LSTM, GRU);
  * f[0..3] and f[4..7] their parameters. */
-OP(RECURRENCE,     "recurrence",     3 | OPF_MACS_STEPS, shape_recurrence,     grad_never,          emit_recurrence) /* xp, W_hh, b_hh or NULL */
-OP(RECURRENCE_OUT, "recurrence_out", 1,                  shape_recurrence_out, grad_recurrence_out, emit_recurrence_out) /* cache -> h: every step or the last */
-OP(REPEAT,         "repeat",         1,                  shape_repeat,         grad_repeat,         emit_repeat) /* [n, F] -> [n, f[0], F] */
-OP(EMBED,          "embed",          2,                  shape_embed,          grad_embed,          emit_embed) /* ids [n, T], W [V, D] -> [n, T, D] */
+OP(RECURRENCE,     "recurrence",     3 | OPF_MACS_STEPS | OPF_OPTIONAL(2), shape_recurrence,     grad_never,          emit_recurrence) /* xp, W_hh, b_hh or NULL */
+OP(RECURRENCE_OUT, "recurrence_out", 1,                                    shape_recurrence_out, grad_recurrence_out, emit_recurrence_out) /* cache -> h: every step or the last */
+OP(REPEAT,         "repeat",         1,                                    shape_repeat,         grad_repeat,         emit_repeat) /* [n, F] -> [n, f[0], F] */
+OP(EMBED,          "embed",          2,                                    shape_embed,          grad_embed,          emit_embed) /* ids [n, T], W [V, D] -> [n, T, D] */
 
 /* Layout variants chosen by fuse.c after autodiff, for speed. */
-OP(TRANSPOSE, "transpose", 1 | OPF_WEIGHTS_ONLY,  shape_transpose, grad_never, emit_transpose) /* W[out,in] -> [in,out] */
-OP(LINEAR_T,  "linear_t",  3 | OPF_MACS_FAN_IN_T, shape_linear_t,  grad_never, emit_linear_t) /* x, W^T[in,out], b or NULL */
+OP(TRANSPOSE, "transpose", 1 | OPF_WEIGHTS_ONLY,                    shape_transpose, grad_never, emit_transpose) /* W[out,in] -> [in,out] */
+OP(LINEAR_T,  "linear_t",  3 | OPF_MACS_FAN_IN_T | OPF_OPTIONAL(2), shape_linear_t,  grad_never, emit_linear_t) /* x, W^T[in,out], b or NULL */
 
 /* Losses: (prediction, target) -> scalar mean over the batch. f[0] holds
  * label_smoothing (BCE, CCE and their logits variants) or delta (HUBER). */
@@ -112,11 +112,11 @@ OP(POOL2D_DX,       "pool2d_dx",            3,                    shape_pool2d_d
 OP(L1L2_BWD,        "l1_l2_backward",       1 | OPF_WEIGHTS_ONLY, shape_same,       grad_never, emit_l1l2_bwd) /* W -> l1 sign(w) + 2 l2 w */
 /* Normalization and dropout gradients: statistics are recomputed from x, so
  * the forward keeps nothing but its output. */
-OP(DROPOUT_BWD,       "dropout_backward",  1, shape_same,       grad_never, emit_dropout_bwd) /* dy; f as DROPOUT */
-OP(BATCH_NORM_DX,     "batch_norm_dx",     3, shape_same,       grad_never, emit_batch_norm_dx) /* dy, x, gamma or NULL */
-OP(BATCH_NORM_DGAMMA, "batch_norm_dgamma", 2, shape_channel_db, grad_never, emit_batch_norm_dgamma) /* dy, x */
-OP(LAYER_NORM_DX,     "layer_norm_dx",     3, shape_same,       grad_never, emit_layer_norm_dx) /* dy, x, gamma or NULL */
-OP(LAYER_NORM_DGAMMA, "layer_norm_dgamma", 2, shape_linear_db,  grad_never, emit_layer_norm_dgamma) /* dy, x */
+OP(DROPOUT_BWD,       "dropout_backward",  1,                   shape_same,       grad_never, emit_dropout_bwd) /* dy; f as DROPOUT */
+OP(BATCH_NORM_DX,     "batch_norm_dx",     3 | OPF_OPTIONAL(2), shape_same,       grad_never, emit_batch_norm_dx) /* dy, x, gamma or NULL */
+OP(BATCH_NORM_DGAMMA, "batch_norm_dgamma", 2,                   shape_channel_db, grad_never, emit_batch_norm_dgamma) /* dy, x */
+OP(LAYER_NORM_DX,     "layer_norm_dx",     3 | OPF_OPTIONAL(2), shape_same,       grad_never, emit_layer_norm_dx) /* dy, x, gamma or NULL */
+OP(LAYER_NORM_DGAMMA, "layer_norm_dgamma", 2,                   shape_linear_db,  grad_never, emit_layer_norm_dgamma) /* dy, x */
 /* Backpropagation through time, from the forward cache. */
 OP(RECURRENCE_DX, "recurrence_dx",   3, shape_recurrence_dx, grad_never, emit_recurrence_dx) /* dh, cache, W_hh -> dxp */
 OP(RECURRENCE_DW, "recurrence_dw",   2, shape_recurrence_dw, grad_never, emit_recurrence_dw) /* dxp, cache -> dW_hh */
