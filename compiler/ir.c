@@ -146,16 +146,19 @@ static void shape_channel_db(Node *n) {
 
 int cell_gates(const Node *w_hh) { return (int)(w_hh->shape.dim[0] / w_hh->shape.dim[1]); }
 
-/* Per step: simple_rnn h; LSTM i, f, g, o, c, h; GRU r, z, n, W_hn h + b_hn, h:
- * the recurrent layer's row of layers.h with these gates says how many. */
-long cell_cache(const Node *w_hh) {
+/* The recurrent layer whose row of layers.h has W_hh's gates. */
+LayerKind cell_kind(const Node *w_hh) {
     for (int k = 0; k < L_COUNT; k++) {
         int f = layer_flags((LayerKind)k);
         if ((f & LF_RECURRENT) && LF_GATES_OF(f) == cell_gates(w_hh))
-            return LF_CACHE_OF(f) * w_hh->shape.dim[1];
+            return (LayerKind)k;
     }
     internal_error("recurrence: W_hh %s", shape_str(&w_hh->shape));
 }
+
+/* Per step: simple_rnn h; LSTM i, f, g, o, c, h; GRU r, z, n, W_hn h + b_hn, h:
+ * the cell's row of layers.h says how many. */
+long cell_cache(const Node *w_hh) { return LF_CACHE_OF(layer_flags(cell_kind(w_hh))) * w_hh->shape.dim[1]; }
 
 /* RECURRENCE: xp [n, T, G H], W_hh [G H, H] -> cache [n, T, S]. */
 static void shape_recurrence(Node *n) {

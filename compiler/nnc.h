@@ -520,8 +520,10 @@ Node *op_loss(Graph *g, Op op, Node *pred, Node *target);
 Node *op_recurrence(Graph *g, Node *xp, Node *w_hh, Node *b_hh, const Call *act, const Call *ract);
 Node *op_recurrence_out(Graph *g, Node *cache, int sequences);
 Node *op_repeat(Graph *g, Node *x, int times);     /* [n, F] -> [n, times, F] */
-/* A recurrent cell's gates per step (1, 4, 3) and cached floats per step. */
+/* A recurrent cell's gates per step, its layer kind (L_SIMPLE_RNN, L_LSTM,
+ * L_GRU: layers.h has their gates) and its cached floats per step. */
 int cell_gates(const Node *w_hh);
+LayerKind cell_kind(const Node *w_hh);
 long cell_cache(const Node *w_hh);
 extern Phase cur_phase;     /* phase given to new nodes */
 extern const char *cur_layer; /* layer name given to new nodes */
