@@ -6,7 +6,7 @@ BUILD   := build
 
 # Pipeline order; see README "Internals".
 SRCS := compiler/main.c compiler/util.c compiler/diag.c compiler/ast.c \
-        compiler/catalog.c compiler/ops.c compiler/check.c compiler/ir.c compiler/lower.c \
+        compiler/catalog.c compiler/ops.c compiler/layers.c compiler/check.c compiler/ir.c compiler/lower.c \
         compiler/autodiff.c compiler/optim.c compiler/fuse.c compiler/plan.c \
         compiler/weights.c compiler/emit.c compiler/nolibm.c compiler/summary.c
 GEN  := $(BUILD)/parse.c $(BUILD)/lex.c

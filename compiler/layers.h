@@ -3,7 +3,7 @@
  * Included as an X-macro wherever a switch or an array needs the kinds:
  *     LAYER(KIND, facts, shape rule, parameter rule, lowering)
  * A catalogue entry (catalog.c) names its kind (L_KIND) and its arguments.
- * The shape rule and the parameter rule live in check.c: the per-sample
+ * The shape rule and the parameter rule live in layers.c: the per-sample
  * output shape from the input (errors located at the layer), and the tensors
  * the layer owns with their PyTorch names, shapes, initializers and
  * regularizers (layer_params), which lower.c, the checker's memory bound and

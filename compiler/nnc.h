@@ -270,7 +270,7 @@ void catalog_print(FILE *out);                           /* nnc --list */
 enum { WIN_KH, WIN_KW, WIN_SH, WIN_SW, WIN_PT, WIN_PL, WIN_MAX /* POOL2D_DX: of max pooling */,
        WIN_DH, WIN_DW /* dilation, 1: none */, WIN_G /* groups of channels */, WIN_SLOTS };
 
-/* ---- check.c: names, types, ranges, shapes -> a checked Spec ----------- */
+/* ---- check.c, layers.c: names, types, ranges, shapes -> a checked Spec -- */
 
 #define MAX_DIMS 5          /* batch + up to 4 sample dims (N, C, H, W) */
 
@@ -338,13 +338,11 @@ typedef struct Spec {
     Call *cross_validate;   /* cross_validate(k); NULL if absent */
 } Spec;
 
-/* Check an AST; reports located errors and returns NULL if any. */
-Spec *check(const Ast *ast);
-/* The classes of a classification loss (2 for binary_crossentropy on one
- * output), 0 for other losses: what fit(class_weight) is indexed by. */
-int class_count(const Spec *spec);
-long shape_numel(const Shape *s);
-char *shape_str(const Shape *s);     /* "[32, 10]" */
+/* ---- layers.c: the layer table's shape and parameter rules ------------ */
+
+/* Per-sample shapes through every layer (l->in, l->out), each by its kind's
+ * shape rule; reports the first failure and returns 0. */
+int infer_shapes(Spec *spec, Loc input_loc);
 int layer_flags(LayerKind k);       /* LF_* */
 /* A tensor a layer owns, as its parameter rule (layers.h) lists it. */
 typedef struct LayerParam {
@@ -357,13 +355,26 @@ typedef struct LayerParam {
 #define MAX_LAYER_PARAMS 6
 /* The layer's parameters in state_dict order; their number. Needs l->in. */
 int layer_params(const Layer *l, LayerParam p[MAX_LAYER_PARAMS]);
-/* The Op a layer applies last: dense's activation, an activation layer's;
- * OP_NONE for linear. */
-int layer_activation(const Layer *l);
 /* A convolution or pooling layer's window: kernel, strides, top/left
  * padding, dilation and groups, as Node.win holds them (WIN_*); 1-D layers
  * have a height of 1. */
 void layer_window(const Layer *l, int win[WIN_SLOTS]);
+long shape_numel(const Shape *s);
+double shape_values(const Shape *s);    /* the same in floating point: never overflows */
+char *shape_str(const Shape *s);        /* "[32, 10]" */
+char *count_str(double n);              /* a count of values, exact unless absurd */
+char *size_str(double bytes);           /* "1.5 GiB" */
+
+/* ---- check.c: the rest of the checking -------------------------------- */
+
+/* Check an AST; reports located errors and returns NULL if any. */
+Spec *check(const Ast *ast);
+/* The classes of a classification loss (2 for binary_crossentropy on one
+ * output), 0 for other losses: what fit(class_weight) is indexed by. */
+int class_count(const Spec *spec);
+/* The Op a layer applies last: dense's activation, an activation layer's;
+ * OP_NONE for linear. */
+int layer_activation(const Layer *l);
 
 /* ---- ops.c: the op table (ops.h) and the facts its rows carry ---------- */
 
@@ -394,6 +405,7 @@ enum {
 /* The model's storage (parameters, gradients, state, activations, scratch)
  * stays below 2 GiB: offsets and sizes in the generated C fit an int. */
 #define NNC_MAX_BYTES 2147483648.0
+#define FLOAT_BYTES 4.0     /* the checker bounds sizes at float precision */
 
 typedef enum {
     OP_NONE,                /* 0: "no op", e.g. the linear activation */
