@@ -31,15 +31,15 @@ static const char *keras_shape(const Shape *s) {
     return fmt("%s)", r);
 }
 
-/* Values in a layer's parameters (layer_params), and in those of them
- * that are buffers. */
-static long param_count(const Layer *l, long *buffers) {
-    LayerParam ps[MAX_LAYER_PARAMS];
+/* Values in the tensors of a layer the build holds: those lower.c made from
+ * its parameter list (layer_params), after an inference build's folding (a
+ * batch norm's go into the layer before it). */
+static long layer_values(Graph *g, const char *layer) {
     long k = 0;
-    for (int i = layer_params(l, ps) - 1; i >= 0; i--) {
-        long n = shape_numel(&ps[i].shape);
-        k += n;
-        *buffers += ps[i].buffer ? n : 0;
+    for (int i = 0; i < g->params.n; i++) {
+        Node *p = g->params.v[i];
+        if (!strncmp(p->label, layer, strlen(layer)) && p->label[strlen(layer)] == '.')
+            k += node_numel(p);
     }
     return k;
 }
@@ -74,16 +74,20 @@ void summary(Graph *g, FILE *out) {
     fprintf(out, "%-30s %-20s %12s\n", "Layer (type)", "Output Shape", "Param #");
     fprintf(out, "%s\n", rule);
     fprintf(out, "%-30s %-20s %12s\n", "input (input)", keras_shape(&s->input), "0");
-    long total = 0, buffers = 0;   /* batch norm's running statistics (and PyTorch's num_batches_tracked) */
+    long total = 0;
     for (int i = 0; i < s->nlayers; i++) {
         const Layer *l = &s->layers[i];
-        long k = param_count(l, &buffers);
+        long k = layer_values(g, l->name);
         total += k;
         fprintf(out, "%-30s %-20s %12s\n", fmt("%s (%s)", l->name, l->c->e->name),
                 keras_shape(&l->out), commas(k));
     }
     fprintf(out, "%s\n", rule);
     fprintf(out, "Total params: %s (%s)\n", commas(total), bytes(total));
+    long buffers = 0;   /* batch norm's running statistics (and PyTorch's num_batches_tracked) */
+    for (int i = 0; i < g->params.n; i++)
+        if (((Node *)g->params.v[i])->buffer)
+            buffers += node_numel(g->params.v[i]);
     fprintf(out, "Trainable params: %s\n", commas(total - buffers));
     fprintf(out, "Non-trainable params: %s\n", commas(buffers));
     fprintf(out, "MACs per sample: %s\n", commas(macs(g)));
