@@ -6,7 +6,7 @@ BUILD   := build
 
 # Pipeline order; see README "Internals".
 SRCS := compiler/main.c compiler/util.c compiler/diag.c compiler/ast.c \
-        compiler/catalog.c compiler/check.c compiler/ir.c compiler/lower.c \
+        compiler/catalog.c compiler/ops.c compiler/layers.c compiler/check.c compiler/ir.c compiler/lower.c \
         compiler/autodiff.c compiler/optim.c compiler/fuse.c compiler/schedule.c compiler/plan.c \
         compiler/weights.c compiler/emit.c compiler/emit_dense.c compiler/emit_conv.c \
         compiler/emit_seq.c compiler/emit_norm.c compiler/emit_loss.c compiler/emit_optim.c \
@@ -15,7 +15,7 @@ GEN  := $(BUILD)/parse.c $(BUILD)/lex.c
 # nnc --inference reads .safetensors with the runtime's own reader.
 RT_IN_NNC := $(BUILD)/rt/safetensors.o $(BUILD)/rt/data.o $(BUILD)/rt/npy.o
 OBJS := $(SRCS:compiler/%.c=$(BUILD)/%.o) $(BUILD)/parse.o $(BUILD)/lex.o $(RT_IN_NNC)
-HDRS := compiler/nnc.h compiler/emit.h compiler/ops.h $(BUILD)/parse.h
+HDRS := compiler/nnc.h compiler/emit.h compiler/ops.h compiler/layers.h $(BUILD)/parse.h
 
 # The runtime that nnc train links: built once here, found beside nnc.
 RT_SRCS := $(wildcard runtime/*.c)

@@ -103,7 +103,7 @@ static void grad_act_x(Grads *gr, Node *n, Node *dy) { act_bwd(gr, n, dy, n->in[
  * whose gradient is (y - t) / rows (mse's value, so the reported loss is the
  * fraction of outputs wrong). Any other gradient reaching step is a bug.
  * Straight through reads neither x nor y, so fuse.c may fold step into the
- * LINEAR before it (act_grad_reads). */
+ * LINEAR before it (ops.h marks it OPF_GRAD_Y). */
 static void grad_step(Grads *gr, Node *n, Node *dy) {
     if (dy->op != OP_LOSS_BWD || dy->loss != OP_PERCEPTRON)
         internal_error("step outside a single-layer perceptron");
@@ -253,10 +253,4 @@ void autodiff(Graph *g) {
             internal_error("parameter %s got no gradient", p->label);
         p->grad = gr.d[p->id];
     }
-}
-
-int act_grad_reads(Op op) {
-    if (grad_rules[op] == grad_step)    /* reads nothing: foldable as if through y */
-        return ACT_THROUGH_Y;
-    return grad_rules[op] == grad_act ? ACT_THROUGH_Y : grad_rules[op] == grad_act_x ? ACT_THROUGH_X : 0;
 }

@@ -1,7 +1,8 @@
 /* catalog.c — every name a model file may use, in one table: statements,
  * layers, activations, losses, optimizers, initializers, preprocessing.
  * The checker, `nnc --list` and the docs are all driven from it, so adding
- * a name is adding a row (plus, for a new layer, its lowering).
+ * a name is adding a row (plus, for a new kind of layer, its row of layers.h).
+ * The accessors at the end read a checked call's arguments by name.
  *
  * callbacks(...) takes any number of callbacks, each a call checked against
  * its K_CALLBACK row; check.c says which monitors fit the task. metrics(...)
@@ -19,6 +20,11 @@
 
 #define ANY   (-HUGE_VAL), HUGE_VAL, 0, 0
 #define NAME  {"name", T_STR, "", ANY, "a C identifier; by default the layer type, numbered: dense, dense_1, ..."}
+/* The window arguments of the 2-D convolutions. */
+#define CONV_STRIDES  {"strides", T_PAIR, "(1, 1)", 0, INT_MAX, 0, 0, "s or (sh, sw)"}
+#define CONV_PADDING  {"padding", T_PADDING, "valid", 0, INT_MAX, 0, 0, \
+                       "valid (none), same (output = ceil(input / stride), extra at the end), p or (ph, pw)"}
+#define CONV_DILATION {"dilation_rate", T_PAIR, "(1, 1)", 1, INT_MAX, 0, 0, "d or (dh, dw): kernel taps d apart"}
 /* alpha >= 0 keeps y > 0 exactly where x > 0, so the derivative can be taken
  * through the output (autodiff.c). Keras' activation default is 0.2 (its
  * LeakyReLU layer's is 0.3); nnc's leaky_relu layer reads as Activation. */
@@ -117,10 +123,9 @@ const Entry catalog[] = {
     {"conv2d", K_LAYER, 0, L_CONV2D, {
         {"filters", T_INT, NULL, 1, INT_MAX, 0, 0, "output channels"},
         {"kernel_size", T_PAIR, NULL, 1, INT_MAX, 0, 0, "k or (kh, kw)"},
-        {"strides", T_PAIR, "(1, 1)", 0, INT_MAX, 0, 0, "s or (sh, sw)"},
-        {"padding", T_PADDING, "valid", 0, INT_MAX, 0, 0,
-         "valid (none), same (output = ceil(input / stride), extra at the end), p or (ph, pw)"},
-        {"dilation_rate", T_PAIR, "(1, 1)", 1, INT_MAX, 0, 0, "d or (dh, dw): kernel taps d apart"},
+        CONV_STRIDES,
+        CONV_PADDING,
+        CONV_DILATION,
         {"groups", T_INT, "1", 1, INT_MAX, 0, 0, "channel groups convolved separately; divides C and filters"},
         {"activation", T_ACTIVATION, "linear", ANY, "applied to the output"},
         {"use_bias", T_BOOL, "true", ANY, "add a bias per output channel"},
@@ -170,11 +175,10 @@ const Entry catalog[] = {
      "conv1d(8, kernel_size = 3, padding = same, activation = relu)"},
     {"depthwise_conv2d", K_LAYER, 0, L_CONV2D, {
         {"kernel_size", T_PAIR, NULL, 1, INT_MAX, 0, 0, "k or (kh, kw)"},
-        {"strides", T_PAIR, "(1, 1)", 0, INT_MAX, 0, 0, "s or (sh, sw)"},
-        {"padding", T_PADDING, "valid", 0, INT_MAX, 0, 0,
-         "valid (none), same (output = ceil(input / stride), extra at the end), p or (ph, pw)"},
+        CONV_STRIDES,
+        CONV_PADDING,
         {"depth_multiplier", T_INT, "1", 1, INT_MAX, 0, 0, "output channels per input channel"},
-        {"dilation_rate", T_PAIR, "(1, 1)", 1, INT_MAX, 0, 0, "d or (dh, dw): kernel taps d apart"},
+        CONV_DILATION,
         {"activation", T_ACTIVATION, "linear", ANY, "applied to the output"},
         {"use_bias", T_BOOL, "true", ANY, "add a bias per output channel"},
         {"depthwise_initializer", T_INITIALIZER, "glorot_uniform", ANY, "initial weights"},
@@ -184,6 +188,25 @@ const Entry catalog[] = {
         NAME,
      }, "each channel of [C, H, W] convolved on its own into depth_multiplier channels "
         "(PyTorch's Conv2d with groups = C)", "depthwise_conv2d(3, padding = same, activation = relu)"},
+    {"separable_conv2d", K_LAYER, 0, L_SEPARABLE_CONV2D, {
+        {"filters", T_INT, NULL, 1, INT_MAX, 0, 0, "output channels"},
+        {"kernel_size", T_PAIR, NULL, 1, INT_MAX, 0, 0, "k or (kh, kw) of the depthwise step"},
+        CONV_STRIDES,
+        CONV_PADDING,
+        {"depth_multiplier", T_INT, "1", 1, INT_MAX, 0, 0, "channels per input channel after the depthwise step"},
+        CONV_DILATION,
+        {"activation", T_ACTIVATION, "linear", ANY, "applied to the output"},
+        {"use_bias", T_BOOL, "true", ANY, "add a bias per output channel"},
+        {"depthwise_initializer", T_INITIALIZER, "glorot_uniform", ANY, "initial depthwise weights"},
+        {"pointwise_initializer", T_INITIALIZER, "glorot_uniform", ANY, "initial pointwise weights"},
+        {"bias_initializer", T_INITIALIZER, "zeros", ANY, "initial bias"},
+        {"depthwise_regularizer", T_REGULARIZER, "", ANY, "penalty on the depthwise weights, added to the loss"},
+        {"pointwise_regularizer", T_REGULARIZER, "", ANY, "penalty on the pointwise weights, added to the loss"},
+        {"bias_regularizer", T_REGULARIZER, "", ANY, "penalty on the bias, added to the loss"},
+        NAME,
+     }, "depthwise_conv2d without bias, then a 1x1 conv2d to filters channels (Keras' SeparableConv2D; "
+        "PyTorch: Conv2d(groups = C) then Conv2d(kernel 1))",
+     "separable_conv2d(16, kernel_size = 3, padding = same, activation = relu)"},
     {"max_pooling1d", K_LAYER, OP_MAX_POOL2D, L_POOL2D, {
         {"pool_size", T_INT, "2", 1, INT_MAX, 0, 0, "window length"},
         {"strides", T_INT, "", 0, INT_MAX, 0, 0, "step between windows; default: pool_size"},
@@ -691,3 +714,37 @@ void catalog_print(FILE *out) {
         }
     }
 }
+
+/* ---- a checked call's arguments -------------------------------------------- */
+
+int entry_param(const Entry *e, const char *name) {
+    for (int i = 0; i < MAX_PARAMS && e->params[i].name; i++)
+        if (strcmp(e->params[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+const ArgVal *call_arg(const Call *c, const char *param) {
+    int k = entry_param(c->e, param);
+    if (k < 0)
+        internal_error("%s has no parameter '%s'", c->e->name, param);
+    return &c->v[k];
+}
+
+double call_num(const Call *c, const char *param) {
+    return call_arg(c, param)->num;
+}
+
+const char *call_str(const Call *c, const char *param) {
+    return call_arg(c, param)->str;
+}
+
+Call *call_sub(const Call *c, const char *param) {
+    Call *sub = call_arg(c, param)->call;
+    if (!sub)
+        internal_error("%s's '%s' is not a name", c->e->name, param);
+    return sub;
+}
+
+/* Whether the call's entry has the parameter at all (mse has no from_logits). */
+int call_has(const Call *c, const char *param) { return entry_param(c->e, param) >= 0; }

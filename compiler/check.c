@@ -1,7 +1,8 @@
 /* check.c — from syntax to meaning: resolves every name against the
  * catalogue, binds and type-checks arguments (filling in defaults), checks
- * the order and count of statements, names the layers, infers shapes, checks
- * that the loss fits the output and that the model fits in memory. Errors
+ * the order and count of statements, names the layers, infers shapes (by the
+ * layer table's rules, layers.c), checks that the loss fits the output and
+ * that the model fits in memory. Errors
  * carry on to the next statement so one run reports several; the stages that
  * need earlier results run only when those are sound. */
 #include "nnc.h"
@@ -9,9 +10,6 @@
 #include <limits.h>
 #include <math.h>
 #include <string.h>
-
-#define FLOAT_BYTES 4.0
-#define MAX_BYTES (2.0 * 1024 * 1024 * 1024)   /* all storage stays below 2 GiB */
 
 /* ---- small helpers ---------------------------------------------------------- */
 
@@ -32,12 +30,6 @@ static int nparams(const Entry *e) {
     return n;
 }
 
-static int find_param(const Entry *e, const char *name) {
-    for (int i = 0; i < nparams(e); i++)
-        if (strcmp(e->params[i].name, name) == 0)
-            return i;
-    return -1;
-}
 
 /* "a, b, c" */
 static char *join(const char *const *names, int n) {
@@ -106,34 +98,6 @@ static int is_c_identifier(const char *s) {
               (*s >= '0' && *s <= '9')))
             return 0;
     return 1;
-}
-
-/* A count of values, exact unless it is absurd. */
-static char *count_str(double n) {
-    return n < 1e15 ? fmt("%.0f", n) : fmt("%.3g", n);
-}
-
-static char *size_str(double bytes) {
-    static const char *const unit[] = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
-    double v = bytes / 1024;
-    int u = 0;
-    while (v >= 1024 && u < 5) {
-        v /= 1024;
-        u++;
-    }
-    return fmt("%.1f %s", v, unit[u]);
-}
-
-/* Values in a shape, in floating point so no product can overflow. */
-static double numel(const Shape *s) {
-    double n = 1;
-    for (int i = 0; i < s->ndim; i++)
-        n *= (double)s->dim[i];
-    return n;
-}
-
-static int shape_numel_ok(const Shape *s) {
-    return numel(s) * FLOAT_BYTES < MAX_BYTES;
 }
 
 /* The name of the activation with this op ("softmax"). */
@@ -486,7 +450,7 @@ static void missing(const Entry *e, const ParamDef *p, Loc loc) {
 static const char *owners(const Entry *e, const char *name) {
     char *s = NULL;
     for (int i = 0; i < catalog_len; i++)
-        if (catalog[i].kind == e->kind && &catalog[i] != e && find_param(&catalog[i], name) >= 0)
+        if (catalog[i].kind == e->kind && &catalog[i] != e && entry_param(&catalog[i], name) >= 0)
             s = s ? fmt("%s, %s", s, catalog[i].name) : (char *)catalog[i].name;
     return s;
 }
@@ -502,7 +466,7 @@ static Call *bind(const Entry *e, const Arg *args, int nargs, Loc loc) {
         const Arg *a = &args[i];
         int k = i;
         if (a->name) {
-            k = find_param(e, a->name);
+            k = entry_param(e, a->name);
             if (k < 0) {
                 const char *names[MAX_PARAMS];
                 for (int j = 0; j < np; j++)
@@ -610,7 +574,7 @@ static void need(const Ast *ast, const Stmt *s, const char *what, const char *en
 /* ---- layers --------------------------------------------------------------- */
 
 int layer_activation(const Layer *l) {
-    if (find_param(l->c->e, "activation") >= 0)
+    if (entry_param(l->c->e, "activation") >= 0)
         return call_sub(l->c, "activation")->e->op;
     return l->c->e->op;
 }
@@ -715,338 +679,6 @@ static void check_norm(const Spec *spec) {
     }
 }
 
-/* ---- windows: conv2d and pooling ------------------------------------------- */
-
-/* Keras' same: output ceil(n / s), total padding max((out - 1) s + e - n, 0)
- * for a window spanning e = d (f - 1) + 1, of which the smaller half goes
- * first (TensorFlow pads more at the end). */
-static void same_pad(long n, int e, int s, int *before) {
-    if (s < 1) {    /* a stride of 0 is reported by window_shape */
-        *before = 0;
-        return;
-    }
-    long out = (n + s - 1) / s, total = (out - 1) * s + e - n;
-    *before = total > 0 ? (int)(total / 2) : 0;
-}
-
-/* 1-D layers (conv1d, *_pooling1d) work on [C, L]: an image of height 1. */
-static int window_rank(const Layer *l) { return strstr(l->c->e->name, "1d") ? 1 : 2; }
-
-/* An integer or pair argument along axis a (0: height, 1: width); a 1-D
- * layer's height takes `flat`. */
-static int win_arg(const Layer *l, const char *param, int a, int flat) {
-    const ArgVal *v = call_arg(l->c, param);
-    if (window_rank(l) == 1 && a == 0)
-        return flat;
-    return v->shape.ndim ? (int)v->shape.dim[a] : (int)v->num;
-}
-
-void layer_window(const Layer *l, int win[WIN_SLOTS]) {
-    int conv = l->c->e->layer == L_CONV2D, rank = window_rank(l);
-    memset(win, 0, sizeof(int) * WIN_SLOTS);
-    win[WIN_DH] = win[WIN_DW] = win[WIN_G] = 1;
-    win[WIN_SH] = win[WIN_SW] = 1;
-    if (l->c->e->layer == L_GLOBAL_POOL) {    /* one window over the whole input */
-        win[WIN_KH] = rank == 1 ? 1 : (int)l->in.dim[1];
-        win[WIN_KW] = (int)l->in.dim[rank];
-        return;
-    }
-    const char *kname = conv ? "kernel_size" : "pool_size";
-    const char *sname = call_arg(l->c, "strides")->given || conv ? "strides" : kname;  /* pooling: strides = pool_size */
-    for (int a = 0; a < 2; a++) {
-        win[WIN_KH + a] = win_arg(l, kname, a, 1);
-        win[WIN_SH + a] = win_arg(l, sname, a, 1);
-        if (call_has(l->c, "dilation_rate"))
-            win[WIN_DH + a] = win_arg(l, "dilation_rate", a, 1);
-    }
-    if (call_has(l->c, "groups"))
-        win[WIN_G] = (int)call_num(l->c, "groups");
-    if (call_has(l->c, "depth_multiplier"))
-        win[WIN_G] = (int)l->in.dim[0];
-    const ArgVal *p = call_arg(l->c, "padding");
-    for (int a = 2 - rank; a < 2; a++) {
-        int e = win[WIN_DH + a] * (win[WIN_KH + a] - 1) + 1;
-        if (p->str && !strcmp(p->str, "same"))
-            same_pad(l->in.dim[a + rank - 1], e, win[WIN_SH + a], &win[WIN_PT + a]);
-        else if (!p->str)
-            win[WIN_PT + a] = (int)p->shape.dim[a];
-    }
-}
-
-/* The output channels of a convolution. */
-static long conv_filters(const Layer *l) {
-    if (call_has(l->c, "depth_multiplier"))
-        return l->in.dim[0] * (long)call_num(l->c, "depth_multiplier");
-    return (long)call_num(l->c, "filters");
-}
-
-/* [C, H, W] -> [filters or C, H', W'] with H' = (H + 2p - d (f - 1) - 1) / s + 1,
- * the failing arithmetic shown when it does not give a size >= 1; [C, L]
- * likewise for 1-D layers. Global pooling: [C, ...] -> [C]. */
-static int window_shape(const Layer *l, Shape *cur) {
-    int conv = l->c->e->layer == L_CONV2D, rank = window_rank(l);
-    const char *kname = conv ? "kernel_size" : "pool_size";
-    if (cur->ndim != rank + 1) {
-        error_at(l->loc, "%s needs %s, but its input is %s", l->c->e->name,
-                 rank == 1 ? "a sequence [C, L]" : "an image [C, H, W]", shape_str(cur));
-        if (rank == 2)
-            hint(cur->ndim == 2 ? "add the channel axis: input [1, %ld, %ld]" : "images are channels first, as in "
-                 "input [1, 28, 28]", cur->dim[0], cur->dim[1]);
-        else
-            hint(cur->ndim == 1 ? "add the channel axis: input [1, %ld]" : "sequences are channels first, as in "
-                 "input [1, 100]", cur->dim[0]);
-        return 0;
-    }
-    if (l->c->e->layer == L_GLOBAL_POOL) {
-        cur->ndim = 1;
-        return 1;
-    }
-    int w[WIN_SLOTS];
-    layer_window(l, w);
-    if (conv) {
-        long c = cur->dim[0], f = conv_filters(l);
-        int g = w[WIN_G];
-        if (g > 1 && (c % g || f % g)) {
-            const ArgVal *ga = call_arg(l->c, "groups");
-            error_at(ga->loc, "groups = %d of layer '%s' must divide its input channels and filters: "
-                     "%ld %% %d = %ld, %ld %% %d = %ld", g, l->name, c, g, c % g, f, g, f % g);
-            hint("each group convolves C / groups input channels into filters / groups outputs");
-            return 0;
-        }
-    }
-    const ArgVal *p = call_arg(l->c, "padding");
-    if (rank == 1 && !p->str && p->shape.dim[0] != p->shape.dim[1]) {
-        error_at(p->loc, "padding of the 1-D layer '%s' must be valid, same or one integer", l->name);
-        return 0;
-    }
-    static const char *const axis[] = {"height", "width"};
-    for (int a = 2 - rank; a < 2; a++) {
-        const char *an = rank == 1 ? "length" : axis[a];
-        long n = cur->dim[a + rank - 1];
-        int f = w[WIN_KH + a], s = w[WIN_SH + a], d = w[WIN_DH + a];
-        long span = (long)d * (f - 1) + 1;
-        long out;
-        if (s == 0) {
-            const ArgVal *sa = call_arg(l->c, "strides");
-            error_at(sa->loc, "strides of layer '%s' must be >= 1, got 0 for the %s", l->name, an);
-            note_at(l->loc, "output %s = (n + 2p - d(f - 1) - 1) / s + 1 = (%ld + 2p - %ld) / 0 + 1 divides by zero",
-                    an, n, span);
-            return 0;
-        }
-        if (p->str && !strcmp(p->str, "same")) {
-            out = (n + s - 1) / s;
-        } else {
-            long pad = p->str ? 0 : p->shape.dim[a];
-            out = (n + 2 * pad - span) / s + 1;
-            if (n + 2 * pad - span < 0) {
-                const ArgVal *k = call_arg(l->c, kname);
-                if (d > 1) {
-                    error_at(k->loc, "%s %d dilated by %d spans %ld, larger than the %s of the input %s of "
-                             "layer '%s': %ld + 2*%ld = %ld < %ld", kname, f, d, span, an, shape_str(cur), l->name,
-                             n, pad, n + 2 * pad, span);
-                    note_at(l->loc, "output %s = (n + 2p - d(f - 1) - 1) / s + 1 = (%ld + 2*%ld - %d*(%d - 1) - 1)"
-                            " / %d + 1 < 1", an, n, pad, d, f, s);
-                    hint("use a smaller %s or dilation_rate, padding = same, or a larger input", kname);
-                } else {
-                    error_at(k->loc, "%s %d of layer '%s' is larger than its input %s: %s %ld + 2*%ld = %ld < %d",
-                             kname, f, l->name, shape_str(cur), an, n, pad, n + 2 * pad, f);
-                    note_at(l->loc, "output %s = (n + 2p - f) / s + 1 = (%ld + 2*%ld - %d) / %d + 1 < 1",
-                            an, n, pad, f, s);
-                    hint("use a smaller %s, padding = same, or a larger input", kname);
-                }
-                return 0;
-            }
-        }
-        if (!conv && !p->str && p->shape.dim[a] * 2 > f) {
-            error_at(p->loc, "padding %ld is more than half of pool size %d", p->shape.dim[a], f);
-            hint("pooling pads at most half a window on each side, as PyTorch");
-            return 0;
-        }
-        cur->dim[a + rank - 1] = out;
-    }
-    if (conv)
-        cur->dim[0] = conv_filters(l);
-    return 1;
-}
-
-/* flatten: one axis; reshape: the given shape, with as many values. */
-static int reshape_shape(const Layer *l, Shape *cur) {
-    double n = numel(cur);
-    if (!call_has(l->c, "shape")) {
-        *cur = (Shape){.ndim = 1, .dim = {(long)n}};
-        return 1;
-    }
-    const ArgVal *s = call_arg(l->c, "shape");
-    if (numel(&s->shape) != n) {
-        error_at(s->loc, "reshape to %s (%.0f values) from %s (%.0f values)", shape_str(&s->shape),
-                 numel(&s->shape), shape_str(cur), n);
-        hint("the new shape must hold the same number of values per sample");
-        return 0;
-    }
-    *cur = s->shape;
-    return 1;
-}
-
-/* ---- recurrent layers -------------------------------------------------------- */
-
-static int is_recurrent(const Layer *l) {
-    LayerKind k = l->c->e->layer;
-    return k == L_SIMPLE_RNN || k == L_LSTM || k == L_GRU;
-}
-
-/* A recurrent layer's activations are applied inside the recurrence, one
- * value at a time, and differentiated through their outputs (the cache
- * keeps outputs, not inputs): softmax works on rows, gelu and silu need
- * their inputs, step has no gradient. */
-static int check_cell_activation(const Layer *l, const char *param) {
-    if (!call_has(l->c, param))
-        return 1;
-    const ArgVal *a = call_arg(l->c, param);
-    int op = a->call->e->op;
-    if (op == OP_NONE || (act_grad_reads((Op)op) == ACT_THROUGH_Y && op != OP_SOFTMAX &&
-                          op != OP_LOG_SOFTMAX && op != OP_STEP))
-        return 1;
-    error_at(a->loc, "%s cannot be the %s of a recurrent layer", a->call->e->name, param);
-    hint("%s", op == OP_SOFTMAX || op == OP_LOG_SOFTMAX ? "it works on whole rows; recurrent cells apply "
-         "their activations to one value at a time"
-         : op == OP_STEP ? "step has no useful gradient; use sigmoid or hard_sigmoid"
-         : "its gradient needs its input, which the recurrence does not keep; use tanh, sigmoid, relu, elu, ...");
-    return 0;
-}
-
-/* [T, F] -> [T, units] with return_sequences, else [units]. prev: the layer
- * before, or NULL. */
-static int recurrent_shape(const Layer *l, const Layer *prev, Shape *cur) {
-    if (cur->ndim != 2) {
-        error_at(l->loc, "%s needs a sequence [T, F] (steps, features), but its input is %s", l->c->e->name,
-                 shape_str(cur));
-        long last = cur->dim[cur->ndim - 1];
-        if (prev && is_recurrent(prev))
-            hint("layer '%s' outputs only its last step; give it return_sequences = true to pass on every step",
-                 prev->name);
-        else if (cur->ndim == 1)
-            hint("declare the input as steps of features, e.g. input [%ld, 1] for %ld steps of 1 value",
-                 last, last);
-        else
-            hint("reshape it to steps of features first, e.g. reshape([%.0f, %ld])", numel(cur) / (double)last,
-                 last);
-        return 0;
-    }
-    if (!check_cell_activation(l, "activation") || !check_cell_activation(l, "recurrent_activation"))
-        return 0;
-    long units = (long)call_num(l->c, "units");
-    if (call_num(l->c, "return_sequences"))
-        cur->dim[1] = units;
-    else
-        *cur = (Shape){.ndim = 1, .dim = {units}};
-    return 1;
-}
-
-/* ---- sequence helpers: repeat_vector, time_distributed, embedding ----------- */
-
-/* repeat_vector: [F] -> [n, F]. */
-static int repeat_shape(const Layer *l, Shape *cur) {
-    if (cur->ndim != 1) {
-        error_at(l->loc, "repeat_vector repeats a vector [F], but its input is %s", shape_str(cur));
-        hint("flatten it first, or end the recurrent layer before without return_sequences");
-        return 0;
-    }
-    *cur = (Shape){.ndim = 2, .dim = {(long)call_num(l->c, "n"), cur->dim[0]}};
-    return 1;
-}
-
-/* time_distributed(dense(...)) on [T, F]: dense on the last axis of every
- * step. Its parameters take the outer layer's name, so the inner one has none. */
-static int time_distributed_shape(const Layer *l, Shape *cur) {
-    const ArgVal *a = call_arg(l->c, "layer");
-    const Call *in = a->call;
-    if (in->e->layer != L_DENSE) {
-        error_at(a->loc, "time_distributed applies dense layers only, not %s", in->e->name);
-        hint("write time_distributed(dense(units)); other layers are used directly");
-        return 0;
-    }
-    if (call_arg(in, "name")->given) {
-        error_at(call_arg(in, "name")->loc, "the layer inside time_distributed takes the outer layer's name");
-        hint("name the time_distributed layer: time_distributed(dense(...), name = \"%s\")",
-             call_str(in, "name"));
-        return 0;
-    }
-    if (cur->ndim < 2) {
-        error_at(l->loc, "time_distributed needs a sequence [T, F] (steps, features), but its input is %s",
-                 shape_str(cur));
-        hint("on a vector use dense itself");
-        return 0;
-    }
-    cur->dim[cur->ndim - 1] = (long)call_num(in, "units");
-    return 1;
-}
-
-/* embedding: token ids [T] -> [T, output_dim]. Only the model's input holds
- * ids (the runtime checks each is an integer in [0, input_dim)), and scaling
- * would change them. */
-static int embedding_shape(const Spec *spec, const Layer *l, int first, Shape *cur) {
-    if (!first) {
-        error_at(l->loc, "embedding reads token ids from the input, so it must be the first layer");
-        hint("move it right after the input statement");
-        return 0;
-    }
-    if (cur->ndim != 1) {
-        error_at(l->loc, "embedding reads a sequence of token ids [T], but the input is %s", shape_str(cur));
-        hint("declare input [%.0f]: one id per step", numel(cur));
-        return 0;
-    }
-    if (strcmp(spec->preprocess->e->name, "none")) {
-        error_at(spec->preprocess->loc, "preprocess %s would change the token ids embedding reads",
-                 spec->preprocess->e->name);
-        hint("drop the preprocess statement");
-        return 0;
-    }
-    if (spec->data && call_arg(spec->data, "scale")->given && call_num(spec->data, "scale") != 1) {
-        error_at(call_arg(spec->data, "scale")->loc, "scale would change the token ids embedding reads");
-        hint("drop scale from data(...)");
-        return 0;
-    }
-    cur->ndim = 2;
-    cur->dim[1] = (long)call_num(l->c, "output_dim");
-    return 1;
-}
-
-/* Per-sample shapes through every layer, stopping at the first too big. */
-static int infer_shapes(Spec *spec, Loc input_loc) {
-    Shape cur = spec->input;
-    if (shape_numel_ok(&cur) == 0) {
-        error_at(input_loc, "input %s has %s values per sample (%s), over the 2 GiB limit",
-                 shape_str(&cur), count_str(numel(&cur)), size_str(numel(&cur) * FLOAT_BYTES));
-        return 0;
-    }
-    for (int i = 0; i < spec->nlayers; i++) {
-        Layer *l = &spec->layers[i];
-        l->in = cur;
-        if (l->c->e->layer == L_DENSE || l->c->e->layer == L_MAXOUT)
-            cur.dim[cur.ndim - 1] = (long)call_num(l->c, "units");
-        else if (l->c->e->layer == L_CONV2D || l->c->e->layer == L_POOL2D || l->c->e->layer == L_GLOBAL_POOL) {
-            if (!window_shape(l, &cur))
-                return 0;
-        } else if (l->c->e->layer == L_RESHAPE && !reshape_shape(l, &cur))
-            return 0;
-        else if (is_recurrent(l) && !recurrent_shape(l, i ? &spec->layers[i - 1] : NULL, &cur))
-            return 0;
-        else if (l->c->e->layer == L_REPEAT && !repeat_shape(l, &cur))
-            return 0;
-        else if (l->c->e->layer == L_TIME_DISTRIBUTED && !time_distributed_shape(l, &cur))
-            return 0;
-        else if (l->c->e->layer == L_EMBEDDING && !embedding_shape(spec, l, i == 0, &cur))
-            return 0;
-        l->out = cur;
-        if (!shape_numel_ok(&cur)) {
-            error_at(l->loc, "layer '%s' outputs %s, %s values per sample (%s), over the 2 GiB limit",
-                     l->name, shape_str(&cur), count_str(numel(&cur)), size_str(numel(&cur) * FLOAT_BYTES));
-            return 0;
-        }
-    }
-    return 1;
-}
-
 /* ---- the loss against the output -------------------------------------------- */
 
 /* The layer whose activation the output carries: identity layers after it
@@ -1077,8 +709,8 @@ static void check_loss(const Spec *spec) {
     const Call *loss = spec->loss;
     const char *ln = loss->e->name;
     Shape o = spec->layers[spec->nlayers - 1].out;
-    int op = loss->e->op;
-    if (op != OP_BCE && op != OP_SCE && op != OP_CCE && op != OP_KLD)
+    int op = loss->e->op, task = op_task((Op)op);
+    if (task != TASK_BINARY && task != TASK_SPARSE && task != TASK_ONEHOT)
         return;
     if (o.ndim != 1 && o.ndim != 2) {
         error_at(loss->loc, "%s needs an output [k], or [T, k] for a class at every step, "
@@ -1130,7 +762,7 @@ static void check_loss(const Spec *spec) {
 /* Where a layer's activation is written: its activation argument, or the
  * layer itself for a standalone one. */
 static Loc activation_loc(const Layer *l) {
-    if (find_param(l->c->e, "activation") >= 0)
+    if (entry_param(l->c->e, "activation") >= 0)
         return call_arg(l->c, "activation")->loc;
     return l->loc;
 }
@@ -1220,60 +852,42 @@ static void check_optimizer(const Call *opt) {
  * layer's output is kept per sample of the batch for the backward pass. */
 static void check_sizes(const Spec *spec) {
     const Call *opt = spec->optimizer;
-    double copies = 2 + optimizer_slots(opt), params = 0, acts = numel(&spec->input);
+    const char *states[4];
+    double copies = 2 + optimizer_states(opt, states), params = 0, acts = shape_values(&spec->input);
     const char *what = copies > 2 ? "weights, gradients and optimizer state"
                                   : "weights and gradients";
     for (int i = 0; i < spec->nlayers; i++) {
         const Layer *l = &spec->layers[i];
-        if (l->c->e->layer == L_DENSE || l->c->e->layer == L_MAXOUT || l->c->e->layer == L_CONV2D) {
-            int conv = l->c->e->layer == L_CONV2D;
-            double in = (double)l->in.dim[conv ? 0 : l->in.ndim - 1];
-            double units = conv ? (double)conv_filters(l) : call_num(l->c, "units");
-            if (l->c->e->layer == L_MAXOUT)
-                units *= call_num(l->c, "pieces");
-            if (conv) {     /* [filters, C / groups, kh, kw] */
-                int w[WIN_SLOTS];
-                layer_window(l, w);
-                in = in / w[WIN_G] * w[WIN_KH] * w[WIN_KW];
-            }
-            params += in * units + (call_num(l->c, "use_bias") ? units : 0);
+        LayerParam ps[MAX_LAYER_PARAMS];
+        for (int k = layer_params(l, ps) - 1; k >= 0; k--)
+            params += shape_values(&ps[k].shape);
+        if (layer_flags(l->c->e->layer) & LF_RECURRENT) {      /* the input projection and the cache */
+            double g = LF_GATES_OF(layer_flags(l->c->e->layer)), units = call_num(l->c, "units");
+            acts += shape_values(&l->in) / (double)l->in.dim[1] * g * units * 3;
         }
-        if (is_recurrent(l)) {     /* W_ih, W_hh, b_ih, b_hh */
-            double g = l->c->e->layer == L_LSTM ? 4 : l->c->e->layer == L_GRU ? 3 : 1;
-            double units = call_num(l->c, "units"), in = (double)l->in.dim[1];
-            params += g * units * (in + units + (call_num(l->c, "use_bias") ? 2 : 0));
-            acts += numel(&l->in) / in * g * units * 3;     /* the input projection and the cache */
-        }
-        if (l->c->e->layer == L_TIME_DISTRIBUTED) {
-            const Call *d = call_sub(l->c, "layer");
-            double units = call_num(d, "units");
-            params += units * (double)l->in.dim[l->in.ndim - 1] + (call_num(d, "use_bias") ? units : 0);
-        }
-        if (l->c->e->layer == L_EMBEDDING)
-            params += call_num(l->c, "input_dim") * call_num(l->c, "output_dim");
         /* where a layer's size is written */
-        const ArgVal *size = l->c->e->layer == L_CONV2D
+        const ArgVal *size = layer_flags(l->c->e->layer) & LF_CONV
                                ? call_arg(l->c, call_has(l->c, "filters") ? "filters" : "kernel_size")
                            : l->c->e->layer == L_EMBEDDING ? call_arg(l->c, "input_dim")
                            : l->c->e->layer == L_TIME_DISTRIBUTED ? call_arg(call_sub(l->c, "layer"), "units")
                            : call_has(l->c, "units") ? call_arg(l->c, "units") : NULL;
         if (size) {
             double bytes = params * copies * FLOAT_BYTES;
-            if (bytes >= MAX_BYTES) {
+            if (bytes >= NNC_MAX_BYTES) {
                 error_at(size->loc,
                          "the parameters up to layer '%s' need %s (%s), over the 2 GiB limit",
                          l->name, size_str(bytes), what);
                 return;
             }
         }
-        acts += numel(&l->out);
+        acts += shape_values(&l->out);
     }
     const ArgVal *bs = call_arg(spec->fit, "batch_size");
     double pbytes = params * copies * FLOAT_BYTES, abytes = acts * bs->num * FLOAT_BYTES;
-    if (pbytes + abytes >= MAX_BYTES) {
+    if (pbytes + abytes >= NNC_MAX_BYTES) {
         error_at(bs->loc, "batch_size %.0f needs %s for activations, %s in all, over the 2 GiB limit",
                  bs->num, size_str(abytes), size_str(pbytes + abytes));
-        double fits = floor((MAX_BYTES - pbytes - 1) / (acts * FLOAT_BYTES));
+        double fits = floor((NNC_MAX_BYTES - pbytes - 1) / (acts * FLOAT_BYTES));
         if (fits >= 1)
             hint("batch_size = %.0f or less fits", fits);
     }
@@ -1321,10 +935,7 @@ static Call **list_statement(const Stmt *s, int *n) {
     return (Call **)calls.v;
 }
 
-static int is_regression(const Call *loss) {
-    int op = loss->e->op;
-    return op == OP_MSE || op == OP_MAE || op == OP_HUBER || op == OP_LOG_COSH;
-}
+static int is_regression(const Call *loss) { return op_task((Op)loss->e->op) == TASK_REGRESSION; }
 
 /* Validation data: fit(validation_split) or fit(validation_data). */
 static int has_validation(const Spec *spec) {
@@ -1391,12 +1002,12 @@ static void check_data(const Spec *spec) {
 
 /* The number of classes of a classification loss (2 for binary), or 0. */
 int class_count(const Spec *spec) {
-    int op = spec->loss ? spec->loss->e->op : 0;
+    int task = spec->loss ? op_task((Op)spec->loss->e->op) : TASK_REGRESSION;
     const Shape *out = spec->nlayers ? &spec->layers[spec->nlayers - 1].out : NULL;
     long k = out && out->ndim ? out->dim[out->ndim - 1] : 0;
-    if (op == OP_BCE || op == OP_BCE_LOGITS)
+    if (task == TASK_BINARY)
         return k == 1 ? 2 : 0;
-    if (op == OP_SCE || op == OP_SCE_LOGITS || op == OP_CCE || op == OP_CCE_LOGITS)
+    if ((task == TASK_SPARSE || task == TASK_ONEHOT) && spec->loss->e->op != OP_KLD)
         return out->ndim <= 2 ? (int)k : 0;     /* [k], or [T, k]: k classes at every step */
     return 0;
 }
@@ -1467,12 +1078,13 @@ static void check_callbacks(const Spec *spec) {
 /* Which metrics a loss's task reports: accuracy for classification,
  * binary_accuracy and auc for binary_crossentropy, mse/mae/rmse for
  * regression, precision/recall for the three cross-entropies and
- * kl_divergence, top_k_accuracy for more than k classes. */
-static void check_metrics(const Spec *spec) {
+ * kl_divergence, top_k_accuracy for more than k classes (checked only when
+ * every shape is known: after a failed layer the output is not). */
+static void check_metrics(const Spec *spec, int shapes_ok) {
     int op = spec->loss->e->op;
     const char *ln = spec->loss->e->name;
-    int regression = is_regression(spec->loss), binary = op == OP_BCE;
-    int classes = op == OP_SCE || op == OP_CCE || op == OP_KLD;
+    int task = op_task((Op)op), regression = task == TASK_REGRESSION, binary = task == TASK_BINARY;
+    int classes = task == TASK_SPARSE || task == TASK_ONEHOT;
     Shape o = spec->layers[spec->nlayers - 1].out;
     for (int i = 0; i < spec->nmetrics; i++) {
         const Call *c = spec->metrics[i];
@@ -1494,7 +1106,7 @@ static void check_metrics(const Spec *spec) {
             if (!classes) {
                 why = "more than two classes (sparse or categorical crossentropy)";
                 use = binary ? "accuracy or auc" : regression ? "rmse, mse or mae" : "accuracy";
-            } else if (call_num(c, "k") >= o.dim[o.ndim - 1]) {
+            } else if (shapes_ok && call_num(c, "k") >= o.dim[o.ndim - 1]) {
                 error_at(call_arg(c, "k")->loc, "top_k_accuracy with k = %.0f is always 1: the model has %ld classes",
                          call_num(c, "k"), (long)o.dim[o.ndim - 1]);
                 hint("use k < %ld", (long)o.dim[o.ndim - 1]);
@@ -1535,7 +1147,7 @@ Spec *check(const Ast *ast) {
     const Stmt *input = NULL, *loss = NULL, *opt = NULL, *fit = NULL, *data = NULL, *pre = NULL;
     const Stmt *cbs = NULL, *mets = NULL, *cv = NULL;
     const Stmt *first_layer = NULL;
-    int layers_ok = 1, input_ok = 0;
+    int layers_ok = 1, input_ok = 0, shapes_ok = 0;
     Loc input_loc = ast->loc;
     Vec layers = {0};
     for (int i = 0; i < ast->nstmts; i++) {
@@ -1613,7 +1225,7 @@ Spec *check(const Ast *ast) {
     need(ast, opt, "optimizer", "optimizer");
     if (!fit)
         spec->fit = bind(catalog_find("fit", K_STATEMENT), NULL, 0, ast->loc);
-    if (!pre)
+    if (!spec->preprocess)  /* absent, or misspelt (reported): later checks see none */
         spec->preprocess = bind(catalog_find("none", K_PREPROCESS), NULL, 0, ast->loc);
 
     spec->nlayers = layers.n;
@@ -1624,7 +1236,8 @@ Spec *check(const Ast *ast) {
     if (layers_ok && spec->nlayers) {
         name_layers(spec);
         check_initializers(spec);
-        if (input_ok && infer_shapes(spec, input_loc)) {
+        shapes_ok = input_ok && infer_shapes(spec, input_loc);
+        if (shapes_ok) {
             check_norm(spec);
             if (!check_step(spec) && spec->loss)
                 check_loss(spec);
@@ -1637,57 +1250,8 @@ Spec *check(const Ast *ast) {
     if (spec->data)
         check_data(spec);
     if (spec->loss && layers_ok && spec->nlayers)
-        check_metrics(spec);
+        check_metrics(spec, shapes_ok);
     if (spec->fit && spec->loss && layers_ok && spec->nlayers && input_ok && error_count() == errors)
         check_class_weight(spec);
     return error_count() > errors ? NULL : spec;
-}
-
-/* ---- accessors ---------------------------------------------------------------- */
-
-const ArgVal *call_arg(const Call *c, const char *param) {
-    int k = find_param(c->e, param);
-    if (k < 0)
-        internal_error("%s has no parameter '%s'", c->e->name, param);
-    return &c->v[k];
-}
-
-double call_num(const Call *c, const char *param) {
-    return call_arg(c, param)->num;
-}
-
-const char *call_str(const Call *c, const char *param) {
-    return call_arg(c, param)->str;
-}
-
-Call *call_sub(const Call *c, const char *param) {
-    Call *sub = call_arg(c, param)->call;
-    if (!sub)
-        internal_error("%s's '%s' is not a name", c->e->name, param);
-    return sub;
-}
-
-long shape_numel(const Shape *s) {
-    long n = 1;
-    for (int i = 0; i < s->ndim; i++) {
-        if (s->dim[i] <= 0 || n > LONG_MAX / s->dim[i])
-            internal_error("shape %s overflows", shape_str(s));
-        n *= s->dim[i];
-    }
-    return n;
-}
-
-char *shape_str(const Shape *s) {
-    char *r = "[";
-    for (int i = 0; i < s->ndim; i++)
-        r = fmt("%s%s%ld", r, i ? ", " : "", s->dim[i]);
-    return fmt("%s]", r);
-}
-
-/* Whether the call's entry has the parameter at all (mse has no from_logits). */
-int call_has(const Call *c, const char *param) {
-    for (int i = 0; i < MAX_PARAMS && c->e->params[i].name; i++)
-        if (!strcmp(c->e->params[i].name, param))
-            return 1;
-    return 0;
 }

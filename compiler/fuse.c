@@ -41,10 +41,6 @@ static void transpose_weights(Graph *g) {
         ((Node *)g->nodes.v[i])->id = i;
 }
 
-/* Softmax runs over rows of the last axis: not folded into a convolution,
- * whose loop makes one output row per channel and image row. */
-static int row_act_op(Op op) { return op == OP_SOFTMAX || op == OP_LOG_SOFTMAX; }
-
 void fuse(Graph *g) {
     ir_uses(g);
     Node **repl = xalloc(sizeof(Node *) * g->nodes.n);
@@ -58,13 +54,17 @@ void fuse(Graph *g) {
         if (n->wrt && repl[n->wrt->id])
             n->wrt = repl[n->wrt->id];
         Node *x = n->nin ? n->in[0] : NULL;
-        if (act_grad_reads(n->op) && x && (x->op == OP_LINEAR || (x->op == OP_CONV2D && !row_act_op(n->op))) &&
+        /* Softmax runs over rows of the last axis: not folded into a
+         * convolution, whose loop makes one output row per channel and image
+         * row, only elementwise activations are. */
+        int act = op_flags(n->op);
+        if ((act & OPF_ACT) && x && (x->op == OP_LINEAR || (x->op == OP_CONV2D && (act & OPF_ELEMENTWISE))) &&
             !x->act && x->nuses == 1) {
             x->act = n->op;
             memcpy(x->f, n->f, sizeof x->f);
             repl[n->id] = x;
         }
-        if (n->op == OP_ACT_BWD && act_grad_reads(n->act) == ACT_THROUGH_Y && x->op == OP_POOL2D_DX &&
+        if (n->op == OP_ACT_BWD && (op_flags(n->act) & OPF_GRAD_Y) && x->op == OP_POOL2D_DX &&
             !x->act && x->nuses == 1 && x->in[1] == n->in[1]) {
             x->act = n->act;
             memcpy(x->f, n->f, sizeof x->f);

@@ -9,18 +9,6 @@
 Phase cur_phase = PH_FORWARD;
 const char *cur_layer = "model";
 
-const char *const op_names[OP_COUNT] = {
-    [OP_NONE] = "none",
-#define OP(name, str, nin, shape, grad, emit) [OP_##name] = str,
-#include "ops.h"
-#undef OP
-};
-
-const int op_arity[OP_COUNT] = {
-#define OP(name, str, nin, shape, grad, emit) [OP_##name] = nin,
-#include "ops.h"
-#undef OP
-};
 
 /* ---- shape rules: one per family of ops, named in ops.h ---------------- */
 
@@ -158,16 +146,19 @@ static void shape_channel_db(Node *n) {
 
 int cell_gates(const Node *w_hh) { return (int)(w_hh->shape.dim[0] / w_hh->shape.dim[1]); }
 
-/* Per step: simple_rnn h; LSTM i, f, g, o, c, h; GRU r, z, n, W_hn h + b_hn, h. */
-long cell_cache(const Node *w_hh) {
-    long h = w_hh->shape.dim[1];
-    switch (cell_gates(w_hh)) {
-    case 1: return h;
-    case 4: return 6 * h;
-    case 3: return 5 * h;
-    default: internal_error("recurrence: W_hh %s", shape_str(&w_hh->shape));
+/* The recurrent layer whose row of layers.h has W_hh's gates. */
+LayerKind cell_kind(const Node *w_hh) {
+    for (int k = 0; k < L_COUNT; k++) {
+        int f = layer_flags((LayerKind)k);
+        if ((f & LF_RECURRENT) && LF_GATES_OF(f) == cell_gates(w_hh))
+            return (LayerKind)k;
     }
+    internal_error("recurrence: W_hh %s", shape_str(&w_hh->shape));
 }
+
+/* Per step: simple_rnn h; LSTM i, f, g, o, c, h; GRU r, z, n, W_hn h + b_hn, h:
+ * the cell's row of layers.h says how many. */
+long cell_cache(const Node *w_hh) { return LF_CACHE_OF(layer_flags(cell_kind(w_hh))) * w_hh->shape.dim[1]; }
 
 /* RECURRENCE: xp [n, T, G H], W_hh [G H, H] -> cache [n, T, S]. */
 static void shape_recurrence(Node *n) {
@@ -395,7 +386,7 @@ void ir_dump(Graph *g, FILE *out, const char *after) {
         fprintf(out, ")");
         if (n->act)
             fprintf(out, " act=%s", op_names[n->act]);
-        Op a = n->act ? n->act : act_grad_reads(n->op) ? n->op : OP_NONE;
+        Op a = n->act ? n->act : op_flags(n->op) & OPF_ACT ? n->op : OP_NONE;
         if (a) {    /* the activation's parameters, as named in the catalogue */
             const ParamDef *p = catalog_activation(a)->params;
             for (int k = 0; k < MAX_PARAMS && p[k].name; k++)
@@ -456,12 +447,9 @@ void ir_verify(Graph *g, const char *after) {
         for (int j = 0; j < n->nin; j++) {
             Node *a = n->in[j];
             if (!a) {
-                /* optional: a bias; normalization's gamma and beta */
-                int norm = n->op == OP_BATCH_NORM || n->op == OP_LAYER_NORM || n->op == OP_BATCH_NORM_DX ||
-                           n->op == OP_LAYER_NORM_DX;
-                if (!((n->op == OP_LINEAR || n->op == OP_LINEAR_T || n->op == OP_CONV2D ||
-                       n->op == OP_RECURRENCE) && j == 2) &&
-                    !(norm && j >= 1))
+                /* optional: a bias; normalization's gamma and beta (ops.h) */
+                int from = (op_flags(n->op) >> OPF_OPTIONAL_SHIFT) & 3;
+                if (!from || j < from)
                     internal_error("after %s: %%%d %s lacks input %d", after, i, op_names[n->op], j);
                 continue;
             }

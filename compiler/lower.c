@@ -1,7 +1,11 @@
 /* lower.c — from a checked Spec to the forward and loss IR. Each layer kind
- * lowers to the ops it is made of; parameters are PARAM leaves named as
- * PyTorch names them, so weights round-trip with a state_dict. */
+ * lowers to the ops it is made of (its lowering, named in layers.h);
+ * parameters are PARAM leaves made from the layer's parameter list
+ * (layer_params, check.c), named as PyTorch names them, so weights
+ * round-trip with a state_dict. */
 #include "nnc.h"
+
+#include <string.h>
 
 static Shape batched(long batch, const Shape *s) {
     Shape r = {.ndim = s->ndim + 1};
@@ -11,13 +15,22 @@ static Shape batched(long batch, const Shape *s) {
     return r;
 }
 
-static Node *param(Graph *g, const char *layer, const char *what, Shape s, const Call *init,
-                   const Call *reg) {
-    Node *p = op_leaf(g, OP_PARAM, s, 0, fmt("%s.%s", layer, what));
-    p->init = init;
-    p->reg = reg;
-    vec_push(&g->params, p);
-    return p;
+/* The layer's parameter `what` from its list, as a PARAM leaf made now (so
+ * each lowering puts its leaves where the schedule wants them), or NULL if
+ * the layer has none of that name (no bias without use_bias). */
+static Node *param(Graph *g, const Layer *l, const char *what) {
+    LayerParam ps[MAX_LAYER_PARAMS];
+    int n = layer_params(l, ps);
+    for (int k = 0; k < n; k++)
+        if (!strcmp(ps[k].name, what)) {
+            Node *p = op_leaf(g, OP_PARAM, ps[k].shape, 0, fmt("%s.%s", l->name, what));
+            p->init = ps[k].init;
+            p->reg = ps[k].reg;
+            p->buffer = ps[k].buffer;
+            vec_push(&g->params, p);
+            return p;
+        }
+    return NULL;
 }
 
 /* act is an activation's call or a standalone activation layer's: its
@@ -36,145 +49,128 @@ static Node *activation(Graph *g, const Call *act, Node *h) {
     return n;
 }
 
-/* A layer's weight of shape ws and, with use_bias, its bias [ws.dim[0]], with
- * the initializers and regularizers the layer names. */
-static Node *kernel(Graph *g, const Layer *l, Shape ws, Node **b) {
-    Shape bs = {.ndim = 1, .dim = {ws.dim[0]}};
-    int dw = call_has(l->c, "depthwise_initializer");     /* Keras names depthwise_conv2d's kernel so */
-    Node *w = param(g, l->name, "weight", ws, call_sub(l->c, dw ? "depthwise_initializer" : "kernel_initializer"),
-                    call_arg(l->c, dw ? "depthwise_regularizer" : "kernel_regularizer")->call);
-    *b = NULL;
-    if (call_num(l->c, "use_bias"))
-        *b = param(g, l->name, "bias", bs, call_sub(l->c, "bias_initializer"),
-                   call_arg(l->c, "bias_regularizer")->call);
-    return w;
-}
-
 static Node *lower_dense(Graph *g, const Layer *l, Node *h) {
-    Shape ws = {.ndim = 2, .dim = {(long)call_num(l->c, "units"), l->in.dim[l->in.ndim - 1]}};
-    Node *b, *w = kernel(g, l, ws, &b);
+    Node *w = param(g, l, "weight"), *b = param(g, l, "bias");
     return activation(g, call_sub(l->c, "activation"), op_linear(g, h, w, b));
 }
 
-/* maxout(units, pieces): a dense map to units * pieces values, named and
- * laid out as torch.nn.Linear(in, units * pieces), then the max over each
- * group of `pieces` consecutive values: output u is the max of values
- * u * pieces .. u * pieces + pieces - 1 (PyTorch: view(..., units, pieces).max(-1)). */
-static Node *lower_maxout(Graph *g, const Layer *l, Node *h) {
-    long units = (long)call_num(l->c, "units"), pieces = (long)call_num(l->c, "pieces");
-    Shape ws = {.ndim = 2, .dim = {units * pieces, l->in.dim[l->in.ndim - 1]}};
-    Node *b, *w = kernel(g, l, ws, &b);
-    return op_maxout(g, op_linear(g, h, w, b), (int)pieces);
+/* activation layers: the activation written as an argument or as the name. */
+static Node *lower_activation(Graph *g, const Layer *l, Node *h) {
+    return activation(g, call_has(l->c, "activation") ? call_sub(l->c, "activation") : l->c, h);
 }
 
-/* conv2d: PyTorch's weight [filters, C / groups, kh, kw] and bias [filters];
- * conv1d: [filters, C / groups, k]; depthwise_conv2d: Conv2d with groups = C,
- * weight [C * depth_multiplier, 1, kh, kw]. The activation folds into the
- * convolution later (fuse.c) as into dense. */
+/* maxout(units, pieces): a dense map to units * pieces values, then the max
+ * over each group of `pieces` consecutive values: output u is the max of
+ * values u * pieces .. u * pieces + pieces - 1 (PyTorch:
+ * view(..., units, pieces).max(-1)). */
+static Node *lower_maxout(Graph *g, const Layer *l, Node *h) {
+    Node *w = param(g, l, "weight"), *b = param(g, l, "bias");
+    return op_maxout(g, op_linear(g, h, w, b), (int)call_num(l->c, "pieces"));
+}
+
+/* conv2d, conv1d, depthwise_conv2d: one window op over [C, H, W] ([C, L] as
+ * height 1). The activation folds into the convolution later (fuse.c) as
+ * into dense. */
 static Node *lower_conv2d(Graph *g, const Layer *l, Node *h) {
     int win[WIN_SLOTS];
     layer_window(l, win);
-    long f = l->out.dim[0];
-    Shape ws = {.ndim = 4, .dim = {f, l->in.dim[0] / win[WIN_G], win[WIN_KH], win[WIN_KW]}};
-    if (l->in.ndim == 2)
-        ws = (Shape){.ndim = 3, .dim = {f, l->in.dim[0] / win[WIN_G], win[WIN_KW]}};
-    Node *b, *w = kernel(g, l, ws, &b);
+    Node *w = param(g, l, "weight"), *b = param(g, l, "bias");
     Node *y = op_window(g, OP_CONV2D, h, w, b, win, batched(g->batch, &l->out));
     return activation(g, call_sub(l->c, "activation"), y);
 }
 
+/* separable_conv2d: the depthwise convolution (groups = C, the layer's
+ * window) to C * depth_multiplier channels, then a 1x1 convolution to filters
+ * channels with the bias and activation. */
+static Node *lower_separable(Graph *g, const Layer *l, Node *h) {
+    int win[WIN_SLOTS], one[WIN_SLOTS] = {0};
+    layer_window(l, win);
+    one[WIN_KH] = one[WIN_KW] = one[WIN_SH] = one[WIN_SW] = one[WIN_DH] = one[WIN_DW] = one[WIN_G] = 1;
+    Node *dw = param(g, l, "depthwise.weight"), *pw = param(g, l, "pointwise.weight");
+    Node *b = param(g, l, "pointwise.bias");
+    Shape mid = batched(g->batch, &l->out);
+    mid.dim[1] = dw->shape.dim[0];
+    Node *y = op_window(g, OP_CONV2D, h, dw, NULL, win, mid);
+    y = op_window(g, OP_CONV2D, y, pw, b, one, batched(g->batch, &l->out));
+    return activation(g, call_sub(l->c, "activation"), y);
+}
+
+static Node *lower_pool2d(Graph *g, const Layer *l, Node *h) {
+    int win[WIN_SLOTS];
+    layer_window(l, win);
+    return op_window(g, (Op)l->c->e->op, h, NULL, NULL, win, batched(g->batch, &l->out));
+}
+
+/* Global pooling: a window over the whole input, then [n, C]. */
+static Node *lower_global_pool(Graph *g, const Layer *l, Node *h) {
+    int win[WIN_SLOTS];
+    layer_window(l, win);
+    Shape s = batched(g->batch, &l->in);
+    for (int d = 2; d < s.ndim; d++)
+        s.dim[d] = 1;
+    h = op_window(g, (Op)l->c->e->op, h, NULL, NULL, win, s);
+    return op_reshape(g, h, batched(g->batch, &l->out));
+}
+
+static Node *lower_reshape(Graph *g, const Layer *l, Node *h) {
+    return op_reshape(g, h, batched(g->batch, &l->out));
+}
+
 /* dropout(rate): the layer's index in the model picks its masks' stream
  * (emit.c), so no two dropout layers share a mask. rate 0 is the identity. */
-static Node *lower_dropout(Graph *g, const Layer *l, Node *h, int index) {
+static Node *lower_dropout(Graph *g, const Layer *l, Node *h) {
     double rate = call_num(l->c, "rate");
     if (rate == 0)
         return h;
     Node *y = op_unary(g, OP_DROPOUT, h);
     y->f[0] = rate;
-    y->f[1] = index;
+    y->f[1] = (double)(l - g->spec->layers);
     return y;
-}
-
-/* gamma (PyTorch's weight) and beta (bias) of a normalization layer, each
- * only if scale / center asks for it; per channel, `ch` of them. */
-static Node *affine(Graph *g, const Layer *l, long ch, Node **beta) {
-    Shape cs = {.ndim = 1, .dim = {ch}};
-    Node *gamma = NULL;
-    if (call_num(l->c, "scale"))
-        gamma = param(g, l->name, "weight", cs, call_sub(l->c, "gamma_initializer"), NULL);
-    *beta = NULL;
-    if (call_num(l->c, "center"))
-        *beta = param(g, l->name, "bias", cs, call_sub(l->c, "beta_initializer"), NULL);
-    return gamma;
-}
-
-/* A buffer: a PARAM the optimizer never sees (plan.c puts it after the
- * trainable ones). */
-static Node *buffer(Graph *g, const Layer *l, const char *what, Shape s, const Call *init) {
-    Node *b = param(g, l->name, what, s, init, NULL);
-    b->buffer = 1;
-    return b;
 }
 
 /* batch_normalization: statistics per channel, axis 1 of the batched value
  * as PyTorch's BatchNorm1d/2d (the features of a dense output, the channels
- * of a convolution's), with its parameter and buffer names. gamma and beta
- * come first in the parameter list, as in a PyTorch state_dict. */
+ * of a convolution's). gamma and beta come first in the parameter list, as
+ * in a PyTorch state_dict, the running statistics (buffers) after the op. */
 static Node *lower_batch_norm(Graph *g, const Layer *l, Node *h) {
-    static Call zeros;
-    zeros.e = catalog_find("zeros", K_INITIALIZER);
-    long ch = l->in.dim[0];
-    Node *beta, *gamma = affine(g, l, ch, &beta);
+    Node *gamma = param(g, l, "weight"), *beta = param(g, l, "bias");
     Node *y = node_new(g, OP_BATCH_NORM, h, gamma, beta, NULL);
     y->f[0] = call_num(l->c, "momentum");
     y->f[1] = call_num(l->c, "epsilon");
-    Shape cs = {.ndim = 1, .dim = {ch}}, scalar = {.ndim = 0};
-    y->buf[0] = buffer(g, l, "running_mean", cs, call_sub(l->c, "moving_mean_initializer"));
-    y->buf[1] = buffer(g, l, "running_var", cs, call_sub(l->c, "moving_variance_initializer"));
-    /* a 0-dimensional tensor, as PyTorch's (saved as int64, runtime/safetensors.c) */
-    y->buf[2] = buffer(g, l, "num_batches_tracked", scalar, &zeros);
+    y->buf[0] = param(g, l, "running_mean");
+    y->buf[1] = param(g, l, "running_var");
+    y->buf[2] = param(g, l, "num_batches_tracked");
     return y;
 }
 
 /* layer_normalization over the last axis, as torch.nn.LayerNorm(last dim). */
 static Node *lower_layer_norm(Graph *g, const Layer *l, Node *h) {
-    Node *beta, *gamma = affine(g, l, l->in.dim[l->in.ndim - 1], &beta);
+    Node *gamma = param(g, l, "weight"), *beta = param(g, l, "bias");
     Node *y = node_new(g, OP_LAYER_NORM, h, gamma, beta, NULL);
     y->f[0] = call_num(l->c, "epsilon");
     return y;
 }
 
 /* simple_rnn, lstm, gru on [T, F], as torch.nn.RNN / LSTM / GRU with
- * batch_first = True and one layer: weight_ih_l0 [G units, F], weight_hh_l0
- * [G units, units], bias_ih_l0 and bias_hh_l0 [G units], gates in PyTorch's
- * order (LSTM i, f, g, o; GRU r, z, n). The input projection of every step
- * is one LINEAR over [n, T, F]; the recurrence runs the steps from h_0 = 0
- * (and c_0 = 0). */
+ * batch_first = True and one layer. The input projection of every step is
+ * one LINEAR over [n, T, F]; the recurrence runs the steps from h_0 = 0 (and
+ * c_0 = 0). */
 static Node *lower_recurrent(Graph *g, const Layer *l, Node *h) {
-    int gates = l->c->e->layer == L_LSTM ? 4 : l->c->e->layer == L_GRU ? 3 : 1;
-    long units = (long)call_num(l->c, "units"), f = l->in.dim[1];
-    Shape wi = {.ndim = 2, .dim = {gates * units, f}}, wh = {.ndim = 2, .dim = {gates * units, units}};
-    Shape bs = {.ndim = 1, .dim = {gates * units}};
-    const Call *binit = call_sub(l->c, "bias_initializer");
-    Node *w_ih = param(g, l->name, "weight_ih_l0", wi, call_sub(l->c, "kernel_initializer"), NULL);
-    Node *w_hh = param(g, l->name, "weight_hh_l0", wh, call_sub(l->c, "recurrent_initializer"), NULL);
-    Node *b_ih = NULL, *b_hh = NULL;
-    if (call_num(l->c, "use_bias")) {
-        b_ih = param(g, l->name, "bias_ih_l0", bs, binit, NULL);
-        b_hh = param(g, l->name, "bias_hh_l0", bs, binit, NULL);
-    }
+    Node *w_ih = param(g, l, "weight_ih_l0"), *w_hh = param(g, l, "weight_hh_l0");
+    Node *b_ih = param(g, l, "bias_ih_l0"), *b_hh = param(g, l, "bias_hh_l0");
     Node *xp = op_linear(g, h, w_ih, b_ih);
     const Call *ract = call_has(l->c, "recurrent_activation") ? call_sub(l->c, "recurrent_activation") : NULL;
     Node *cache = op_recurrence(g, xp, w_hh, b_hh, call_sub(l->c, "activation"), ract);
     return op_recurrence_out(g, cache, (int)call_num(l->c, "return_sequences"));
 }
 
-/* embedding(input_dim, output_dim): weight [input_dim, output_dim] as
- * torch.nn.Embedding's; the ids are the input's values. */
+static Node *lower_repeat(Graph *g, const Layer *l, Node *h) {
+    return op_repeat(g, h, (int)call_num(l->c, "n"));
+}
+
+/* embedding(input_dim, output_dim): the ids are the input's values. */
 static Node *lower_embedding(Graph *g, const Layer *l, Node *h) {
-    Shape ws = {.ndim = 2, .dim = {(long)call_num(l->c, "input_dim"), (long)call_num(l->c, "output_dim")}};
-    Node *w = param(g, l->name, "weight", ws, call_sub(l->c, "embeddings_initializer"), NULL);
-    return node_new(g, OP_EMBED, h, w, NULL, NULL);
+    return node_new(g, OP_EMBED, h, param(g, l, "weight"), NULL, NULL);
 }
 
 /* time_distributed(dense(...)): the inner dense under the outer layer's name
@@ -185,6 +181,14 @@ static Node *lower_time_distributed(Graph *g, const Layer *l, Node *h) {
     return lower_dense(g, &inner, h);
 }
 
+typedef Node *Lowering(Graph *g, const Layer *l, Node *h);
+
+static Lowering *const lowerings[L_COUNT] = {
+#define LAYER(kind, facts, shape, params, lower) [L_##kind] = lower,
+#include "layers.h"
+#undef LAYER
+};
+
 /* A loss op and its target layout; from_logits picks the fused variant.
  * label_smoothing and delta travel on the node as f[0]. */
 static void lower_loss(Graph *g, const Call *loss) {
@@ -194,43 +198,16 @@ static void lower_loss(Graph *g, const Call *loss) {
     /* A class at every step of a [T, K] output: T rows of K per sample, so
      * T labels per sample (sparse, binary) or T one-hot rows. */
     long steps = k / g->out->shape.dim[g->out->shape.ndim - 1];
-    g->steps = 1;
-    switch (op) {
-    case OP_MSE:
-        /* A perceptron's step output trains by the perceptron rule (autodiff.c). */
-        if (g->out->op == OP_STEP)
-            op = OP_PERCEPTRON;
-        g->task = TASK_REGRESSION, g->n_target = (int)k;
-        break;
-    case OP_MAE:
-    case OP_HUBER:
-    case OP_LOG_COSH:
-        g->task = TASK_REGRESSION, g->n_target = (int)k;
-        break;
-    case OP_HINGE:
-        g->task = TASK_HINGE, g->n_target = (int)k;
-        break;
-    case OP_BCE:
-        g->task = TASK_BINARY, g->n_target = (int)steps, g->steps = (int)steps;
-        if (logits)
-            op = OP_BCE_LOGITS;
-        break;
-    case OP_SCE:
-        g->task = TASK_SPARSE, g->n_target = (int)steps, g->steps = (int)steps;
-        if (logits)
-            op = OP_SCE_LOGITS;
-        break;
-    case OP_CCE:
-        g->task = TASK_ONEHOT, g->n_target = (int)k, g->steps = (int)steps;
-        if (logits)
-            op = OP_CCE_LOGITS;
-        break;
-    case OP_KLD:
-        g->task = TASK_ONEHOT, g->n_target = (int)k, g->steps = (int)steps;
-        break;
-    default:
-        internal_error("loss %s has no lowering", loss->e->name);
-    }
+    /* The targets' layout follows the loss's task (ops.h): a value per
+     * output, a label per step, or a distribution per step. */
+    g->task = op_task(op);
+    g->steps = g->task == TASK_REGRESSION || g->task == TASK_HINGE ? 1 : (int)steps;
+    g->n_target = g->task == TASK_BINARY || g->task == TASK_SPARSE ? (int)steps : (int)k;
+    /* A perceptron's step output trains by the perceptron rule (autodiff.c). */
+    if (op == OP_MSE && g->out->op == OP_STEP)
+        op = OP_PERCEPTRON;
+    if (logits)     /* the fused variants of the cross-entropies */
+        op = op == OP_BCE ? OP_BCE_LOGITS : op == OP_SCE ? OP_SCE_LOGITS : op == OP_CCE ? OP_CCE_LOGITS : op;
     g->logits = logits;
     Shape ts = {.ndim = 2, .dim = {g->batch, g->n_target}};
     cur_phase = PH_LOSS;
@@ -270,67 +247,13 @@ Graph *lower(const Spec *spec, int batch) {
     Node *h = g->x;
     for (int i = 0; i < spec->nlayers; i++) {
         const Layer *l = &spec->layers[i];
+        LayerParam ps[MAX_LAYER_PARAMS];
+        int before = g->params.n;
         cur_layer = l->name;
-        switch (l->c->e->layer) {
-        case L_DENSE:
-            h = lower_dense(g, l, h);
-            break;
-        case L_MAXOUT:
-            h = lower_maxout(g, l, h);
-            break;
-        case L_CONV2D:
-            h = lower_conv2d(g, l, h);
-            break;
-        case L_POOL2D: {
-            int win[WIN_SLOTS];
-            layer_window(l, win);
-            h = op_window(g, (Op)l->c->e->op, h, NULL, NULL, win, batched(g->batch, &l->out));
-            break;
-        }
-        case L_GLOBAL_POOL: {   /* a window over the whole input, then [n, C] */
-            int win[WIN_SLOTS];
-            layer_window(l, win);
-            Shape s = batched(g->batch, &l->in);
-            for (int d = 2; d < s.ndim; d++)
-                s.dim[d] = 1;
-            h = op_window(g, (Op)l->c->e->op, h, NULL, NULL, win, s);
-            h = op_reshape(g, h, batched(g->batch, &l->out));
-            break;
-        }
-        case L_RESHAPE:
-            h = op_reshape(g, h, batched(g->batch, &l->out));
-            break;
-        case L_DROPOUT:
-            h = lower_dropout(g, l, h, i);
-            break;
-        case L_BATCH_NORM:
-            h = lower_batch_norm(g, l, h);
-            break;
-        case L_LAYER_NORM:
-            h = lower_layer_norm(g, l, h);
-            break;
-        case L_REPEAT:
-            h = op_repeat(g, h, (int)call_num(l->c, "n"));
-            break;
-        case L_TIME_DISTRIBUTED:
-            h = lower_time_distributed(g, l, h);
-            break;
-        case L_EMBEDDING:
-            h = lower_embedding(g, l, h);
-            break;
-        case L_SIMPLE_RNN:
-        case L_LSTM:
-        case L_GRU:
-            h = lower_recurrent(g, l, h);
-            break;
-        case L_ACTIVATION: {
-            const Call *act = call_has(l->c, "activation") ? call_sub(l->c, "activation") : l->c;
-            h = activation(g, act, h);
-            break;
-        }
-        default:
-            internal_error("layer %s has no lowering", l->c->e->name);
-        }
+        h = lowerings[l->c->e->layer](g, l, h);
+        if (g->params.n - before != layer_params(l, ps))
+            internal_error("layer %s made %d of its %d parameters", l->name, g->params.n - before,
+                           layer_params(l, ps));
     }
     g->out = h;
     lower_loss(g, spec->loss);

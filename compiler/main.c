@@ -89,7 +89,7 @@ static Graph *compile_inference(Graph *g, const char *weights, int in_ram) {
     plan(g);
     after(g, "plan");
     double bytes = 4.0 * ((double)weight_floats(g) + g->area_size[A_ACT]);
-    if (bytes > 2147483648.0)
+    if (bytes > NNC_MAX_BYTES)
         fatal("model %s needs %.1f GiB at batch %d; the limit is 2 GiB: use a smaller batch",
               g->spec->name, bytes / 1073741824.0, g->batch);
     return g;
@@ -123,7 +123,7 @@ static Graph *compile(const char *path, long batch, int inference, const char *w
     after(g, "plan");
     /* The checker bounds the model at fit's batch size; --batch may differ. */
     double bytes = 4.0 * (2.0 * g->area_size[A_PARAM] + g->area_size[A_STATE] + g->area_size[A_ACT]);
-    if (bytes > 2147483648.0)
+    if (bytes > NNC_MAX_BYTES)
         fatal("model %s needs %.1f GiB of storage at batch %ld; the limit is 2 GiB: use a smaller batch",
               spec->name, bytes / 1073741824.0, batch);
     return g;

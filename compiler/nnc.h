@@ -228,27 +228,22 @@ typedef struct ParamDef {
 
 #define MAX_PARAMS 16
 
-/* Which lowering a layer or activation uses. */
+/* Which kind of layer a catalogue entry is: its row of the layer table
+ * (layers.h), with its shape rule, parameters and lowering. */
 typedef enum {
-    L_NONE,
-    L_DENSE,
-    L_ACTIVATION,           /* standalone activation layer (relu, softmax, ...) */
-    L_MAXOUT,               /* a linear map to units * pieces, then max over each group of pieces */
-    L_CONV2D,               /* conv2d on [C, H, W] */
-    L_POOL2D,               /* max_pooling2d, average_pooling2d (e->op says which) */
-    L_RESHAPE,              /* flatten, reshape: a view of the same values */
-    L_GLOBAL_POOL,          /* global_{average,max}_pooling{1,2}d: a window over the whole input */
-    /* Regularization and normalization layers. */
-    L_DROPOUT,              /* dropout(rate): training only */
-    L_BATCH_NORM,           /* batch_normalization: per channel (axis 1, PyTorch's) */
-    L_LAYER_NORM,           /* layer_normalization: over the last axis */
-    L_SIMPLE_RNN,           /* recurrent layers on [T, F] */
-    L_LSTM,
-    L_GRU,
-    L_REPEAT,               /* repeat_vector: [F] -> [n, F] */
-    L_TIME_DISTRIBUTED,     /* time_distributed(dense(...)): the inner layer on every step */
-    L_EMBEDDING,            /* embedding: token ids [T] -> [T, output_dim] */
+    L_NONE,                 /* not a layer */
+#define LAYER(kind, facts, shape, params, lower) L_##kind,
+#include "layers.h"
+#undef LAYER
+    L_COUNT
 } LayerKind;
+
+/* A layer kind's facts (the second column of layers.h). */
+enum { LF_WINDOW = 1, LF_CONV = 2, LF_RECURRENT = 4 };
+#define LF_GATES(g) ((g) << 4)          /* a recurrent cell's gates per step */
+#define LF_CACHE(s) ((s) << 8)          /* and the floats per unit each step caches */
+#define LF_GATES_OF(f) (((f) >> 4) & 15)
+#define LF_CACHE_OF(f) (((f) >> 8) & 15)
 
 typedef struct Entry {
     const char *name;
@@ -266,6 +261,7 @@ const Entry *catalog_find(const char *name, Kind kind);  /* NULL if absent */
 const Entry *catalog_find_any(const char *name);         /* any kind */
 const Entry *catalog_activation(int op);                 /* the first with this IR op */
 const char *kind_name(Kind k);                           /* "activation" */
+int entry_param(const Entry *e, const char *name);       /* index in e->params, or -1 */
 void catalog_print(FILE *out);                           /* nnc --list */
 
 /* Window attributes (Node.win) of convolutions and pooling. The padding at
@@ -274,7 +270,7 @@ void catalog_print(FILE *out);                           /* nnc --list */
 enum { WIN_KH, WIN_KW, WIN_SH, WIN_SW, WIN_PT, WIN_PL, WIN_MAX /* POOL2D_DX: of max pooling */,
        WIN_DH, WIN_DW /* dilation, 1: none */, WIN_G /* groups of channels */, WIN_SLOTS };
 
-/* ---- check.c: names, types, ranges, shapes -> a checked Spec ----------- */
+/* ---- check.c, layers.c: names, types, ranges, shapes -> a checked Spec -- */
 
 #define MAX_DIMS 5          /* batch + up to 4 sample dims (N, C, H, W) */
 
@@ -308,6 +304,7 @@ struct Call {
     ArgVal v[MAX_PARAMS];
 };
 
+/* A call's arguments by parameter name (catalog.c). */
 double call_num(const Call *c, const char *param);   /* internal_error if absent */
 const char *call_str(const Call *c, const char *param);
 Call *call_sub(const Call *c, const char *param);
@@ -341,22 +338,74 @@ typedef struct Spec {
     Call *cross_validate;   /* cross_validate(k); NULL if absent */
 } Spec;
 
+/* ---- layers.c: the layer table's shape and parameter rules ------------ */
+
+/* Per-sample shapes through every layer (l->in, l->out), each by its kind's
+ * shape rule; reports the first failure and returns 0. */
+int infer_shapes(Spec *spec, Loc input_loc);
+int layer_flags(LayerKind k);       /* LF_* */
+/* A tensor a layer owns, as its parameter rule (layers.h) lists it. */
+typedef struct LayerParam {
+    const char *name;       /* PyTorch's, after the layer's name: "weight", "bias_ih_l0" */
+    Shape shape;
+    const Call *init;       /* its initializer */
+    const Call *reg;        /* its regularizer, or NULL */
+    int buffer;             /* saved and loaded, never trained (running statistics) */
+} LayerParam;
+#define MAX_LAYER_PARAMS 6
+/* The layer's parameters in state_dict order; their number. Needs l->in. */
+int layer_params(const Layer *l, LayerParam p[MAX_LAYER_PARAMS]);
+/* A convolution or pooling layer's window: kernel, strides, top/left
+ * padding, dilation and groups, as Node.win holds them (WIN_*); 1-D layers
+ * have a height of 1. */
+void layer_window(const Layer *l, int win[WIN_SLOTS]);
+long shape_numel(const Shape *s);
+double shape_values(const Shape *s);    /* the same in floating point: never overflows */
+char *shape_str(const Shape *s);        /* "[32, 10]" */
+char *count_str(double n);              /* a count of values, exact unless absurd */
+char *size_str(double bytes);           /* "1.5 GiB" */
+
+/* ---- check.c: the rest of the checking -------------------------------- */
+
 /* Check an AST; reports located errors and returns NULL if any. */
 Spec *check(const Ast *ast);
 /* The classes of a classification loss (2 for binary_crossentropy on one
  * output), 0 for other losses: what fit(class_weight) is indexed by. */
 int class_count(const Spec *spec);
-long shape_numel(const Shape *s);
-char *shape_str(const Shape *s);     /* "[32, 10]" */
 /* The Op a layer applies last: dense's activation, an activation layer's;
  * OP_NONE for linear. */
 int layer_activation(const Layer *l);
-/* A convolution or pooling layer's window: kernel, strides, top/left
- * padding, dilation and groups, as Node.win holds them (WIN_*); 1-D layers
- * have a height of 1. */
-void layer_window(const Layer *l, int win[WIN_SLOTS]);
 
-/* ---- ir.c: the graph of typed tensor ops ------------------------------- */
+/* ---- ops.c: the op table (ops.h) and the facts its rows carry ---------- */
+
+/* An op's facts, or'd onto its input count in the third column of ops.h. */
+enum {
+    OPF_NIN = 7,                /* the input count's bits */
+    OPF_ELEMENTWISE = 1 << 3,   /* each output value from its input value alone */
+    OPF_IN_PLACE = 1 << 4,      /* may write its output over an input of its size (plan.c) */
+    OPF_GRAD_Y = 1 << 5,        /* an activation whose gradient reads its output y */
+    OPF_GRAD_X = 1 << 6,        /* an activation whose gradient reads its input x */
+    OPF_ACT = OPF_GRAD_Y | OPF_GRAD_X,
+    OPF_LOSS = 1 << 7,          /* (prediction, target) -> the scalar loss */
+    OPF_WEIGHTS_ONLY = 1 << 8,  /* reads and writes weights only: no batch loop */
+    OPF_TRAINING = 1 << 9,      /* acts by mode: takes the training flag */
+    OPF_CLIP = 1 << 13,         /* gradient clipping, before the updates */
+    OPF_OPTIONAL_SHIFT = 14,    /* inputs from this index on may be NULL (OPF_OPTIONAL) */
+    /* MACs per sample (summary.c): per output value, the weight's fan-in
+     * (numel(W) / W.dim[0]); of LINEAR_T's transposed W, W.dim[0]; of a
+     * recurrence, per value of its input xp, one row of W_hh (W.dim[1]). */
+    OPF_MACS_FAN_IN = 1 << 10,
+    OPF_MACS_FAN_IN_T = 1 << 11,
+    OPF_MACS_STEPS = 1 << 12,
+    OPF_TASK_SHIFT = 16         /* a loss's Task + 1 (OPF_TASK) */
+};
+#define OPF_TASK(t) (((t) + 1) << OPF_TASK_SHIFT)
+#define OPF_OPTIONAL(j) ((j) << OPF_OPTIONAL_SHIFT)   /* a bias; normalization's gamma and beta */
+
+/* The model's storage (parameters, gradients, state, activations, scratch)
+ * stays below 2 GiB: offsets and sizes in the generated C fit an int. */
+#define NNC_MAX_BYTES 2147483648.0
+#define FLOAT_BYTES 4.0     /* the checker bounds sizes at float precision */
 
 typedef enum {
     OP_NONE,                /* 0: "no op", e.g. the linear activation */
@@ -365,6 +414,21 @@ typedef enum {
 #undef OP
     OP_COUNT
 } Op;
+
+extern const char *const op_names[OP_COUNT];
+extern const int op_arity[OP_COUNT];
+int op_flags(Op op);            /* OPF_* */
+int op_task(Op op);             /* a loss's Task; internal_error for any other op */
+/* Whether op is an activation, and what its gradient rule reads besides dy:
+ * its output y (OPF_GRAD_Y) or its input x (OPF_GRAD_X); 0 if not. */
+enum { ACT_THROUGH_Y = 1, ACT_THROUGH_X };
+int act_grad_reads(Op op);
+/* The state tensors an optimizer call keeps per parameter, in slot order, as
+ * PyTorch's state_dict names them ("exp_avg", ...): their number, names in
+ * names[] (at most 4). momentum > 0, centered and amsgrad add slots. */
+int optimizer_states(const Call *opt, const char *names[4]);
+
+/* ---- ir.c: the graph of typed tensor ops ------------------------------- */
 
 typedef enum { PH_FORWARD, PH_LOSS, PH_BACKWARD, PH_UPDATE } Phase;
 
@@ -454,9 +518,6 @@ typedef struct Graph {
                                output, a class at every step), else 1 */
 } Graph;
 
-extern const char *const op_names[OP_COUNT];
-extern const int op_arity[OP_COUNT];
-
 Graph *graph_new(const Spec *spec, int batch);
 /* The generic constructor: checks arity, computes the shape from the op table
  * and appends the node to the schedule in the graph's current phase. */
@@ -475,8 +536,10 @@ Node *op_loss(Graph *g, Op op, Node *pred, Node *target);
 Node *op_recurrence(Graph *g, Node *xp, Node *w_hh, Node *b_hh, const Call *act, const Call *ract);
 Node *op_recurrence_out(Graph *g, Node *cache, int sequences);
 Node *op_repeat(Graph *g, Node *x, int times);     /* [n, F] -> [n, times, F] */
-/* A recurrent cell's gates per step (1, 4, 3) and cached floats per step. */
+/* A recurrent cell's gates per step, its layer kind (L_SIMPLE_RNN, L_LSTM,
+ * L_GRU: layers.h has their gates) and its cached floats per step. */
 int cell_gates(const Node *w_hh);
+LayerKind cell_kind(const Node *w_hh);
 long cell_cache(const Node *w_hh);
 extern Phase cur_phase;     /* phase given to new nodes */
 extern const char *cur_layer; /* layer name given to new nodes */
@@ -492,15 +555,9 @@ Graph *lower(const Spec *spec, int batch);
 
 /* ---- autodiff.c: reverse mode, IR -> IR -------------------------------- */
 void autodiff(Graph *g);
-/* Whether op is an activation, and what its gradient rule (ops.h) reads
- * besides dy: its output y (grad_act) or its input x (grad_act_x); 0 if not. */
-enum { ACT_THROUGH_Y = 1, ACT_THROUGH_X };
-int act_grad_reads(Op op);
 
 /* ---- optim.c: the optimizer step as IR --------------------------------- */
 void optim(Graph *g);
-/* Floats of state the optimizer keeps per parameter float (momentum, moments...). */
-int optimizer_slots(const Call *opt);
 
 /* ---- fuse.c: fold activations into the op that produces their input ---- */
 void fuse(Graph *g);

@@ -19,22 +19,6 @@ static Node *state(Graph *g, Node *p, const char *what, int slot) {
     return s;
 }
 
-static int flag(const Call *o, const char *name) { return call_num(o, name) != 0; }
-
-int optimizer_slots(const Call *o) {
-    switch ((Op)o->e->op) {
-    case OP_SGD: return call_num(o, "momentum") > 0;
-    case OP_RMSPROP: return 1 + (call_num(o, "momentum") > 0) + flag(o, "centered");
-    case OP_ADAM:
-    case OP_ADAMW: return 2 + flag(o, "amsgrad");
-    case OP_ADAGRAD: return 1;
-    case OP_ADADELTA:
-    case OP_ADAMAX:
-    case OP_NADAM: return 2;
-    default: internal_error("optimizer %s has no lowering", o->e->name);
-    }
-}
-
 /* The clipping the optimizer asks for, if any: at most one (check.c). */
 static void clip(Graph *g, const Call *o) {
     static const struct { const char *arg; Op op; } kinds[] = {
@@ -61,30 +45,26 @@ void optim(Graph *g) {
     Op op = (Op)o->e->op;
     cur_phase = PH_UPDATE;
     clip(g, o);
+    const char *states[4];
+    int nstates = optimizer_states(o, states);
     if (op == OP_NADAM)
-        state(g, NULL, "mu_product", 2);
+        state(g, NULL, "mu_product", nstates);
     for (int i = 0; i < g->params.n; i++) {
         Node *p = g->params.v[i];
         double *f;
-        int slot = 0;
         if (p->buffer)      /* running statistics: updated by the forward pass, never trained */
             continue;
         cur_layer = p->layer;
+        for (int k = 0; k < nstates; k++)
+            state(g, p, states[k], k);
         switch (op) {
         case OP_SGD:
-            if (call_num(o, "momentum") > 0)
-                state(g, p, "momentum_buffer", slot++);
             f = node_new(g, op, p, p->grad, NULL, NULL)->f;
             f[0] = call_num(o, "momentum");
             f[1] = call_num(o, "nesterov");
             f[2] = call_num(o, "weight_decay");
             break;
         case OP_RMSPROP:
-            state(g, p, "square_avg", slot++);
-            if (call_num(o, "momentum") > 0)
-                state(g, p, "momentum_buffer", slot++);
-            if (flag(o, "centered"))
-                state(g, p, "grad_avg", slot++);
             f = node_new(g, op, p, p->grad, NULL, NULL)->f;
             f[0] = call_num(o, "rho");
             f[1] = call_num(o, "momentum");
@@ -93,10 +73,6 @@ void optim(Graph *g) {
             break;
         case OP_ADAM:
         case OP_ADAMW:
-            state(g, p, "exp_avg", slot++);
-            state(g, p, "exp_avg_sq", slot++);
-            if (flag(o, "amsgrad"))
-                state(g, p, "max_exp_avg_sq", slot++);
             f = node_new(g, op, p, p->grad, NULL, NULL)->f;
             f[0] = call_num(o, "beta_1");
             f[1] = call_num(o, "beta_2");
@@ -106,22 +82,17 @@ void optim(Graph *g) {
                 f[4] = call_num(o, "weight_decay");
             break;
         case OP_ADAGRAD:
-            state(g, p, "sum", slot++);
             f = node_new(g, op, p, p->grad, NULL, NULL)->f;
             f[0] = call_num(o, "initial_accumulator_value");
             f[1] = call_num(o, "epsilon");
             break;
         case OP_ADADELTA:
-            state(g, p, "square_avg", slot++);
-            state(g, p, "acc_delta", slot++);
             f = node_new(g, op, p, p->grad, NULL, NULL)->f;
             f[0] = call_num(o, "rho");
             f[1] = call_num(o, "epsilon");
             break;
         case OP_ADAMAX:
         case OP_NADAM:
-            state(g, p, "exp_avg", slot++);
-            state(g, p, op == OP_ADAMAX ? "exp_inf" : "exp_avg_sq", slot++);
             f = node_new(g, op, p, p->grad, NULL, NULL)->f;
             f[0] = call_num(o, "beta_1");
             f[1] = call_num(o, "beta_2");
@@ -132,8 +103,5 @@ void optim(Graph *g) {
         default:
             internal_error("optimizer %s has no lowering", o->e->name);
         }
-        if (slot != optimizer_slots(o))
-            internal_error("optimizer %s: %d state slots, expected %d", o->e->name, slot,
-                           optimizer_slots(o));
     }
 }

@@ -58,26 +58,13 @@ static int shares_input(Node *v, Node **root) {
            op_arity[x->op] > 0 && x->shape.ndim;
 }
 
-/* Ops that may write their output over an input of the same size: each output
- * element is written only after every read of the input elements at or
- * before it (elementwise, or per row with the row's reductions first). */
-static int elementwise(Op op) {
-    switch (op) {
-    case OP_RELU: case OP_LEAKY_RELU: case OP_ELU: case OP_SELU: case OP_RELU6:
-    case OP_HARD_SIGMOID: case OP_SIGMOID: case OP_TANH: case OP_SOFTPLUS:
-    case OP_SOFTSIGN: case OP_EXPONENTIAL: case OP_GELU: case OP_SILU: case OP_STEP:
-    case OP_SOFTMAX: case OP_LOG_SOFTMAX:
-    case OP_ADD: case OP_ACT_BWD: case OP_SOFTMAX_BWD: case OP_LOG_SOFTMAX_BWD:
-        return 1;
-    default:
-        return 0;
-    }
-}
-
 /* An input of v whose storage v may take over: an activation whose storage
- * (shared with any reshapes of it) has no reader after node i. */
+ * (shared with any reshapes of it) has no reader after node i. The op table
+ * marks the ops that may (OPF_IN_PLACE): each output element is written only
+ * after every read of the input elements at or before it (elementwise, or
+ * per row with the row's reductions first). */
 static Node *in_place_input(Node *v, Node **root, int i) {
-    if (!elementwise(v->op))
+    if (!(op_flags(v->op) & OPF_IN_PLACE))
         return NULL;
     for (int j = 0; j < v->nin; j++) {
         Node *x = v->in[j] ? root[v->in[j]->id] : NULL;

@@ -31,7 +31,10 @@ static const char *keras_shape(const Shape *s) {
     return fmt("%s)", r);
 }
 
-static long layer_params(Graph *g, const char *layer) {
+/* Values in the tensors of a layer the build holds: those lower.c made from
+ * its parameter list (layer_params), after an inference build's folding (a
+ * batch norm's go into the layer before it). */
+static long layer_values(Graph *g, const char *layer) {
     long k = 0;
     for (int i = 0; i < g->params.n; i++) {
         Node *p = g->params.v[i];
@@ -41,19 +44,23 @@ static long layer_params(Graph *g, const char *layer) {
     return k;
 }
 
-/* Multiply-accumulates per sample of the forward pass. */
+/* Multiply-accumulates per sample of the forward pass, as the op table
+ * counts them (OPF_MACS_*): dense and conv2d C kh kw per output, a
+ * recurrence W_hh h per step. */
 static long macs(Graph *g) {
     long k = 0;
     for (int i = 0; i < g->nodes.n; i++) {
         Node *n = g->nodes.v[i];
-        if (n->op == OP_LINEAR && n->phase == PH_FORWARD)
-            k += node_row(n) * n->in[1]->shape.dim[1];
-        else if (n->op == OP_LINEAR_T && n->phase == PH_FORWARD)
-            k += node_row(n) * n->in[1]->shape.dim[0];
-        else if (n->op == OP_CONV2D && n->phase == PH_FORWARD)    /* per output: C kh kw */
-            k += node_row(n) * (node_numel(n->in[1]) / n->in[1]->shape.dim[0]);
-        else if (n->op == OP_RECURRENCE && n->phase == PH_FORWARD)    /* W_hh h per step */
-            k += node_row(n->in[0]) * n->in[1]->shape.dim[1];
+        int f = op_flags(n->op);
+        const Node *w = n->nin > 1 ? n->in[1] : NULL;
+        if (n->phase != PH_FORWARD)
+            continue;
+        if (f & OPF_MACS_FAN_IN)
+            k += node_row(n) * (node_numel(w) / w->shape.dim[0]);
+        else if (f & OPF_MACS_FAN_IN_T)
+            k += node_row(n) * w->shape.dim[0];
+        else if (f & OPF_MACS_STEPS)
+            k += node_row(n->in[0]) * w->shape.dim[1];
     }
     return k;
 }
@@ -70,7 +77,7 @@ void summary(Graph *g, FILE *out) {
     long total = 0;
     for (int i = 0; i < s->nlayers; i++) {
         const Layer *l = &s->layers[i];
-        long k = layer_params(g, l->name);
+        long k = layer_values(g, l->name);
         total += k;
         fprintf(out, "%-30s %-20s %12s\n", fmt("%s (%s)", l->name, l->c->e->name),
                 keras_shape(&l->out), commas(k));
@@ -229,7 +236,7 @@ void emit_json(Graph *g, FILE *out) {
             json_str(out, c->e->name);
             json_members(out, c);
         }
-        if (c->e->layer == L_CONV2D || c->e->layer == L_POOL2D || c->e->layer == L_GLOBAL_POOL) {
+        if (layer_flags(c->e->layer) & LF_WINDOW) {
             /* The window as resolved: same padding worked out for this input;
              * 1-D layers as images of height 1. */
             int w[WIN_SLOTS];

@@ -142,6 +142,21 @@ def conv2d(L):
             activation(L["activation"]))
 
 
+class SeparableConv2d(nn.Module):
+    """Keras' SeparableConv2D as PyTorch writes it: a depthwise Conv2d
+    (groups = C, no bias) with nnc's window, then a 1x1 Conv2d with the bias."""
+
+    def __init__(self, L):
+        super().__init__()
+        w, c = L["window"], L["input_shape"][0]
+        self.depthwise = PaddedConv2d(c, c * L["depth_multiplier"], w["kernel"], w["stride"], w["pad"], False,
+                                      w["dilation"], w["groups"])
+        self.pointwise = nn.Conv2d(c * L["depth_multiplier"], L["filters"], 1, bias=L["use_bias"])
+
+    def forward(self, x):
+        return self.pointwise(self.depthwise(x))
+
+
 def conv1d(L):
     return (PaddedConv1d(L["input_shape"][0], L["filters"], L["window"], L["use_bias"]),
             activation(L["activation"]))
@@ -387,6 +402,11 @@ LAYERS = {
                                            "depthwise_regularizer", "bias_regularizer", "dilation_rate",
                                            "depth_multiplier"),
                          "build": conv2d},
+    "separable_conv2d": {"keys": COMMON + ("filters", "kernel_size", "strides", "padding", "window", "use_bias",
+                                           "activation", "depthwise_initializer", "pointwise_initializer",
+                                           "bias_initializer", "depthwise_regularizer", "pointwise_regularizer",
+                                           "bias_regularizer", "dilation_rate", "depth_multiplier"),
+                         "build": lambda L: (SeparableConv2d(L), activation(L["activation"]))},
     "max_pooling1d": {"keys": COMMON + ("pool_size", "strides", "padding", "window"),
                       "build": pool1d(max_pool)},
     "average_pooling1d": {"keys": COMMON + ("pool_size", "strides", "padding", "window"),
@@ -698,8 +718,11 @@ def penalties(spec, model):
     """The regularized parameters with their penalty functions."""
     out = []
     for L in spec["layers"]:
-        for key, what in (("kernel_regularizer", "weight"), ("depthwise_regularizer", "weight"),
-                          ("bias_regularizer", "bias")):
+        sep = L["type"] == "separable_conv2d"     # its tensors are its two convolutions'
+        for key, what in (("kernel_regularizer", "weight"),
+                          ("depthwise_regularizer", "depthwise.weight" if sep else "weight"),
+                          ("pointwise_regularizer", "pointwise.weight"),
+                          ("bias_regularizer", "pointwise.bias" if sep else "bias")):
             if L.get(key) is None:
                 continue
             e, args = entry(REGULARIZERS, "regularizer", L[key])

@@ -66,6 +66,7 @@ opt_nadam                50  yes
 conv_lenet_small         43  yes
 conv_odd_strides         40  no
 conv_dilated_groups      33  yes
+separable_conv           33  yes
 conv1d_pool1d            40  yes
 conv1d_global_avg        23  no
 conv_global_max          30  yes
