@@ -155,6 +155,27 @@ static const char *func_suffix(Node *n) {
     return what;
 }
 
+/* The op part of a forward function's name without the stutter of a layer
+ * named after its type: max_pooling2d_forward, not max_pooling2d_max_pool2d;
+ * conv2d_relu, not conv2d_conv2d_relu. The layer's type and the op's name
+ * stutter when they start alike (max_pooling2d, max_pool2d). */
+static const char *unstuttered(const Node *n, const char *what) {
+    for (int i = 0; i < G->spec->nlayers; i++) {
+        const Layer *l = &G->spec->layers[i];
+        if (strcmp(l->name, n->layer))
+            continue;
+        const char *type = l->c->e->name;
+        size_t k = strlen(type), op = strlen(op_names[n->op]);
+        if (strncmp(n->layer, type, k) || (n->layer[k] && (n->layer[k] != '_' ||
+            strspn(n->layer + k + 1, "0123456789") != strlen(n->layer + k + 1) || !n->layer[k + 1])))
+            return what;    /* a name of the model's own: nothing repeats */
+        if (strncmp(type, what, k < 4 ? k : 4) || strlen(what) < op)
+            return what;
+        return !what[op] ? "forward" : what[op] == '_' ? what + op + 1 : what;
+    }
+    return what;
+}
+
 void name_nodes(void) {
     vars = xalloc(sizeof(char *) * G->nodes.n);
     funcs = xalloc(sizeof(char *) * G->nodes.n);
@@ -166,6 +187,12 @@ void name_nodes(void) {
         case OP_INPUT: vars[i] = "x"; continue;
         case OP_TARGET: vars[i] = "y"; continue;
         case OP_PARAM: case OP_STATE: vars[i] = fresh(n->label); continue;
+        case OP_TRANSPOSE:      /* a weight read transposed: fc1_weight_t, not the layer's name */
+            if (n->in[0]->op == OP_PARAM) {
+                vars[i] = fresh(fmt("%s_t", n->in[0]->label));
+                continue;
+            }
+            /* fall through */
         default:
             if (n->phase == PH_UPDATE)
                 continue;
@@ -188,6 +215,8 @@ void name_nodes(void) {
         const char *what = func_suffix(n);
         /* A reshape the plan gave its input's storage is no code at all. */
         int alias = n->op == OP_RESHAPE && n->area == n->in[0]->area && n->offset == n->in[0]->offset;
+        if (n->phase == PH_FORWARD && !n->wrt)
+            what = unstuttered(n, what);
         if (op_arity[n->op] && n->phase != PH_UPDATE && !alias)
             funcs[i] = fresh(fmt("%s_%s", n->layer, what));
     }

@@ -253,7 +253,12 @@ static void emit_tile(const Tile *t, const char *wexpr, const char *init, const 
     int rows = t->rb > 1;    /* several output rows per block: their sums share each weight */
     const char *base = t->cig == t->ci ? "" : fmt("(o0 / %ld) * %ld + ", t->cog, t->cig);
     const char *a = rows ? "acc[o][r][ow]" : "acc[o][ow]";
-    OPEN("for (int o0 = 0; o0 < %ld; o0 += %ld) {", t->co, t->fb);
+    if (t->fb < t->co) {
+        OPEN("for (int o0 = 0; o0 < %ld; o0 += %ld) {", t->co, t->fb);
+    } else {    /* every output channel in one block: no loop of one pass */
+        OPEN("{ /* the %ld output channels in one block */", t->co);
+        emit("const int o0 = 0;");
+    }
     if (rows)
         OPEN("for (int oh = 0; oh < %ld; oh += %ld) {", t->oh, t->rb);
     else

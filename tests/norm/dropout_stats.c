@@ -35,10 +35,10 @@ int main(void) {
     for (int i = 0; i < N * K; i++)
         x[i] = 1.0f + (float)(i % 97) / 97.0f;     /* never 0: a zero output means dropped */
 
-    dropout_dropout(a, x, 0, 42, 0, N);
+    dropout_forward(a, x, 0, 42, 0, N);
     check(!memcmp(a, x, sizeof x), "inference is the identity");
 
-    dropout_dropout(a, x, 1, 42, 0, N);
+    dropout_forward(a, x, 1, 42, 0, N);
     int kept = 0, scaled = 1;
     for (int i = 0; i < N * K; i++)
         if (a[i] != 0) {
@@ -50,19 +50,19 @@ int main(void) {
     check(fabs(frac - (1 - RATE)) < 4 * sd, "the fraction kept is 1 - rate");
     check(scaled, "kept values are x / (1 - rate)");
 
-    dropout_dropout(b, x, 1, 42, 0, N);
+    dropout_forward(b, x, 1, 42, 0, N);
     check(!memcmp(a, b, sizeof a), "same seed and step, same mask");
     /* two independent masks disagree at 2 rate (1 - rate) of the values */
     double expect = 2 * RATE * (1 - RATE) * N * K, tol = 4 * sqrt(expect);
-    dropout_dropout(b, x, 1, 42, 1, N);
+    dropout_forward(b, x, 1, 42, 1, N);
     int d = differ(a, b);
     printf("step 0 vs 1: %d of %d differ (independent masks: %.0f)\n", d, N * K, expect);
     check(fabs(d - expect) < tol, "another step, an independent mask");
-    dropout_dropout(b, x, 1, 43, 0, N);
+    dropout_forward(b, x, 1, 43, 0, N);
     d = differ(a, b);
     printf("seed 42 vs 43: %d of %d differ\n", d, N * K);
     check(fabs(d - expect) < tol, "another seed, an independent mask");
-    dropout_dropout(b, x, 1, 42, 0, N - 3);
+    dropout_forward(b, x, 1, 42, 0, N - 3);
     check(!memcmp(a, b, sizeof(float) * (N - 3) * K), "a partial batch gets the full batch's first rows");
 
     /* the backward pass: dy = 1 comes back as the forward's mask and scale */

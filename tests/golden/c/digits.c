@@ -298,48 +298,48 @@ void digits_forward(digits_model *m, const float *x, float *out, int n) {
     if (n < 1 || n > 32) return; /* n must be 1..DIGITS_BATCH */
     float *fc1_weight = m->params + 0; /* (32, 64) fc1.weight */
     float *fc1_bias = m->params + 2048; /* (32) fc1.bias */
-    float *fc1 = m->acts + 0; /* (64, 32) transpose */
-    float *fc1_linear_t = m->acts + 2048; /* (n, 32) linear_t + relu */
+    float *fc1_weight_t = m->acts + 0; /* (64, 32) transpose */
+    float *fc1 = m->acts + 2048; /* (n, 32) linear_t + relu */
     float *fc2_weight = m->params + 2080; /* (16, 32) fc2.weight */
     float *fc2_bias = m->params + 2592; /* (16) fc2.bias */
-    float *fc2 = m->acts + 0; /* (32, 16) transpose */
-    float *fc2_linear_t = m->acts + 512; /* (n, 16) linear_t + relu */
+    float *fc2_weight_t = m->acts + 0; /* (32, 16) transpose */
+    float *fc2 = m->acts + 512; /* (n, 16) linear_t + relu */
     float *fc3_weight = m->params + 2608; /* (10, 16) fc3.weight */
     float *fc3_bias = m->params + 2768; /* (10) fc3.bias */
-    float *fc3 = m->acts + 0; /* (16, 10) transpose */
-    float *fc3_linear_t = m->acts + 160; /* (n, 10) linear_t */
-    fc1_transpose(fc1, fc1_weight);
-    fc1_linear(fc1_linear_t, x, fc1, fc1_bias, n);
-    fc2_transpose(fc2, fc2_weight);
-    fc2_linear(fc2_linear_t, fc1_linear_t, fc2, fc2_bias, n);
-    fc3_transpose(fc3, fc3_weight);
-    fc3_linear(fc3_linear_t, fc2_linear_t, fc3, fc3_bias, n);
-    memcpy(out, fc3_linear_t, sizeof(*out) * n * 10);
+    float *fc3_weight_t = m->acts + 0; /* (16, 10) transpose */
+    float *fc3 = m->acts + 160; /* (n, 10) linear_t */
+    fc1_transpose(fc1_weight_t, fc1_weight);
+    fc1_linear(fc1, x, fc1_weight_t, fc1_bias, n);
+    fc2_transpose(fc2_weight_t, fc2_weight);
+    fc2_linear(fc2, fc1, fc2_weight_t, fc2_bias, n);
+    fc3_transpose(fc3_weight_t, fc3_weight);
+    fc3_linear(fc3, fc2, fc3_weight_t, fc3_bias, n);
+    memcpy(out, fc3, sizeof(*out) * n * 10);
 }
 
 float digits_evaluate(digits_model *m, const float *x, const float *y, float *out, int n) {
     if (n < 1 || n > 32) return -1; /* n must be 1..DIGITS_BATCH */
     float *fc1_weight = m->params + 0; /* (32, 64) fc1.weight */
     float *fc1_bias = m->params + 2048; /* (32) fc1.bias */
-    float *fc1 = m->acts + 0; /* (64, 32) transpose */
-    float *fc1_linear_t = m->acts + 2048; /* (n, 32) linear_t + relu */
+    float *fc1_weight_t = m->acts + 0; /* (64, 32) transpose */
+    float *fc1 = m->acts + 2048; /* (n, 32) linear_t + relu */
     float *fc2_weight = m->params + 2080; /* (16, 32) fc2.weight */
     float *fc2_bias = m->params + 2592; /* (16) fc2.bias */
-    float *fc2 = m->acts + 0; /* (32, 16) transpose */
-    float *fc2_linear_t = m->acts + 512; /* (n, 16) linear_t + relu */
+    float *fc2_weight_t = m->acts + 0; /* (32, 16) transpose */
+    float *fc2 = m->acts + 512; /* (n, 16) linear_t + relu */
     float *fc3_weight = m->params + 2608; /* (10, 16) fc3.weight */
     float *fc3_bias = m->params + 2768; /* (10) fc3.bias */
-    float *fc3 = m->acts + 0; /* (16, 10) transpose */
-    float *fc3_linear_t = m->acts + 160; /* (n, 10) linear_t */
+    float *fc3_weight_t = m->acts + 0; /* (16, 10) transpose */
+    float *fc3 = m->acts + 160; /* (n, 10) linear_t */
     float *loss_value = m->acts + 0; /* (1) sce_logits */
-    fc1_transpose(fc1, fc1_weight);
-    fc1_linear(fc1_linear_t, x, fc1, fc1_bias, n);
-    fc2_transpose(fc2, fc2_weight);
-    fc2_linear(fc2_linear_t, fc1_linear_t, fc2, fc2_bias, n);
-    fc3_transpose(fc3, fc3_weight);
-    fc3_linear(fc3_linear_t, fc2_linear_t, fc3, fc3_bias, n);
-    loss_sce_logits(loss_value, fc3_linear_t, y, n);
-    memcpy(out, fc3_linear_t, sizeof(*out) * n * 10);
+    fc1_transpose(fc1_weight_t, fc1_weight);
+    fc1_linear(fc1, x, fc1_weight_t, fc1_bias, n);
+    fc2_transpose(fc2_weight_t, fc2_weight);
+    fc2_linear(fc2, fc1, fc2_weight_t, fc2_bias, n);
+    fc3_transpose(fc3_weight_t, fc3_weight);
+    fc3_linear(fc3, fc2, fc3_weight_t, fc3_bias, n);
+    loss_sce_logits(loss_value, fc3, y, n);
+    memcpy(out, fc3, sizeof(*out) * n * 10);
     return loss_value[0];
 }
 
@@ -347,46 +347,46 @@ float digits_backward(digits_model *m, const float *x, const float *y, int n) {
     if (n < 1 || n > 32) return -1; /* n must be 1..DIGITS_BATCH */
     float *fc1_weight = m->params + 0; /* (32, 64) fc1.weight */
     float *fc1_bias = m->params + 2048; /* (32) fc1.bias */
-    float *fc1 = m->acts + 0; /* (64, 32) transpose */
-    float *fc1_linear_t = m->acts + 2048; /* (n, 32) linear_t + relu */
+    float *fc1_weight_t = m->acts + 0; /* (64, 32) transpose */
+    float *fc1 = m->acts + 2048; /* (n, 32) linear_t + relu */
     float *fc2_weight = m->params + 2080; /* (16, 32) fc2.weight */
     float *fc2_bias = m->params + 2592; /* (16) fc2.bias */
-    float *fc2 = m->acts + 0; /* (32, 16) transpose */
-    float *fc2_linear_t = m->acts + 512; /* (n, 16) linear_t + relu */
+    float *fc2_weight_t = m->acts + 0; /* (32, 16) transpose */
+    float *fc2 = m->acts + 512; /* (n, 16) linear_t + relu */
     float *fc3_weight = m->params + 2608; /* (10, 16) fc3.weight */
     float *fc3_bias = m->params + 2768; /* (10) fc3.bias */
-    float *fc3 = m->acts + 0; /* (16, 10) transpose */
-    float *fc3_linear_t = m->acts + 160; /* (n, 10) linear_t */
+    float *fc3_weight_t = m->acts + 0; /* (16, 10) transpose */
+    float *fc3 = m->acts + 160; /* (n, 10) linear_t */
     float *loss_value = m->acts + 0; /* (1) sce_logits */
-    float *d_fc3_linear_t = m->acts + 1024; /* (n, 10) gradient of fc3_linear_t */
+    float *d_fc3 = m->acts + 1024; /* (n, 10) gradient of fc3 */
     float *d_fc3_weight = m->grads + 2608; /* (10, 16) gradient of fc3_weight */
     float *d_fc3_bias = m->grads + 2768; /* (10) gradient of fc3_bias */
-    float *d_fc2_linear_t = m->acts + 1344; /* (n, 16) gradient of fc2_linear_t */
-    float *d_fc2_linear_t_pre = m->acts + 1344; /* (n, 16) gradient of fc2_linear_t before its relu */
+    float *d_fc2 = m->acts + 1344; /* (n, 16) gradient of fc2 */
+    float *d_fc2_pre = m->acts + 1344; /* (n, 16) gradient of fc2 before its relu */
     float *d_fc2_weight = m->grads + 2080; /* (16, 32) gradient of fc2_weight */
     float *d_fc2_bias = m->grads + 2592; /* (16) gradient of fc2_bias */
-    float *d_fc1_linear_t = m->acts + 3072; /* (n, 32) gradient of fc1_linear_t */
-    float *d_fc1_linear_t_pre = m->acts + 3072; /* (n, 32) gradient of fc1_linear_t before its relu */
+    float *d_fc1 = m->acts + 3072; /* (n, 32) gradient of fc1 */
+    float *d_fc1_pre = m->acts + 3072; /* (n, 32) gradient of fc1 before its relu */
     float *d_fc1_weight = m->grads + 0; /* (32, 64) gradient of fc1_weight */
     float *d_fc1_bias = m->grads + 2048; /* (32) gradient of fc1_bias */
-    fc1_transpose(fc1, fc1_weight);
-    fc1_linear(fc1_linear_t, x, fc1, fc1_bias, n);
-    fc2_transpose(fc2, fc2_weight);
-    fc2_linear(fc2_linear_t, fc1_linear_t, fc2, fc2_bias, n);
-    fc3_transpose(fc3, fc3_weight);
-    fc3_linear(fc3_linear_t, fc2_linear_t, fc3, fc3_bias, n);
-    loss_sce_logits(loss_value, fc3_linear_t, y, n);
-    loss_sce_logits_backward(d_fc3_linear_t, fc3_linear_t, y, n);
-    fc3_linear_dw(d_fc3_weight, d_fc3_linear_t, fc2_linear_t, n);
-    fc3_linear_db(d_fc3_bias, d_fc3_linear_t, n);
-    fc3_linear_dx(d_fc2_linear_t, d_fc3_linear_t, fc3_weight, n);
-    fc2_relu_backward(d_fc2_linear_t_pre, d_fc2_linear_t, fc2_linear_t, n);
-    fc2_linear_dw(d_fc2_weight, d_fc2_linear_t_pre, fc1_linear_t, n);
-    fc2_linear_db(d_fc2_bias, d_fc2_linear_t_pre, n);
-    fc2_linear_dx(d_fc1_linear_t, d_fc2_linear_t_pre, fc2_weight, n);
-    fc1_relu_backward(d_fc1_linear_t_pre, d_fc1_linear_t, fc1_linear_t, n);
-    fc1_linear_dw(d_fc1_weight, d_fc1_linear_t_pre, x, n);
-    fc1_linear_db(d_fc1_bias, d_fc1_linear_t_pre, n);
+    fc1_transpose(fc1_weight_t, fc1_weight);
+    fc1_linear(fc1, x, fc1_weight_t, fc1_bias, n);
+    fc2_transpose(fc2_weight_t, fc2_weight);
+    fc2_linear(fc2, fc1, fc2_weight_t, fc2_bias, n);
+    fc3_transpose(fc3_weight_t, fc3_weight);
+    fc3_linear(fc3, fc2, fc3_weight_t, fc3_bias, n);
+    loss_sce_logits(loss_value, fc3, y, n);
+    loss_sce_logits_backward(d_fc3, fc3, y, n);
+    fc3_linear_dw(d_fc3_weight, d_fc3, fc2, n);
+    fc3_linear_db(d_fc3_bias, d_fc3, n);
+    fc3_linear_dx(d_fc2, d_fc3, fc3_weight, n);
+    fc2_relu_backward(d_fc2_pre, d_fc2, fc2, n);
+    fc2_linear_dw(d_fc2_weight, d_fc2_pre, fc1, n);
+    fc2_linear_db(d_fc2_bias, d_fc2_pre, n);
+    fc2_linear_dx(d_fc1, d_fc2_pre, fc2_weight, n);
+    fc1_relu_backward(d_fc1_pre, d_fc1, fc1, n);
+    fc1_linear_dw(d_fc1_weight, d_fc1_pre, x, n);
+    fc1_linear_db(d_fc1_bias, d_fc1_pre, n);
     return loss_value[0];
 }
 

@@ -178,12 +178,12 @@ static void bn1_batch_norm(float *out, const float *x, const float *gamma, const
 }
 
 /* relu: out (n, 16, 28, 28) = relu(x) */
-static void relu_relu(float *out, const float *x, int n) {
+static void relu_forward(float *out, const float *x, int n) {
     for (int i = 0; i < n * 12544; i++) out[i] = x[i] > 0.0f ? x[i] : 0.0f;
 }
 
 /* max_pooling2d: out (n, 16, 14, 14) = max over 2x2 windows of x (n, 16, 28, 28), stride (2, 2), padding (0, 0) */
-static void max_pooling2d_max_pool2d(float *out, const float *x, int n) {
+static void max_pooling2d_forward(float *out, const float *x, int n) {
     for (int p = 0; p < n * 16; p++) {
         const float *xp = x + p * 784;
         float *o = out + p * 196;
@@ -270,12 +270,12 @@ static void bn2_batch_norm(float *out, const float *x, const float *gamma, const
 }
 
 /* relu_1: out (n, 32, 14, 14) = relu(x) */
-static void relu_1_relu(float *out, const float *x, int n) {
+static void relu_1_forward(float *out, const float *x, int n) {
     for (int i = 0; i < n * 6272; i++) out[i] = x[i] > 0.0f ? x[i] : 0.0f;
 }
 
 /* max_pooling2d_1: out (n, 32, 7, 7) = max over 2x2 windows of x (n, 32, 14, 14), stride (2, 2), padding (0, 0) */
-static void max_pooling2d_1_max_pool2d(float *out, const float *x, int n) {
+static void max_pooling2d_1_forward(float *out, const float *x, int n) {
     for (int p = 0; p < n * 32; p++) {
         const float *xp = x + p * 196;
         float *o = out + p * 49;
@@ -304,7 +304,7 @@ static uint64_t dropout_key(uint64_t seed, long step, int layer) {
 }
 
 /* dropout: out (n, 1568) = x, or in training x / (1 - 0.25) where kept (probability 0.75), else 0 */
-static void dropout_dropout(float *out, const float *x, int training, uint64_t seed, long step, int n) {
+static void dropout_forward(float *out, const float *x, int training, uint64_t seed, long step, int n) {
     if (!training) {
         for (long i = 0; i < n * 1568; i++) out[i] = x[i];
         return;
@@ -366,12 +366,12 @@ static void bn3_batch_norm(float *out, const float *x, const float *gamma, const
 }
 
 /* relu_2: out (n, 128) = relu(x) */
-static void relu_2_relu(float *out, const float *x, int n) {
+static void relu_2_forward(float *out, const float *x, int n) {
     for (int i = 0; i < n * 128; i++) out[i] = x[i] > 0.0f ? x[i] : 0.0f;
 }
 
 /* dropout_1: out (n, 128) = x, or in training x / (1 - 0.5) where kept (probability 0.5), else 0 */
-static void dropout_1_dropout(float *out, const float *x, int training, uint64_t seed, long step, int n) {
+static void dropout_1_forward(float *out, const float *x, int training, uint64_t seed, long step, int n) {
     if (!training) {
         for (long i = 0; i < n * 128; i++) out[i] = x[i];
         return;
@@ -949,8 +949,8 @@ void fashion_cnn_forward(fashion_cnn_model *m, const float *x, float *out, int n
     float *dropout = m->acts + 2709504; /* (n, 1568) dropout */
     float *flatten = m->acts + 2609152; /* (n, 1568) reshape */
     float *fc1_weight = m->params + 4848; /* (128, 1568) fc1.weight */
-    float *fc1 = m->acts + 2809856; /* (1568, 128) transpose */
-    float *fc1_linear_t = m->acts + 3010560; /* (n, 128) linear_t */
+    float *fc1_weight_t = m->acts + 2809856; /* (1568, 128) transpose */
+    float *fc1 = m->acts + 3010560; /* (n, 128) linear_t */
     float *bn3_weight = m->params + 205552; /* (128) bn3.weight */
     float *bn3_bias = m->params + 205680; /* (128) bn3.bias */
     float *bn3 = m->acts + 2809856; /* (n, 128) batch_norm */
@@ -961,25 +961,25 @@ void fashion_cnn_forward(fashion_cnn_model *m, const float *x, float *out, int n
     float *dropout_1 = m->acts + 2818048; /* (n, 128) dropout */
     float *fc2_weight = m->params + 205808; /* (10, 128) fc2.weight */
     float *fc2_bias = m->params + 207088; /* (10) fc2.bias */
-    float *fc2 = m->acts + 2826240; /* (128, 10) transpose */
-    float *fc2_linear_t = m->acts + 2827520; /* (n, 10) linear_t */
+    float *fc2_weight_t = m->acts + 2826240; /* (128, 10) transpose */
+    float *fc2 = m->acts + 2827520; /* (n, 10) linear_t */
     conv1_conv2d(conv1, x, conv1_weight, conv1_conv2d_scratch, n);
     bn1_batch_norm(bn1, conv1, bn1_weight, bn1_bias, 0, bn1_running_mean, bn1_running_var, bn1_num_batches_tracked, n);
-    relu_relu(relu, bn1, n);
-    max_pooling2d_max_pool2d(max_pooling2d, relu, n);
+    relu_forward(relu, bn1, n);
+    max_pooling2d_forward(max_pooling2d, relu, n);
     conv2_conv2d(conv2, max_pooling2d, conv2_weight, conv2_conv2d_scratch, n);
     bn2_batch_norm(bn2, conv2, bn2_weight, bn2_bias, 0, bn2_running_mean, bn2_running_var, bn2_num_batches_tracked, n);
-    relu_1_relu(relu_1, bn2, n);
-    max_pooling2d_1_max_pool2d(max_pooling2d_1, relu_1, n);
-    dropout_dropout(dropout, flatten, 0, m->seed, m->step, n);
-    fc1_transpose(fc1, fc1_weight);
-    fc1_linear(fc1_linear_t, dropout, fc1, n);
-    bn3_batch_norm(bn3, fc1_linear_t, bn3_weight, bn3_bias, 0, bn3_running_mean, bn3_running_var, bn3_num_batches_tracked, n);
-    relu_2_relu(relu_2, bn3, n);
-    dropout_1_dropout(dropout_1, relu_2, 0, m->seed, m->step, n);
-    fc2_transpose(fc2, fc2_weight);
-    fc2_linear(fc2_linear_t, dropout_1, fc2, fc2_bias, n);
-    memcpy(out, fc2_linear_t, sizeof(*out) * n * 10);
+    relu_1_forward(relu_1, bn2, n);
+    max_pooling2d_1_forward(max_pooling2d_1, relu_1, n);
+    dropout_forward(dropout, flatten, 0, m->seed, m->step, n);
+    fc1_transpose(fc1_weight_t, fc1_weight);
+    fc1_linear(fc1, dropout, fc1_weight_t, n);
+    bn3_batch_norm(bn3, fc1, bn3_weight, bn3_bias, 0, bn3_running_mean, bn3_running_var, bn3_num_batches_tracked, n);
+    relu_2_forward(relu_2, bn3, n);
+    dropout_1_forward(dropout_1, relu_2, 0, m->seed, m->step, n);
+    fc2_transpose(fc2_weight_t, fc2_weight);
+    fc2_linear(fc2, dropout_1, fc2_weight_t, fc2_bias, n);
+    memcpy(out, fc2, sizeof(*out) * n * 10);
 }
 
 float fashion_cnn_evaluate(fashion_cnn_model *m, const float *x, const float *y, float *out, int n) {
@@ -1009,8 +1009,8 @@ float fashion_cnn_evaluate(fashion_cnn_model *m, const float *x, const float *y,
     float *dropout = m->acts + 2709504; /* (n, 1568) dropout */
     float *flatten = m->acts + 2609152; /* (n, 1568) reshape */
     float *fc1_weight = m->params + 4848; /* (128, 1568) fc1.weight */
-    float *fc1 = m->acts + 2809856; /* (1568, 128) transpose */
-    float *fc1_linear_t = m->acts + 3010560; /* (n, 128) linear_t */
+    float *fc1_weight_t = m->acts + 2809856; /* (1568, 128) transpose */
+    float *fc1 = m->acts + 3010560; /* (n, 128) linear_t */
     float *bn3_weight = m->params + 205552; /* (128) bn3.weight */
     float *bn3_bias = m->params + 205680; /* (128) bn3.bias */
     float *bn3 = m->acts + 2809856; /* (n, 128) batch_norm */
@@ -1021,27 +1021,27 @@ float fashion_cnn_evaluate(fashion_cnn_model *m, const float *x, const float *y,
     float *dropout_1 = m->acts + 2818048; /* (n, 128) dropout */
     float *fc2_weight = m->params + 205808; /* (10, 128) fc2.weight */
     float *fc2_bias = m->params + 207088; /* (10) fc2.bias */
-    float *fc2 = m->acts + 2826240; /* (128, 10) transpose */
-    float *fc2_linear_t = m->acts + 2827520; /* (n, 10) linear_t */
+    float *fc2_weight_t = m->acts + 2826240; /* (128, 10) transpose */
+    float *fc2 = m->acts + 2827520; /* (n, 10) linear_t */
     float *loss_value = m->acts + 2826240; /* (1) sce_logits */
     conv1_conv2d(conv1, x, conv1_weight, conv1_conv2d_scratch, n);
     bn1_batch_norm(bn1, conv1, bn1_weight, bn1_bias, 0, bn1_running_mean, bn1_running_var, bn1_num_batches_tracked, n);
-    relu_relu(relu, bn1, n);
-    max_pooling2d_max_pool2d(max_pooling2d, relu, n);
+    relu_forward(relu, bn1, n);
+    max_pooling2d_forward(max_pooling2d, relu, n);
     conv2_conv2d(conv2, max_pooling2d, conv2_weight, conv2_conv2d_scratch, n);
     bn2_batch_norm(bn2, conv2, bn2_weight, bn2_bias, 0, bn2_running_mean, bn2_running_var, bn2_num_batches_tracked, n);
-    relu_1_relu(relu_1, bn2, n);
-    max_pooling2d_1_max_pool2d(max_pooling2d_1, relu_1, n);
-    dropout_dropout(dropout, flatten, 0, m->seed, m->step, n);
-    fc1_transpose(fc1, fc1_weight);
-    fc1_linear(fc1_linear_t, dropout, fc1, n);
-    bn3_batch_norm(bn3, fc1_linear_t, bn3_weight, bn3_bias, 0, bn3_running_mean, bn3_running_var, bn3_num_batches_tracked, n);
-    relu_2_relu(relu_2, bn3, n);
-    dropout_1_dropout(dropout_1, relu_2, 0, m->seed, m->step, n);
-    fc2_transpose(fc2, fc2_weight);
-    fc2_linear(fc2_linear_t, dropout_1, fc2, fc2_bias, n);
-    loss_sce_logits(loss_value, fc2_linear_t, y, n);
-    memcpy(out, fc2_linear_t, sizeof(*out) * n * 10);
+    relu_1_forward(relu_1, bn2, n);
+    max_pooling2d_1_forward(max_pooling2d_1, relu_1, n);
+    dropout_forward(dropout, flatten, 0, m->seed, m->step, n);
+    fc1_transpose(fc1_weight_t, fc1_weight);
+    fc1_linear(fc1, dropout, fc1_weight_t, n);
+    bn3_batch_norm(bn3, fc1, bn3_weight, bn3_bias, 0, bn3_running_mean, bn3_running_var, bn3_num_batches_tracked, n);
+    relu_2_forward(relu_2, bn3, n);
+    dropout_1_forward(dropout_1, relu_2, 0, m->seed, m->step, n);
+    fc2_transpose(fc2_weight_t, fc2_weight);
+    fc2_linear(fc2, dropout_1, fc2_weight_t, fc2_bias, n);
+    loss_sce_logits(loss_value, fc2, y, n);
+    memcpy(out, fc2, sizeof(*out) * n * 10);
     return loss_value[0];
 }
 
@@ -1072,8 +1072,8 @@ float fashion_cnn_backward(fashion_cnn_model *m, const float *x, const float *y,
     float *dropout = m->acts + 2709504; /* (n, 1568) dropout */
     float *flatten = m->acts + 2609152; /* (n, 1568) reshape */
     float *fc1_weight = m->params + 4848; /* (128, 1568) fc1.weight */
-    float *fc1 = m->acts + 2809856; /* (1568, 128) transpose */
-    float *fc1_linear_t = m->acts + 3010560; /* (n, 128) linear_t */
+    float *fc1_weight_t = m->acts + 2809856; /* (1568, 128) transpose */
+    float *fc1 = m->acts + 3010560; /* (n, 128) linear_t */
     float *bn3_weight = m->params + 205552; /* (128) bn3.weight */
     float *bn3_bias = m->params + 205680; /* (128) bn3.bias */
     float *bn3 = m->acts + 2809856; /* (n, 128) batch_norm */
@@ -1084,10 +1084,10 @@ float fashion_cnn_backward(fashion_cnn_model *m, const float *x, const float *y,
     float *dropout_1 = m->acts + 2818048; /* (n, 128) dropout */
     float *fc2_weight = m->params + 205808; /* (10, 128) fc2.weight */
     float *fc2_bias = m->params + 207088; /* (10) fc2.bias */
-    float *fc2 = m->acts + 2826240; /* (128, 10) transpose */
-    float *fc2_linear_t = m->acts + 2827520; /* (n, 10) linear_t */
+    float *fc2_weight_t = m->acts + 2826240; /* (128, 10) transpose */
+    float *fc2 = m->acts + 2827520; /* (n, 10) linear_t */
     float *loss_value = m->acts + 2826240; /* (1) sce_logits */
-    float *d_fc2_linear_t = m->acts + 2826256; /* (n, 10) gradient of fc2_linear_t */
+    float *d_fc2 = m->acts + 2826256; /* (n, 10) gradient of fc2 */
     float *d_fc2_weight = m->grads + 205808; /* (10, 128) gradient of fc2_weight */
     float *d_fc2_bias = m->grads + 207088; /* (10) gradient of fc2_bias */
     float *d_dropout_1 = m->acts + 2818048; /* (n, 128) gradient of dropout_1 */
@@ -1095,7 +1095,7 @@ float fashion_cnn_backward(fashion_cnn_model *m, const float *x, const float *y,
     float *d_bn3 = m->acts + 2828160; /* (n, 128) gradient of bn3 */
     float *d_bn3_weight = m->grads + 205552; /* (128) gradient of bn3_weight */
     float *d_bn3_bias = m->grads + 205680; /* (128) gradient of bn3_bias */
-    float *d_fc1_linear_t = m->acts + 2809856; /* (n, 128) gradient of fc1_linear_t */
+    float *d_fc1 = m->acts + 2809856; /* (n, 128) gradient of fc1 */
     float *d_fc1_weight = m->grads + 4848; /* (128, 1568) gradient of fc1_weight */
     float *d_dropout = m->acts + 2709504; /* (n, 1568) gradient of dropout */
     float *d_flatten = m->acts + 2828160; /* (n, 1568) gradient of flatten */
@@ -1116,32 +1116,32 @@ float fashion_cnn_backward(fashion_cnn_model *m, const float *x, const float *y,
     float *conv1_conv2d_dw_scratch = m->acts + 0; /* 13712 floats, conv1_conv2d_dw's working space while it runs */
     conv1_conv2d(conv1, x, conv1_weight, conv1_conv2d_scratch, n);
     bn1_batch_norm(bn1, conv1, bn1_weight, bn1_bias, 1, bn1_running_mean, bn1_running_var, bn1_num_batches_tracked, n);
-    relu_relu(relu, bn1, n);
-    max_pooling2d_max_pool2d(max_pooling2d, relu, n);
+    relu_forward(relu, bn1, n);
+    max_pooling2d_forward(max_pooling2d, relu, n);
     conv2_conv2d(conv2, max_pooling2d, conv2_weight, conv2_conv2d_scratch, n);
     bn2_batch_norm(bn2, conv2, bn2_weight, bn2_bias, 1, bn2_running_mean, bn2_running_var, bn2_num_batches_tracked, n);
-    relu_1_relu(relu_1, bn2, n);
-    max_pooling2d_1_max_pool2d(max_pooling2d_1, relu_1, n);
-    dropout_dropout(dropout, flatten, 1, m->seed, m->step, n);
-    fc1_transpose(fc1, fc1_weight);
-    fc1_linear(fc1_linear_t, dropout, fc1, n);
-    bn3_batch_norm(bn3, fc1_linear_t, bn3_weight, bn3_bias, 1, bn3_running_mean, bn3_running_var, bn3_num_batches_tracked, n);
-    relu_2_relu(relu_2, bn3, n);
-    dropout_1_dropout(dropout_1, relu_2, 1, m->seed, m->step, n);
-    fc2_transpose(fc2, fc2_weight);
-    fc2_linear(fc2_linear_t, dropout_1, fc2, fc2_bias, n);
-    loss_sce_logits(loss_value, fc2_linear_t, y, n);
-    loss_sce_logits_backward(d_fc2_linear_t, fc2_linear_t, y, n);
-    fc2_linear_dw(d_fc2_weight, d_fc2_linear_t, dropout_1, n);
-    fc2_linear_db(d_fc2_bias, d_fc2_linear_t, n);
-    fc2_linear_dx(d_dropout_1, d_fc2_linear_t, fc2_weight, n);
+    relu_1_forward(relu_1, bn2, n);
+    max_pooling2d_1_forward(max_pooling2d_1, relu_1, n);
+    dropout_forward(dropout, flatten, 1, m->seed, m->step, n);
+    fc1_transpose(fc1_weight_t, fc1_weight);
+    fc1_linear(fc1, dropout, fc1_weight_t, n);
+    bn3_batch_norm(bn3, fc1, bn3_weight, bn3_bias, 1, bn3_running_mean, bn3_running_var, bn3_num_batches_tracked, n);
+    relu_2_forward(relu_2, bn3, n);
+    dropout_1_forward(dropout_1, relu_2, 1, m->seed, m->step, n);
+    fc2_transpose(fc2_weight_t, fc2_weight);
+    fc2_linear(fc2, dropout_1, fc2_weight_t, fc2_bias, n);
+    loss_sce_logits(loss_value, fc2, y, n);
+    loss_sce_logits_backward(d_fc2, fc2, y, n);
+    fc2_linear_dw(d_fc2_weight, d_fc2, dropout_1, n);
+    fc2_linear_db(d_fc2_bias, d_fc2, n);
+    fc2_linear_dx(d_dropout_1, d_fc2, fc2_weight, n);
     dropout_1_dropout_backward(d_relu_2, d_dropout_1, m->seed, m->step, n);
     relu_2_relu_backward(d_bn3, d_relu_2, relu_2, n);
-    bn3_batch_norm_dgamma(d_bn3_weight, d_bn3, fc1_linear_t, n);
+    bn3_batch_norm_dgamma(d_bn3_weight, d_bn3, fc1, n);
     bn3_channel_db(d_bn3_bias, d_bn3, n);
-    bn3_batch_norm_dx(d_fc1_linear_t, d_bn3, fc1_linear_t, bn3_weight, n);
-    fc1_linear_dw(d_fc1_weight, d_fc1_linear_t, dropout, n);
-    fc1_linear_dx(d_dropout, d_fc1_linear_t, fc1_weight, n);
+    bn3_batch_norm_dx(d_fc1, d_bn3, fc1, bn3_weight, n);
+    fc1_linear_dw(d_fc1_weight, d_fc1, dropout, n);
+    fc1_linear_dx(d_dropout, d_fc1, fc1_weight, n);
     dropout_dropout_backward(d_flatten, d_dropout, m->seed, m->step, n);
     max_pooling2d_1_pool2d_dx(d_bn2, d_max_pooling2d_1, relu_1, max_pooling2d_1, n);
     bn2_batch_norm_dgamma(d_bn2_weight, d_bn2, conv2, n);

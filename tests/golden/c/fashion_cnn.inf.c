@@ -68,7 +68,7 @@ static void conv1_conv2d_relu(float *out, const float *x, const float *weight, c
 }
 
 /* max_pooling2d: out (n, 16, 14, 14) = max over 2x2 windows of x (n, 16, 28, 28), stride (2, 2), padding (0, 0) */
-static void max_pooling2d_max_pool2d(float *out, const float *x, int n) {
+static void max_pooling2d_forward(float *out, const float *x, int n) {
     for (int p = 0; p < n * 16; p++) {
         const float *xp = x + p * 784;
         float *o = out + p * 196;
@@ -125,7 +125,7 @@ static void conv2_conv2d_relu(float *out, const float *x, const float *weight, c
 }
 
 /* max_pooling2d_1: out (n, 32, 7, 7) = max over 2x2 windows of x (n, 32, 14, 14), stride (2, 2), padding (0, 0) */
-static void max_pooling2d_1_max_pool2d(float *out, const float *x, int n) {
+static void max_pooling2d_1_forward(float *out, const float *x, int n) {
     for (int p = 0; p < n * 32; p++) {
         const float *xp = x + p * 196;
         float *o = out + p * 49;
@@ -195,9 +195,9 @@ void fashion_cnn_forward(fashion_cnn_arena *a, const float *x, float *out, int n
     const float *fc2_bias = weights.fc2_bias; /* (10) fc2.bias */
     float *fc2 = a->acts + 128; /* (n, 10) linear */
     conv1_conv2d_relu(conv1, x, conv1_weight, conv1_bias, conv1_conv2d_relu_scratch, n);
-    max_pooling2d_max_pool2d(max_pooling2d, conv1, n);
+    max_pooling2d_forward(max_pooling2d, conv1, n);
     conv2_conv2d_relu(conv2, max_pooling2d, conv2_weight, conv2_bias, conv2_conv2d_relu_scratch, n);
-    max_pooling2d_1_max_pool2d(max_pooling2d_1, conv2, n);
+    max_pooling2d_1_forward(max_pooling2d_1, conv2, n);
     fc1_linear_relu(fc1, flatten, fc1_weight, fc1_bias, n);
     fc2_linear(fc2, fc1, fc2_weight, fc2_bias, n);
     for (int i = 0; i < n * 10; i++) out[i] = fc2[i];

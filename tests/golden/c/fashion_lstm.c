@@ -379,21 +379,21 @@ void fashion_lstm_forward(fashion_lstm_model *m, const float *x, float *out, int
     float *lstm_weight_hh_l0 = m->params + 7168; /* (256, 64) lstm.weight_hh_l0 */
     float *lstm_bias_ih_l0 = m->params + 23552; /* (256) lstm.bias_ih_l0 */
     float *lstm_bias_hh_l0 = m->params + 23808; /* (256) lstm.bias_hh_l0 */
-    float *lstm = m->acts + 0; /* (28, 256) transpose */
-    float *lstm_linear_t = m->acts + 7168; /* (n, 28, 256) linear_t */
+    float *lstm_weight_ih_l0_t = m->acts + 0; /* (28, 256) transpose */
+    float *lstm = m->acts + 7168; /* (n, 28, 256) linear_t */
     float *lstm_recurrence = m->acts + 465920; /* (n, 28, 384) recurrence + tanh */
     float *lstm_recurrence_out = m->acts + 0; /* (n, 64) recurrence_out */
     float *dense_weight = m->params + 24064; /* (10, 64) dense.weight */
     float *dense_bias = m->params + 24704; /* (10) dense.bias */
-    float *dense = m->acts + 4096; /* (64, 10) transpose */
-    float *dense_linear_t = m->acts + 4736; /* (n, 10) linear_t */
-    lstm_transpose(lstm, lstm_weight_ih_l0);
-    lstm_linear(lstm_linear_t, x, lstm, lstm_bias_ih_l0, n);
-    lstm_recurrence_2(lstm_recurrence, lstm_linear_t, lstm_weight_hh_l0, lstm_bias_hh_l0, n);
+    float *dense_weight_t = m->acts + 4096; /* (64, 10) transpose */
+    float *dense = m->acts + 4736; /* (n, 10) linear_t */
+    lstm_transpose(lstm_weight_ih_l0_t, lstm_weight_ih_l0);
+    lstm_linear(lstm, x, lstm_weight_ih_l0_t, lstm_bias_ih_l0, n);
+    lstm_recurrence_2(lstm_recurrence, lstm, lstm_weight_hh_l0, lstm_bias_hh_l0, n);
     lstm_recurrence_out_2(lstm_recurrence_out, lstm_recurrence, n);
-    dense_transpose(dense, dense_weight);
-    dense_linear(dense_linear_t, lstm_recurrence_out, dense, dense_bias, n);
-    memcpy(out, dense_linear_t, sizeof(*out) * n * 10);
+    dense_transpose(dense_weight_t, dense_weight);
+    dense_linear(dense, lstm_recurrence_out, dense_weight_t, dense_bias, n);
+    memcpy(out, dense, sizeof(*out) * n * 10);
 }
 
 float fashion_lstm_evaluate(fashion_lstm_model *m, const float *x, const float *y, float *out, int n) {
@@ -402,23 +402,23 @@ float fashion_lstm_evaluate(fashion_lstm_model *m, const float *x, const float *
     float *lstm_weight_hh_l0 = m->params + 7168; /* (256, 64) lstm.weight_hh_l0 */
     float *lstm_bias_ih_l0 = m->params + 23552; /* (256) lstm.bias_ih_l0 */
     float *lstm_bias_hh_l0 = m->params + 23808; /* (256) lstm.bias_hh_l0 */
-    float *lstm = m->acts + 0; /* (28, 256) transpose */
-    float *lstm_linear_t = m->acts + 7168; /* (n, 28, 256) linear_t */
+    float *lstm_weight_ih_l0_t = m->acts + 0; /* (28, 256) transpose */
+    float *lstm = m->acts + 7168; /* (n, 28, 256) linear_t */
     float *lstm_recurrence = m->acts + 465920; /* (n, 28, 384) recurrence + tanh */
     float *lstm_recurrence_out = m->acts + 0; /* (n, 64) recurrence_out */
     float *dense_weight = m->params + 24064; /* (10, 64) dense.weight */
     float *dense_bias = m->params + 24704; /* (10) dense.bias */
-    float *dense = m->acts + 4096; /* (64, 10) transpose */
-    float *dense_linear_t = m->acts + 4736; /* (n, 10) linear_t */
+    float *dense_weight_t = m->acts + 4096; /* (64, 10) transpose */
+    float *dense = m->acts + 4736; /* (n, 10) linear_t */
     float *loss_value = m->acts + 4096; /* (1) sce_logits */
-    lstm_transpose(lstm, lstm_weight_ih_l0);
-    lstm_linear(lstm_linear_t, x, lstm, lstm_bias_ih_l0, n);
-    lstm_recurrence_2(lstm_recurrence, lstm_linear_t, lstm_weight_hh_l0, lstm_bias_hh_l0, n);
+    lstm_transpose(lstm_weight_ih_l0_t, lstm_weight_ih_l0);
+    lstm_linear(lstm, x, lstm_weight_ih_l0_t, lstm_bias_ih_l0, n);
+    lstm_recurrence_2(lstm_recurrence, lstm, lstm_weight_hh_l0, lstm_bias_hh_l0, n);
     lstm_recurrence_out_2(lstm_recurrence_out, lstm_recurrence, n);
-    dense_transpose(dense, dense_weight);
-    dense_linear(dense_linear_t, lstm_recurrence_out, dense, dense_bias, n);
-    loss_sce_logits(loss_value, dense_linear_t, y, n);
-    memcpy(out, dense_linear_t, sizeof(*out) * n * 10);
+    dense_transpose(dense_weight_t, dense_weight);
+    dense_linear(dense, lstm_recurrence_out, dense_weight_t, dense_bias, n);
+    loss_sce_logits(loss_value, dense, y, n);
+    memcpy(out, dense, sizeof(*out) * n * 10);
     return loss_value[0];
 }
 
@@ -428,40 +428,40 @@ float fashion_lstm_backward(fashion_lstm_model *m, const float *x, const float *
     float *lstm_weight_hh_l0 = m->params + 7168; /* (256, 64) lstm.weight_hh_l0 */
     float *lstm_bias_ih_l0 = m->params + 23552; /* (256) lstm.bias_ih_l0 */
     float *lstm_bias_hh_l0 = m->params + 23808; /* (256) lstm.bias_hh_l0 */
-    float *lstm = m->acts + 0; /* (28, 256) transpose */
-    float *lstm_linear_t = m->acts + 7168; /* (n, 28, 256) linear_t */
+    float *lstm_weight_ih_l0_t = m->acts + 0; /* (28, 256) transpose */
+    float *lstm = m->acts + 7168; /* (n, 28, 256) linear_t */
     float *lstm_recurrence = m->acts + 465920; /* (n, 28, 384) recurrence + tanh */
     float *lstm_recurrence_out = m->acts + 0; /* (n, 64) recurrence_out */
     float *dense_weight = m->params + 24064; /* (10, 64) dense.weight */
     float *dense_bias = m->params + 24704; /* (10) dense.bias */
-    float *dense = m->acts + 4096; /* (64, 10) transpose */
-    float *dense_linear_t = m->acts + 4736; /* (n, 10) linear_t */
+    float *dense_weight_t = m->acts + 4096; /* (64, 10) transpose */
+    float *dense = m->acts + 4736; /* (n, 10) linear_t */
     float *loss_value = m->acts + 4096; /* (1) sce_logits */
-    float *d_dense_linear_t = m->acts + 5376; /* (n, 10) gradient of dense_linear_t */
+    float *d_dense = m->acts + 5376; /* (n, 10) gradient of dense */
     float *d_dense_weight = m->grads + 24064; /* (10, 64) gradient of dense_weight */
     float *d_dense_bias = m->grads + 24704; /* (10) gradient of dense_bias */
     float *d_lstm_recurrence_out = m->acts + 0; /* (n, 64) gradient of lstm_recurrence_out */
-    float *d_lstm_linear_t = m->acts + 5376; /* (n, 28, 256) gradient of lstm_linear_t */
+    float *d_lstm = m->acts + 5376; /* (n, 28, 256) gradient of lstm */
     float *d_lstm_weight_hh_l0 = m->grads + 7168; /* (256, 64) gradient of lstm_weight_hh_l0 */
     float *d_lstm_bias_hh_l0 = m->grads + 23808; /* (256) gradient of lstm_bias_hh_l0 */
     float *d_lstm_weight_ih_l0 = m->grads + 0; /* (256, 28) gradient of lstm_weight_ih_l0 */
     float *d_lstm_bias_ih_l0 = m->grads + 23552; /* (256) gradient of lstm_bias_ih_l0 */
-    lstm_transpose(lstm, lstm_weight_ih_l0);
-    lstm_linear(lstm_linear_t, x, lstm, lstm_bias_ih_l0, n);
-    lstm_recurrence_2(lstm_recurrence, lstm_linear_t, lstm_weight_hh_l0, lstm_bias_hh_l0, n);
+    lstm_transpose(lstm_weight_ih_l0_t, lstm_weight_ih_l0);
+    lstm_linear(lstm, x, lstm_weight_ih_l0_t, lstm_bias_ih_l0, n);
+    lstm_recurrence_2(lstm_recurrence, lstm, lstm_weight_hh_l0, lstm_bias_hh_l0, n);
     lstm_recurrence_out_2(lstm_recurrence_out, lstm_recurrence, n);
-    dense_transpose(dense, dense_weight);
-    dense_linear(dense_linear_t, lstm_recurrence_out, dense, dense_bias, n);
-    loss_sce_logits(loss_value, dense_linear_t, y, n);
-    loss_sce_logits_backward(d_dense_linear_t, dense_linear_t, y, n);
-    dense_linear_dw(d_dense_weight, d_dense_linear_t, lstm_recurrence_out, n);
-    dense_linear_db(d_dense_bias, d_dense_linear_t, n);
-    dense_linear_dx(d_lstm_recurrence_out, d_dense_linear_t, dense_weight, n);
-    lstm_recurrence_dx(d_lstm_linear_t, d_lstm_recurrence_out, lstm_recurrence, lstm_weight_hh_l0, n);
-    lstm_recurrence_dw(d_lstm_weight_hh_l0, d_lstm_linear_t, lstm_recurrence, n);
-    lstm_recurrence_db(d_lstm_bias_hh_l0, d_lstm_linear_t, lstm_recurrence, n);
-    lstm_linear_dw(d_lstm_weight_ih_l0, d_lstm_linear_t, x, n);
-    lstm_linear_db(d_lstm_bias_ih_l0, d_lstm_linear_t, n);
+    dense_transpose(dense_weight_t, dense_weight);
+    dense_linear(dense, lstm_recurrence_out, dense_weight_t, dense_bias, n);
+    loss_sce_logits(loss_value, dense, y, n);
+    loss_sce_logits_backward(d_dense, dense, y, n);
+    dense_linear_dw(d_dense_weight, d_dense, lstm_recurrence_out, n);
+    dense_linear_db(d_dense_bias, d_dense, n);
+    dense_linear_dx(d_lstm_recurrence_out, d_dense, dense_weight, n);
+    lstm_recurrence_dx(d_lstm, d_lstm_recurrence_out, lstm_recurrence, lstm_weight_hh_l0, n);
+    lstm_recurrence_dw(d_lstm_weight_hh_l0, d_lstm, lstm_recurrence, n);
+    lstm_recurrence_db(d_lstm_bias_hh_l0, d_lstm, lstm_recurrence, n);
+    lstm_linear_dw(d_lstm_weight_ih_l0, d_lstm, x, n);
+    lstm_linear_db(d_lstm_bias_ih_l0, d_lstm, n);
     return loss_value[0];
 }
 

@@ -262,16 +262,16 @@ void fashion_lstm_forward(const fashion_lstm_weights *weights, fashion_lstm_aren
     const float *lstm_weight_hh_l0 = weights->lstm_weight_hh_l0; /* (256, 64) lstm.weight_hh_l0 */
     const float *lstm_bias_ih_l0 = weights->lstm_bias_ih_l0; /* (256) lstm.bias_ih_l0 */
     const float *lstm_bias_hh_l0 = weights->lstm_bias_hh_l0; /* (256) lstm.bias_hh_l0 */
-    float *lstm = a->acts + 0; /* (28, 256) transpose */
-    float *lstm_linear_t = a->acts + 7168; /* (n, 28, 256) linear_t */
+    float *lstm_weight_ih_l0_t = a->acts + 0; /* (28, 256) transpose */
+    float *lstm = a->acts + 7168; /* (n, 28, 256) linear_t */
     float *lstm_recurrence = a->acts + 14336; /* (n, 28, 384) recurrence + tanh */
     float *lstm_recurrence_out = a->acts + 0; /* (n, 64) recurrence_out */
     const float *dense_weight = weights->dense_weight; /* (10, 64) dense.weight */
     const float *dense_bias = weights->dense_bias; /* (10) dense.bias */
     float *dense = a->acts + 64; /* (n, 10) linear */
-    lstm_transpose(lstm, lstm_weight_ih_l0);
-    lstm_linear(lstm_linear_t, x, lstm, lstm_bias_ih_l0, n);
-    lstm_recurrence_2(lstm_recurrence, lstm_linear_t, lstm_weight_hh_l0, lstm_bias_hh_l0, n);
+    lstm_transpose(lstm_weight_ih_l0_t, lstm_weight_ih_l0);
+    lstm_linear(lstm, x, lstm_weight_ih_l0_t, lstm_bias_ih_l0, n);
+    lstm_recurrence_2(lstm_recurrence, lstm, lstm_weight_hh_l0, lstm_bias_hh_l0, n);
     lstm_recurrence_out_2(lstm_recurrence_out, lstm_recurrence, n);
     dense_linear(dense, lstm_recurrence_out, dense_weight, dense_bias, n);
     for (int i = 0; i < n * 10; i++) out[i] = dense[i];

@@ -280,48 +280,48 @@ void housing_forward(housing_model *m, const float *x, float *out, int n) {
     if (n < 1 || n > 16) return; /* n must be 1..HOUSING_BATCH */
     float *dense_weight = m->params + 0; /* (64, 13) dense.weight */
     float *dense_bias = m->params + 832; /* (64) dense.bias */
-    float *dense = m->acts + 0; /* (13, 64) transpose */
-    float *dense_linear_t = m->acts + 832; /* (n, 64) linear_t + relu */
+    float *dense_weight_t = m->acts + 0; /* (13, 64) transpose */
+    float *dense = m->acts + 832; /* (n, 64) linear_t + relu */
     float *dense_1_weight = m->params + 896; /* (32, 64) dense_1.weight */
     float *dense_1_bias = m->params + 2944; /* (32) dense_1.bias */
-    float *dense_1 = m->acts + 1856; /* (64, 32) transpose */
-    float *dense_1_linear_t = m->acts + 0; /* (n, 32) linear_t + relu */
+    float *dense_1_weight_t = m->acts + 1856; /* (64, 32) transpose */
+    float *dense_1 = m->acts + 0; /* (n, 32) linear_t + relu */
     float *dense_2_weight = m->params + 2976; /* (1, 32) dense_2.weight */
     float *dense_2_bias = m->params + 3008; /* (1) dense_2.bias */
-    float *dense_2 = m->acts + 512; /* (32, 1) transpose */
-    float *dense_2_linear_t = m->acts + 544; /* (n, 1) linear_t */
-    dense_transpose(dense, dense_weight);
-    dense_linear(dense_linear_t, x, dense, dense_bias, n);
-    dense_1_transpose(dense_1, dense_1_weight);
-    dense_1_linear(dense_1_linear_t, dense_linear_t, dense_1, dense_1_bias, n);
-    dense_2_transpose(dense_2, dense_2_weight);
-    dense_2_linear(dense_2_linear_t, dense_1_linear_t, dense_2, dense_2_bias, n);
-    memcpy(out, dense_2_linear_t, sizeof(*out) * n);
+    float *dense_2_weight_t = m->acts + 512; /* (32, 1) transpose */
+    float *dense_2 = m->acts + 544; /* (n, 1) linear_t */
+    dense_transpose(dense_weight_t, dense_weight);
+    dense_linear(dense, x, dense_weight_t, dense_bias, n);
+    dense_1_transpose(dense_1_weight_t, dense_1_weight);
+    dense_1_linear(dense_1, dense, dense_1_weight_t, dense_1_bias, n);
+    dense_2_transpose(dense_2_weight_t, dense_2_weight);
+    dense_2_linear(dense_2, dense_1, dense_2_weight_t, dense_2_bias, n);
+    memcpy(out, dense_2, sizeof(*out) * n);
 }
 
 float housing_evaluate(housing_model *m, const float *x, const float *y, float *out, int n) {
     if (n < 1 || n > 16) return -1; /* n must be 1..HOUSING_BATCH */
     float *dense_weight = m->params + 0; /* (64, 13) dense.weight */
     float *dense_bias = m->params + 832; /* (64) dense.bias */
-    float *dense = m->acts + 0; /* (13, 64) transpose */
-    float *dense_linear_t = m->acts + 832; /* (n, 64) linear_t + relu */
+    float *dense_weight_t = m->acts + 0; /* (13, 64) transpose */
+    float *dense = m->acts + 832; /* (n, 64) linear_t + relu */
     float *dense_1_weight = m->params + 896; /* (32, 64) dense_1.weight */
     float *dense_1_bias = m->params + 2944; /* (32) dense_1.bias */
-    float *dense_1 = m->acts + 1856; /* (64, 32) transpose */
-    float *dense_1_linear_t = m->acts + 0; /* (n, 32) linear_t + relu */
+    float *dense_1_weight_t = m->acts + 1856; /* (64, 32) transpose */
+    float *dense_1 = m->acts + 0; /* (n, 32) linear_t + relu */
     float *dense_2_weight = m->params + 2976; /* (1, 32) dense_2.weight */
     float *dense_2_bias = m->params + 3008; /* (1) dense_2.bias */
-    float *dense_2 = m->acts + 512; /* (32, 1) transpose */
-    float *dense_2_linear_t = m->acts + 544; /* (n, 1) linear_t */
+    float *dense_2_weight_t = m->acts + 512; /* (32, 1) transpose */
+    float *dense_2 = m->acts + 544; /* (n, 1) linear_t */
     float *loss_value = m->acts + 512; /* (1) mse */
-    dense_transpose(dense, dense_weight);
-    dense_linear(dense_linear_t, x, dense, dense_bias, n);
-    dense_1_transpose(dense_1, dense_1_weight);
-    dense_1_linear(dense_1_linear_t, dense_linear_t, dense_1, dense_1_bias, n);
-    dense_2_transpose(dense_2, dense_2_weight);
-    dense_2_linear(dense_2_linear_t, dense_1_linear_t, dense_2, dense_2_bias, n);
-    loss_mse(loss_value, dense_2_linear_t, y, n);
-    memcpy(out, dense_2_linear_t, sizeof(*out) * n);
+    dense_transpose(dense_weight_t, dense_weight);
+    dense_linear(dense, x, dense_weight_t, dense_bias, n);
+    dense_1_transpose(dense_1_weight_t, dense_1_weight);
+    dense_1_linear(dense_1, dense, dense_1_weight_t, dense_1_bias, n);
+    dense_2_transpose(dense_2_weight_t, dense_2_weight);
+    dense_2_linear(dense_2, dense_1, dense_2_weight_t, dense_2_bias, n);
+    loss_mse(loss_value, dense_2, y, n);
+    memcpy(out, dense_2, sizeof(*out) * n);
     return loss_value[0];
 }
 
@@ -329,46 +329,46 @@ float housing_backward(housing_model *m, const float *x, const float *y, int n) 
     if (n < 1 || n > 16) return -1; /* n must be 1..HOUSING_BATCH */
     float *dense_weight = m->params + 0; /* (64, 13) dense.weight */
     float *dense_bias = m->params + 832; /* (64) dense.bias */
-    float *dense = m->acts + 0; /* (13, 64) transpose */
-    float *dense_linear_t = m->acts + 832; /* (n, 64) linear_t + relu */
+    float *dense_weight_t = m->acts + 0; /* (13, 64) transpose */
+    float *dense = m->acts + 832; /* (n, 64) linear_t + relu */
     float *dense_1_weight = m->params + 896; /* (32, 64) dense_1.weight */
     float *dense_1_bias = m->params + 2944; /* (32) dense_1.bias */
-    float *dense_1 = m->acts + 1856; /* (64, 32) transpose */
-    float *dense_1_linear_t = m->acts + 0; /* (n, 32) linear_t + relu */
+    float *dense_1_weight_t = m->acts + 1856; /* (64, 32) transpose */
+    float *dense_1 = m->acts + 0; /* (n, 32) linear_t + relu */
     float *dense_2_weight = m->params + 2976; /* (1, 32) dense_2.weight */
     float *dense_2_bias = m->params + 3008; /* (1) dense_2.bias */
-    float *dense_2 = m->acts + 512; /* (32, 1) transpose */
-    float *dense_2_linear_t = m->acts + 544; /* (n, 1) linear_t */
+    float *dense_2_weight_t = m->acts + 512; /* (32, 1) transpose */
+    float *dense_2 = m->acts + 544; /* (n, 1) linear_t */
     float *loss_value = m->acts + 512; /* (1) mse */
-    float *d_dense_2_linear_t = m->acts + 528; /* (n, 1) gradient of dense_2_linear_t */
+    float *d_dense_2 = m->acts + 528; /* (n, 1) gradient of dense_2 */
     float *d_dense_2_weight = m->grads + 2976; /* (1, 32) gradient of dense_2_weight */
     float *d_dense_2_bias = m->grads + 3008; /* (1) gradient of dense_2_bias */
-    float *d_dense_1_linear_t = m->acts + 1856; /* (n, 32) gradient of dense_1_linear_t */
-    float *d_dense_1_linear_t_pre = m->acts + 1856; /* (n, 32) gradient of dense_1_linear_t before its relu */
+    float *d_dense_1 = m->acts + 1856; /* (n, 32) gradient of dense_1 */
+    float *d_dense_1_pre = m->acts + 1856; /* (n, 32) gradient of dense_1 before its relu */
     float *d_dense_1_weight = m->grads + 896; /* (32, 64) gradient of dense_1_weight */
     float *d_dense_1_bias = m->grads + 2944; /* (32) gradient of dense_1_bias */
-    float *d_dense_linear_t = m->acts + 2368; /* (n, 64) gradient of dense_linear_t */
-    float *d_dense_linear_t_pre = m->acts + 2368; /* (n, 64) gradient of dense_linear_t before its relu */
+    float *d_dense = m->acts + 2368; /* (n, 64) gradient of dense */
+    float *d_dense_pre = m->acts + 2368; /* (n, 64) gradient of dense before its relu */
     float *d_dense_weight = m->grads + 0; /* (64, 13) gradient of dense_weight */
     float *d_dense_bias = m->grads + 832; /* (64) gradient of dense_bias */
-    dense_transpose(dense, dense_weight);
-    dense_linear(dense_linear_t, x, dense, dense_bias, n);
-    dense_1_transpose(dense_1, dense_1_weight);
-    dense_1_linear(dense_1_linear_t, dense_linear_t, dense_1, dense_1_bias, n);
-    dense_2_transpose(dense_2, dense_2_weight);
-    dense_2_linear(dense_2_linear_t, dense_1_linear_t, dense_2, dense_2_bias, n);
-    loss_mse(loss_value, dense_2_linear_t, y, n);
-    loss_mse_backward(d_dense_2_linear_t, dense_2_linear_t, y, n);
-    dense_2_linear_dw(d_dense_2_weight, d_dense_2_linear_t, dense_1_linear_t, n);
-    dense_2_linear_db(d_dense_2_bias, d_dense_2_linear_t, n);
-    dense_2_linear_dx(d_dense_1_linear_t, d_dense_2_linear_t, dense_2_weight, n);
-    dense_1_relu_backward(d_dense_1_linear_t_pre, d_dense_1_linear_t, dense_1_linear_t, n);
-    dense_1_linear_dw(d_dense_1_weight, d_dense_1_linear_t_pre, dense_linear_t, n);
-    dense_1_linear_db(d_dense_1_bias, d_dense_1_linear_t_pre, n);
-    dense_1_linear_dx(d_dense_linear_t, d_dense_1_linear_t_pre, dense_1_weight, n);
-    dense_relu_backward(d_dense_linear_t_pre, d_dense_linear_t, dense_linear_t, n);
-    dense_linear_dw(d_dense_weight, d_dense_linear_t_pre, x, n);
-    dense_linear_db(d_dense_bias, d_dense_linear_t_pre, n);
+    dense_transpose(dense_weight_t, dense_weight);
+    dense_linear(dense, x, dense_weight_t, dense_bias, n);
+    dense_1_transpose(dense_1_weight_t, dense_1_weight);
+    dense_1_linear(dense_1, dense, dense_1_weight_t, dense_1_bias, n);
+    dense_2_transpose(dense_2_weight_t, dense_2_weight);
+    dense_2_linear(dense_2, dense_1, dense_2_weight_t, dense_2_bias, n);
+    loss_mse(loss_value, dense_2, y, n);
+    loss_mse_backward(d_dense_2, dense_2, y, n);
+    dense_2_linear_dw(d_dense_2_weight, d_dense_2, dense_1, n);
+    dense_2_linear_db(d_dense_2_bias, d_dense_2, n);
+    dense_2_linear_dx(d_dense_1, d_dense_2, dense_2_weight, n);
+    dense_1_relu_backward(d_dense_1_pre, d_dense_1, dense_1, n);
+    dense_1_linear_dw(d_dense_1_weight, d_dense_1_pre, dense, n);
+    dense_1_linear_db(d_dense_1_bias, d_dense_1_pre, n);
+    dense_1_linear_dx(d_dense, d_dense_1_pre, dense_1_weight, n);
+    dense_relu_backward(d_dense_pre, d_dense, dense, n);
+    dense_linear_dw(d_dense_weight, d_dense_pre, x, n);
+    dense_linear_db(d_dense_bias, d_dense_pre, n);
     return loss_value[0];
 }
 

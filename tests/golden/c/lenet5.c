@@ -90,7 +90,8 @@ static void conv1_conv2d_relu(float *out, const float *x, const float *weight, c
                 memcpy(&xp[c][r + 2][2], src, 28 * sizeof(float));
             }
         }
-        for (int o0 = 0; o0 < 6; o0 += 6) {
+        { /* the 6 output channels in one block */
+            const int o0 = 0;
             for (int oh = 0; oh < 28; oh++) {
                 float acc[6][32];
                 for (int o = 0; o < 6; o++)
@@ -116,7 +117,7 @@ static void conv1_conv2d_relu(float *out, const float *x, const float *weight, c
 }
 
 /* max_pooling2d: out (n, 6, 14, 14) = max over 2x2 windows of x (n, 6, 28, 28), stride (2, 2), padding (0, 0) */
-static void max_pooling2d_max_pool2d(float *out, const float *x, int n) {
+static void max_pooling2d_forward(float *out, const float *x, int n) {
     for (int p = 0; p < n * 6; p++) {
         const float *xp = x + p * 784;
         float *o = out + p * 196;
@@ -173,7 +174,7 @@ static void conv2_conv2d_relu(float *out, const float *x, const float *weight, c
 }
 
 /* max_pooling2d_1: out (n, 16, 5, 5) = max over 2x2 windows of x (n, 16, 10, 10), stride (2, 2), padding (0, 0) */
-static void max_pooling2d_1_max_pool2d(float *out, const float *x, int n) {
+static void max_pooling2d_1_forward(float *out, const float *x, int n) {
     for (int p = 0; p < n * 16; p++) {
         const float *xp = x + p * 100;
         float *o = out + p * 25;
@@ -521,7 +522,8 @@ static void conv2_conv2d_dx(float *dx, const float *dy, const float *weight, con
                 memcpy(&dp[c][r + 4][4], src, 10 * sizeof(float));
             }
         }
-        for (int o0 = 0; o0 < 6; o0 += 6) {
+        { /* the 6 output channels in one block */
+            const int o0 = 0;
             for (int oh = 0; oh < 14; oh += 2) {
                 float acc[6][2][16];
                 for (int o = 0; o < 6; o++)
@@ -680,28 +682,28 @@ void lenet5_forward(lenet5_model *m, const float *x, float *out, int n) {
     float *max_pooling2d_1 = m->acts + 239360; /* (n, 16, 5, 5) max_pool2d */
     float *fc1_weight = m->params + 2592; /* (120, 400) fc1.weight */
     float *fc1_bias = m->params + 50592; /* (120) fc1.bias */
-    float *fc1 = m->acts + 252160; /* (400, 120) transpose */
-    float *fc1_linear_t = m->acts + 300160; /* (n, 120) linear_t + relu */
+    float *fc1_weight_t = m->acts + 252160; /* (400, 120) transpose */
+    float *fc1 = m->acts + 300160; /* (n, 120) linear_t + relu */
     float *flatten = m->acts + 239360; /* (n, 400) reshape */
     float *fc2_weight = m->params + 50720; /* (84, 120) fc2.weight */
     float *fc2_bias = m->params + 60800; /* (84) fc2.bias */
-    float *fc2 = m->acts + 252160; /* (120, 84) transpose */
-    float *fc2_linear_t = m->acts + 262240; /* (n, 84) linear_t + relu */
+    float *fc2_weight_t = m->acts + 252160; /* (120, 84) transpose */
+    float *fc2 = m->acts + 262240; /* (n, 84) linear_t + relu */
     float *fc3_weight = m->params + 60896; /* (10, 84) fc3.weight */
     float *fc3_bias = m->params + 61744; /* (10) fc3.bias */
-    float *fc3 = m->acts + 252160; /* (84, 10) transpose */
-    float *fc3_linear_t = m->acts + 253008; /* (n, 10) linear_t */
+    float *fc3_weight_t = m->acts + 252160; /* (84, 10) transpose */
+    float *fc3 = m->acts + 253008; /* (n, 10) linear_t */
     conv1_conv2d_relu(conv1, x, conv1_weight, conv1_bias, conv1_conv2d_relu_scratch, n);
-    max_pooling2d_max_pool2d(max_pooling2d, conv1, n);
+    max_pooling2d_forward(max_pooling2d, conv1, n);
     conv2_conv2d_relu(conv2, max_pooling2d, conv2_weight, conv2_bias, conv2_conv2d_relu_scratch, n);
-    max_pooling2d_1_max_pool2d(max_pooling2d_1, conv2, n);
-    fc1_transpose(fc1, fc1_weight);
-    fc1_linear(fc1_linear_t, flatten, fc1, fc1_bias, n);
-    fc2_transpose(fc2, fc2_weight);
-    fc2_linear(fc2_linear_t, fc1_linear_t, fc2, fc2_bias, n);
-    fc3_transpose(fc3, fc3_weight);
-    fc3_linear(fc3_linear_t, fc2_linear_t, fc3, fc3_bias, n);
-    memcpy(out, fc3_linear_t, sizeof(*out) * n * 10);
+    max_pooling2d_1_forward(max_pooling2d_1, conv2, n);
+    fc1_transpose(fc1_weight_t, fc1_weight);
+    fc1_linear(fc1, flatten, fc1_weight_t, fc1_bias, n);
+    fc2_transpose(fc2_weight_t, fc2_weight);
+    fc2_linear(fc2, fc1, fc2_weight_t, fc2_bias, n);
+    fc3_transpose(fc3_weight_t, fc3_weight);
+    fc3_linear(fc3, fc2, fc3_weight_t, fc3_bias, n);
+    memcpy(out, fc3, sizeof(*out) * n * 10);
 }
 
 float lenet5_evaluate(lenet5_model *m, const float *x, const float *y, float *out, int n) {
@@ -718,30 +720,30 @@ float lenet5_evaluate(lenet5_model *m, const float *x, const float *y, float *ou
     float *max_pooling2d_1 = m->acts + 239360; /* (n, 16, 5, 5) max_pool2d */
     float *fc1_weight = m->params + 2592; /* (120, 400) fc1.weight */
     float *fc1_bias = m->params + 50592; /* (120) fc1.bias */
-    float *fc1 = m->acts + 252160; /* (400, 120) transpose */
-    float *fc1_linear_t = m->acts + 300160; /* (n, 120) linear_t + relu */
+    float *fc1_weight_t = m->acts + 252160; /* (400, 120) transpose */
+    float *fc1 = m->acts + 300160; /* (n, 120) linear_t + relu */
     float *flatten = m->acts + 239360; /* (n, 400) reshape */
     float *fc2_weight = m->params + 50720; /* (84, 120) fc2.weight */
     float *fc2_bias = m->params + 60800; /* (84) fc2.bias */
-    float *fc2 = m->acts + 252160; /* (120, 84) transpose */
-    float *fc2_linear_t = m->acts + 262240; /* (n, 84) linear_t + relu */
+    float *fc2_weight_t = m->acts + 252160; /* (120, 84) transpose */
+    float *fc2 = m->acts + 262240; /* (n, 84) linear_t + relu */
     float *fc3_weight = m->params + 60896; /* (10, 84) fc3.weight */
     float *fc3_bias = m->params + 61744; /* (10) fc3.bias */
-    float *fc3 = m->acts + 252160; /* (84, 10) transpose */
-    float *fc3_linear_t = m->acts + 253008; /* (n, 10) linear_t */
+    float *fc3_weight_t = m->acts + 252160; /* (84, 10) transpose */
+    float *fc3 = m->acts + 253008; /* (n, 10) linear_t */
     float *loss_value = m->acts + 252160; /* (1) sce_logits */
     conv1_conv2d_relu(conv1, x, conv1_weight, conv1_bias, conv1_conv2d_relu_scratch, n);
-    max_pooling2d_max_pool2d(max_pooling2d, conv1, n);
+    max_pooling2d_forward(max_pooling2d, conv1, n);
     conv2_conv2d_relu(conv2, max_pooling2d, conv2_weight, conv2_bias, conv2_conv2d_relu_scratch, n);
-    max_pooling2d_1_max_pool2d(max_pooling2d_1, conv2, n);
-    fc1_transpose(fc1, fc1_weight);
-    fc1_linear(fc1_linear_t, flatten, fc1, fc1_bias, n);
-    fc2_transpose(fc2, fc2_weight);
-    fc2_linear(fc2_linear_t, fc1_linear_t, fc2, fc2_bias, n);
-    fc3_transpose(fc3, fc3_weight);
-    fc3_linear(fc3_linear_t, fc2_linear_t, fc3, fc3_bias, n);
-    loss_sce_logits(loss_value, fc3_linear_t, y, n);
-    memcpy(out, fc3_linear_t, sizeof(*out) * n * 10);
+    max_pooling2d_1_forward(max_pooling2d_1, conv2, n);
+    fc1_transpose(fc1_weight_t, fc1_weight);
+    fc1_linear(fc1, flatten, fc1_weight_t, fc1_bias, n);
+    fc2_transpose(fc2_weight_t, fc2_weight);
+    fc2_linear(fc2, fc1, fc2_weight_t, fc2_bias, n);
+    fc3_transpose(fc3_weight_t, fc3_weight);
+    fc3_linear(fc3, fc2, fc3_weight_t, fc3_bias, n);
+    loss_sce_logits(loss_value, fc3, y, n);
+    memcpy(out, fc3, sizeof(*out) * n * 10);
     return loss_value[0];
 }
 
@@ -759,27 +761,27 @@ float lenet5_backward(lenet5_model *m, const float *x, const float *y, int n) {
     float *max_pooling2d_1 = m->acts + 239360; /* (n, 16, 5, 5) max_pool2d */
     float *fc1_weight = m->params + 2592; /* (120, 400) fc1.weight */
     float *fc1_bias = m->params + 50592; /* (120) fc1.bias */
-    float *fc1 = m->acts + 252160; /* (400, 120) transpose */
-    float *fc1_linear_t = m->acts + 300160; /* (n, 120) linear_t + relu */
+    float *fc1_weight_t = m->acts + 252160; /* (400, 120) transpose */
+    float *fc1 = m->acts + 300160; /* (n, 120) linear_t + relu */
     float *flatten = m->acts + 239360; /* (n, 400) reshape */
     float *fc2_weight = m->params + 50720; /* (84, 120) fc2.weight */
     float *fc2_bias = m->params + 60800; /* (84) fc2.bias */
-    float *fc2 = m->acts + 252160; /* (120, 84) transpose */
-    float *fc2_linear_t = m->acts + 262240; /* (n, 84) linear_t + relu */
+    float *fc2_weight_t = m->acts + 252160; /* (120, 84) transpose */
+    float *fc2 = m->acts + 262240; /* (n, 84) linear_t + relu */
     float *fc3_weight = m->params + 60896; /* (10, 84) fc3.weight */
     float *fc3_bias = m->params + 61744; /* (10) fc3.bias */
-    float *fc3 = m->acts + 252160; /* (84, 10) transpose */
-    float *fc3_linear_t = m->acts + 253008; /* (n, 10) linear_t */
+    float *fc3_weight_t = m->acts + 252160; /* (84, 10) transpose */
+    float *fc3 = m->acts + 253008; /* (n, 10) linear_t */
     float *loss_value = m->acts + 252160; /* (1) sce_logits */
-    float *d_fc3_linear_t = m->acts + 252176; /* (n, 10) gradient of fc3_linear_t */
+    float *d_fc3 = m->acts + 252176; /* (n, 10) gradient of fc3 */
     float *d_fc3_weight = m->grads + 60896; /* (10, 84) gradient of fc3_weight */
     float *d_fc3_bias = m->grads + 61744; /* (10) gradient of fc3_bias */
-    float *d_fc2_linear_t = m->acts + 253328; /* (n, 84) gradient of fc2_linear_t */
-    float *d_fc2_linear_t_pre = m->acts + 253328; /* (n, 84) gradient of fc2_linear_t before its relu */
+    float *d_fc2 = m->acts + 253328; /* (n, 84) gradient of fc2 */
+    float *d_fc2_pre = m->acts + 253328; /* (n, 84) gradient of fc2 before its relu */
     float *d_fc2_weight = m->grads + 50720; /* (84, 120) gradient of fc2_weight */
     float *d_fc2_bias = m->grads + 60800; /* (84) gradient of fc2_bias */
-    float *d_fc1_linear_t = m->acts + 256016; /* (n, 120) gradient of fc1_linear_t */
-    float *d_fc1_linear_t_pre = m->acts + 256016; /* (n, 120) gradient of fc1_linear_t before its relu */
+    float *d_fc1 = m->acts + 256016; /* (n, 120) gradient of fc1 */
+    float *d_fc1_pre = m->acts + 256016; /* (n, 120) gradient of fc1 before its relu */
     float *d_fc1_weight = m->grads + 2592; /* (120, 400) gradient of fc1_weight */
     float *d_fc1_bias = m->grads + 50592; /* (120) gradient of fc1_bias */
     float *d_flatten = m->acts + 259856; /* (n, 400) gradient of flatten */
@@ -795,28 +797,28 @@ float lenet5_backward(lenet5_model *m, const float *x, const float *y, int n) {
     float *conv1_conv2d_dw_scratch = m->acts + 0; /* 6528 floats, conv1_conv2d_dw's working space while it runs */
     float *d_conv1_bias = m->grads + 160; /* (6) gradient of conv1_bias */
     conv1_conv2d_relu(conv1, x, conv1_weight, conv1_bias, conv1_conv2d_relu_scratch, n);
-    max_pooling2d_max_pool2d(max_pooling2d, conv1, n);
+    max_pooling2d_forward(max_pooling2d, conv1, n);
     conv2_conv2d_relu(conv2, max_pooling2d, conv2_weight, conv2_bias, conv2_conv2d_relu_scratch, n);
-    max_pooling2d_1_max_pool2d(max_pooling2d_1, conv2, n);
-    fc1_transpose(fc1, fc1_weight);
-    fc1_linear(fc1_linear_t, flatten, fc1, fc1_bias, n);
-    fc2_transpose(fc2, fc2_weight);
-    fc2_linear(fc2_linear_t, fc1_linear_t, fc2, fc2_bias, n);
-    fc3_transpose(fc3, fc3_weight);
-    fc3_linear(fc3_linear_t, fc2_linear_t, fc3, fc3_bias, n);
-    loss_sce_logits(loss_value, fc3_linear_t, y, n);
-    loss_sce_logits_backward(d_fc3_linear_t, fc3_linear_t, y, n);
-    fc3_linear_dw(d_fc3_weight, d_fc3_linear_t, fc2_linear_t, n);
-    fc3_linear_db(d_fc3_bias, d_fc3_linear_t, n);
-    fc3_linear_dx(d_fc2_linear_t, d_fc3_linear_t, fc3_weight, n);
-    fc2_relu_backward(d_fc2_linear_t_pre, d_fc2_linear_t, fc2_linear_t, n);
-    fc2_linear_dw(d_fc2_weight, d_fc2_linear_t_pre, fc1_linear_t, n);
-    fc2_linear_db(d_fc2_bias, d_fc2_linear_t_pre, n);
-    fc2_linear_dx(d_fc1_linear_t, d_fc2_linear_t_pre, fc2_weight, n);
-    fc1_relu_backward(d_fc1_linear_t_pre, d_fc1_linear_t, fc1_linear_t, n);
-    fc1_linear_dw(d_fc1_weight, d_fc1_linear_t_pre, flatten, n);
-    fc1_linear_db(d_fc1_bias, d_fc1_linear_t_pre, n);
-    fc1_linear_dx(d_flatten, d_fc1_linear_t_pre, fc1_weight, n);
+    max_pooling2d_1_forward(max_pooling2d_1, conv2, n);
+    fc1_transpose(fc1_weight_t, fc1_weight);
+    fc1_linear(fc1, flatten, fc1_weight_t, fc1_bias, n);
+    fc2_transpose(fc2_weight_t, fc2_weight);
+    fc2_linear(fc2, fc1, fc2_weight_t, fc2_bias, n);
+    fc3_transpose(fc3_weight_t, fc3_weight);
+    fc3_linear(fc3, fc2, fc3_weight_t, fc3_bias, n);
+    loss_sce_logits(loss_value, fc3, y, n);
+    loss_sce_logits_backward(d_fc3, fc3, y, n);
+    fc3_linear_dw(d_fc3_weight, d_fc3, fc2, n);
+    fc3_linear_db(d_fc3_bias, d_fc3, n);
+    fc3_linear_dx(d_fc2, d_fc3, fc3_weight, n);
+    fc2_relu_backward(d_fc2_pre, d_fc2, fc2, n);
+    fc2_linear_dw(d_fc2_weight, d_fc2_pre, fc1, n);
+    fc2_linear_db(d_fc2_bias, d_fc2_pre, n);
+    fc2_linear_dx(d_fc1, d_fc2_pre, fc2_weight, n);
+    fc1_relu_backward(d_fc1_pre, d_fc1, fc1, n);
+    fc1_linear_dw(d_fc1_weight, d_fc1_pre, flatten, n);
+    fc1_linear_db(d_fc1_bias, d_fc1_pre, n);
+    fc1_linear_dx(d_flatten, d_fc1_pre, fc1_weight, n);
     max_pooling2d_1_pool2d_dx(d_conv2, d_max_pooling2d_1, conv2, max_pooling2d_1, n);
     conv2_conv2d_dw(d_conv2_weight, d_conv2, max_pooling2d, conv2_conv2d_dw_scratch, n);
     conv2_channel_db(d_conv2_bias, d_conv2, n);

@@ -195,7 +195,8 @@ static void conv1_conv2d_relu(float *out, const float *x, const float *weight, c
                 memcpy(&xp[c][r + 2][2], src, 28 * sizeof(float));
             }
         }
-        for (int o0 = 0; o0 < 6; o0 += 6) {
+        { /* the 6 output channels in one block */
+            const int o0 = 0;
             for (int oh = 0; oh < 28; oh++) {
                 float acc[6][32];
                 for (int o = 0; o < 6; o++)
@@ -221,7 +222,7 @@ static void conv1_conv2d_relu(float *out, const float *x, const float *weight, c
 }
 
 /* max_pooling2d: out (n, 6, 14, 14) = max over 2x2 windows of x (n, 6, 28, 28), stride (2, 2), padding (0, 0) */
-static void max_pooling2d_max_pool2d(float *out, const float *x, int n) {
+static void max_pooling2d_forward(float *out, const float *x, int n) {
     for (int p = 0; p < n * 6; p++) {
         const float *xp = x + p * 784;
         float *o = out + p * 196;
@@ -278,7 +279,7 @@ static void conv2_conv2d_relu(float *out, const float *x, const float *weight, c
 }
 
 /* max_pooling2d_1: out (n, 16, 5, 5) = max over 2x2 windows of x (n, 16, 10, 10), stride (2, 2), padding (0, 0) */
-static void max_pooling2d_1_max_pool2d(float *out, const float *x, int n) {
+static void max_pooling2d_1_forward(float *out, const float *x, int n) {
     for (int p = 0; p < n * 16; p++) {
         const float *xp = x + p * 100;
         float *o = out + p * 25;
@@ -370,9 +371,9 @@ void lenet5_forward(const lenet5_weights *weights, lenet5_arena *a, const float 
     const float *fc3_bias = weights->fc3_bias; /* (10) fc3.bias */
     float *fc3 = a->acts + 0; /* (n, 10) linear */
     conv1_conv2d_relu(conv1, x, conv1_weight, conv1_bias, conv1_conv2d_relu_scratch, n);
-    max_pooling2d_max_pool2d(max_pooling2d, conv1, n);
+    max_pooling2d_forward(max_pooling2d, conv1, n);
     conv2_conv2d_relu(conv2, max_pooling2d, conv2_weight, conv2_bias, conv2_conv2d_relu_scratch, n);
-    max_pooling2d_1_max_pool2d(max_pooling2d_1, conv2, n);
+    max_pooling2d_1_forward(max_pooling2d_1, conv2, n);
     fc1_linear_relu(fc1, flatten, fc1_weight, fc1_bias, n);
     fc2_linear_relu(fc2, fc1, fc2_weight, fc2_bias, n);
     fc3_linear(fc3, fc2, fc3_weight, fc3_bias, n);

@@ -361,21 +361,21 @@ void sine_forward(sine_model *m, const float *x, float *out, int n) {
     float *lstm_weight_hh_l0 = m->params + 128; /* (128, 32) lstm.weight_hh_l0 */
     float *lstm_bias_ih_l0 = m->params + 4224; /* (128) lstm.bias_ih_l0 */
     float *lstm_bias_hh_l0 = m->params + 4352; /* (128) lstm.bias_hh_l0 */
-    float *lstm = m->acts + 0; /* (1, 128) transpose */
-    float *lstm_linear_t = m->acts + 128; /* (n, 16, 128) linear_t */
+    float *lstm_weight_ih_l0_t = m->acts + 0; /* (1, 128) transpose */
+    float *lstm = m->acts + 128; /* (n, 16, 128) linear_t */
     float *lstm_recurrence = m->acts + 65664; /* (n, 16, 192) recurrence + tanh */
     float *lstm_recurrence_out = m->acts + 0; /* (n, 16, 32) recurrence_out */
     float *next_weight = m->params + 4480; /* (1, 32) next.weight */
     float *next_bias = m->params + 4512; /* (1) next.bias */
-    float *next = m->acts + 16384; /* (32, 1) transpose */
-    float *next_linear_t = m->acts + 16416; /* (n, 16, 1) linear_t */
-    lstm_transpose(lstm, lstm_weight_ih_l0);
-    lstm_linear(lstm_linear_t, x, lstm, lstm_bias_ih_l0, n);
-    lstm_recurrence_2(lstm_recurrence, lstm_linear_t, lstm_weight_hh_l0, lstm_bias_hh_l0, n);
+    float *next_weight_t = m->acts + 16384; /* (32, 1) transpose */
+    float *next = m->acts + 16416; /* (n, 16, 1) linear_t */
+    lstm_transpose(lstm_weight_ih_l0_t, lstm_weight_ih_l0);
+    lstm_linear(lstm, x, lstm_weight_ih_l0_t, lstm_bias_ih_l0, n);
+    lstm_recurrence_2(lstm_recurrence, lstm, lstm_weight_hh_l0, lstm_bias_hh_l0, n);
     lstm_recurrence_out_2(lstm_recurrence_out, lstm_recurrence, n);
-    next_transpose(next, next_weight);
-    next_linear(next_linear_t, lstm_recurrence_out, next, next_bias, n);
-    memcpy(out, next_linear_t, sizeof(*out) * n * 16);
+    next_transpose(next_weight_t, next_weight);
+    next_linear(next, lstm_recurrence_out, next_weight_t, next_bias, n);
+    memcpy(out, next, sizeof(*out) * n * 16);
 }
 
 float sine_evaluate(sine_model *m, const float *x, const float *y, float *out, int n) {
@@ -384,23 +384,23 @@ float sine_evaluate(sine_model *m, const float *x, const float *y, float *out, i
     float *lstm_weight_hh_l0 = m->params + 128; /* (128, 32) lstm.weight_hh_l0 */
     float *lstm_bias_ih_l0 = m->params + 4224; /* (128) lstm.bias_ih_l0 */
     float *lstm_bias_hh_l0 = m->params + 4352; /* (128) lstm.bias_hh_l0 */
-    float *lstm = m->acts + 0; /* (1, 128) transpose */
-    float *lstm_linear_t = m->acts + 128; /* (n, 16, 128) linear_t */
+    float *lstm_weight_ih_l0_t = m->acts + 0; /* (1, 128) transpose */
+    float *lstm = m->acts + 128; /* (n, 16, 128) linear_t */
     float *lstm_recurrence = m->acts + 65664; /* (n, 16, 192) recurrence + tanh */
     float *lstm_recurrence_out = m->acts + 0; /* (n, 16, 32) recurrence_out */
     float *next_weight = m->params + 4480; /* (1, 32) next.weight */
     float *next_bias = m->params + 4512; /* (1) next.bias */
-    float *next = m->acts + 16384; /* (32, 1) transpose */
-    float *next_linear_t = m->acts + 16416; /* (n, 16, 1) linear_t */
+    float *next_weight_t = m->acts + 16384; /* (32, 1) transpose */
+    float *next = m->acts + 16416; /* (n, 16, 1) linear_t */
     float *loss_value = m->acts + 16384; /* (1) mse */
-    lstm_transpose(lstm, lstm_weight_ih_l0);
-    lstm_linear(lstm_linear_t, x, lstm, lstm_bias_ih_l0, n);
-    lstm_recurrence_2(lstm_recurrence, lstm_linear_t, lstm_weight_hh_l0, lstm_bias_hh_l0, n);
+    lstm_transpose(lstm_weight_ih_l0_t, lstm_weight_ih_l0);
+    lstm_linear(lstm, x, lstm_weight_ih_l0_t, lstm_bias_ih_l0, n);
+    lstm_recurrence_2(lstm_recurrence, lstm, lstm_weight_hh_l0, lstm_bias_hh_l0, n);
     lstm_recurrence_out_2(lstm_recurrence_out, lstm_recurrence, n);
-    next_transpose(next, next_weight);
-    next_linear(next_linear_t, lstm_recurrence_out, next, next_bias, n);
-    loss_mse(loss_value, next_linear_t, y, n);
-    memcpy(out, next_linear_t, sizeof(*out) * n * 16);
+    next_transpose(next_weight_t, next_weight);
+    next_linear(next, lstm_recurrence_out, next_weight_t, next_bias, n);
+    loss_mse(loss_value, next, y, n);
+    memcpy(out, next, sizeof(*out) * n * 16);
     return loss_value[0];
 }
 
@@ -410,40 +410,40 @@ float sine_backward(sine_model *m, const float *x, const float *y, int n) {
     float *lstm_weight_hh_l0 = m->params + 128; /* (128, 32) lstm.weight_hh_l0 */
     float *lstm_bias_ih_l0 = m->params + 4224; /* (128) lstm.bias_ih_l0 */
     float *lstm_bias_hh_l0 = m->params + 4352; /* (128) lstm.bias_hh_l0 */
-    float *lstm = m->acts + 0; /* (1, 128) transpose */
-    float *lstm_linear_t = m->acts + 128; /* (n, 16, 128) linear_t */
+    float *lstm_weight_ih_l0_t = m->acts + 0; /* (1, 128) transpose */
+    float *lstm = m->acts + 128; /* (n, 16, 128) linear_t */
     float *lstm_recurrence = m->acts + 65664; /* (n, 16, 192) recurrence + tanh */
     float *lstm_recurrence_out = m->acts + 0; /* (n, 16, 32) recurrence_out */
     float *next_weight = m->params + 4480; /* (1, 32) next.weight */
     float *next_bias = m->params + 4512; /* (1) next.bias */
-    float *next = m->acts + 16384; /* (32, 1) transpose */
-    float *next_linear_t = m->acts + 16416; /* (n, 16, 1) linear_t */
+    float *next_weight_t = m->acts + 16384; /* (32, 1) transpose */
+    float *next = m->acts + 16416; /* (n, 16, 1) linear_t */
     float *loss_value = m->acts + 16384; /* (1) mse */
-    float *d_next_linear_t = m->acts + 16928; /* (n, 16, 1) gradient of next_linear_t */
+    float *d_next = m->acts + 16928; /* (n, 16, 1) gradient of next */
     float *d_next_weight = m->grads + 4480; /* (1, 32) gradient of next_weight */
     float *d_next_bias = m->grads + 4512; /* (1) gradient of next_bias */
     float *d_lstm_recurrence_out = m->acts + 0; /* (n, 16, 32) gradient of lstm_recurrence_out */
-    float *d_lstm_linear_t = m->acts + 163968; /* (n, 16, 128) gradient of lstm_linear_t */
+    float *d_lstm = m->acts + 163968; /* (n, 16, 128) gradient of lstm */
     float *d_lstm_weight_hh_l0 = m->grads + 128; /* (128, 32) gradient of lstm_weight_hh_l0 */
     float *d_lstm_bias_hh_l0 = m->grads + 4352; /* (128) gradient of lstm_bias_hh_l0 */
     float *d_lstm_weight_ih_l0 = m->grads + 0; /* (128, 1) gradient of lstm_weight_ih_l0 */
     float *d_lstm_bias_ih_l0 = m->grads + 4224; /* (128) gradient of lstm_bias_ih_l0 */
-    lstm_transpose(lstm, lstm_weight_ih_l0);
-    lstm_linear(lstm_linear_t, x, lstm, lstm_bias_ih_l0, n);
-    lstm_recurrence_2(lstm_recurrence, lstm_linear_t, lstm_weight_hh_l0, lstm_bias_hh_l0, n);
+    lstm_transpose(lstm_weight_ih_l0_t, lstm_weight_ih_l0);
+    lstm_linear(lstm, x, lstm_weight_ih_l0_t, lstm_bias_ih_l0, n);
+    lstm_recurrence_2(lstm_recurrence, lstm, lstm_weight_hh_l0, lstm_bias_hh_l0, n);
     lstm_recurrence_out_2(lstm_recurrence_out, lstm_recurrence, n);
-    next_transpose(next, next_weight);
-    next_linear(next_linear_t, lstm_recurrence_out, next, next_bias, n);
-    loss_mse(loss_value, next_linear_t, y, n);
-    loss_mse_backward(d_next_linear_t, next_linear_t, y, n);
-    next_linear_dw(d_next_weight, d_next_linear_t, lstm_recurrence_out, n);
-    next_linear_db(d_next_bias, d_next_linear_t, n);
-    next_linear_dx(d_lstm_recurrence_out, d_next_linear_t, next_weight, n);
-    lstm_recurrence_dx(d_lstm_linear_t, d_lstm_recurrence_out, lstm_recurrence, lstm_weight_hh_l0, n);
-    lstm_recurrence_dw(d_lstm_weight_hh_l0, d_lstm_linear_t, lstm_recurrence, n);
-    lstm_recurrence_db(d_lstm_bias_hh_l0, d_lstm_linear_t, lstm_recurrence, n);
-    lstm_linear_dw(d_lstm_weight_ih_l0, d_lstm_linear_t, x, n);
-    lstm_linear_db(d_lstm_bias_ih_l0, d_lstm_linear_t, n);
+    next_transpose(next_weight_t, next_weight);
+    next_linear(next, lstm_recurrence_out, next_weight_t, next_bias, n);
+    loss_mse(loss_value, next, y, n);
+    loss_mse_backward(d_next, next, y, n);
+    next_linear_dw(d_next_weight, d_next, lstm_recurrence_out, n);
+    next_linear_db(d_next_bias, d_next, n);
+    next_linear_dx(d_lstm_recurrence_out, d_next, next_weight, n);
+    lstm_recurrence_dx(d_lstm, d_lstm_recurrence_out, lstm_recurrence, lstm_weight_hh_l0, n);
+    lstm_recurrence_dw(d_lstm_weight_hh_l0, d_lstm, lstm_recurrence, n);
+    lstm_recurrence_db(d_lstm_bias_hh_l0, d_lstm, lstm_recurrence, n);
+    lstm_linear_dw(d_lstm_weight_ih_l0, d_lstm, x, n);
+    lstm_linear_db(d_lstm_bias_ih_l0, d_lstm, n);
     return loss_value[0];
 }
 

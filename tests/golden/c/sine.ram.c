@@ -266,19 +266,19 @@ void sine_forward(const sine_weights *weights, sine_arena *a, const float *x, fl
     const float *lstm_weight_hh_l0 = weights->lstm_weight_hh_l0; /* (128, 32) lstm.weight_hh_l0 */
     const float *lstm_bias_ih_l0 = weights->lstm_bias_ih_l0; /* (128) lstm.bias_ih_l0 */
     const float *lstm_bias_hh_l0 = weights->lstm_bias_hh_l0; /* (128) lstm.bias_hh_l0 */
-    float *lstm = a->acts + 0; /* (1, 128) transpose */
-    float *lstm_linear_t = a->acts + 128; /* (n, 16, 128) linear_t */
+    float *lstm_weight_ih_l0_t = a->acts + 0; /* (1, 128) transpose */
+    float *lstm = a->acts + 128; /* (n, 16, 128) linear_t */
     float *lstm_recurrence = a->acts + 2176; /* (n, 16, 192) recurrence + tanh */
     float *lstm_recurrence_out = a->acts + 0; /* (n, 16, 32) recurrence_out */
     const float *next_weight = weights->next_weight; /* (1, 32) next.weight */
     const float *next_bias = weights->next_bias; /* (1) next.bias */
-    float *next = a->acts + 512; /* (32, 1) transpose */
-    float *next_linear_t = a->acts + 544; /* (n, 16, 1) linear_t */
-    lstm_transpose(lstm, lstm_weight_ih_l0);
-    lstm_linear(lstm_linear_t, x, lstm, lstm_bias_ih_l0, n);
-    lstm_recurrence_2(lstm_recurrence, lstm_linear_t, lstm_weight_hh_l0, lstm_bias_hh_l0, n);
+    float *next_weight_t = a->acts + 512; /* (32, 1) transpose */
+    float *next = a->acts + 544; /* (n, 16, 1) linear_t */
+    lstm_transpose(lstm_weight_ih_l0_t, lstm_weight_ih_l0);
+    lstm_linear(lstm, x, lstm_weight_ih_l0_t, lstm_bias_ih_l0, n);
+    lstm_recurrence_2(lstm_recurrence, lstm, lstm_weight_hh_l0, lstm_bias_hh_l0, n);
     lstm_recurrence_out_2(lstm_recurrence_out, lstm_recurrence, n);
-    next_transpose(next, next_weight);
-    next_linear(next_linear_t, lstm_recurrence_out, next, next_bias, n);
-    for (int i = 0; i < n * 16; i++) out[i] = next_linear_t[i];
+    next_transpose(next_weight_t, next_weight);
+    next_linear(next, lstm_recurrence_out, next_weight_t, next_bias, n);
+    for (int i = 0; i < n * 16; i++) out[i] = next[i];
 }

@@ -107,7 +107,7 @@ void tagging_init(tagging_model *m, uint64_t seed) {
 }
 
 /* embedding: out (n, 12, 8) = rows of weight (10, 8) picked by the token ids (n, 12) */
-static void embedding_embed(float *out, const float *ids, const float *weight, int n) {
+static void embedding_forward(float *out, const float *ids, const float *weight, int n) {
     for (int i = 0; i < n * 12; i++) {
         const float id = ids[i];
         const long row = id >= 9 ? 9 : id >= 1 ? (long)id : 0;
@@ -411,22 +411,22 @@ void tagging_forward(tagging_model *m, const float *x, float *out, int n) {
     float *gru_weight_hh_l0 = m->params + 848; /* (96, 32) gru.weight_hh_l0 */
     float *gru_bias_ih_l0 = m->params + 3920; /* (96) gru.bias_ih_l0 */
     float *gru_bias_hh_l0 = m->params + 4016; /* (96) gru.bias_hh_l0 */
-    float *gru = m->acts + 3072; /* (8, 96) transpose */
-    float *gru_linear_t = m->acts + 3840; /* (n, 12, 96) linear_t */
+    float *gru_weight_ih_l0_t = m->acts + 3072; /* (8, 96) transpose */
+    float *gru = m->acts + 3840; /* (n, 12, 96) linear_t */
     float *gru_recurrence = m->acts + 40704; /* (n, 12, 160) recurrence + tanh */
     float *gru_recurrence_out = m->acts + 3072; /* (n, 12, 32) recurrence_out */
     float *tag_weight = m->params + 4112; /* (2, 32) tag.weight */
     float *tag_bias = m->params + 4176; /* (2) tag.bias */
-    float *tag = m->acts + 15360; /* (32, 2) transpose */
-    float *tag_linear_t = m->acts + 15424; /* (n, 12, 2) linear_t */
-    embedding_embed(embedding, x, embedding_weight, n);
-    gru_transpose(gru, gru_weight_ih_l0);
-    gru_linear(gru_linear_t, embedding, gru, gru_bias_ih_l0, n);
-    gru_recurrence_2(gru_recurrence, gru_linear_t, gru_weight_hh_l0, gru_bias_hh_l0, n);
+    float *tag_weight_t = m->acts + 15360; /* (32, 2) transpose */
+    float *tag = m->acts + 15424; /* (n, 12, 2) linear_t */
+    embedding_forward(embedding, x, embedding_weight, n);
+    gru_transpose(gru_weight_ih_l0_t, gru_weight_ih_l0);
+    gru_linear(gru, embedding, gru_weight_ih_l0_t, gru_bias_ih_l0, n);
+    gru_recurrence_2(gru_recurrence, gru, gru_weight_hh_l0, gru_bias_hh_l0, n);
     gru_recurrence_out_2(gru_recurrence_out, gru_recurrence, n);
-    tag_transpose(tag, tag_weight);
-    tag_linear(tag_linear_t, gru_recurrence_out, tag, tag_bias, n);
-    memcpy(out, tag_linear_t, sizeof(*out) * n * 24);
+    tag_transpose(tag_weight_t, tag_weight);
+    tag_linear(tag, gru_recurrence_out, tag_weight_t, tag_bias, n);
+    memcpy(out, tag, sizeof(*out) * n * 24);
 }
 
 float tagging_evaluate(tagging_model *m, const float *x, const float *y, float *out, int n) {
@@ -437,24 +437,24 @@ float tagging_evaluate(tagging_model *m, const float *x, const float *y, float *
     float *gru_weight_hh_l0 = m->params + 848; /* (96, 32) gru.weight_hh_l0 */
     float *gru_bias_ih_l0 = m->params + 3920; /* (96) gru.bias_ih_l0 */
     float *gru_bias_hh_l0 = m->params + 4016; /* (96) gru.bias_hh_l0 */
-    float *gru = m->acts + 3072; /* (8, 96) transpose */
-    float *gru_linear_t = m->acts + 3840; /* (n, 12, 96) linear_t */
+    float *gru_weight_ih_l0_t = m->acts + 3072; /* (8, 96) transpose */
+    float *gru = m->acts + 3840; /* (n, 12, 96) linear_t */
     float *gru_recurrence = m->acts + 40704; /* (n, 12, 160) recurrence + tanh */
     float *gru_recurrence_out = m->acts + 3072; /* (n, 12, 32) recurrence_out */
     float *tag_weight = m->params + 4112; /* (2, 32) tag.weight */
     float *tag_bias = m->params + 4176; /* (2) tag.bias */
-    float *tag = m->acts + 15360; /* (32, 2) transpose */
-    float *tag_linear_t = m->acts + 15424; /* (n, 12, 2) linear_t */
+    float *tag_weight_t = m->acts + 15360; /* (32, 2) transpose */
+    float *tag = m->acts + 15424; /* (n, 12, 2) linear_t */
     float *loss_value = m->acts + 15360; /* (1) sce_logits */
-    embedding_embed(embedding, x, embedding_weight, n);
-    gru_transpose(gru, gru_weight_ih_l0);
-    gru_linear(gru_linear_t, embedding, gru, gru_bias_ih_l0, n);
-    gru_recurrence_2(gru_recurrence, gru_linear_t, gru_weight_hh_l0, gru_bias_hh_l0, n);
+    embedding_forward(embedding, x, embedding_weight, n);
+    gru_transpose(gru_weight_ih_l0_t, gru_weight_ih_l0);
+    gru_linear(gru, embedding, gru_weight_ih_l0_t, gru_bias_ih_l0, n);
+    gru_recurrence_2(gru_recurrence, gru, gru_weight_hh_l0, gru_bias_hh_l0, n);
     gru_recurrence_out_2(gru_recurrence_out, gru_recurrence, n);
-    tag_transpose(tag, tag_weight);
-    tag_linear(tag_linear_t, gru_recurrence_out, tag, tag_bias, n);
-    loss_sce_logits(loss_value, tag_linear_t, y, n);
-    memcpy(out, tag_linear_t, sizeof(*out) * n * 24);
+    tag_transpose(tag_weight_t, tag_weight);
+    tag_linear(tag, gru_recurrence_out, tag_weight_t, tag_bias, n);
+    loss_sce_logits(loss_value, tag, y, n);
+    memcpy(out, tag, sizeof(*out) * n * 24);
     return loss_value[0];
 }
 
@@ -466,44 +466,44 @@ float tagging_backward(tagging_model *m, const float *x, const float *y, int n) 
     float *gru_weight_hh_l0 = m->params + 848; /* (96, 32) gru.weight_hh_l0 */
     float *gru_bias_ih_l0 = m->params + 3920; /* (96) gru.bias_ih_l0 */
     float *gru_bias_hh_l0 = m->params + 4016; /* (96) gru.bias_hh_l0 */
-    float *gru = m->acts + 3072; /* (8, 96) transpose */
-    float *gru_linear_t = m->acts + 3840; /* (n, 12, 96) linear_t */
+    float *gru_weight_ih_l0_t = m->acts + 3072; /* (8, 96) transpose */
+    float *gru = m->acts + 3840; /* (n, 12, 96) linear_t */
     float *gru_recurrence = m->acts + 40704; /* (n, 12, 160) recurrence + tanh */
     float *gru_recurrence_out = m->acts + 3072; /* (n, 12, 32) recurrence_out */
     float *tag_weight = m->params + 4112; /* (2, 32) tag.weight */
     float *tag_bias = m->params + 4176; /* (2) tag.bias */
-    float *tag = m->acts + 15360; /* (32, 2) transpose */
-    float *tag_linear_t = m->acts + 15424; /* (n, 12, 2) linear_t */
+    float *tag_weight_t = m->acts + 15360; /* (32, 2) transpose */
+    float *tag = m->acts + 15424; /* (n, 12, 2) linear_t */
     float *loss_value = m->acts + 15360; /* (1) sce_logits */
-    float *d_tag_linear_t = m->acts + 16192; /* (n, 12, 2) gradient of tag_linear_t */
+    float *d_tag = m->acts + 16192; /* (n, 12, 2) gradient of tag */
     float *d_tag_weight = m->grads + 4112; /* (2, 32) gradient of tag_weight */
     float *d_tag_bias = m->grads + 4176; /* (2) gradient of tag_bias */
     float *d_gru_recurrence_out = m->acts + 3072; /* (n, 12, 32) gradient of gru_recurrence_out */
-    float *d_gru_linear_t = m->acts + 102144; /* (n, 12, 96) gradient of gru_linear_t */
+    float *d_gru = m->acts + 102144; /* (n, 12, 96) gradient of gru */
     float *d_gru_weight_hh_l0 = m->grads + 848; /* (96, 32) gradient of gru_weight_hh_l0 */
     float *d_gru_bias_hh_l0 = m->grads + 4016; /* (96) gradient of gru_bias_hh_l0 */
     float *d_gru_weight_ih_l0 = m->grads + 80; /* (96, 8) gradient of gru_weight_ih_l0 */
     float *d_gru_bias_ih_l0 = m->grads + 3920; /* (96) gradient of gru_bias_ih_l0 */
     float *d_embedding = m->acts + 0; /* (n, 12, 8) gradient of embedding */
     float *d_embedding_weight = m->grads + 0; /* (10, 8) gradient of embedding_weight */
-    embedding_embed(embedding, x, embedding_weight, n);
-    gru_transpose(gru, gru_weight_ih_l0);
-    gru_linear(gru_linear_t, embedding, gru, gru_bias_ih_l0, n);
-    gru_recurrence_2(gru_recurrence, gru_linear_t, gru_weight_hh_l0, gru_bias_hh_l0, n);
+    embedding_forward(embedding, x, embedding_weight, n);
+    gru_transpose(gru_weight_ih_l0_t, gru_weight_ih_l0);
+    gru_linear(gru, embedding, gru_weight_ih_l0_t, gru_bias_ih_l0, n);
+    gru_recurrence_2(gru_recurrence, gru, gru_weight_hh_l0, gru_bias_hh_l0, n);
     gru_recurrence_out_2(gru_recurrence_out, gru_recurrence, n);
-    tag_transpose(tag, tag_weight);
-    tag_linear(tag_linear_t, gru_recurrence_out, tag, tag_bias, n);
-    loss_sce_logits(loss_value, tag_linear_t, y, n);
-    loss_sce_logits_backward(d_tag_linear_t, tag_linear_t, y, n);
-    tag_linear_dw(d_tag_weight, d_tag_linear_t, gru_recurrence_out, n);
-    tag_linear_db(d_tag_bias, d_tag_linear_t, n);
-    tag_linear_dx(d_gru_recurrence_out, d_tag_linear_t, tag_weight, n);
-    gru_recurrence_dx(d_gru_linear_t, d_gru_recurrence_out, gru_recurrence, gru_weight_hh_l0, n);
-    gru_recurrence_dw(d_gru_weight_hh_l0, d_gru_linear_t, gru_recurrence, n);
-    gru_recurrence_db(d_gru_bias_hh_l0, d_gru_linear_t, gru_recurrence, n);
-    gru_linear_dw(d_gru_weight_ih_l0, d_gru_linear_t, embedding, n);
-    gru_linear_db(d_gru_bias_ih_l0, d_gru_linear_t, n);
-    gru_linear_dx(d_embedding, d_gru_linear_t, gru_weight_ih_l0, n);
+    tag_transpose(tag_weight_t, tag_weight);
+    tag_linear(tag, gru_recurrence_out, tag_weight_t, tag_bias, n);
+    loss_sce_logits(loss_value, tag, y, n);
+    loss_sce_logits_backward(d_tag, tag, y, n);
+    tag_linear_dw(d_tag_weight, d_tag, gru_recurrence_out, n);
+    tag_linear_db(d_tag_bias, d_tag, n);
+    tag_linear_dx(d_gru_recurrence_out, d_tag, tag_weight, n);
+    gru_recurrence_dx(d_gru, d_gru_recurrence_out, gru_recurrence, gru_weight_hh_l0, n);
+    gru_recurrence_dw(d_gru_weight_hh_l0, d_gru, gru_recurrence, n);
+    gru_recurrence_db(d_gru_bias_hh_l0, d_gru, gru_recurrence, n);
+    gru_linear_dw(d_gru_weight_ih_l0, d_gru, embedding, n);
+    gru_linear_db(d_gru_bias_ih_l0, d_gru, n);
+    gru_linear_dx(d_embedding, d_gru, gru_weight_ih_l0, n);
     embedding_embed_dw(d_embedding_weight, d_embedding, x, n);
     return loss_value[0];
 }

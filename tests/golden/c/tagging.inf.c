@@ -26,7 +26,7 @@ static const tagging_weights weights = {
 };
 
 /* embedding: out (n, 12, 8) = rows of weight (10, 8) picked by the token ids (n, 12) */
-static void embedding_embed(float *out, const float *ids, const float *weight, int n) {
+static void embedding_forward(float *out, const float *ids, const float *weight, int n) {
     for (int i = 0; i < n * 12; i++) {
         const float id = ids[i];
         const long row = id >= 9 ? 9 : id >= 1 ? (long)id : 0;
@@ -117,7 +117,7 @@ void tagging_forward(tagging_arena *a, const float *x, float *out, int n) {
     const float *tag_bias = weights.tag_bias; /* (2) tag.bias */
     const float *tag_weight_T = weights.tag_weight_T; /* (32, 2) tag.weight^T */
     float *tag = a->acts + 384; /* (n, 12, 2) linear_t */
-    embedding_embed(embedding, x, embedding_weight, n);
+    embedding_forward(embedding, x, embedding_weight, n);
     gru_linear(gru, embedding, gru_weight_ih_l0_T, gru_bias_ih_l0, n);
     gru_recurrence_2(gru_recurrence, gru, gru_weight_hh_l0, gru_bias_hh_l0, n);
     gru_recurrence_out_2(gru_recurrence_out, gru_recurrence, n);

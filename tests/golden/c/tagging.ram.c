@@ -178,7 +178,7 @@ int tagging_load(tagging_weights *w, const void *safetensors, size_t len) {
 }
 
 /* embedding: out (n, 12, 8) = rows of weight (10, 8) picked by the token ids (n, 12) */
-static void embedding_embed(float *out, const float *ids, const float *weight, int n) {
+static void embedding_forward(float *out, const float *ids, const float *weight, int n) {
     for (int i = 0; i < n * 12; i++) {
         const float id = ids[i];
         const long row = id >= 9 ? 9 : id >= 1 ? (long)id : 0;
@@ -275,20 +275,20 @@ void tagging_forward(const tagging_weights *weights, tagging_arena *a, const flo
     const float *gru_weight_hh_l0 = weights->gru_weight_hh_l0; /* (96, 32) gru.weight_hh_l0 */
     const float *gru_bias_ih_l0 = weights->gru_bias_ih_l0; /* (96) gru.bias_ih_l0 */
     const float *gru_bias_hh_l0 = weights->gru_bias_hh_l0; /* (96) gru.bias_hh_l0 */
-    float *gru = a->acts + 96; /* (8, 96) transpose */
-    float *gru_linear_t = a->acts + 864; /* (n, 12, 96) linear_t */
+    float *gru_weight_ih_l0_t = a->acts + 96; /* (8, 96) transpose */
+    float *gru = a->acts + 864; /* (n, 12, 96) linear_t */
     float *gru_recurrence = a->acts + 2016; /* (n, 12, 160) recurrence + tanh */
     float *gru_recurrence_out = a->acts + 0; /* (n, 12, 32) recurrence_out */
     const float *tag_weight = weights->tag_weight; /* (2, 32) tag.weight */
     const float *tag_bias = weights->tag_bias; /* (2) tag.bias */
-    float *tag = a->acts + 384; /* (32, 2) transpose */
-    float *tag_linear_t = a->acts + 448; /* (n, 12, 2) linear_t */
-    embedding_embed(embedding, x, embedding_weight, n);
-    gru_transpose(gru, gru_weight_ih_l0);
-    gru_linear(gru_linear_t, embedding, gru, gru_bias_ih_l0, n);
-    gru_recurrence_2(gru_recurrence, gru_linear_t, gru_weight_hh_l0, gru_bias_hh_l0, n);
+    float *tag_weight_t = a->acts + 384; /* (32, 2) transpose */
+    float *tag = a->acts + 448; /* (n, 12, 2) linear_t */
+    embedding_forward(embedding, x, embedding_weight, n);
+    gru_transpose(gru_weight_ih_l0_t, gru_weight_ih_l0);
+    gru_linear(gru, embedding, gru_weight_ih_l0_t, gru_bias_ih_l0, n);
+    gru_recurrence_2(gru_recurrence, gru, gru_weight_hh_l0, gru_bias_hh_l0, n);
     gru_recurrence_out_2(gru_recurrence_out, gru_recurrence, n);
-    tag_transpose(tag, tag_weight);
-    tag_linear(tag_linear_t, gru_recurrence_out, tag, tag_bias, n);
-    for (int i = 0; i < n * 24; i++) out[i] = tag_linear_t[i];
+    tag_transpose(tag_weight_t, tag_weight);
+    tag_linear(tag, gru_recurrence_out, tag_weight_t, tag_bias, n);
+    for (int i = 0; i < n * 24; i++) out[i] = tag[i];
 }

@@ -215,36 +215,36 @@ void xor_forward(xor_model *m, const float *x, float *out, int n) {
     if (n < 1 || n > 4) return; /* n must be 1..XOR_BATCH */
     float *hidden_weight = m->params + 0; /* (4, 2) hidden.weight */
     float *hidden_bias = m->params + 16; /* (4) hidden.bias */
-    float *hidden = m->acts + 0; /* (2, 4) transpose */
-    float *hidden_linear_t = m->acts + 16; /* (n, 4) linear_t + tanh */
+    float *hidden_weight_t = m->acts + 0; /* (2, 4) transpose */
+    float *hidden = m->acts + 16; /* (n, 4) linear_t + tanh */
     float *out_weight = m->params + 32; /* (1, 4) out.weight */
     float *out_bias = m->params + 48; /* (1) out.bias */
-    float *out_2 = m->acts + 0; /* (4, 1) transpose */
-    float *out_linear_t = m->acts + 32; /* (n, 1) linear_t + sigmoid */
-    hidden_transpose(hidden, hidden_weight);
-    hidden_linear(hidden_linear_t, x, hidden, hidden_bias, n);
-    out_transpose(out_2, out_weight);
-    out_linear(out_linear_t, hidden_linear_t, out_2, out_bias, n);
-    memcpy(out, out_linear_t, sizeof(*out) * n);
+    float *out_weight_t = m->acts + 0; /* (4, 1) transpose */
+    float *out_2 = m->acts + 32; /* (n, 1) linear_t + sigmoid */
+    hidden_transpose(hidden_weight_t, hidden_weight);
+    hidden_linear(hidden, x, hidden_weight_t, hidden_bias, n);
+    out_transpose(out_weight_t, out_weight);
+    out_linear(out_2, hidden, out_weight_t, out_bias, n);
+    memcpy(out, out_2, sizeof(*out) * n);
 }
 
 float xor_evaluate(xor_model *m, const float *x, const float *y, float *out, int n) {
     if (n < 1 || n > 4) return -1; /* n must be 1..XOR_BATCH */
     float *hidden_weight = m->params + 0; /* (4, 2) hidden.weight */
     float *hidden_bias = m->params + 16; /* (4) hidden.bias */
-    float *hidden = m->acts + 0; /* (2, 4) transpose */
-    float *hidden_linear_t = m->acts + 16; /* (n, 4) linear_t + tanh */
+    float *hidden_weight_t = m->acts + 0; /* (2, 4) transpose */
+    float *hidden = m->acts + 16; /* (n, 4) linear_t + tanh */
     float *out_weight = m->params + 32; /* (1, 4) out.weight */
     float *out_bias = m->params + 48; /* (1) out.bias */
-    float *out_2 = m->acts + 0; /* (4, 1) transpose */
-    float *out_linear_t = m->acts + 32; /* (n, 1) linear_t + sigmoid */
+    float *out_weight_t = m->acts + 0; /* (4, 1) transpose */
+    float *out_2 = m->acts + 32; /* (n, 1) linear_t + sigmoid */
     float *loss_value = m->acts + 0; /* (1) bce */
-    hidden_transpose(hidden, hidden_weight);
-    hidden_linear(hidden_linear_t, x, hidden, hidden_bias, n);
-    out_transpose(out_2, out_weight);
-    out_linear(out_linear_t, hidden_linear_t, out_2, out_bias, n);
-    loss_bce(loss_value, out_linear_t, y, n);
-    memcpy(out, out_linear_t, sizeof(*out) * n);
+    hidden_transpose(hidden_weight_t, hidden_weight);
+    hidden_linear(hidden, x, hidden_weight_t, hidden_bias, n);
+    out_transpose(out_weight_t, out_weight);
+    out_linear(out_2, hidden, out_weight_t, out_bias, n);
+    loss_bce(loss_value, out_2, y, n);
+    memcpy(out, out_2, sizeof(*out) * n);
     return loss_value[0];
 }
 
@@ -252,34 +252,34 @@ float xor_backward(xor_model *m, const float *x, const float *y, int n) {
     if (n < 1 || n > 4) return -1; /* n must be 1..XOR_BATCH */
     float *hidden_weight = m->params + 0; /* (4, 2) hidden.weight */
     float *hidden_bias = m->params + 16; /* (4) hidden.bias */
-    float *hidden = m->acts + 0; /* (2, 4) transpose */
-    float *hidden_linear_t = m->acts + 16; /* (n, 4) linear_t + tanh */
+    float *hidden_weight_t = m->acts + 0; /* (2, 4) transpose */
+    float *hidden = m->acts + 16; /* (n, 4) linear_t + tanh */
     float *out_weight = m->params + 32; /* (1, 4) out.weight */
     float *out_bias = m->params + 48; /* (1) out.bias */
-    float *out_2 = m->acts + 0; /* (4, 1) transpose */
-    float *out_linear_t = m->acts + 32; /* (n, 1) linear_t + sigmoid */
+    float *out_weight_t = m->acts + 0; /* (4, 1) transpose */
+    float *out_2 = m->acts + 32; /* (n, 1) linear_t + sigmoid */
     float *loss_value = m->acts + 0; /* (1) bce */
-    float *d_out_linear_t = m->acts + 48; /* (n, 1) gradient of out_linear_t */
-    float *d_out_linear_t_pre = m->acts + 48; /* (n, 1) gradient of out_linear_t before its sigmoid */
+    float *d_out_2 = m->acts + 48; /* (n, 1) gradient of out_2 */
+    float *d_out_2_pre = m->acts + 48; /* (n, 1) gradient of out_2 before its sigmoid */
     float *d_out_weight = m->grads + 32; /* (1, 4) gradient of out_weight */
     float *d_out_bias = m->grads + 48; /* (1) gradient of out_bias */
-    float *d_hidden_linear_t = m->acts + 64; /* (n, 4) gradient of hidden_linear_t */
-    float *d_hidden_linear_t_pre = m->acts + 64; /* (n, 4) gradient of hidden_linear_t before its tanh */
+    float *d_hidden = m->acts + 64; /* (n, 4) gradient of hidden */
+    float *d_hidden_pre = m->acts + 64; /* (n, 4) gradient of hidden before its tanh */
     float *d_hidden_weight = m->grads + 0; /* (4, 2) gradient of hidden_weight */
     float *d_hidden_bias = m->grads + 16; /* (4) gradient of hidden_bias */
-    hidden_transpose(hidden, hidden_weight);
-    hidden_linear(hidden_linear_t, x, hidden, hidden_bias, n);
-    out_transpose(out_2, out_weight);
-    out_linear(out_linear_t, hidden_linear_t, out_2, out_bias, n);
-    loss_bce(loss_value, out_linear_t, y, n);
-    loss_bce_backward(d_out_linear_t, out_linear_t, y, n);
-    out_sigmoid_backward(d_out_linear_t_pre, d_out_linear_t, out_linear_t, n);
-    out_linear_dw(d_out_weight, d_out_linear_t_pre, hidden_linear_t, n);
-    out_linear_db(d_out_bias, d_out_linear_t_pre, n);
-    out_linear_dx(d_hidden_linear_t, d_out_linear_t_pre, out_weight, n);
-    hidden_tanh_backward(d_hidden_linear_t_pre, d_hidden_linear_t, hidden_linear_t, n);
-    hidden_linear_dw(d_hidden_weight, d_hidden_linear_t_pre, x, n);
-    hidden_linear_db(d_hidden_bias, d_hidden_linear_t_pre, n);
+    hidden_transpose(hidden_weight_t, hidden_weight);
+    hidden_linear(hidden, x, hidden_weight_t, hidden_bias, n);
+    out_transpose(out_weight_t, out_weight);
+    out_linear(out_2, hidden, out_weight_t, out_bias, n);
+    loss_bce(loss_value, out_2, y, n);
+    loss_bce_backward(d_out_2, out_2, y, n);
+    out_sigmoid_backward(d_out_2_pre, d_out_2, out_2, n);
+    out_linear_dw(d_out_weight, d_out_2_pre, hidden, n);
+    out_linear_db(d_out_bias, d_out_2_pre, n);
+    out_linear_dx(d_hidden, d_out_2_pre, out_weight, n);
+    hidden_tanh_backward(d_hidden_pre, d_hidden, hidden, n);
+    hidden_linear_dw(d_hidden_weight, d_hidden_pre, x, n);
+    hidden_linear_db(d_hidden_bias, d_hidden_pre, n);
     return loss_value[0];
 }
 
