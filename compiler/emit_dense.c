@@ -54,7 +54,7 @@ const char *act_expr(Op act, const double *f, const char *v) {
 }
 
 /* dy * act'(x), from v: the output y, or the input x for the activations
- * whose gradient rule is grad_act_x (act_grad_reads). At the kinks the
+ * whose gradient rule is grad_act_x (OPF_GRAD_X in ops.h). At the kinks the
  * derivative is PyTorch's: relu, leaky_relu, elu take x = 0 as x <= 0 (slope
  * 0, alpha, alpha), relu6 and hard_sigmoid have slope 0 at their corners. */
 const char *act_grad_expr(Op act, const double *f, const char *dy, const char *v) {
@@ -106,7 +106,8 @@ void emit_softmax_row(Op act, const char *o, long len) {
 }
 
 /* Softmax and log_softmax work on whole rows, the others elementwise. */
-static int row_act(Op act) { return act == OP_SOFTMAX || act == OP_LOG_SOFTMAX; }
+/* softmax and log_softmax: an activation over the whole row, not value by value. */
+static int row_act(Op act) { return act && !(op_flags(act) & OPF_ELEMENTWISE); }
 
 /* ---- op emitters: each prints one static function ----------------------- */
 
@@ -268,7 +269,7 @@ void emit_add(Node *n) {
 }
 
 void emit_act_bwd(Node *n) {
-    const char *v = act_grad_reads(n->act) == ACT_THROUGH_X ? "x" : "y";
+    const char *v = op_flags(n->act) & OPF_GRAD_X ? "x" : "y";
     emit("/* %s: dx %s = dy * %s'(x), written through the %s %s */", n->layer, dims(n),
          act_str(n->act, n->f), *v == 'x' ? "input" : "output", v);
     OPEN("static void %s($ *dx, const $ *dy, const $ *%s, int n) {", funcs[n->id], v);

@@ -108,22 +108,12 @@ static void emit_class_weight_of(void) {
     emit("");
 }
 
-/* Facts about ops the emitter keeps as lists here, each in one place until
- * they are flags of the op table. */
-
-/* The losses: a range of ops.h's enum, OP_MSE to OP_PERCEPTRON. */
-static int op_is_loss(Op op) { return op >= OP_MSE && op <= OP_PERCEPTRON; }
-
-/* Transposes and penalties touch only weights; every other function runs
- * over n rows and takes n. */
-static int op_weights_only(Op op) { return op == OP_TRANSPOSE || op == OP_L1L2 || op == OP_L1L2_BWD; }
-
 /* The loss and its gradient, row by row, each row's share scaled by its
  * class's weight: sum_r w_r loss_r / n, Keras' sum_over_batch_size (the
  * weights are not normalised to sum to n). A row's mean loss is the loss
  * function run on that row alone, so every loss emitter serves unchanged. */
 static int call_weighted(Node *n) {
-    int is_loss = op_is_loss(n->op), is_bwd = n->op == OP_LOSS_BWD;
+    int is_loss = op_flags(n->op) & OPF_LOSS, is_bwd = n->op == OP_LOSS_BWD;
     if (!weighting || (!is_loss && !is_bwd))
         return 0;
     if (!funcs[n->id])
@@ -162,7 +152,8 @@ void call(Node *n) {
     args = fmt("%s%s", args, modal_args(n));
     if (scratches[n->id])
         args = fmt("%s, %s", args, scratches[n->id]);
-    emit(op_weights_only(n->op) ? "%s(%s);" : "%s(%s, n);", funcs[n->id], args);
+    /* Transposes and penalties touch only weights; every other function runs over n rows. */
+    emit(op_flags(n->op) & OPF_WEIGHTS_ONLY ? "%s(%s);" : "%s(%s, n);", funcs[n->id], args);
 }
 
 void calls(int max_phase) {

@@ -10,16 +10,12 @@ void emit_update(Node *n) { (void)n; }
 
 /* ---- the optimizer step ------------------------------------------------- */
 
-static int is_clip(Op op) {
-    return op == OP_CLIP_NORM || op == OP_CLIP_GLOBAL_NORM || op == OP_CLIP_VALUE;
-}
-
 /* The first update node; all of them must agree (one loop covers them all). */
 static Node *first_update(void) {
     Node *u = NULL;
     for (int i = 0; i < G->nodes.n; i++) {
         Node *n = G->nodes.v[i];
-        if (n->phase != PH_UPDATE || n->op == OP_STATE || is_clip(n->op))
+        if (n->phase != PH_UPDATE || n->op == OP_STATE || (op_flags(n->op) & OPF_CLIP))
             continue;
         if (!u)
             u = n;
@@ -125,7 +121,7 @@ static void emit_learning_rate(void) {
 static int emit_clip(long total) {
     Node *c0 = NULL;
     for (int i = 0; i < G->nodes.n && !c0; i++)
-        if (is_clip(((Node *)G->nodes.v[i])->op))
+        if (op_flags(((Node *)G->nodes.v[i])->op) & OPF_CLIP)
             c0 = G->nodes.v[i];
     if (!c0)
         return 0;
@@ -385,7 +381,7 @@ void emit_update_call(void) {
     if (!u)
         return;
     for (int i = 0; i < G->nodes.n; i++)
-        if (is_clip(((Node *)G->nodes.v[i])->op)) {
+        if (op_flags(((Node *)G->nodes.v[i])->op) & OPF_CLIP) {
             emit("clip_gradients(m->grads);");
             break;
         }

@@ -13,11 +13,12 @@
 
 typedef struct Cell {
     long t, h, g, s;        /* steps, units, gates, cached floats per step */
+    LayerKind kind;         /* L_SIMPLE_RNN, L_LSTM or L_GRU (layers.h) */
 } Cell;
 
 static Cell cell_of(Node *cache) {
     Node *w = cache->in[1];
-    Cell c = {cache->shape.dim[1], w->shape.dim[1], cell_gates(w), cell_cache(w)};
+    Cell c = {cache->shape.dim[1], w->shape.dim[1], cell_gates(w), cell_cache(w), cell_kind(w)};
     return c;
 }
 
@@ -38,8 +39,8 @@ void emit_recurrence(Node *n) {
     Node *xp = n->in[0], *b = n->in[2];
     Cell c = cell_of(n);
     long h = c.h, gh = c.g * c.h;
-    const char *what = c.g == 1 ? fmt("h = %s(xp + W_hh h_{t-1}%s)", act_str(n->act, n->f), b ? " + b_hh" : "")
-                     : c.g == 4 ? "per step [i, f, g, o, c, h]" : "per step [r, z, n, W_hn h_{t-1} + b_hn, h]";
+    const char *what = c.kind == L_SIMPLE_RNN ? fmt("h = %s(xp + W_hh h_{t-1}%s)", act_str(n->act, n->f), b ? " + b_hh" : "")
+                     : c.kind == L_LSTM ? "per step [i, f, g, o, c, h]" : "per step [r, z, n, W_hn h_{t-1} + b_hn, h]";
     emit("/* %s: cache %s %s, from xp %s, one step after another */", n->layer, dims(n), what, dims(xp));
     OPEN("static void %s($ *cache, const $ *xp, const $ *w_hh%s, int n) {", funcs[n->id],
          b ? ", const $ *b_hh" : "");
@@ -56,10 +57,10 @@ void emit_recurrence(Node *n) {
     emit("z[j] = sum;");
     CLOSE();
     OPEN("for (int j = 0; j < %ld; j++) {", h);
-    if (c.g == 1) {
+    if (c.kind == L_SIMPLE_RNN) {
         emit("const $ a = xt[j] + z[j];");
         emit("z[j] = %s;", cell_act(n, "a"));
-    } else if (c.g == 4) {
+    } else if (c.kind == L_LSTM) {
         emit("const $ *cp = t ? z - %ld : zero; /* c_{t-1} */", 2 * h);
         emit("const $ ai = xt[j] + z[j], af = xt[%ld + j] + z[%ld + j];", h, h);
         emit("const $ ag = xt[%ld + j] + z[%ld + j], ao = xt[%ld + j] + z[%ld + j];", 2 * h, 2 * h, 3 * h, 3 * h);
@@ -119,9 +120,9 @@ void emit_recurrence_dx(Node *n) {
     emit("$ zero[%ld] = {0}; /* h_{-1} and c_{-1} */", h);
     OPEN("for (int b = 0; b < n; b++) {");
     emit("$ dh[%ld] = {0}; /* dloss / dh_t, then h_{t-1} */", h);
-    if (c.g == 4)
+    if (c.kind == L_LSTM)
         emit("$ dc[%ld] = {0}; /* dloss / dc_t through c_{t+1} */", h);
-    if (c.g == 3)
+    if (c.kind == L_GRU)
         emit("$ dhp[%ld]; /* dloss / d(W_hh h_{t-1} + b_hh) */", gh);
     OPEN("for (int t = %ld; t >= 0; t--) {", c.t - 1);
     emit_step_ptrs(&c, 0);
@@ -131,10 +132,10 @@ void emit_recurrence_dx(Node *n) {
     else
         emit("if (t == %ld) for (int j = 0; j < %ld; j++) dh[j] += dy[b * %ld + j];", c.t - 1, h, h);
     OPEN("for (int j = 0; j < %ld; j++) {", h);
-    if (c.g == 1) {
+    if (c.kind == L_SIMPLE_RNN) {
         emit("const $ d = dh[j], y = z[j];");
         emit("dx[j] = %s;", cell_grad(n, "d", "y"));
-    } else if (c.g == 4) {
+    } else if (c.kind == L_LSTM) {
         emit("const $ *cp = t ? z - %ld : zero; /* c_{t-1} */", 2 * h);
         emit("const $ i = z[j], f = z[%ld + j], g = z[%ld + j], o = z[%ld + j];", h, 2 * h, 3 * h);
         emit("const $ cell = z[%ld + j];", 4 * h);
@@ -159,15 +160,15 @@ void emit_recurrence_dx(Node *n) {
         emit("dh[j] *= u; /* h_t = (1 - z) n + z h_{t-1} */");
     }
     CLOSE();
-    emit("/* dh_{t-1} %s= W_hh^T dhp */", c.g == 3 ? "+" : "");
-    if (c.g != 3)
+    emit("/* dh_{t-1} %s= W_hh^T dhp */", c.kind == L_GRU ? "+" : "");
+    if (c.kind != L_GRU)
         emit("for (int k = 0; k < %ld; k++) dh[k] = 0.0@;", h);
     OPEN("for (int j = 0; j < %ld; j++) {", gh);
-    emit("const $ d = %s[j];", c.g == 3 ? "dhp" : "dx");
+    emit("const $ d = %s[j];", c.kind == L_GRU ? "dhp" : "dx");
     emit("const $ *wj = w_hh + j * %ld;", h);
     emit("for (int k = 0; k < %ld; k++) dh[k] += d * wj[k];", h);
     CLOSE();
-    if (c.g != 3)
+    if (c.kind != L_GRU)
         emit("(void)hp; /* GRU's alone reads h_{t-1} here */");
     for (int i = 0; i < 3; i++)
         CLOSE();
@@ -176,7 +177,7 @@ void emit_recurrence_dx(Node *n) {
 /* The gradient of W_hh h_{t-1} + b_hh at step t: dxp's, with GRU's n part
  * times r (from the cache). */
 static const char *recurrence_dhp(const Cell *c) {
-    return c->g == 3 ? fmt("j < %ld ? dx[j] : dx[j] * z[j - %ld]", 2 * c->h, 2 * c->h) : "dx[j]";
+    return c->kind == L_GRU ? fmt("j < %ld ? dx[j] : dx[j] * z[j - %ld]", 2 * c->h, 2 * c->h) : "dx[j]";
 }
 
 /* dW_hh = sum over samples and steps of dhp_t h_{t-1}^T. */
@@ -207,12 +208,12 @@ void emit_recurrence_db(Node *n) {
     long gh = c.g * c.h;
     emit("/* %s: db_hh %s = sum over steps of dhp_t, from dxp %s */", n->layer, dims(n), dims(dxp));
     OPEN("static void %s($ *db, const $ *dxp, const $ *cache, int n) {", funcs[n->id]);
-    if (c.g != 3)
+    if (c.kind != L_GRU)
         emit("(void)cache;");
     emit("for (int j = 0; j < %ld; j++) db[j] = 0.0@;", gh);
     OPEN("for (int r = 0; r < n * %ld; r++) {", c.t);
     emit("const $ *dx = dxp + r * %ld;", gh);
-    if (c.g == 3)
+    if (c.kind == L_GRU)
         emit("const $ *z = cache + r * %ld;", c.s);
     emit("for (int j = 0; j < %ld; j++) db[j] += %s;", gh, recurrence_dhp(&c));
     CLOSE();

@@ -419,10 +419,6 @@ extern const char *const op_names[OP_COUNT];
 extern const int op_arity[OP_COUNT];
 int op_flags(Op op);            /* OPF_* */
 int op_task(Op op);             /* a loss's Task; internal_error for any other op */
-/* Whether op is an activation, and what its gradient rule reads besides dy:
- * its output y (OPF_GRAD_Y) or its input x (OPF_GRAD_X); 0 if not. */
-enum { ACT_THROUGH_Y = 1, ACT_THROUGH_X };
-int act_grad_reads(Op op);
 /* The state tensors an optimizer call keeps per parameter, in slot order, as
  * PyTorch's state_dict names them ("exp_avg", ...): their number, names in
  * names[] (at most 4). momentum > 0, centered and amsgrad add slots. */

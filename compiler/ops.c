@@ -32,10 +32,6 @@ int op_task(Op op) {
     return t - 1;
 }
 
-int act_grad_reads(Op op) {
-    return flags[op] & OPF_GRAD_Y ? ACT_THROUGH_Y : flags[op] & OPF_GRAD_X ? ACT_THROUGH_X : 0;
-}
-
 /* PyTorch's optimizers, per parameter: SGD keeps a momentum buffer only with
  * momentum; RMSprop a momentum buffer with momentum and the mean gradient
  * when centered; Adam and AdamW the maximum second moment with amsgrad. */
