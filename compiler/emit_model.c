@@ -60,21 +60,20 @@ void declare(int end, int max_phase) {
     }
 }
 
-/* Dropout and batch norm act by mode: the training flag (1 in NAME_backward,
- * 0 in NAME_forward and NAME_evaluate), dropout's mask seed and step, batch
- * norm's running statistics. */
-static int training;
+/* Dropout and batch norm act by mode: NAME_run's `training` (set when it
+ * goes on to the backward pass), dropout's mask seed and step, batch norm's
+ * running statistics. */
 
 static const char *modal_args(Node *n) {
     switch (n->op) {
     case OP_DROPOUT:
-        return fmt(", %d, m->seed, m->step", training);
+        return ", training, m->seed, m->step";
     case OP_DROPOUT_BWD:
         return ", m->seed, m->step";
     case OP_BATCH_NORM:
         if (G->inference)   /* a per-channel affine map (weights.c) */
             return "";
-        return fmt(", %d, %s, %s, %s", training, var(n->buf[0]), var(n->buf[1]), var(n->buf[2]));
+        return fmt(", training, %s, %s, %s", var(n->buf[0]), var(n->buf[1]), var(n->buf[2]));
     default:
         return "";
     }
@@ -168,37 +167,70 @@ void guard(const char *ret) {
     emit("if (n < 1 || n > %d) return%s; /* n must be 1..%s_BATCH */", G->batch, ret, U);
 }
 
-static void emit_public(void) {
+/* The calls of the nodes of one phase. */
+static void calls_of(Phase phase) {
+    for (int i = 0; i < G->nodes.n; i++) {
+        Node *n = G->nodes.v[i];
+        if (n->phase == phase)
+            call(n);
+    }
+}
+
+/* NAME_run: the one function that names every buffer (once, with its shape)
+ * and calls the kernels; the public functions below are NAME_run stopped
+ * after the forward pass, after the loss, or run to the end. With class
+ * weights the loss of the training pass is weighted and evaluate's is not,
+ * as in Keras. */
+static void emit_run(void) {
     Node *o = G->out;
-    emit("void %s_forward(%s_model *m, const $ *x, $ *out, int n) {", P, P);
-    indent++;
-    guard("");
-    declare(G->nodes.n, PH_FORWARD);
-    calls(PH_FORWARD);
-    emit("memcpy(out, %s, sizeof(*out) * %s);", var(o), count(o));
-    CLOSE();
-    emit("");
-    emit("$ %s_evaluate(%s_model *m, const $ *x, const $ *y, $ *out, int n) {", P, P);
-    indent++;
-    guard(" -1");
-    declare(G->nodes.n, PH_LOSS);
-    calls(PH_LOSS);
-    emit("memcpy(out, %s, sizeof(*out) * %s);", var(o), count(o));
+    emit("/* The forward pass (upto 0), then the loss (upto 1), then the backward");
+    emit(" * pass (upto 2, in training mode: dropout and batch norm's batch");
+    emit(" * statistics). Buffers the plan never keeps alive together share storage. */");
+    OPEN("static $ %s_run(%s_model *m, const $ *x, const $ *y, $ *out, int n, int upto) {", P, P);
+    if (has_op(OP_DROPOUT) || has_op(OP_BATCH_NORM))
+        emit("const int training = upto == 2;");
+    declare(G->nodes.n, PH_BACKWARD);
+    calls_of(PH_FORWARD);
+    emit("if (out) memcpy(out, %s, sizeof(*out) * %s);", var(o), count(o));
+    emit("if (upto == 0) return 0;");
+    if (class_weights()) {
+        OPEN("if (upto == 2) {");
+        weighting = 1;
+        calls_of(PH_LOSS);
+        weighting = 0;
+        indent--;
+        OPEN("} else {");
+        calls_of(PH_LOSS);
+        CLOSE();
+    } else {
+        calls_of(PH_LOSS);
+    }
+    emit("if (upto == 1) return %s[0];", var(G->loss));
+    weighting = class_weights();
+    calls_of(PH_BACKWARD);
+    weighting = 0;
     emit("return %s[0];", var(G->loss));
     CLOSE();
     emit("");
+}
+
+static void emit_public(void) {
     if (class_weights())
         emit_class_weight_of();
-    emit("$ %s_backward(%s_model *m, const $ *x, const $ *y, int n) {", P, P);
-    indent++;
+    emit_run();
+    OPEN("void %s_forward(%s_model *m, const $ *x, $ *out, int n) {", P, P);
+    guard("");
+    emit("%s_run(m, x, NULL, out, n, 0);", P);
+    CLOSE();
+    emit("");
+    OPEN("$ %s_evaluate(%s_model *m, const $ *x, const $ *y, $ *out, int n) {", P, P);
     guard(" -1");
-    declare(G->nodes.n, PH_BACKWARD);
-    training = 1;
-    weighting = class_weights();
-    calls(PH_BACKWARD);
-    weighting = 0;
-    training = 0;
-    emit("return %s[0];", var(G->loss));
+    emit("return %s_run(m, x, y, out, n, 1);", P);
+    CLOSE();
+    emit("");
+    OPEN("$ %s_backward(%s_model *m, const $ *x, const $ *y, int n) {", P, P);
+    guard(" -1");
+    emit("return %s_run(m, x, y, NULL, n, 2);", P);
     CLOSE();
     emit("");
     emit("void %s_update(%s_model *m) {", P, P);

@@ -294,57 +294,10 @@ static void adam_step(float *p, const float *g, float *exp_avg, float *exp_avg_s
     }
 }
 
-void digits_forward(digits_model *m, const float *x, float *out, int n) {
-    if (n < 1 || n > 32) return; /* n must be 1..DIGITS_BATCH */
-    float *fc1_weight = m->params + 0; /* (32, 64) fc1.weight */
-    float *fc1_bias = m->params + 2048; /* (32) fc1.bias */
-    float *fc1_weight_t = m->acts + 0; /* (64, 32) transpose */
-    float *fc1 = m->acts + 2048; /* (n, 32) linear_t + relu */
-    float *fc2_weight = m->params + 2080; /* (16, 32) fc2.weight */
-    float *fc2_bias = m->params + 2592; /* (16) fc2.bias */
-    float *fc2_weight_t = m->acts + 0; /* (32, 16) transpose */
-    float *fc2 = m->acts + 512; /* (n, 16) linear_t + relu */
-    float *fc3_weight = m->params + 2608; /* (10, 16) fc3.weight */
-    float *fc3_bias = m->params + 2768; /* (10) fc3.bias */
-    float *fc3_weight_t = m->acts + 0; /* (16, 10) transpose */
-    float *fc3 = m->acts + 160; /* (n, 10) linear_t */
-    fc1_transpose(fc1_weight_t, fc1_weight);
-    fc1_linear(fc1, x, fc1_weight_t, fc1_bias, n);
-    fc2_transpose(fc2_weight_t, fc2_weight);
-    fc2_linear(fc2, fc1, fc2_weight_t, fc2_bias, n);
-    fc3_transpose(fc3_weight_t, fc3_weight);
-    fc3_linear(fc3, fc2, fc3_weight_t, fc3_bias, n);
-    memcpy(out, fc3, sizeof(*out) * n * 10);
-}
-
-float digits_evaluate(digits_model *m, const float *x, const float *y, float *out, int n) {
-    if (n < 1 || n > 32) return -1; /* n must be 1..DIGITS_BATCH */
-    float *fc1_weight = m->params + 0; /* (32, 64) fc1.weight */
-    float *fc1_bias = m->params + 2048; /* (32) fc1.bias */
-    float *fc1_weight_t = m->acts + 0; /* (64, 32) transpose */
-    float *fc1 = m->acts + 2048; /* (n, 32) linear_t + relu */
-    float *fc2_weight = m->params + 2080; /* (16, 32) fc2.weight */
-    float *fc2_bias = m->params + 2592; /* (16) fc2.bias */
-    float *fc2_weight_t = m->acts + 0; /* (32, 16) transpose */
-    float *fc2 = m->acts + 512; /* (n, 16) linear_t + relu */
-    float *fc3_weight = m->params + 2608; /* (10, 16) fc3.weight */
-    float *fc3_bias = m->params + 2768; /* (10) fc3.bias */
-    float *fc3_weight_t = m->acts + 0; /* (16, 10) transpose */
-    float *fc3 = m->acts + 160; /* (n, 10) linear_t */
-    float *loss_value = m->acts + 0; /* (1) sce_logits */
-    fc1_transpose(fc1_weight_t, fc1_weight);
-    fc1_linear(fc1, x, fc1_weight_t, fc1_bias, n);
-    fc2_transpose(fc2_weight_t, fc2_weight);
-    fc2_linear(fc2, fc1, fc2_weight_t, fc2_bias, n);
-    fc3_transpose(fc3_weight_t, fc3_weight);
-    fc3_linear(fc3, fc2, fc3_weight_t, fc3_bias, n);
-    loss_sce_logits(loss_value, fc3, y, n);
-    memcpy(out, fc3, sizeof(*out) * n * 10);
-    return loss_value[0];
-}
-
-float digits_backward(digits_model *m, const float *x, const float *y, int n) {
-    if (n < 1 || n > 32) return -1; /* n must be 1..DIGITS_BATCH */
+/* The forward pass (upto 0), then the loss (upto 1), then the backward
+ * pass (upto 2, in training mode: dropout and batch norm's batch
+ * statistics). Buffers the plan never keeps alive together share storage. */
+static float digits_run(digits_model *m, const float *x, const float *y, float *out, int n, int upto) {
     float *fc1_weight = m->params + 0; /* (32, 64) fc1.weight */
     float *fc1_bias = m->params + 2048; /* (32) fc1.bias */
     float *fc1_weight_t = m->acts + 0; /* (64, 32) transpose */
@@ -375,7 +328,10 @@ float digits_backward(digits_model *m, const float *x, const float *y, int n) {
     fc2_linear(fc2, fc1, fc2_weight_t, fc2_bias, n);
     fc3_transpose(fc3_weight_t, fc3_weight);
     fc3_linear(fc3, fc2, fc3_weight_t, fc3_bias, n);
+    if (out) memcpy(out, fc3, sizeof(*out) * n * 10);
+    if (upto == 0) return 0;
     loss_sce_logits(loss_value, fc3, y, n);
+    if (upto == 1) return loss_value[0];
     loss_sce_logits_backward(d_fc3, fc3, y, n);
     fc3_linear_dw(d_fc3_weight, d_fc3, fc2, n);
     fc3_linear_db(d_fc3_bias, d_fc3, n);
@@ -388,6 +344,21 @@ float digits_backward(digits_model *m, const float *x, const float *y, int n) {
     fc1_linear_dw(d_fc1_weight, d_fc1_pre, x, n);
     fc1_linear_db(d_fc1_bias, d_fc1_pre, n);
     return loss_value[0];
+}
+
+void digits_forward(digits_model *m, const float *x, float *out, int n) {
+    if (n < 1 || n > 32) return; /* n must be 1..DIGITS_BATCH */
+    digits_run(m, x, NULL, out, n, 0);
+}
+
+float digits_evaluate(digits_model *m, const float *x, const float *y, float *out, int n) {
+    if (n < 1 || n > 32) return -1; /* n must be 1..DIGITS_BATCH */
+    return digits_run(m, x, y, out, n, 1);
+}
+
+float digits_backward(digits_model *m, const float *x, const float *y, int n) {
+    if (n < 1 || n > 32) return -1; /* n must be 1..DIGITS_BATCH */
+    return digits_run(m, x, y, NULL, n, 2);
 }
 
 void digits_update(digits_model *m) {

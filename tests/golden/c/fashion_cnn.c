@@ -922,131 +922,11 @@ static void adam_step(float *p, const float *g, float *exp_avg, float *exp_avg_s
     }
 }
 
-void fashion_cnn_forward(fashion_cnn_model *m, const float *x, float *out, int n) {
-    if (n < 1 || n > 64) return; /* n must be 1..FASHION_CNN_BATCH */
-    float *conv1_weight = m->params + 0; /* (16, 1, 3, 3) conv1.weight */
-    float *conv1 = m->acts + 0; /* (n, 16, 28, 28) conv2d */
-    float *conv1_conv2d_scratch = m->acts + 802816; /* 1020 floats, conv1_conv2d's working space while it runs */
-    float *bn1_weight = m->params + 144; /* (16) bn1.weight */
-    float *bn1_bias = m->params + 160; /* (16) bn1.bias */
-    float *bn1 = m->acts + 802816; /* (n, 16, 28, 28) batch_norm */
-    float *bn1_running_mean = m->params + 207104; /* (16) bn1.running_mean */
-    float *bn1_running_var = m->params + 207120; /* (16) bn1.running_var */
-    float *bn1_num_batches_tracked = m->params + 207136; /* () bn1.num_batches_tracked */
-    float *relu = m->acts + 802816; /* (n, 16, 28, 28) relu */
-    float *max_pooling2d = m->acts + 1605632; /* (n, 16, 14, 14) max_pool2d */
-    float *conv2_weight = m->params + 176; /* (32, 16, 3, 3) conv2.weight */
-    float *conv2 = m->acts + 1806336; /* (n, 32, 14, 14) conv2d */
-    float *conv2_conv2d_scratch = m->acts + 2207744; /* 4608 floats, conv2_conv2d's working space while it runs */
-    float *bn2_weight = m->params + 4784; /* (32) bn2.weight */
-    float *bn2_bias = m->params + 4816; /* (32) bn2.bias */
-    float *bn2 = m->acts + 2207744; /* (n, 32, 14, 14) batch_norm */
-    float *bn2_running_mean = m->params + 207152; /* (32) bn2.running_mean */
-    float *bn2_running_var = m->params + 207184; /* (32) bn2.running_var */
-    float *bn2_num_batches_tracked = m->params + 207216; /* () bn2.num_batches_tracked */
-    float *relu_1 = m->acts + 2207744; /* (n, 32, 14, 14) relu */
-    float *max_pooling2d_1 = m->acts + 2609152; /* (n, 32, 7, 7) max_pool2d */
-    float *dropout = m->acts + 2709504; /* (n, 1568) dropout */
-    float *flatten = m->acts + 2609152; /* (n, 1568) reshape */
-    float *fc1_weight = m->params + 4848; /* (128, 1568) fc1.weight */
-    float *fc1_weight_t = m->acts + 2809856; /* (1568, 128) transpose */
-    float *fc1 = m->acts + 3010560; /* (n, 128) linear_t */
-    float *bn3_weight = m->params + 205552; /* (128) bn3.weight */
-    float *bn3_bias = m->params + 205680; /* (128) bn3.bias */
-    float *bn3 = m->acts + 2809856; /* (n, 128) batch_norm */
-    float *bn3_running_mean = m->params + 207232; /* (128) bn3.running_mean */
-    float *bn3_running_var = m->params + 207360; /* (128) bn3.running_var */
-    float *bn3_num_batches_tracked = m->params + 207488; /* () bn3.num_batches_tracked */
-    float *relu_2 = m->acts + 2809856; /* (n, 128) relu */
-    float *dropout_1 = m->acts + 2818048; /* (n, 128) dropout */
-    float *fc2_weight = m->params + 205808; /* (10, 128) fc2.weight */
-    float *fc2_bias = m->params + 207088; /* (10) fc2.bias */
-    float *fc2_weight_t = m->acts + 2826240; /* (128, 10) transpose */
-    float *fc2 = m->acts + 2827520; /* (n, 10) linear_t */
-    conv1_conv2d(conv1, x, conv1_weight, conv1_conv2d_scratch, n);
-    bn1_batch_norm(bn1, conv1, bn1_weight, bn1_bias, 0, bn1_running_mean, bn1_running_var, bn1_num_batches_tracked, n);
-    relu_forward(relu, bn1, n);
-    max_pooling2d_forward(max_pooling2d, relu, n);
-    conv2_conv2d(conv2, max_pooling2d, conv2_weight, conv2_conv2d_scratch, n);
-    bn2_batch_norm(bn2, conv2, bn2_weight, bn2_bias, 0, bn2_running_mean, bn2_running_var, bn2_num_batches_tracked, n);
-    relu_1_forward(relu_1, bn2, n);
-    max_pooling2d_1_forward(max_pooling2d_1, relu_1, n);
-    dropout_forward(dropout, flatten, 0, m->seed, m->step, n);
-    fc1_transpose(fc1_weight_t, fc1_weight);
-    fc1_linear(fc1, dropout, fc1_weight_t, n);
-    bn3_batch_norm(bn3, fc1, bn3_weight, bn3_bias, 0, bn3_running_mean, bn3_running_var, bn3_num_batches_tracked, n);
-    relu_2_forward(relu_2, bn3, n);
-    dropout_1_forward(dropout_1, relu_2, 0, m->seed, m->step, n);
-    fc2_transpose(fc2_weight_t, fc2_weight);
-    fc2_linear(fc2, dropout_1, fc2_weight_t, fc2_bias, n);
-    memcpy(out, fc2, sizeof(*out) * n * 10);
-}
-
-float fashion_cnn_evaluate(fashion_cnn_model *m, const float *x, const float *y, float *out, int n) {
-    if (n < 1 || n > 64) return -1; /* n must be 1..FASHION_CNN_BATCH */
-    float *conv1_weight = m->params + 0; /* (16, 1, 3, 3) conv1.weight */
-    float *conv1 = m->acts + 0; /* (n, 16, 28, 28) conv2d */
-    float *conv1_conv2d_scratch = m->acts + 802816; /* 1020 floats, conv1_conv2d's working space while it runs */
-    float *bn1_weight = m->params + 144; /* (16) bn1.weight */
-    float *bn1_bias = m->params + 160; /* (16) bn1.bias */
-    float *bn1 = m->acts + 802816; /* (n, 16, 28, 28) batch_norm */
-    float *bn1_running_mean = m->params + 207104; /* (16) bn1.running_mean */
-    float *bn1_running_var = m->params + 207120; /* (16) bn1.running_var */
-    float *bn1_num_batches_tracked = m->params + 207136; /* () bn1.num_batches_tracked */
-    float *relu = m->acts + 802816; /* (n, 16, 28, 28) relu */
-    float *max_pooling2d = m->acts + 1605632; /* (n, 16, 14, 14) max_pool2d */
-    float *conv2_weight = m->params + 176; /* (32, 16, 3, 3) conv2.weight */
-    float *conv2 = m->acts + 1806336; /* (n, 32, 14, 14) conv2d */
-    float *conv2_conv2d_scratch = m->acts + 2207744; /* 4608 floats, conv2_conv2d's working space while it runs */
-    float *bn2_weight = m->params + 4784; /* (32) bn2.weight */
-    float *bn2_bias = m->params + 4816; /* (32) bn2.bias */
-    float *bn2 = m->acts + 2207744; /* (n, 32, 14, 14) batch_norm */
-    float *bn2_running_mean = m->params + 207152; /* (32) bn2.running_mean */
-    float *bn2_running_var = m->params + 207184; /* (32) bn2.running_var */
-    float *bn2_num_batches_tracked = m->params + 207216; /* () bn2.num_batches_tracked */
-    float *relu_1 = m->acts + 2207744; /* (n, 32, 14, 14) relu */
-    float *max_pooling2d_1 = m->acts + 2609152; /* (n, 32, 7, 7) max_pool2d */
-    float *dropout = m->acts + 2709504; /* (n, 1568) dropout */
-    float *flatten = m->acts + 2609152; /* (n, 1568) reshape */
-    float *fc1_weight = m->params + 4848; /* (128, 1568) fc1.weight */
-    float *fc1_weight_t = m->acts + 2809856; /* (1568, 128) transpose */
-    float *fc1 = m->acts + 3010560; /* (n, 128) linear_t */
-    float *bn3_weight = m->params + 205552; /* (128) bn3.weight */
-    float *bn3_bias = m->params + 205680; /* (128) bn3.bias */
-    float *bn3 = m->acts + 2809856; /* (n, 128) batch_norm */
-    float *bn3_running_mean = m->params + 207232; /* (128) bn3.running_mean */
-    float *bn3_running_var = m->params + 207360; /* (128) bn3.running_var */
-    float *bn3_num_batches_tracked = m->params + 207488; /* () bn3.num_batches_tracked */
-    float *relu_2 = m->acts + 2809856; /* (n, 128) relu */
-    float *dropout_1 = m->acts + 2818048; /* (n, 128) dropout */
-    float *fc2_weight = m->params + 205808; /* (10, 128) fc2.weight */
-    float *fc2_bias = m->params + 207088; /* (10) fc2.bias */
-    float *fc2_weight_t = m->acts + 2826240; /* (128, 10) transpose */
-    float *fc2 = m->acts + 2827520; /* (n, 10) linear_t */
-    float *loss_value = m->acts + 2826240; /* (1) sce_logits */
-    conv1_conv2d(conv1, x, conv1_weight, conv1_conv2d_scratch, n);
-    bn1_batch_norm(bn1, conv1, bn1_weight, bn1_bias, 0, bn1_running_mean, bn1_running_var, bn1_num_batches_tracked, n);
-    relu_forward(relu, bn1, n);
-    max_pooling2d_forward(max_pooling2d, relu, n);
-    conv2_conv2d(conv2, max_pooling2d, conv2_weight, conv2_conv2d_scratch, n);
-    bn2_batch_norm(bn2, conv2, bn2_weight, bn2_bias, 0, bn2_running_mean, bn2_running_var, bn2_num_batches_tracked, n);
-    relu_1_forward(relu_1, bn2, n);
-    max_pooling2d_1_forward(max_pooling2d_1, relu_1, n);
-    dropout_forward(dropout, flatten, 0, m->seed, m->step, n);
-    fc1_transpose(fc1_weight_t, fc1_weight);
-    fc1_linear(fc1, dropout, fc1_weight_t, n);
-    bn3_batch_norm(bn3, fc1, bn3_weight, bn3_bias, 0, bn3_running_mean, bn3_running_var, bn3_num_batches_tracked, n);
-    relu_2_forward(relu_2, bn3, n);
-    dropout_1_forward(dropout_1, relu_2, 0, m->seed, m->step, n);
-    fc2_transpose(fc2_weight_t, fc2_weight);
-    fc2_linear(fc2, dropout_1, fc2_weight_t, fc2_bias, n);
-    loss_sce_logits(loss_value, fc2, y, n);
-    memcpy(out, fc2, sizeof(*out) * n * 10);
-    return loss_value[0];
-}
-
-float fashion_cnn_backward(fashion_cnn_model *m, const float *x, const float *y, int n) {
-    if (n < 1 || n > 64) return -1; /* n must be 1..FASHION_CNN_BATCH */
+/* The forward pass (upto 0), then the loss (upto 1), then the backward
+ * pass (upto 2, in training mode: dropout and batch norm's batch
+ * statistics). Buffers the plan never keeps alive together share storage. */
+static float fashion_cnn_run(fashion_cnn_model *m, const float *x, const float *y, float *out, int n, int upto) {
+    const int training = upto == 2;
     float *conv1_weight = m->params + 0; /* (16, 1, 3, 3) conv1.weight */
     float *conv1 = m->acts + 0; /* (n, 16, 28, 28) conv2d */
     float *conv1_conv2d_scratch = m->acts + 802816; /* 1020 floats, conv1_conv2d's working space while it runs */
@@ -1115,22 +995,25 @@ float fashion_cnn_backward(fashion_cnn_model *m, const float *x, const float *y,
     float *d_conv1_weight = m->grads + 0; /* (16, 1, 3, 3) gradient of conv1_weight */
     float *conv1_conv2d_dw_scratch = m->acts + 0; /* 13712 floats, conv1_conv2d_dw's working space while it runs */
     conv1_conv2d(conv1, x, conv1_weight, conv1_conv2d_scratch, n);
-    bn1_batch_norm(bn1, conv1, bn1_weight, bn1_bias, 1, bn1_running_mean, bn1_running_var, bn1_num_batches_tracked, n);
+    bn1_batch_norm(bn1, conv1, bn1_weight, bn1_bias, training, bn1_running_mean, bn1_running_var, bn1_num_batches_tracked, n);
     relu_forward(relu, bn1, n);
     max_pooling2d_forward(max_pooling2d, relu, n);
     conv2_conv2d(conv2, max_pooling2d, conv2_weight, conv2_conv2d_scratch, n);
-    bn2_batch_norm(bn2, conv2, bn2_weight, bn2_bias, 1, bn2_running_mean, bn2_running_var, bn2_num_batches_tracked, n);
+    bn2_batch_norm(bn2, conv2, bn2_weight, bn2_bias, training, bn2_running_mean, bn2_running_var, bn2_num_batches_tracked, n);
     relu_1_forward(relu_1, bn2, n);
     max_pooling2d_1_forward(max_pooling2d_1, relu_1, n);
-    dropout_forward(dropout, flatten, 1, m->seed, m->step, n);
+    dropout_forward(dropout, flatten, training, m->seed, m->step, n);
     fc1_transpose(fc1_weight_t, fc1_weight);
     fc1_linear(fc1, dropout, fc1_weight_t, n);
-    bn3_batch_norm(bn3, fc1, bn3_weight, bn3_bias, 1, bn3_running_mean, bn3_running_var, bn3_num_batches_tracked, n);
+    bn3_batch_norm(bn3, fc1, bn3_weight, bn3_bias, training, bn3_running_mean, bn3_running_var, bn3_num_batches_tracked, n);
     relu_2_forward(relu_2, bn3, n);
-    dropout_1_forward(dropout_1, relu_2, 1, m->seed, m->step, n);
+    dropout_1_forward(dropout_1, relu_2, training, m->seed, m->step, n);
     fc2_transpose(fc2_weight_t, fc2_weight);
     fc2_linear(fc2, dropout_1, fc2_weight_t, fc2_bias, n);
+    if (out) memcpy(out, fc2, sizeof(*out) * n * 10);
+    if (upto == 0) return 0;
     loss_sce_logits(loss_value, fc2, y, n);
+    if (upto == 1) return loss_value[0];
     loss_sce_logits_backward(d_fc2, fc2, y, n);
     fc2_linear_dw(d_fc2_weight, d_fc2, dropout_1, n);
     fc2_linear_db(d_fc2_bias, d_fc2, n);
@@ -1155,6 +1038,21 @@ float fashion_cnn_backward(fashion_cnn_model *m, const float *x, const float *y,
     bn1_batch_norm_dx(d_conv1, d_bn1, conv1, bn1_weight, n);
     conv1_conv2d_dw(d_conv1_weight, d_conv1, x, conv1_conv2d_dw_scratch, n);
     return loss_value[0];
+}
+
+void fashion_cnn_forward(fashion_cnn_model *m, const float *x, float *out, int n) {
+    if (n < 1 || n > 64) return; /* n must be 1..FASHION_CNN_BATCH */
+    fashion_cnn_run(m, x, NULL, out, n, 0);
+}
+
+float fashion_cnn_evaluate(fashion_cnn_model *m, const float *x, const float *y, float *out, int n) {
+    if (n < 1 || n > 64) return -1; /* n must be 1..FASHION_CNN_BATCH */
+    return fashion_cnn_run(m, x, y, out, n, 1);
+}
+
+float fashion_cnn_backward(fashion_cnn_model *m, const float *x, const float *y, int n) {
+    if (n < 1 || n > 64) return -1; /* n must be 1..FASHION_CNN_BATCH */
+    return fashion_cnn_run(m, x, y, NULL, n, 2);
 }
 
 void fashion_cnn_update(fashion_cnn_model *m) {

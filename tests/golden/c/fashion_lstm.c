@@ -373,57 +373,10 @@ static void adam_step(float *p, const float *g, float *exp_avg, float *exp_avg_s
     }
 }
 
-void fashion_lstm_forward(fashion_lstm_model *m, const float *x, float *out, int n) {
-    if (n < 1 || n > 64) return; /* n must be 1..FASHION_LSTM_BATCH */
-    float *lstm_weight_ih_l0 = m->params + 0; /* (256, 28) lstm.weight_ih_l0 */
-    float *lstm_weight_hh_l0 = m->params + 7168; /* (256, 64) lstm.weight_hh_l0 */
-    float *lstm_bias_ih_l0 = m->params + 23552; /* (256) lstm.bias_ih_l0 */
-    float *lstm_bias_hh_l0 = m->params + 23808; /* (256) lstm.bias_hh_l0 */
-    float *lstm_weight_ih_l0_t = m->acts + 0; /* (28, 256) transpose */
-    float *lstm = m->acts + 7168; /* (n, 28, 256) linear_t */
-    float *lstm_recurrence = m->acts + 465920; /* (n, 28, 384) recurrence + tanh */
-    float *lstm_recurrence_out = m->acts + 0; /* (n, 64) recurrence_out */
-    float *dense_weight = m->params + 24064; /* (10, 64) dense.weight */
-    float *dense_bias = m->params + 24704; /* (10) dense.bias */
-    float *dense_weight_t = m->acts + 4096; /* (64, 10) transpose */
-    float *dense = m->acts + 4736; /* (n, 10) linear_t */
-    lstm_transpose(lstm_weight_ih_l0_t, lstm_weight_ih_l0);
-    lstm_linear(lstm, x, lstm_weight_ih_l0_t, lstm_bias_ih_l0, n);
-    lstm_recurrence_2(lstm_recurrence, lstm, lstm_weight_hh_l0, lstm_bias_hh_l0, n);
-    lstm_recurrence_out_2(lstm_recurrence_out, lstm_recurrence, n);
-    dense_transpose(dense_weight_t, dense_weight);
-    dense_linear(dense, lstm_recurrence_out, dense_weight_t, dense_bias, n);
-    memcpy(out, dense, sizeof(*out) * n * 10);
-}
-
-float fashion_lstm_evaluate(fashion_lstm_model *m, const float *x, const float *y, float *out, int n) {
-    if (n < 1 || n > 64) return -1; /* n must be 1..FASHION_LSTM_BATCH */
-    float *lstm_weight_ih_l0 = m->params + 0; /* (256, 28) lstm.weight_ih_l0 */
-    float *lstm_weight_hh_l0 = m->params + 7168; /* (256, 64) lstm.weight_hh_l0 */
-    float *lstm_bias_ih_l0 = m->params + 23552; /* (256) lstm.bias_ih_l0 */
-    float *lstm_bias_hh_l0 = m->params + 23808; /* (256) lstm.bias_hh_l0 */
-    float *lstm_weight_ih_l0_t = m->acts + 0; /* (28, 256) transpose */
-    float *lstm = m->acts + 7168; /* (n, 28, 256) linear_t */
-    float *lstm_recurrence = m->acts + 465920; /* (n, 28, 384) recurrence + tanh */
-    float *lstm_recurrence_out = m->acts + 0; /* (n, 64) recurrence_out */
-    float *dense_weight = m->params + 24064; /* (10, 64) dense.weight */
-    float *dense_bias = m->params + 24704; /* (10) dense.bias */
-    float *dense_weight_t = m->acts + 4096; /* (64, 10) transpose */
-    float *dense = m->acts + 4736; /* (n, 10) linear_t */
-    float *loss_value = m->acts + 4096; /* (1) sce_logits */
-    lstm_transpose(lstm_weight_ih_l0_t, lstm_weight_ih_l0);
-    lstm_linear(lstm, x, lstm_weight_ih_l0_t, lstm_bias_ih_l0, n);
-    lstm_recurrence_2(lstm_recurrence, lstm, lstm_weight_hh_l0, lstm_bias_hh_l0, n);
-    lstm_recurrence_out_2(lstm_recurrence_out, lstm_recurrence, n);
-    dense_transpose(dense_weight_t, dense_weight);
-    dense_linear(dense, lstm_recurrence_out, dense_weight_t, dense_bias, n);
-    loss_sce_logits(loss_value, dense, y, n);
-    memcpy(out, dense, sizeof(*out) * n * 10);
-    return loss_value[0];
-}
-
-float fashion_lstm_backward(fashion_lstm_model *m, const float *x, const float *y, int n) {
-    if (n < 1 || n > 64) return -1; /* n must be 1..FASHION_LSTM_BATCH */
+/* The forward pass (upto 0), then the loss (upto 1), then the backward
+ * pass (upto 2, in training mode: dropout and batch norm's batch
+ * statistics). Buffers the plan never keeps alive together share storage. */
+static float fashion_lstm_run(fashion_lstm_model *m, const float *x, const float *y, float *out, int n, int upto) {
     float *lstm_weight_ih_l0 = m->params + 0; /* (256, 28) lstm.weight_ih_l0 */
     float *lstm_weight_hh_l0 = m->params + 7168; /* (256, 64) lstm.weight_hh_l0 */
     float *lstm_bias_ih_l0 = m->params + 23552; /* (256) lstm.bias_ih_l0 */
@@ -452,7 +405,10 @@ float fashion_lstm_backward(fashion_lstm_model *m, const float *x, const float *
     lstm_recurrence_out_2(lstm_recurrence_out, lstm_recurrence, n);
     dense_transpose(dense_weight_t, dense_weight);
     dense_linear(dense, lstm_recurrence_out, dense_weight_t, dense_bias, n);
+    if (out) memcpy(out, dense, sizeof(*out) * n * 10);
+    if (upto == 0) return 0;
     loss_sce_logits(loss_value, dense, y, n);
+    if (upto == 1) return loss_value[0];
     loss_sce_logits_backward(d_dense, dense, y, n);
     dense_linear_dw(d_dense_weight, d_dense, lstm_recurrence_out, n);
     dense_linear_db(d_dense_bias, d_dense, n);
@@ -463,6 +419,21 @@ float fashion_lstm_backward(fashion_lstm_model *m, const float *x, const float *
     lstm_linear_dw(d_lstm_weight_ih_l0, d_lstm, x, n);
     lstm_linear_db(d_lstm_bias_ih_l0, d_lstm, n);
     return loss_value[0];
+}
+
+void fashion_lstm_forward(fashion_lstm_model *m, const float *x, float *out, int n) {
+    if (n < 1 || n > 64) return; /* n must be 1..FASHION_LSTM_BATCH */
+    fashion_lstm_run(m, x, NULL, out, n, 0);
+}
+
+float fashion_lstm_evaluate(fashion_lstm_model *m, const float *x, const float *y, float *out, int n) {
+    if (n < 1 || n > 64) return -1; /* n must be 1..FASHION_LSTM_BATCH */
+    return fashion_lstm_run(m, x, y, out, n, 1);
+}
+
+float fashion_lstm_backward(fashion_lstm_model *m, const float *x, const float *y, int n) {
+    if (n < 1 || n > 64) return -1; /* n must be 1..FASHION_LSTM_BATCH */
+    return fashion_lstm_run(m, x, y, NULL, n, 2);
 }
 
 void fashion_lstm_update(fashion_lstm_model *m) {

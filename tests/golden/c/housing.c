@@ -276,57 +276,10 @@ static void adam_step(float *p, const float *g, float *exp_avg, float *exp_avg_s
     }
 }
 
-void housing_forward(housing_model *m, const float *x, float *out, int n) {
-    if (n < 1 || n > 16) return; /* n must be 1..HOUSING_BATCH */
-    float *dense_weight = m->params + 0; /* (64, 13) dense.weight */
-    float *dense_bias = m->params + 832; /* (64) dense.bias */
-    float *dense_weight_t = m->acts + 0; /* (13, 64) transpose */
-    float *dense = m->acts + 832; /* (n, 64) linear_t + relu */
-    float *dense_1_weight = m->params + 896; /* (32, 64) dense_1.weight */
-    float *dense_1_bias = m->params + 2944; /* (32) dense_1.bias */
-    float *dense_1_weight_t = m->acts + 1856; /* (64, 32) transpose */
-    float *dense_1 = m->acts + 0; /* (n, 32) linear_t + relu */
-    float *dense_2_weight = m->params + 2976; /* (1, 32) dense_2.weight */
-    float *dense_2_bias = m->params + 3008; /* (1) dense_2.bias */
-    float *dense_2_weight_t = m->acts + 512; /* (32, 1) transpose */
-    float *dense_2 = m->acts + 544; /* (n, 1) linear_t */
-    dense_transpose(dense_weight_t, dense_weight);
-    dense_linear(dense, x, dense_weight_t, dense_bias, n);
-    dense_1_transpose(dense_1_weight_t, dense_1_weight);
-    dense_1_linear(dense_1, dense, dense_1_weight_t, dense_1_bias, n);
-    dense_2_transpose(dense_2_weight_t, dense_2_weight);
-    dense_2_linear(dense_2, dense_1, dense_2_weight_t, dense_2_bias, n);
-    memcpy(out, dense_2, sizeof(*out) * n);
-}
-
-float housing_evaluate(housing_model *m, const float *x, const float *y, float *out, int n) {
-    if (n < 1 || n > 16) return -1; /* n must be 1..HOUSING_BATCH */
-    float *dense_weight = m->params + 0; /* (64, 13) dense.weight */
-    float *dense_bias = m->params + 832; /* (64) dense.bias */
-    float *dense_weight_t = m->acts + 0; /* (13, 64) transpose */
-    float *dense = m->acts + 832; /* (n, 64) linear_t + relu */
-    float *dense_1_weight = m->params + 896; /* (32, 64) dense_1.weight */
-    float *dense_1_bias = m->params + 2944; /* (32) dense_1.bias */
-    float *dense_1_weight_t = m->acts + 1856; /* (64, 32) transpose */
-    float *dense_1 = m->acts + 0; /* (n, 32) linear_t + relu */
-    float *dense_2_weight = m->params + 2976; /* (1, 32) dense_2.weight */
-    float *dense_2_bias = m->params + 3008; /* (1) dense_2.bias */
-    float *dense_2_weight_t = m->acts + 512; /* (32, 1) transpose */
-    float *dense_2 = m->acts + 544; /* (n, 1) linear_t */
-    float *loss_value = m->acts + 512; /* (1) mse */
-    dense_transpose(dense_weight_t, dense_weight);
-    dense_linear(dense, x, dense_weight_t, dense_bias, n);
-    dense_1_transpose(dense_1_weight_t, dense_1_weight);
-    dense_1_linear(dense_1, dense, dense_1_weight_t, dense_1_bias, n);
-    dense_2_transpose(dense_2_weight_t, dense_2_weight);
-    dense_2_linear(dense_2, dense_1, dense_2_weight_t, dense_2_bias, n);
-    loss_mse(loss_value, dense_2, y, n);
-    memcpy(out, dense_2, sizeof(*out) * n);
-    return loss_value[0];
-}
-
-float housing_backward(housing_model *m, const float *x, const float *y, int n) {
-    if (n < 1 || n > 16) return -1; /* n must be 1..HOUSING_BATCH */
+/* The forward pass (upto 0), then the loss (upto 1), then the backward
+ * pass (upto 2, in training mode: dropout and batch norm's batch
+ * statistics). Buffers the plan never keeps alive together share storage. */
+static float housing_run(housing_model *m, const float *x, const float *y, float *out, int n, int upto) {
     float *dense_weight = m->params + 0; /* (64, 13) dense.weight */
     float *dense_bias = m->params + 832; /* (64) dense.bias */
     float *dense_weight_t = m->acts + 0; /* (13, 64) transpose */
@@ -357,7 +310,10 @@ float housing_backward(housing_model *m, const float *x, const float *y, int n) 
     dense_1_linear(dense_1, dense, dense_1_weight_t, dense_1_bias, n);
     dense_2_transpose(dense_2_weight_t, dense_2_weight);
     dense_2_linear(dense_2, dense_1, dense_2_weight_t, dense_2_bias, n);
+    if (out) memcpy(out, dense_2, sizeof(*out) * n);
+    if (upto == 0) return 0;
     loss_mse(loss_value, dense_2, y, n);
+    if (upto == 1) return loss_value[0];
     loss_mse_backward(d_dense_2, dense_2, y, n);
     dense_2_linear_dw(d_dense_2_weight, d_dense_2, dense_1, n);
     dense_2_linear_db(d_dense_2_bias, d_dense_2, n);
@@ -370,6 +326,21 @@ float housing_backward(housing_model *m, const float *x, const float *y, int n) 
     dense_linear_dw(d_dense_weight, d_dense_pre, x, n);
     dense_linear_db(d_dense_bias, d_dense_pre, n);
     return loss_value[0];
+}
+
+void housing_forward(housing_model *m, const float *x, float *out, int n) {
+    if (n < 1 || n > 16) return; /* n must be 1..HOUSING_BATCH */
+    housing_run(m, x, NULL, out, n, 0);
+}
+
+float housing_evaluate(housing_model *m, const float *x, const float *y, float *out, int n) {
+    if (n < 1 || n > 16) return -1; /* n must be 1..HOUSING_BATCH */
+    return housing_run(m, x, y, out, n, 1);
+}
+
+float housing_backward(housing_model *m, const float *x, const float *y, int n) {
+    if (n < 1 || n > 16) return -1; /* n must be 1..HOUSING_BATCH */
+    return housing_run(m, x, y, NULL, n, 2);
 }
 
 void housing_update(housing_model *m) {

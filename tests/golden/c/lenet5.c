@@ -668,87 +668,10 @@ static void adam_step(float *p, const float *g, float *exp_avg, float *exp_avg_s
     }
 }
 
-void lenet5_forward(lenet5_model *m, const float *x, float *out, int n) {
-    if (n < 1 || n > 32) return; /* n must be 1..LENET5_BATCH */
-    float *conv1_weight = m->params + 0; /* (6, 1, 5, 5) conv1.weight */
-    float *conv1_bias = m->params + 160; /* (6) conv1.bias */
-    float *conv1 = m->acts + 0; /* (n, 6, 28, 28) conv2d + relu */
-    float *conv1_conv2d_relu_scratch = m->acts + 150528; /* 1152 floats, conv1_conv2d_relu's working space while it runs */
-    float *max_pooling2d = m->acts + 150528; /* (n, 6, 14, 14) max_pool2d */
-    float *conv2_weight = m->params + 176; /* (16, 6, 5, 5) conv2.weight */
-    float *conv2_bias = m->params + 2576; /* (16) conv2.bias */
-    float *conv2 = m->acts + 188160; /* (n, 16, 10, 10) conv2d + relu */
-    float *conv2_conv2d_relu_scratch = m->acts + 239360; /* 1680 floats, conv2_conv2d_relu's working space while it runs */
-    float *max_pooling2d_1 = m->acts + 239360; /* (n, 16, 5, 5) max_pool2d */
-    float *fc1_weight = m->params + 2592; /* (120, 400) fc1.weight */
-    float *fc1_bias = m->params + 50592; /* (120) fc1.bias */
-    float *fc1_weight_t = m->acts + 252160; /* (400, 120) transpose */
-    float *fc1 = m->acts + 300160; /* (n, 120) linear_t + relu */
-    float *flatten = m->acts + 239360; /* (n, 400) reshape */
-    float *fc2_weight = m->params + 50720; /* (84, 120) fc2.weight */
-    float *fc2_bias = m->params + 60800; /* (84) fc2.bias */
-    float *fc2_weight_t = m->acts + 252160; /* (120, 84) transpose */
-    float *fc2 = m->acts + 262240; /* (n, 84) linear_t + relu */
-    float *fc3_weight = m->params + 60896; /* (10, 84) fc3.weight */
-    float *fc3_bias = m->params + 61744; /* (10) fc3.bias */
-    float *fc3_weight_t = m->acts + 252160; /* (84, 10) transpose */
-    float *fc3 = m->acts + 253008; /* (n, 10) linear_t */
-    conv1_conv2d_relu(conv1, x, conv1_weight, conv1_bias, conv1_conv2d_relu_scratch, n);
-    max_pooling2d_forward(max_pooling2d, conv1, n);
-    conv2_conv2d_relu(conv2, max_pooling2d, conv2_weight, conv2_bias, conv2_conv2d_relu_scratch, n);
-    max_pooling2d_1_forward(max_pooling2d_1, conv2, n);
-    fc1_transpose(fc1_weight_t, fc1_weight);
-    fc1_linear(fc1, flatten, fc1_weight_t, fc1_bias, n);
-    fc2_transpose(fc2_weight_t, fc2_weight);
-    fc2_linear(fc2, fc1, fc2_weight_t, fc2_bias, n);
-    fc3_transpose(fc3_weight_t, fc3_weight);
-    fc3_linear(fc3, fc2, fc3_weight_t, fc3_bias, n);
-    memcpy(out, fc3, sizeof(*out) * n * 10);
-}
-
-float lenet5_evaluate(lenet5_model *m, const float *x, const float *y, float *out, int n) {
-    if (n < 1 || n > 32) return -1; /* n must be 1..LENET5_BATCH */
-    float *conv1_weight = m->params + 0; /* (6, 1, 5, 5) conv1.weight */
-    float *conv1_bias = m->params + 160; /* (6) conv1.bias */
-    float *conv1 = m->acts + 0; /* (n, 6, 28, 28) conv2d + relu */
-    float *conv1_conv2d_relu_scratch = m->acts + 150528; /* 1152 floats, conv1_conv2d_relu's working space while it runs */
-    float *max_pooling2d = m->acts + 150528; /* (n, 6, 14, 14) max_pool2d */
-    float *conv2_weight = m->params + 176; /* (16, 6, 5, 5) conv2.weight */
-    float *conv2_bias = m->params + 2576; /* (16) conv2.bias */
-    float *conv2 = m->acts + 188160; /* (n, 16, 10, 10) conv2d + relu */
-    float *conv2_conv2d_relu_scratch = m->acts + 239360; /* 1680 floats, conv2_conv2d_relu's working space while it runs */
-    float *max_pooling2d_1 = m->acts + 239360; /* (n, 16, 5, 5) max_pool2d */
-    float *fc1_weight = m->params + 2592; /* (120, 400) fc1.weight */
-    float *fc1_bias = m->params + 50592; /* (120) fc1.bias */
-    float *fc1_weight_t = m->acts + 252160; /* (400, 120) transpose */
-    float *fc1 = m->acts + 300160; /* (n, 120) linear_t + relu */
-    float *flatten = m->acts + 239360; /* (n, 400) reshape */
-    float *fc2_weight = m->params + 50720; /* (84, 120) fc2.weight */
-    float *fc2_bias = m->params + 60800; /* (84) fc2.bias */
-    float *fc2_weight_t = m->acts + 252160; /* (120, 84) transpose */
-    float *fc2 = m->acts + 262240; /* (n, 84) linear_t + relu */
-    float *fc3_weight = m->params + 60896; /* (10, 84) fc3.weight */
-    float *fc3_bias = m->params + 61744; /* (10) fc3.bias */
-    float *fc3_weight_t = m->acts + 252160; /* (84, 10) transpose */
-    float *fc3 = m->acts + 253008; /* (n, 10) linear_t */
-    float *loss_value = m->acts + 252160; /* (1) sce_logits */
-    conv1_conv2d_relu(conv1, x, conv1_weight, conv1_bias, conv1_conv2d_relu_scratch, n);
-    max_pooling2d_forward(max_pooling2d, conv1, n);
-    conv2_conv2d_relu(conv2, max_pooling2d, conv2_weight, conv2_bias, conv2_conv2d_relu_scratch, n);
-    max_pooling2d_1_forward(max_pooling2d_1, conv2, n);
-    fc1_transpose(fc1_weight_t, fc1_weight);
-    fc1_linear(fc1, flatten, fc1_weight_t, fc1_bias, n);
-    fc2_transpose(fc2_weight_t, fc2_weight);
-    fc2_linear(fc2, fc1, fc2_weight_t, fc2_bias, n);
-    fc3_transpose(fc3_weight_t, fc3_weight);
-    fc3_linear(fc3, fc2, fc3_weight_t, fc3_bias, n);
-    loss_sce_logits(loss_value, fc3, y, n);
-    memcpy(out, fc3, sizeof(*out) * n * 10);
-    return loss_value[0];
-}
-
-float lenet5_backward(lenet5_model *m, const float *x, const float *y, int n) {
-    if (n < 1 || n > 32) return -1; /* n must be 1..LENET5_BATCH */
+/* The forward pass (upto 0), then the loss (upto 1), then the backward
+ * pass (upto 2, in training mode: dropout and batch norm's batch
+ * statistics). Buffers the plan never keeps alive together share storage. */
+static float lenet5_run(lenet5_model *m, const float *x, const float *y, float *out, int n, int upto) {
     float *conv1_weight = m->params + 0; /* (6, 1, 5, 5) conv1.weight */
     float *conv1_bias = m->params + 160; /* (6) conv1.bias */
     float *conv1 = m->acts + 0; /* (n, 6, 28, 28) conv2d + relu */
@@ -806,7 +729,10 @@ float lenet5_backward(lenet5_model *m, const float *x, const float *y, int n) {
     fc2_linear(fc2, fc1, fc2_weight_t, fc2_bias, n);
     fc3_transpose(fc3_weight_t, fc3_weight);
     fc3_linear(fc3, fc2, fc3_weight_t, fc3_bias, n);
+    if (out) memcpy(out, fc3, sizeof(*out) * n * 10);
+    if (upto == 0) return 0;
     loss_sce_logits(loss_value, fc3, y, n);
+    if (upto == 1) return loss_value[0];
     loss_sce_logits_backward(d_fc3, fc3, y, n);
     fc3_linear_dw(d_fc3_weight, d_fc3, fc2, n);
     fc3_linear_db(d_fc3_bias, d_fc3, n);
@@ -827,6 +753,21 @@ float lenet5_backward(lenet5_model *m, const float *x, const float *y, int n) {
     conv1_conv2d_dw(d_conv1_weight, d_conv1, x, conv1_conv2d_dw_scratch, n);
     conv1_channel_db(d_conv1_bias, d_conv1, n);
     return loss_value[0];
+}
+
+void lenet5_forward(lenet5_model *m, const float *x, float *out, int n) {
+    if (n < 1 || n > 32) return; /* n must be 1..LENET5_BATCH */
+    lenet5_run(m, x, NULL, out, n, 0);
+}
+
+float lenet5_evaluate(lenet5_model *m, const float *x, const float *y, float *out, int n) {
+    if (n < 1 || n > 32) return -1; /* n must be 1..LENET5_BATCH */
+    return lenet5_run(m, x, y, out, n, 1);
+}
+
+float lenet5_backward(lenet5_model *m, const float *x, const float *y, int n) {
+    if (n < 1 || n > 32) return -1; /* n must be 1..LENET5_BATCH */
+    return lenet5_run(m, x, y, NULL, n, 2);
 }
 
 void lenet5_update(lenet5_model *m) {

@@ -111,29 +111,10 @@ static void sgd_step(float *p, const float *g, double lr, long t) {
     for (int i = 0; i < 32; i++) p[i] -= rate * g[i];
 }
 
-void perceptron_forward(perceptron_model *m, const float *x, float *out, int n) {
-    if (n < 1 || n > 1) return; /* n must be 1..PERCEPTRON_BATCH */
-    float *unit_weight = m->params + 0; /* (1, 2) unit.weight */
-    float *unit_bias = m->params + 16; /* (1) unit.bias */
-    float *unit = m->acts + 0; /* (n, 1) linear + step */
-    unit_linear_step(unit, x, unit_weight, unit_bias, n);
-    memcpy(out, unit, sizeof(*out) * n);
-}
-
-float perceptron_evaluate(perceptron_model *m, const float *x, const float *y, float *out, int n) {
-    if (n < 1 || n > 1) return -1; /* n must be 1..PERCEPTRON_BATCH */
-    float *unit_weight = m->params + 0; /* (1, 2) unit.weight */
-    float *unit_bias = m->params + 16; /* (1) unit.bias */
-    float *unit = m->acts + 0; /* (n, 1) linear + step */
-    float *loss_value = m->acts + 16; /* (1) perceptron */
-    unit_linear_step(unit, x, unit_weight, unit_bias, n);
-    loss_perceptron(loss_value, unit, y, n);
-    memcpy(out, unit, sizeof(*out) * n);
-    return loss_value[0];
-}
-
-float perceptron_backward(perceptron_model *m, const float *x, const float *y, int n) {
-    if (n < 1 || n > 1) return -1; /* n must be 1..PERCEPTRON_BATCH */
+/* The forward pass (upto 0), then the loss (upto 1), then the backward
+ * pass (upto 2, in training mode: dropout and batch norm's batch
+ * statistics). Buffers the plan never keeps alive together share storage. */
+static float perceptron_run(perceptron_model *m, const float *x, const float *y, float *out, int n, int upto) {
     float *unit_weight = m->params + 0; /* (1, 2) unit.weight */
     float *unit_bias = m->params + 16; /* (1) unit.bias */
     float *unit = m->acts + 0; /* (n, 1) linear + step */
@@ -142,11 +123,29 @@ float perceptron_backward(perceptron_model *m, const float *x, const float *y, i
     float *d_unit_weight = m->grads + 0; /* (1, 2) gradient of unit_weight */
     float *d_unit_bias = m->grads + 16; /* (1) gradient of unit_bias */
     unit_linear_step(unit, x, unit_weight, unit_bias, n);
+    if (out) memcpy(out, unit, sizeof(*out) * n);
+    if (upto == 0) return 0;
     loss_perceptron(loss_value, unit, y, n);
+    if (upto == 1) return loss_value[0];
     loss_perceptron_backward(d_unit, unit, y, n);
     unit_linear_dw(d_unit_weight, d_unit, x, n);
     unit_linear_db(d_unit_bias, d_unit, n);
     return loss_value[0];
+}
+
+void perceptron_forward(perceptron_model *m, const float *x, float *out, int n) {
+    if (n < 1 || n > 1) return; /* n must be 1..PERCEPTRON_BATCH */
+    perceptron_run(m, x, NULL, out, n, 0);
+}
+
+float perceptron_evaluate(perceptron_model *m, const float *x, const float *y, float *out, int n) {
+    if (n < 1 || n > 1) return -1; /* n must be 1..PERCEPTRON_BATCH */
+    return perceptron_run(m, x, y, out, n, 1);
+}
+
+float perceptron_backward(perceptron_model *m, const float *x, const float *y, int n) {
+    if (n < 1 || n > 1) return -1; /* n must be 1..PERCEPTRON_BATCH */
+    return perceptron_run(m, x, y, NULL, n, 2);
 }
 
 void perceptron_update(perceptron_model *m) {

@@ -355,57 +355,10 @@ static void adam_step(float *p, const float *g, float *exp_avg, float *exp_avg_s
     }
 }
 
-void sine_forward(sine_model *m, const float *x, float *out, int n) {
-    if (n < 1 || n > 32) return; /* n must be 1..SINE_BATCH */
-    float *lstm_weight_ih_l0 = m->params + 0; /* (128, 1) lstm.weight_ih_l0 */
-    float *lstm_weight_hh_l0 = m->params + 128; /* (128, 32) lstm.weight_hh_l0 */
-    float *lstm_bias_ih_l0 = m->params + 4224; /* (128) lstm.bias_ih_l0 */
-    float *lstm_bias_hh_l0 = m->params + 4352; /* (128) lstm.bias_hh_l0 */
-    float *lstm_weight_ih_l0_t = m->acts + 0; /* (1, 128) transpose */
-    float *lstm = m->acts + 128; /* (n, 16, 128) linear_t */
-    float *lstm_recurrence = m->acts + 65664; /* (n, 16, 192) recurrence + tanh */
-    float *lstm_recurrence_out = m->acts + 0; /* (n, 16, 32) recurrence_out */
-    float *next_weight = m->params + 4480; /* (1, 32) next.weight */
-    float *next_bias = m->params + 4512; /* (1) next.bias */
-    float *next_weight_t = m->acts + 16384; /* (32, 1) transpose */
-    float *next = m->acts + 16416; /* (n, 16, 1) linear_t */
-    lstm_transpose(lstm_weight_ih_l0_t, lstm_weight_ih_l0);
-    lstm_linear(lstm, x, lstm_weight_ih_l0_t, lstm_bias_ih_l0, n);
-    lstm_recurrence_2(lstm_recurrence, lstm, lstm_weight_hh_l0, lstm_bias_hh_l0, n);
-    lstm_recurrence_out_2(lstm_recurrence_out, lstm_recurrence, n);
-    next_transpose(next_weight_t, next_weight);
-    next_linear(next, lstm_recurrence_out, next_weight_t, next_bias, n);
-    memcpy(out, next, sizeof(*out) * n * 16);
-}
-
-float sine_evaluate(sine_model *m, const float *x, const float *y, float *out, int n) {
-    if (n < 1 || n > 32) return -1; /* n must be 1..SINE_BATCH */
-    float *lstm_weight_ih_l0 = m->params + 0; /* (128, 1) lstm.weight_ih_l0 */
-    float *lstm_weight_hh_l0 = m->params + 128; /* (128, 32) lstm.weight_hh_l0 */
-    float *lstm_bias_ih_l0 = m->params + 4224; /* (128) lstm.bias_ih_l0 */
-    float *lstm_bias_hh_l0 = m->params + 4352; /* (128) lstm.bias_hh_l0 */
-    float *lstm_weight_ih_l0_t = m->acts + 0; /* (1, 128) transpose */
-    float *lstm = m->acts + 128; /* (n, 16, 128) linear_t */
-    float *lstm_recurrence = m->acts + 65664; /* (n, 16, 192) recurrence + tanh */
-    float *lstm_recurrence_out = m->acts + 0; /* (n, 16, 32) recurrence_out */
-    float *next_weight = m->params + 4480; /* (1, 32) next.weight */
-    float *next_bias = m->params + 4512; /* (1) next.bias */
-    float *next_weight_t = m->acts + 16384; /* (32, 1) transpose */
-    float *next = m->acts + 16416; /* (n, 16, 1) linear_t */
-    float *loss_value = m->acts + 16384; /* (1) mse */
-    lstm_transpose(lstm_weight_ih_l0_t, lstm_weight_ih_l0);
-    lstm_linear(lstm, x, lstm_weight_ih_l0_t, lstm_bias_ih_l0, n);
-    lstm_recurrence_2(lstm_recurrence, lstm, lstm_weight_hh_l0, lstm_bias_hh_l0, n);
-    lstm_recurrence_out_2(lstm_recurrence_out, lstm_recurrence, n);
-    next_transpose(next_weight_t, next_weight);
-    next_linear(next, lstm_recurrence_out, next_weight_t, next_bias, n);
-    loss_mse(loss_value, next, y, n);
-    memcpy(out, next, sizeof(*out) * n * 16);
-    return loss_value[0];
-}
-
-float sine_backward(sine_model *m, const float *x, const float *y, int n) {
-    if (n < 1 || n > 32) return -1; /* n must be 1..SINE_BATCH */
+/* The forward pass (upto 0), then the loss (upto 1), then the backward
+ * pass (upto 2, in training mode: dropout and batch norm's batch
+ * statistics). Buffers the plan never keeps alive together share storage. */
+static float sine_run(sine_model *m, const float *x, const float *y, float *out, int n, int upto) {
     float *lstm_weight_ih_l0 = m->params + 0; /* (128, 1) lstm.weight_ih_l0 */
     float *lstm_weight_hh_l0 = m->params + 128; /* (128, 32) lstm.weight_hh_l0 */
     float *lstm_bias_ih_l0 = m->params + 4224; /* (128) lstm.bias_ih_l0 */
@@ -434,7 +387,10 @@ float sine_backward(sine_model *m, const float *x, const float *y, int n) {
     lstm_recurrence_out_2(lstm_recurrence_out, lstm_recurrence, n);
     next_transpose(next_weight_t, next_weight);
     next_linear(next, lstm_recurrence_out, next_weight_t, next_bias, n);
+    if (out) memcpy(out, next, sizeof(*out) * n * 16);
+    if (upto == 0) return 0;
     loss_mse(loss_value, next, y, n);
+    if (upto == 1) return loss_value[0];
     loss_mse_backward(d_next, next, y, n);
     next_linear_dw(d_next_weight, d_next, lstm_recurrence_out, n);
     next_linear_db(d_next_bias, d_next, n);
@@ -445,6 +401,21 @@ float sine_backward(sine_model *m, const float *x, const float *y, int n) {
     lstm_linear_dw(d_lstm_weight_ih_l0, d_lstm, x, n);
     lstm_linear_db(d_lstm_bias_ih_l0, d_lstm, n);
     return loss_value[0];
+}
+
+void sine_forward(sine_model *m, const float *x, float *out, int n) {
+    if (n < 1 || n > 32) return; /* n must be 1..SINE_BATCH */
+    sine_run(m, x, NULL, out, n, 0);
+}
+
+float sine_evaluate(sine_model *m, const float *x, const float *y, float *out, int n) {
+    if (n < 1 || n > 32) return -1; /* n must be 1..SINE_BATCH */
+    return sine_run(m, x, y, out, n, 1);
+}
+
+float sine_backward(sine_model *m, const float *x, const float *y, int n) {
+    if (n < 1 || n > 32) return -1; /* n must be 1..SINE_BATCH */
+    return sine_run(m, x, y, NULL, n, 2);
 }
 
 void sine_update(sine_model *m) {

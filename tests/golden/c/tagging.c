@@ -403,63 +403,10 @@ static void adam_step(float *p, const float *g, float *exp_avg, float *exp_avg_s
     }
 }
 
-void tagging_forward(tagging_model *m, const float *x, float *out, int n) {
-    if (n < 1 || n > 32) return; /* n must be 1..TAGGING_BATCH */
-    float *embedding_weight = m->params + 0; /* (10, 8) embedding.weight */
-    float *embedding = m->acts + 0; /* (n, 12, 8) embed */
-    float *gru_weight_ih_l0 = m->params + 80; /* (96, 8) gru.weight_ih_l0 */
-    float *gru_weight_hh_l0 = m->params + 848; /* (96, 32) gru.weight_hh_l0 */
-    float *gru_bias_ih_l0 = m->params + 3920; /* (96) gru.bias_ih_l0 */
-    float *gru_bias_hh_l0 = m->params + 4016; /* (96) gru.bias_hh_l0 */
-    float *gru_weight_ih_l0_t = m->acts + 3072; /* (8, 96) transpose */
-    float *gru = m->acts + 3840; /* (n, 12, 96) linear_t */
-    float *gru_recurrence = m->acts + 40704; /* (n, 12, 160) recurrence + tanh */
-    float *gru_recurrence_out = m->acts + 3072; /* (n, 12, 32) recurrence_out */
-    float *tag_weight = m->params + 4112; /* (2, 32) tag.weight */
-    float *tag_bias = m->params + 4176; /* (2) tag.bias */
-    float *tag_weight_t = m->acts + 15360; /* (32, 2) transpose */
-    float *tag = m->acts + 15424; /* (n, 12, 2) linear_t */
-    embedding_forward(embedding, x, embedding_weight, n);
-    gru_transpose(gru_weight_ih_l0_t, gru_weight_ih_l0);
-    gru_linear(gru, embedding, gru_weight_ih_l0_t, gru_bias_ih_l0, n);
-    gru_recurrence_2(gru_recurrence, gru, gru_weight_hh_l0, gru_bias_hh_l0, n);
-    gru_recurrence_out_2(gru_recurrence_out, gru_recurrence, n);
-    tag_transpose(tag_weight_t, tag_weight);
-    tag_linear(tag, gru_recurrence_out, tag_weight_t, tag_bias, n);
-    memcpy(out, tag, sizeof(*out) * n * 24);
-}
-
-float tagging_evaluate(tagging_model *m, const float *x, const float *y, float *out, int n) {
-    if (n < 1 || n > 32) return -1; /* n must be 1..TAGGING_BATCH */
-    float *embedding_weight = m->params + 0; /* (10, 8) embedding.weight */
-    float *embedding = m->acts + 0; /* (n, 12, 8) embed */
-    float *gru_weight_ih_l0 = m->params + 80; /* (96, 8) gru.weight_ih_l0 */
-    float *gru_weight_hh_l0 = m->params + 848; /* (96, 32) gru.weight_hh_l0 */
-    float *gru_bias_ih_l0 = m->params + 3920; /* (96) gru.bias_ih_l0 */
-    float *gru_bias_hh_l0 = m->params + 4016; /* (96) gru.bias_hh_l0 */
-    float *gru_weight_ih_l0_t = m->acts + 3072; /* (8, 96) transpose */
-    float *gru = m->acts + 3840; /* (n, 12, 96) linear_t */
-    float *gru_recurrence = m->acts + 40704; /* (n, 12, 160) recurrence + tanh */
-    float *gru_recurrence_out = m->acts + 3072; /* (n, 12, 32) recurrence_out */
-    float *tag_weight = m->params + 4112; /* (2, 32) tag.weight */
-    float *tag_bias = m->params + 4176; /* (2) tag.bias */
-    float *tag_weight_t = m->acts + 15360; /* (32, 2) transpose */
-    float *tag = m->acts + 15424; /* (n, 12, 2) linear_t */
-    float *loss_value = m->acts + 15360; /* (1) sce_logits */
-    embedding_forward(embedding, x, embedding_weight, n);
-    gru_transpose(gru_weight_ih_l0_t, gru_weight_ih_l0);
-    gru_linear(gru, embedding, gru_weight_ih_l0_t, gru_bias_ih_l0, n);
-    gru_recurrence_2(gru_recurrence, gru, gru_weight_hh_l0, gru_bias_hh_l0, n);
-    gru_recurrence_out_2(gru_recurrence_out, gru_recurrence, n);
-    tag_transpose(tag_weight_t, tag_weight);
-    tag_linear(tag, gru_recurrence_out, tag_weight_t, tag_bias, n);
-    loss_sce_logits(loss_value, tag, y, n);
-    memcpy(out, tag, sizeof(*out) * n * 24);
-    return loss_value[0];
-}
-
-float tagging_backward(tagging_model *m, const float *x, const float *y, int n) {
-    if (n < 1 || n > 32) return -1; /* n must be 1..TAGGING_BATCH */
+/* The forward pass (upto 0), then the loss (upto 1), then the backward
+ * pass (upto 2, in training mode: dropout and batch norm's batch
+ * statistics). Buffers the plan never keeps alive together share storage. */
+static float tagging_run(tagging_model *m, const float *x, const float *y, float *out, int n, int upto) {
     float *embedding_weight = m->params + 0; /* (10, 8) embedding.weight */
     float *embedding = m->acts + 0; /* (n, 12, 8) embed */
     float *gru_weight_ih_l0 = m->params + 80; /* (96, 8) gru.weight_ih_l0 */
@@ -493,7 +440,10 @@ float tagging_backward(tagging_model *m, const float *x, const float *y, int n) 
     gru_recurrence_out_2(gru_recurrence_out, gru_recurrence, n);
     tag_transpose(tag_weight_t, tag_weight);
     tag_linear(tag, gru_recurrence_out, tag_weight_t, tag_bias, n);
+    if (out) memcpy(out, tag, sizeof(*out) * n * 24);
+    if (upto == 0) return 0;
     loss_sce_logits(loss_value, tag, y, n);
+    if (upto == 1) return loss_value[0];
     loss_sce_logits_backward(d_tag, tag, y, n);
     tag_linear_dw(d_tag_weight, d_tag, gru_recurrence_out, n);
     tag_linear_db(d_tag_bias, d_tag, n);
@@ -506,6 +456,21 @@ float tagging_backward(tagging_model *m, const float *x, const float *y, int n) 
     gru_linear_dx(d_embedding, d_gru, gru_weight_ih_l0, n);
     embedding_embed_dw(d_embedding_weight, d_embedding, x, n);
     return loss_value[0];
+}
+
+void tagging_forward(tagging_model *m, const float *x, float *out, int n) {
+    if (n < 1 || n > 32) return; /* n must be 1..TAGGING_BATCH */
+    tagging_run(m, x, NULL, out, n, 0);
+}
+
+float tagging_evaluate(tagging_model *m, const float *x, const float *y, float *out, int n) {
+    if (n < 1 || n > 32) return -1; /* n must be 1..TAGGING_BATCH */
+    return tagging_run(m, x, y, out, n, 1);
+}
+
+float tagging_backward(tagging_model *m, const float *x, const float *y, int n) {
+    if (n < 1 || n > 32) return -1; /* n must be 1..TAGGING_BATCH */
+    return tagging_run(m, x, y, NULL, n, 2);
 }
 
 void tagging_update(tagging_model *m) {

@@ -211,45 +211,10 @@ static void adam_step(float *p, const float *g, float *exp_avg, float *exp_avg_s
     }
 }
 
-void xor_forward(xor_model *m, const float *x, float *out, int n) {
-    if (n < 1 || n > 4) return; /* n must be 1..XOR_BATCH */
-    float *hidden_weight = m->params + 0; /* (4, 2) hidden.weight */
-    float *hidden_bias = m->params + 16; /* (4) hidden.bias */
-    float *hidden_weight_t = m->acts + 0; /* (2, 4) transpose */
-    float *hidden = m->acts + 16; /* (n, 4) linear_t + tanh */
-    float *out_weight = m->params + 32; /* (1, 4) out.weight */
-    float *out_bias = m->params + 48; /* (1) out.bias */
-    float *out_weight_t = m->acts + 0; /* (4, 1) transpose */
-    float *out_2 = m->acts + 32; /* (n, 1) linear_t + sigmoid */
-    hidden_transpose(hidden_weight_t, hidden_weight);
-    hidden_linear(hidden, x, hidden_weight_t, hidden_bias, n);
-    out_transpose(out_weight_t, out_weight);
-    out_linear(out_2, hidden, out_weight_t, out_bias, n);
-    memcpy(out, out_2, sizeof(*out) * n);
-}
-
-float xor_evaluate(xor_model *m, const float *x, const float *y, float *out, int n) {
-    if (n < 1 || n > 4) return -1; /* n must be 1..XOR_BATCH */
-    float *hidden_weight = m->params + 0; /* (4, 2) hidden.weight */
-    float *hidden_bias = m->params + 16; /* (4) hidden.bias */
-    float *hidden_weight_t = m->acts + 0; /* (2, 4) transpose */
-    float *hidden = m->acts + 16; /* (n, 4) linear_t + tanh */
-    float *out_weight = m->params + 32; /* (1, 4) out.weight */
-    float *out_bias = m->params + 48; /* (1) out.bias */
-    float *out_weight_t = m->acts + 0; /* (4, 1) transpose */
-    float *out_2 = m->acts + 32; /* (n, 1) linear_t + sigmoid */
-    float *loss_value = m->acts + 0; /* (1) bce */
-    hidden_transpose(hidden_weight_t, hidden_weight);
-    hidden_linear(hidden, x, hidden_weight_t, hidden_bias, n);
-    out_transpose(out_weight_t, out_weight);
-    out_linear(out_2, hidden, out_weight_t, out_bias, n);
-    loss_bce(loss_value, out_2, y, n);
-    memcpy(out, out_2, sizeof(*out) * n);
-    return loss_value[0];
-}
-
-float xor_backward(xor_model *m, const float *x, const float *y, int n) {
-    if (n < 1 || n > 4) return -1; /* n must be 1..XOR_BATCH */
+/* The forward pass (upto 0), then the loss (upto 1), then the backward
+ * pass (upto 2, in training mode: dropout and batch norm's batch
+ * statistics). Buffers the plan never keeps alive together share storage. */
+static float xor_run(xor_model *m, const float *x, const float *y, float *out, int n, int upto) {
     float *hidden_weight = m->params + 0; /* (4, 2) hidden.weight */
     float *hidden_bias = m->params + 16; /* (4) hidden.bias */
     float *hidden_weight_t = m->acts + 0; /* (2, 4) transpose */
@@ -271,7 +236,10 @@ float xor_backward(xor_model *m, const float *x, const float *y, int n) {
     hidden_linear(hidden, x, hidden_weight_t, hidden_bias, n);
     out_transpose(out_weight_t, out_weight);
     out_linear(out_2, hidden, out_weight_t, out_bias, n);
+    if (out) memcpy(out, out_2, sizeof(*out) * n);
+    if (upto == 0) return 0;
     loss_bce(loss_value, out_2, y, n);
+    if (upto == 1) return loss_value[0];
     loss_bce_backward(d_out_2, out_2, y, n);
     out_sigmoid_backward(d_out_2_pre, d_out_2, out_2, n);
     out_linear_dw(d_out_weight, d_out_2_pre, hidden, n);
@@ -281,6 +249,21 @@ float xor_backward(xor_model *m, const float *x, const float *y, int n) {
     hidden_linear_dw(d_hidden_weight, d_hidden_pre, x, n);
     hidden_linear_db(d_hidden_bias, d_hidden_pre, n);
     return loss_value[0];
+}
+
+void xor_forward(xor_model *m, const float *x, float *out, int n) {
+    if (n < 1 || n > 4) return; /* n must be 1..XOR_BATCH */
+    xor_run(m, x, NULL, out, n, 0);
+}
+
+float xor_evaluate(xor_model *m, const float *x, const float *y, float *out, int n) {
+    if (n < 1 || n > 4) return -1; /* n must be 1..XOR_BATCH */
+    return xor_run(m, x, y, out, n, 1);
+}
+
+float xor_backward(xor_model *m, const float *x, const float *y, int n) {
+    if (n < 1 || n > 4) return -1; /* n must be 1..XOR_BATCH */
+    return xor_run(m, x, y, NULL, n, 2);
 }
 
 void xor_update(xor_model *m) {
