@@ -70,7 +70,7 @@ secs=${FUZZ_CHECK_SECONDS:-4}
 for t in "${targets[@]}"; do
     if [ $long = 1 ]; then corpus=$B/corpus/$t; else corpus=$work/corpus/$t; fi
     mkdir -p "$corpus" "$work/crashes/$t"
-    log=$B/fuzz_$t.log
+    log=$B/fuzz_$t.log; [ $long = 1 ] && log=$B/fuzz_$t.long.log
     # -close_fd_mask=3: the readers' and the compiler's messages go nowhere;
     # libFuzzer's own report and the sanitizers' still reach the log
     $B/fuzz_$t -fork=1 -ignore_crashes=1 -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len=16384 \
