@@ -521,6 +521,11 @@ static int idx_read(idx_file *f, const char *path)
             nnc_errorf("%s: error: offset %d: IDX dimension %d is %lld", path, 4 + 4 * i, i + 1, f->dim[i]);
             goto out;
         }
+        /* each is below 2^31, so the product stays exact until it passes INT_MAX */
+        if (i && f->count > INT_MAX / f->dim[i]) {
+            nnc_errorf("%s: error: offset %d: IDX items of more than %d bytes are too large", path, 4 + 4 * i, INT_MAX);
+            goto out;
+        }
         if (i) f->count *= f->dim[i];
     }
     size_t bytes;
@@ -696,10 +701,14 @@ static FILE *gunzip(const char *path)
             k = -2;
             break;
         }
-    if (k == -1) {
-        int e;
-        const char *msg = gzerror(z, &e);
+    int zerr;
+    const char *msg = gzerror(z, &zerr);
+    /* a cut stream reads as a short one: zlib says so only in gzerror */
+    if (k == -1 || (k == 0 && zerr != Z_OK)) {
+        size_t np = strlen(path);
+        if (!strncmp(msg, path, np) && !strncmp(msg + np, ": ", 2)) msg += np + 2;   /* zlib prefixes the path */
         nnc_errorf("%s: error: offset %ld: the gzip data is damaged: %s", path, (long)gzoffset(z), msg);
+        k = -1;
     }
     gzclose(z);
     if (k < 0 || fflush(t) || fseek(t, 0, SEEK_SET)) {
