@@ -74,9 +74,10 @@ demo: all
 
 # ---- Fuzzing (tests/fuzz/README.md): libFuzzer targets built with clang,
 # ASan and UBSan, into build/fuzz. `make fuzz` runs each for FUZZ_SECONDS
-# (default 60) on a corpus grown in build/fuzz/corpus; `make check` runs
+# (default 60; FUZZ_TARGETS picks some) on a corpus grown in build/fuzz/corpus; `make check` runs
 # each for a few seconds (tests/fuzz/run.sh) and replays tests/fuzz/regress.
 FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= model csv idx npy safetensors load
 FUZZ_CC    := clang
 FUZZ_FLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all \
               -std=c99 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Wall -Wno-unused-function
@@ -92,7 +93,7 @@ FUZZ_NNC   := $(patsubst compiler/%.c,$(FUZZ_DIR)/nnc/%.o,$(filter-out compiler/
 fuzz-build: $(FUZZ_BINS)
 
 fuzz: fuzz-build
-	FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/run.sh --long
+	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_TARGETS="$(FUZZ_TARGETS)" bash tests/fuzz/run.sh --long
 
 $(FUZZ_DIR)/rt/%.o: runtime/%.c $(wildcard runtime/*.h)
 	@mkdir -p $(@D)

@@ -8,12 +8,13 @@
 #   bash tests/fuzz/run.sh --long   (make fuzz) fuzzes each target for
 #       FUZZ_SECONDS (default 60) on the corpus kept in build/fuzz/corpus/,
 #       and prints per target the executions, coverage and crashes.
-# Crashing inputs are written to build/fuzz/crashes/. The binaries are
+# FUZZ_TARGETS="idx npy" runs only those. Crashing inputs are written to
+# build/fuzz/crashes/. The binaries are
 # built by `make fuzz-build`.
 set -u
 cd "$(dirname "$0")/../.."
 export LC_ALL=C
-targets=(model csv idx npy safetensors load)
+targets=(${FUZZ_TARGETS:-model csv idx npy safetensors load})
 long=0
 [ "${1:-}" = --long ] && long=1
 B=build/fuzz
