@@ -197,10 +197,10 @@ static void push_words(Vec *argv, const char *s) {
  * needs its file no more), on every exit, and on a signal before that. */
 static volatile sig_atomic_t child_pid, got_signal;
 static char tmp_names[5][PATH_MAX];     /* model.c, model.h, main.c, prog, then the directory */
-static int tmp_live;
+static volatile sig_atomic_t tmp_live;   /* the directory exists and is not to be kept (NNC_KEEP) */
 
 static void remove_tmp(void) {
-    if (!tmp_live || getenv("NNC_KEEP"))
+    if (!tmp_live)
         return;
     tmp_live = 0;
     for (int i = 0; i < 4; i++)     /* only the files this process wrote live there */
@@ -208,14 +208,14 @@ static void remove_tmp(void) {
     rmdir(tmp_names[4]);
 }
 
-/* Async-signal-safe: kill, unlink, rmdir, signal, raise. */
+/* Async-signal-safe: only kill, unlink, rmdir, signal and raise. */
 static void on_signal(int sig) {
     got_signal = sig;
     if (child_pid > 0) {
         kill((pid_t)child_pid, sig);
         return;
     }
-    if (tmp_live && !getenv("NNC_KEEP")) {
+    if (tmp_live) {
         for (int i = 0; i < 4; i++)
             unlink(tmp_names[i]);
         rmdir(tmp_names[4]);
@@ -289,9 +289,7 @@ static int run(Vec *argv, int quiet_stdout, int started) {
         fprintf(stderr, "nnc: error: cannot run %s: %s\n", (char *)argv->v[0], strerror(errno));
         _exit(127);
     }
-    child_pid = pid;
-    if (got_signal)     /* one that came before child_pid was set */
-        kill(pid, got_signal);
+    child_pid = pid;    /* a signal before this killed nnc, and the child with it (PR_SET_PDEATHSIG) */
     close(fds[1]);
     char c;
     while (read(fds[0], &c, 1) < 0 && errno == EINTR)
@@ -348,7 +346,7 @@ static int run_program(const char *cmd, int argc, char **argv) {
     for (int i = 0; i < 4; i++)
         snprintf(tmp_names[i], PATH_MAX, "%s/%s", tmp_root, names[i]);
     snprintf(tmp_names[4], PATH_MAX, "%s", tmp_root);
-    tmp_live = 1;
+    tmp_live = !getenv("NNC_KEEP");
     atexit(remove_tmp);
     write_c(g, fmt("%s/model.c", tmp_root), NULL, 0);
     FILE *f = fopen(fmt("%s/main.c", tmp_root), "w");

@@ -34,36 +34,56 @@ cp -r "$ROOT/examples/data" .
 cp "$ROOT/examples/digits.nn" .
 
 # ---- signals at random points, then --resume: bit for bit the unbroken run
-# digits for 1500 epochs takes a few seconds: a signal lands in compiling or
-# anywhere in training.
+# The signal comes at a random moment of the training, measured on the
+# reference run (its time from the program's start to its end), or while
+# nnc compiles; a run that ends before its signal is drawn again.
 E=1500
-"$NNC" train digits.nn --epochs $E --quiet --seed 1 --save ref1.st >/dev/null 2>ref.err ||
-    fail "reference run" "$(head -c 300 ref.err)"
+training() { pgrep -f "$TMPDIR/nnc-.*/prog train" >/dev/null; }
+# until the program trains (60 s at most); 1 if it never did
+wait_training() {
+    local i
+    for i in $(seq 1 600); do training && return 0; kill -0 "$1" 2>/dev/null || return 1; sleep 0.1; done
+    return 1
+}
 "$NNC" train digits.nn --epochs $E --quiet --seed 2 --save ref2.st >/dev/null 2>ref.err ||
     fail "reference run (seed 2)" "$(head -c 300 ref.err)"
+"$NNC" train digits.nn --epochs $E --quiet --seed 1 --save ref1.st >/dev/null 2>ref.err &
+ref=$!
+wait_training $ref
+t0=$(date +%s%N)
+wait $ref || fail "reference run" "$(head -c 300 ref.err)"
+train_ms=$((($(date +%s%N) - t0) / 1000000))
+echo "(the reference run trains for $train_ms ms)"
+# a moment from 5% to 70% of the training, in seconds
+moment() { local ms=$((train_ms * (5 + RANDOM % 66) / 100)); printf '%d.%03d' $((ms / 1000)) $((ms % 1000)); }
 
-# interrupt NAME SIGNAL WHO WANT_RC T: run, signal at T s, then check the
-# exit status, the message, the build directory, and that --resume (when a
-# checkpoint was saved) ends equal to ref1.st.
+# interrupt NAME SIGNAL WHO WANT_RC [compiling]: run, signal during the
+# training (or 0.1-0.4 s after the start, "compiling"), then check the exit
+# status, the message, the build directory and the processes, and that
+# --resume (when a checkpoint was saved) ends equal to ref1.st.
 interrupt() {
-    local name=$1 sig=$2 who=$3 want=$4 t=$5 rc pid ck
-    rm -f digits.interrupted*.safetensors out.st
-    setsid "$NNC" train digits.nn --epochs $E --quiet --seed 1 --save out.st >/dev/null 2>sig.err &
-    pid=$!
-    sleep "$t"
-    if [ "$who" = group ]; then kill -"$sig" -- -"$pid"; else kill -"$sig" "$pid"; fi
-    wait "$pid"
-    rc=$?
+    local name=$1 sig=$2 who=$3 want=$4 when=${5:-training} rc pid ck t try
+    for try in 1 2 3; do
+        rm -f digits.interrupted*.safetensors out.st
+        setsid "$NNC" train digits.nn --epochs $E --quiet --seed 1 --save out.st >/dev/null 2>sig.err &
+        pid=$!
+        if [ "$when" = compiling ]; then t=0.$((RANDOM % 4 + 1)); else wait_training $pid; t=$(moment); fi
+        sleep "$t"
+        if [ "$who" = group ]; then kill -"$sig" -- -"$pid"; else kill -"$sig" "$pid"; fi
+        wait "$pid"
+        rc=$?
+        [ $rc = 0 ] || break    # else it finished before the signal: draw again
+    done
     sleep 0.3
-    [ "$who" = nnc9 ] && want=137
-    same "$name: exit status (signal at $t s)" "$rc" "$want"
+    same "$name: exit status (signal ${t}s into the $when)" "$rc" "$want"
     same "$name: no build directory left" "$(builds_left)" 0
     same "$name: no training program left" "$(pgrep -f "$TMPDIR/nnc-" | wc -l)" 0
     ck=$(sed -n 's/.*saved the training state to \(.*\)$/\1/p' sig.err)
     if [ -z "$ck" ]; then
         # early enough to stop nnc while it compiled: nothing to resume, nothing left behind
         if grep -q 'interrupted' sig.err; then fail "$name" "interrupted without a checkpoint: $(head -c 300 sig.err)"
-        else pass "$name: stopped before training (while compiling); nothing to resume"; fi
+        elif [ "$when" = compiling ]; then pass "$name: stopped before training; nothing to resume"
+        else fail "$name" "no checkpoint: $(head -c 300 sig.err)"; fi
         return
     fi
     [ "$who" != nnc9 ] && has "$name: says how to resume" sig.err "--resume $ck"
@@ -71,12 +91,12 @@ interrupt() {
     if cmp -s out.st ref1.st; then pass "$name: the resumed run equals the unbroken one, bit for bit"
     else fail "$name: the resumed run equals the unbroken one" "$(head -c 300 res.err)"; fi
 }
-interrupt "SIGTERM to the process group" TERM group 143 "$(draw 8 25)"
-interrupt "SIGTERM to nnc alone (passed on)" TERM nnc 143 "$(draw 8 25)"
-interrupt "SIGINT to nnc alone (passed on)" INT nnc 130 "$(draw 8 25)"
-interrupt "SIGHUP to the process group" HUP group 129 "$(draw 8 25)"
-interrupt "kill -9 to nnc: the program stops and saves" KILL nnc9 137 "$(draw 10 25)"
-interrupt "SIGTERM while compiling" TERM group 143 "0.$((RANDOM % 4 + 1))"
+interrupt "SIGTERM to the process group" TERM group 143
+interrupt "SIGTERM to nnc alone (passed on)" TERM nnc 143
+interrupt "SIGINT to nnc alone (passed on)" INT nnc 130
+interrupt "SIGHUP to the process group" HUP group 129
+interrupt "kill -9 to nnc: the program stops and saves" KILL nnc9 137
+interrupt "SIGTERM while compiling" TERM group 143 compiling
 
 # ---- left behind by kill -9: the next run cleans what a dead process left
 sleep 0 & dead=$!
@@ -173,11 +193,11 @@ rm -f digits.interrupted*.safetensors
 # (the shell between ignores the SIGTERM, so that waiting for it waits for both)
 setsid bash -c "trap '' TERM; '$NNC' train digits.nn --epochs $E --quiet --seed 1 --save c1.st 2>c1.err & '$NNC' train digits.nn --epochs $E --quiet --seed 2 --save c2.st 2>c2.err & wait" >/dev/null &
 g=$!
-for i in $(seq 1 300); do     # until both are training (30 s at most), then a random moment
+for i in $(seq 1 600); do     # until both are training (60 s at most), then a random moment
     [ "$(pgrep -f "$TMPDIR/nnc-.*/prog train" | wc -l)" = 2 ] && break
     sleep 0.1
 done
-sleep "$(draw 1 10)"
+sleep "$(moment)"
 kill -TERM -- -$g
 wait $g
 k1=$(sed -n 's/.*saved the training state to \(.*\)$/\1/p' c1.err)
