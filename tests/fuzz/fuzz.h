@@ -16,6 +16,16 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* A finding that is not a crash: said on stderr (tests/fuzz/run.sh quotes
+ * the line, and tests/fuzz/regress/PENDING can name it), then abort() so
+ * that libFuzzer keeps the input. */
+#define FINDING(...) \
+    do { \
+        fprintf(stderr, "FINDING: " __VA_ARGS__); \
+        fputc('\n', stderr); \
+        abort(); \
+    } while (0)
+
 /* Leaks are not findings here: the compiler frees nothing by design (one
  * run, then exit), and the readers' frees are checked by tests/runtime
  * under valgrind. */
@@ -87,7 +97,7 @@ static inline int fuzz_data_load(const uint8_t *data, size_t size, int format, c
     d.train_labels_path = sep ? fuzz_file(y_name, sep + 4, size - 1 - n_x - 4) : NULL;
     nnc_dataset ds;
     if (nnc_data_load(&ds, x, &d, !sep && format == NNC_FORMAT_AUTO) == 0) nnc_data_free(&ds);
-    else if (!*nnc_error()) abort();
+    else if (!*nnc_error()) FINDING("nnc_data_load failed without a message");
     return 0;
 }
 

@@ -32,7 +32,7 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
 # The first sanitizer or libFuzzer report line of a crash log.
-report() { grep -m1 -E "runtime error|ERROR: AddressSanitizer|ERROR: libFuzzer|SUMMARY" "$1" | sed 's/^==[0-9]*==//' | cut -c1-200; }
+report() { grep -m1 -E "^FINDING: |internal error|runtime error|ERROR: AddressSanitizer|ERROR: libFuzzer|SUMMARY" "$1" | sed 's/^==[0-9]*==//' | cut -c1-200; }
 # 0 if a crash report is one PENDING names.
 known_report() {
     local r
