@@ -85,6 +85,51 @@ bench: all
 demo: all
 	./nnc train examples/digits.nn
 
+# ---- Fuzzing (tests/fuzz/README.md): libFuzzer targets built with clang,
+# ASan and UBSan, into build/fuzz. `make fuzz` runs each for FUZZ_SECONDS
+# (default 60; FUZZ_TARGETS picks some) on a corpus grown in build/fuzz/corpus; `make check` runs
+# each for a few seconds (tests/fuzz/run.sh) and replays tests/fuzz/regress.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= model csv idx npy safetensors load
+FUZZ_CC    := clang
+FUZZ_FLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all \
+              -std=c99 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Wall -Wno-unused-function
+FUZZ_DIR   := $(BUILD)/fuzz
+FUZZ_NAMES := model csv idx npy safetensors load
+FUZZ_BINS  := $(FUZZ_NAMES:%=$(FUZZ_DIR)/fuzz_%)
+FUZZ_RT    := $(RT_SRCS:runtime/%.c=$(FUZZ_DIR)/rt/%.o)
+# the compiler but main.c (the harness is the entry point) and diag.c (which
+# fuzz_model.c compiles in, to reset its error count)
+FUZZ_NNC   := $(patsubst compiler/%.c,$(FUZZ_DIR)/nnc/%.o,$(filter-out compiler/main.c compiler/diag.c,$(SRCS))) \
+              $(FUZZ_DIR)/nnc/parse.o $(FUZZ_DIR)/nnc/lex.o
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: fuzz-build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_TARGETS="$(FUZZ_TARGETS)" bash tests/fuzz/run.sh --long
+
+$(FUZZ_DIR)/rt/%.o: runtime/%.c $(wildcard runtime/*.h)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -Iruntime -c -o $@ $<
+$(FUZZ_DIR)/nnc/%.o: compiler/%.c $(HDRS) runtime/nnc_rt.h
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -Icompiler -Iruntime -I$(BUILD) -c -o $@ $<
+$(FUZZ_DIR)/nnc/%.o: $(BUILD)/%.c $(HDRS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -Icompiler -I$(BUILD) -c -o $@ $<
+
+$(FUZZ_DIR)/fuzz_model: tests/fuzz/fuzz_model.c tests/fuzz/fuzz.h compiler/diag.c $(FUZZ_NNC) $(FUZZ_RT)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer -Icompiler -Iruntime -I$(BUILD) -Wl,--wrap=exit -o $@ \
+	    tests/fuzz/fuzz_model.c $(FUZZ_NNC) $(FUZZ_RT) -lz -lm
+# the generated reader of the digits example, compiled like any user's code
+$(FUZZ_DIR)/digits_ram.c: examples/digits.nn nnc
+	@mkdir -p $(@D)
+	./nnc examples/digits.nn --weights-in-ram -o $@
+$(FUZZ_DIR)/fuzz_load: tests/fuzz/fuzz_load.c tests/fuzz/fuzz.h $(FUZZ_DIR)/digits_ram.c
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer -Iruntime -I$(FUZZ_DIR) -o $@ $< $(FUZZ_DIR)/digits_ram.c -lm
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_RT)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer -Iruntime -o $@ $< $(FUZZ_RT) -lz -lm
+
 # Debian packages the project needs (as root; installs only what is missing).
 deps:
 	bash tools/install-deps.sh
@@ -94,4 +139,4 @@ deps-embedded:
 clean:
 	rm -rf $(BUILD) nnc
 
-.PHONY: all check check-embedded bench demo deps deps-embedded clean
+.PHONY: all check check-embedded bench demo deps deps-embedded clean fuzz fuzz-build

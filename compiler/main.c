@@ -6,7 +6,9 @@
  * `nnc train/eval/predict` emit the model plus a glue main(), compile them
  * with $CC against runtime/, and run the program. */
 #include "nnc.h"
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -14,6 +16,9 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 
 static const char usage[] =
     "usage: nnc MODEL.nn [-o OUT.c] [--batch N] [--dump=PASS] [--emit=c|json] [--real=float|double] [--no-libm]\n"
@@ -180,50 +185,134 @@ static void push_words(Vec *argv, const char *s) {
     }
 }
 
+/* ---- the child process and the build directory ------------------------
+ *
+ * SIGINT, SIGTERM and SIGHUP to nnc while a program it started runs are
+ * passed on to that program and nnc waits for it: a training program
+ * answers by finishing its batch and saving a checkpoint (exit 130 for
+ * SIGINT, 143 for SIGTERM, 129 for SIGHUP), and nnc exits with its status.
+ * (A terminal's Ctrl-C reaches both already; the program's handler only sets
+ * a flag, so the second copy changes nothing.) The program dies with nnc:
+ * on Linux the kernel sends it SIGTERM when nnc dies (PR_SET_PDEATHSIG),
+ * elsewhere it polls getppid() against $NNC_PARENT between batches, so
+ * kill -9 to nnc still ends in a checkpoint, never in an orphan training on.
+ * The build directory is removed as soon as the program is running (it
+ * needs its file no more), on every exit, and on a signal before that. */
+static volatile sig_atomic_t child_pid, got_signal;
+static char tmp_names[5][PATH_MAX];     /* model.c, model.h, main.c, prog, then the directory */
+static volatile sig_atomic_t tmp_live;   /* the directory exists and is not to be kept (NNC_KEEP) */
+
+static void remove_tmp(void) {
+    if (!tmp_live)
+        return;
+    tmp_live = 0;
+    for (int i = 0; i < 4; i++)     /* only the files this process wrote live there */
+        unlink(tmp_names[i]);
+    rmdir(tmp_names[4]);
+}
+
+/* Async-signal-safe: only kill, unlink, rmdir, signal and raise. */
+static void on_signal(int sig) {
+    got_signal = sig;
+    if (child_pid > 0) {
+        kill((pid_t)child_pid, sig);
+        return;
+    }
+    if (tmp_live) {
+        for (int i = 0; i < 4; i++)
+            unlink(tmp_names[i]);
+        rmdir(tmp_names[4]);
+    }
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP};
+
+static void catch_signals(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    for (int i = 0; i < 3; i++)
+        sigaction(forwarded[i], &sa, NULL);
+}
+
+/* A build directory that kill -9 left (its name holds the dead nnc's pid)
+ * is removed by the next nnc run in the same place. */
+static void remove_stale_builds(const char *dir) {
+    DIR *dp = opendir(dir);
+    if (!dp)
+        return;
+    for (struct dirent *e; (e = readdir(dp));) {
+        char *end;
+        if (strncmp(e->d_name, "nnc-", 4))
+            continue;
+        long pid = strtol(e->d_name + 4, &end, 10);
+        struct stat st;
+        const char *path = fmt("%s/%s", dir, e->d_name);
+        if (pid <= 0 || *end != '-' || strlen(end + 1) != 6 || lstat(path, &st) || !S_ISDIR(st.st_mode) ||
+            st.st_uid != getuid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue;
+        const char *names[] = {"model.c", "model.h", "main.c", "prog"};
+        for (int i = 0; i < 4; i++)
+            unlink(fmt("%s/%s", path, names[i]));
+        rmdir(path);
+    }
+    closedir(dp);
+}
+
 /* Run argv, returning its exit status; a signal is reported, not hidden.
- * While the program runs, Ctrl-C is its alone: it reaches the whole
- * foreground process group, and a training program answers it by saving a
- * checkpoint and exiting 130, which nnc waits for and passes on. */
-static int run(Vec *argv, int quiet_stdout) {
+ * With started, the build directory goes once the program has started:
+ * a close-on-exec pipe reads end-of-file at a successful exec. */
+static int run(Vec *argv, int quiet_stdout, int started) {
     vec_push(argv, NULL);
     fflush(stdout);
     fflush(stderr);
+    int fds[2];
+    if (pipe(fds) || fcntl(fds[1], F_SETFD, FD_CLOEXEC))
+        fatal("cannot start %s: %s", (char *)argv->v[0], strerror(errno));
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0)
         fatal("cannot start %s: %s", (char *)argv->v[0], strerror(errno));
     if (pid == 0) {
-        signal(SIGINT, SIG_DFL);
+        for (int i = 0; i < 3; i++)
+            signal(forwarded[i], SIG_DFL);
+        close(fds[0]);
+#ifdef __linux__
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+#endif
+        if (getppid() != parent)    /* nnc died before prctl */
+            _exit(128 + SIGTERM);
+        setenv("NNC_PARENT", fmt("%ld", (long)parent), 1);
         if (quiet_stdout && !freopen("/dev/null", "w", stdout))
             _exit(127);
         execvp(argv->v[0], (char **)argv->v);
         fprintf(stderr, "nnc: error: cannot run %s: %s\n", (char *)argv->v[0], strerror(errno));
         _exit(127);
     }
+    child_pid = pid;    /* a signal before this killed nnc, and the child with it (PR_SET_PDEATHSIG) */
+    close(fds[1]);
+    char c;
+    while (read(fds[0], &c, 1) < 0 && errno == EINTR)
+        ;
+    close(fds[0]);
+    if (started)
+        remove_tmp();
     int st;
-    void (*old_int)(int) = signal(SIGINT, SIG_IGN);
     while (waitpid(pid, &st, 0) < 0)
         if (errno != EINTR)
             fatal("waiting for %s: %s", (char *)argv->v[0], strerror(errno));
-    signal(SIGINT, old_int);
+    child_pid = 0;
     if (WIFSIGNALED(st)) {
         if (WTERMSIG(st) == SIGPIPE)    /* `nnc predict ... | head`: the reader left */
             return 128 + SIGPIPE;
-        fprintf(stderr, "nnc: error: %s was killed by signal %d\n", (char *)argv->v[0], WTERMSIG(st));
+        if (WTERMSIG(st) != got_signal)
+            fprintf(stderr, "nnc: error: %s was killed by signal %d\n", (char *)argv->v[0], WTERMSIG(st));
         return 128 + WTERMSIG(st);
     }
     return WEXITSTATUS(st);
-}
-
-static char *tmp_root;
-
-static void remove_tmp(void) {
-    if (!tmp_root || getenv("NNC_KEEP"))
-        return;
-    /* Only the files this process wrote live there. */
-    const char *names[] = {"model.c", "model.h", "main.c", "prog"};
-    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
-        unlink(fmt("%s/%s", tmp_root, names[i]));
-    rmdir(tmp_root);
 }
 
 /* train, eval, predict: build the program, then hand it our arguments. */
@@ -248,9 +337,19 @@ static int run_program(const char *cmd, int argc, char **argv) {
     Graph *g = compile(model, batch, 0, NULL, 0);
 
     const char *tmpdir = getenv("TMPDIR");
-    tmp_root = fmt("%s/nnc-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
+    tmpdir = tmpdir && *tmpdir ? tmpdir : "/tmp";
+    remove_stale_builds(tmpdir);
+    char *tmp_root = fmt("%s/nnc-%ld-XXXXXX", tmpdir, (long)getpid());
+    if (strlen(tmp_root) + 16 > PATH_MAX)
+        fatal("TMPDIR is too long a path: %s", tmpdir);
+    catch_signals();    /* before the directory exists: no signal can leave it behind */
     if (!mkdtemp(tmp_root))
-        fatal("cannot make a build directory in %s: %s", tmpdir ? tmpdir : "/tmp", strerror(errno));
+        fatal("cannot make a build directory in %s: %s", tmpdir, strerror(errno));
+    const char *names[] = {"model.c", "model.h", "main.c", "prog"};
+    for (int i = 0; i < 4; i++)
+        snprintf(tmp_names[i], PATH_MAX, "%s/%s", tmp_root, names[i]);
+    snprintf(tmp_names[4], PATH_MAX, "%s", tmp_root);
+    tmp_live = !getenv("NNC_KEEP");
     atexit(remove_tmp);
     write_c(g, fmt("%s/model.c", tmp_root), NULL, 0);
     FILE *f = fopen(fmt("%s/main.c", tmp_root), "w");
@@ -274,7 +373,10 @@ static int run_program(const char *cmd, int argc, char **argv) {
     vec_push(&cv, fmt("%s/build/libnncrt.a", root));
     vec_push(&cv, "-lz");    /* the runtime reads gzipped IDX files */
     vec_push(&cv, "-lm");
-    if (run(&cv, 0))
+    int rc = run(&cv, 0, 0);
+    if (got_signal)
+        exit(128 + got_signal);
+    if (rc)
         fatal("compiling the generated model failed (kept in %s)", (getenv("NNC_KEEP") ? tmp_root : "a removed directory; set NNC_KEEP=1 to keep it"));
 
     Vec pv = {0};
@@ -282,7 +384,7 @@ static int run_program(const char *cmd, int argc, char **argv) {
     vec_push(&pv, (void *)cmd);
     for (int i = 0; i < pass.n; i++)
         vec_push(&pv, pass.v[i]);
-    return run(&pv, 0);
+    return run(&pv, 0, 1);
 }
 
 int main(int argc, char **argv) {

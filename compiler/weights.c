@@ -122,16 +122,18 @@ void bake_weights(Graph *g, const char *path) {
         fprintf(stderr, "%s\n", nnc_error());
         exit(1);
     }
-    for (int i = 0; i < n; i++) {
-        Node *p = g->params.v[i];
-        p->value = buf + t[i].offset;
-        for (long j = 0; j < node_numel(p); j++)
-            if (!isfinite(p->value[j]))
-                fatal("%s: tensor '%s' holds %g at index %ld: only finite weights can be baked in", path,
-                      p->label, (double)p->value[j], j);
-    }
+    for (int i = 0; i < n; i++)
+        ((Node *)g->params.v[i])->value = buf + t[i].offset;
     if (prep.kind != NNC_PRE_NONE)
         fold_preprocess(g, &prep);
+    /* after the fold: a huge weight times the input scale can overflow */
+    for (int i = 0; i < n; i++) {
+        Node *p = g->params.v[i];
+        for (long j = 0; j < node_numel(p); j++)
+            if (!isfinite(p->value[j]))
+                fatal("%s: tensor '%s' holds %g at index %ld%s: only finite weights can be baked in", path,
+                      p->label, (double)p->value[j], j, prep.kind != NNC_PRE_NONE ? " (with the input scaling folded in)" : "");
+    }
     nnc_prep_free(&prep);
 }
 

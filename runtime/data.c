@@ -20,6 +20,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <dirent.h>
+#include <signal.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -88,21 +90,62 @@ void nnc_printable(char *dst, size_t cap, const char *s, size_t len) {
     dst[keep] = 0;
 }
 
+/* Temporaries are named PATH.tmp.PID.XXXXXX (mkstemp: created with O_EXCL,
+ * so two runs writing the same PATH never share one). One left behind by a
+ * process that no longer exists (kill -9, a power cut) is removed by the
+ * next writer of the same PATH; a live process's temporary is left alone. */
+static void remove_stale(const char *path) {
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    size_t nb = strlen(base);
+    char dir[4096], full[8192];
+    if (slash) snprintf(dir, sizeof dir, "%.*s", (int)(slash - path) ? (int)(slash - path) : 1, path);
+    else snprintf(dir, sizeof dir, ".");
+    DIR *dp = opendir(dir);
+    if (!dp) return;
+    for (struct dirent *e; (e = readdir(dp));) {
+        const char *n = e->d_name;
+        char *end;
+        if (strncmp(n, base, nb) || strncmp(n + nb, ".tmp.", 5)) continue;
+        long pid = strtol(n + nb + 5, &end, 10);
+        if (pid <= 0 || *end != '.' || strlen(end + 1) != 6 || pid == (long)getpid()) continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
+        snprintf(full, sizeof full, "%s/%s", dir, n);
+        unlink(full);
+    }
+    closedir(dp);
+}
+
 int nnc_out_open(nnc_outfile *o, const char *path) {
     size_t n = strlen(path);
+    struct stat st;
     o->path = path;
     o->f = NULL;
-    o->tmp = malloc(n + 5);
-    if (!o->tmp) return nnc_errorf("%s: error: out of memory", path);
-    memcpy(o->tmp, path, n);
-    memcpy(o->tmp + n, ".tmp", 5);
-    o->f = fopen(o->tmp, "wb");
-    if (!o->f) {
+    o->tmp = NULL;
+    o->keep_existing = 0;
+    /* a device or a pipe (--out /dev/stdout) is written in place: there is
+     * nothing to replace atomically, and a temporary beside it could not be
+     * renamed over it */
+    if (!stat(path, &st) && !S_ISREG(st.st_mode)) {
+        if (S_ISDIR(st.st_mode)) return nnc_errorf("%s: error: cannot write: %s", path, strerror(EISDIR));
+        if (!(o->f = fopen(path, "wb"))) return nnc_errorf("%s: error: cannot write: %s", path, strerror(errno));
+        return 0;
+    }
+    remove_stale(path);
+    if (!(o->tmp = malloc(n + 40))) return nnc_errorf("%s: error: out of memory", path);
+    snprintf(o->tmp, n + 40, "%s.tmp.%ld.XXXXXX", path, (long)getpid());
+    int fd = mkstemp(o->tmp);
+    if (fd < 0 || !(o->f = fdopen(fd, "wb"))) {
         int e = errno;
+        if (fd >= 0) close(fd), unlink(o->tmp);
         free(o->tmp);
         o->tmp = NULL;
         return nnc_errorf("%s: error: cannot write: %s", path, strerror(e));
     }
+    /* mkstemp makes it 0600; the file gets what fopen would have given it */
+    mode_t mask = umask(0);
+    umask(mask);
+    fchmod(fd, 0666 & ~mask);
     return 0;
 }
 
@@ -110,13 +153,20 @@ int nnc_out_commit(nnc_outfile *o) {
     int e = 0;
     errno = 0;
     if (fflush(o->f) != 0 || ferror(o->f)) e = errno ? errno : EIO;
-    if (!e && fsync(fileno(o->f)) != 0) e = errno;
+    if (!e && o->tmp && fsync(fileno(o->f)) != 0) e = errno;
     if (fclose(o->f) != 0 && !e) e = errno ? errno : EIO;
     o->f = NULL;
-    if (!e && rename(o->tmp, o->path) != 0) e = errno;
-    if (e) remove(o->tmp);
+    if (!e && o->tmp && o->keep_existing) {
+        /* link() fails if PATH exists: another run's file is never replaced */
+        if (link(o->tmp, o->path) != 0) e = errno;
+        remove(o->tmp);
+    } else if (!e && o->tmp && rename(o->tmp, o->path) != 0) {
+        e = errno;
+    }
+    if (e && o->tmp) remove(o->tmp);
     free(o->tmp);
     o->tmp = NULL;
+    if (e == EEXIST && o->keep_existing) return NNC_OUT_EXISTS;
     return e ? nnc_errorf("%s: error: cannot write: %s", o->path, strerror(e)) : 0;
 }
 
@@ -404,8 +454,10 @@ typedef struct idx_file {
     unsigned char *data;    /* dim[0] * count bytes */
 } idx_file;
 
-/* 1 if the file starts with an IDX magic number, 0 if not, -1 if unreadable.
- * Only regular files are probed: a pipe (--data <(...)) is read once, as CSV. */
+/* 1 if the file starts as an IDX file does (two zero bytes: no CSV does,
+ * so a damaged IDX header is reported as one, not parsed as CSV), 0 if
+ * not, -1 if unreadable. Only regular files are probed: a pipe
+ * (--data <(...)) is read once, as CSV. */
 static int is_idx(const char *path) {
     unsigned char m[4];
     struct stat st;
@@ -414,7 +466,7 @@ static int is_idx(const char *path) {
     if (!z) return -1;
     int k = gzread(z, m, 4);
     gzclose(z);
-    return k == 4 && m[0] == 0 && m[1] == 0 && m[2] >= 0x08 && m[2] <= 0x0E && m[3] >= 1 && m[3] <= 4;
+    return k >= 2 && m[0] == 0 && m[1] == 0;
 }
 
 static int idx_read(idx_file *f, const char *path) {
@@ -424,7 +476,7 @@ static int idx_read(idx_file *f, const char *path) {
     if (!z) return nnc_errorf("%s: error: cannot open: %s", path, strerror(errno));
     int rc = -1;
     if (gzread(z, h, 4) != 4) {
-        nnc_errorf("%s: error: offset 0: file too short for an IDX header", path);
+        nnc_errorf("%s: error: offset 0: file too short for an IDX header (4 bytes of magic)", path);
         goto out;
     }
     if (h[0] || h[1] || h[3] < 1 || h[3] > 4) {
@@ -449,6 +501,11 @@ static int idx_read(idx_file *f, const char *path) {
             nnc_errorf("%s: error: offset %d: IDX dimension %d is %lld", path, 4 + 4 * i, i + 1, f->dim[i]);
             goto out;
         }
+        /* each is below 2^31, so the product stays exact until it passes INT_MAX */
+        if (i && f->count > INT_MAX / f->dim[i]) {
+            nnc_errorf("%s: error: offset %d: IDX items of more than %d bytes are too large", path, 4 + 4 * i, INT_MAX);
+            goto out;
+        }
         if (i) f->count *= f->dim[i];
     }
     size_t bytes;
@@ -470,12 +527,12 @@ out:
     return rc;
 }
 
+static const char *given_labels(const char *path, const nnc_model_desc *d);
+
 /* The labels beside an images file: the model's own pairing for its data
  * paths, else the MNIST naming (train-images-idx3-ubyte -> train-labels-idx1-ubyte). */
 static char *labels_path(const char *images, const nnc_model_desc *d) {
-    const char *given = d->train_path && !strcmp(images, d->train_path) ? d->train_labels_path
-                      : d->test_path && !strcmp(images, d->test_path) ? d->test_labels_path
-                      : d->val_path && !strcmp(images, d->val_path) ? d->val_labels_path : NULL;
+    const char *given = given_labels(images, d);
     size_t n = strlen(images);
     char *p = nnc_alloc(n + 1, 1);
     if (!p) return NULL;
@@ -513,8 +570,14 @@ static int idx_load(nnc_dataset *ds, const char *path, const nnc_model_desc *d, 
     if (!lpath) goto out;
     int have_labels = strcmp(lpath, path) != 0 && exists(lpath);
     if (!have_labels && !targets_optional) {
-        nnc_errorf("%s: error: no labels for these images (no file %s; name it in data(), "
-                   "e.g. train_labels = \"train-labels-idx1-ubyte.gz\")", path, lpath);
+        if (!strcmp(lpath, path))   /* no labels named, and no MNIST name to go by */
+            nnc_errorf("%s: error: no labels for these images: the model's data() names none for this file and "
+                       "its name is not an MNIST images name (NAME-images-idx3-ubyte); name them in data(), "
+                       "e.g. train_labels = \"train-labels-idx1-ubyte.gz\"", path);
+        else
+            nnc_errorf("%s: error: no labels for these images: %s %s; name them in data(), "
+                       "e.g. train_labels = \"train-labels-idx1-ubyte.gz\"", path, lpath,
+                       access(lpath, F_OK) ? "does not exist" : "is not a regular file");
         goto out;
     }
     if (have_labels) {
@@ -567,12 +630,66 @@ out:
     return rc;
 }
 
+/* 1 if a and b name one file: the same string, or the same inode
+ * (--data ./x for a model's data(train = "x")). */
+static int same_file(const char *a, const char *b) {
+    struct stat sa, sb;
+    if (!a || !b) return 0;
+    if (!strcmp(a, b)) return 1;
+    return !stat(a, &sa) && !stat(b, &sb) && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
 /* The labels file the model names for this data file, or NULL. */
 static const char *given_labels(const char *path, const nnc_model_desc *d) {
-    return d->train_path && !strcmp(path, d->train_path) ? d->train_labels_path
-         : d->test_path && !strcmp(path, d->test_path)   ? d->test_labels_path
-         : d->val_path && !strcmp(path, d->val_path)     ? d->val_labels_path
-                                                         : NULL;
+    return same_file(path, d->train_path) ? d->train_labels_path
+         : same_file(path, d->test_path)  ? d->test_labels_path
+         : same_file(path, d->val_path)   ? d->val_labels_path
+                                          : NULL;
+}
+
+static int is_gzip(const char *path) {
+    unsigned char m[2];
+    FILE *f = fopen(path, "rb");
+    int k = f ? (int)fread(m, 1, 2, f) : 0;
+    if (f) fclose(f);
+    return k == 2 && m[0] == 0x1f && m[1] == 0x8b;
+}
+
+/* A gzipped CSV, decompressed into an anonymous temporary file (not into
+ * memory: a small file can expand a thousandfold), rewound for reading. */
+static FILE *gunzip(const char *path) {
+    char buf[65536];
+    int k;
+    gzFile z = gzopen(path, "rb");
+    FILE *t = z ? tmpfile() : NULL;
+    if (!z || !t) {
+        nnc_errorf("%s: error: cannot %s: %s", path, z ? "decompress (no temporary file)" : "open",
+                   strerror(errno ? errno : ENOMEM));
+        if (z) gzclose(z);
+        return NULL;
+    }
+    while ((k = gzread(z, buf, sizeof buf)) > 0)
+        if (fwrite(buf, 1, (size_t)k, t) != (size_t)k) {
+            nnc_errorf("%s: error: cannot decompress: %s", path, strerror(errno ? errno : EIO));
+            k = -2;
+            break;
+        }
+    int zerr;
+    const char *msg = gzerror(z, &zerr);
+    /* a cut stream reads as a short one: zlib says so only in gzerror */
+    if (k == -1 || (k == 0 && zerr != Z_OK)) {
+        size_t np = strlen(path);
+        if (!strncmp(msg, path, np) && !strncmp(msg + np, ": ", 2)) msg += np + 2;   /* zlib prefixes the path */
+        nnc_errorf("%s: error: offset %ld: the gzip data is damaged: %s", path, (long)gzoffset(z), msg);
+        k = -1;
+    }
+    gzclose(z);
+    if (k < 0 || fflush(t) || fseek(t, 0, SEEK_SET)) {
+        if (k >= 0) nnc_errorf("%s: error: cannot decompress: %s", path, strerror(errno ? errno : EIO));
+        fclose(t);
+        return NULL;
+    }
+    return t;
 }
 
 int nnc_data_load(nnc_dataset *ds, const char *path, const nnc_model_desc *d, int targets_optional) {
@@ -592,8 +709,9 @@ int nnc_data_load(nnc_dataset *ds, const char *path, const nnc_model_desc *d, in
     } else if (idx) {
         rc = idx_load(ds, path, d, targets_optional);
     } else {
-        FILE *f = fopen(path, "rb");
-        if (!f) return nnc_errorf("%s: error: cannot open: %s", path, strerror(errno));
+        int gz = regular && is_gzip(path);
+        FILE *f = gz ? gunzip(path) : fopen(path, "rb");
+        if (!f) return gz ? -1 : nnc_errorf("%s: error: cannot open: %s", path, strerror(errno));
         rc = nnc_data_read(ds, f, path, d, targets_optional);
         fclose(f);
     }

@@ -8,8 +8,9 @@
  *   PROG predict --weights W.safetensors --data CSV [--out OUT.csv]
  *
  * Exit status: 0 success, 1 bad data or weights (message on stderr),
- * 2 bad command line (message and usage on stderr), 130 training
- * interrupted by SIGINT (Ctrl-C) after saving a checkpoint to resume from.
+ * 2 bad command line (message and usage on stderr), 128 + the signal
+ * when training was interrupted by one after saving a checkpoint to resume
+ * from: 130 SIGINT (Ctrl-C), 143 SIGTERM (kill, timeout, systemd), 129 SIGHUP.
  *
  * The batch loops allocate nothing: batches are gathered into buffers sized
  * once for d->batch samples, or passed straight from the dataset when they
@@ -615,13 +616,29 @@ static int callbacks_train_end(cb_state *s, const nnc_model_desc *d, void *m, in
 
 /* ---- interrupting and resuming ---- */
 
-enum { INTERRUPTED = 130 }; /* cmd_train's status after a checkpoint on SIGINT */
+/* SIGINT, SIGTERM and SIGHUP during training all mean "stop and keep the
+ * work": the handler only records which came; the batch loop checks after
+ * each batch, saves a checkpoint and cmd_train returns 128 + the signal. */
+static const int stop_signals[] = {SIGINT, SIGTERM, SIGHUP};
+enum { N_STOP_SIGNALS = sizeof stop_signals / sizeof *stop_signals };
+static volatile sig_atomic_t got_signal;
+static void on_stop_signal(int sig) { got_signal = sig; }
 
-/* Set by SIGINT during training; the batch loop checks it after each batch. */
-static volatile sig_atomic_t got_sigint;
-static void on_sigint(int sig) {
-    (void)sig;
-    got_sigint = 1;
+static void restore_signals(const struct sigaction *old) {
+    for (int k = 0; k < N_STOP_SIGNALS; k++) sigaction(stop_signals[k], &old[k], NULL);
+}
+
+static const char *signal_name(int sig) {
+    return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : sig == SIGHUP ? "SIGHUP" : "a signal";
+}
+
+/* Started by nnc (which sets $NNC_PARENT), the program stops as on SIGTERM
+ * when nnc is gone: where PR_SET_PDEATHSIG does not exist, this is how a
+ * training program outlives no nnc killed with -9. 0: not watching. */
+static long parent_to_watch(void) {
+    const char *s = getenv("NNC_PARENT");
+    long p = s ? strtol(s, NULL, 10) : 0;
+    return p > 1 && p == (long)getppid() ? p : 0;
 }
 
 /* Where training stands: enough to continue exactly where it stopped. */
@@ -671,9 +688,13 @@ static int ckpt_count(const nnc_model_desc *d, const cb_state *cb) {
 }
 
 /* The checkpoint: the tensors above, and in the metadata the position and
- * the callbacks' state. */
-static int checkpoint_save(const char *path, const nnc_model_desc *d, void *m, const train_pos *t, int n_train,
-                           const cb_state *cb) {
+ * the callbacks' state. Written to path (cap bytes), which on return names
+ * the file written: NAME.interrupted.safetensors, or the file this run
+ * resumed from, is replaced; but a NAME.interrupted.safetensors some other
+ * run left (one running beside this, or an earlier one not resumed yet) is
+ * kept, and this run's state goes to NAME.interrupted.PID.safetensors. */
+static int checkpoint_save(char *path, size_t cap, const char *resumed, const nnc_model_desc *d, void *m,
+                           const train_pos *t, int n_train, const cb_state *cb) {
     int n = ckpt_count(d, cb), rc = -1;
     nnc_st_entry *e = nnc_alloc((size_t)n + 1, sizeof *e);
     char *names = nnc_alloc((size_t)n + 1, 256);
@@ -683,10 +704,12 @@ static int checkpoint_save(const char *path, const nnc_model_desc *d, void *m, c
     for (int i = 0; i < n; i++) {
         float *data;
         const nnc_tensor *tt = ckpt_tensor(d, m, cb, i, names + (size_t)i * 256, 256, &data);
+        size_t numel = 1;
         e[i].name = names + (size_t)i * 256;
         e[i].data = data;
         e[i].ndim = tt->ndim;
-        for (int k = 0; k < tt->ndim; k++) e[i].shape[k] = (uint64_t)tt->shape[k];
+        for (int k = 0; k < tt->ndim; k++) e[i].shape[k] = (uint64_t)tt->shape[k], numel *= (size_t)tt->shape[k];
+        if (nnc_check_finite(path, e[i].name, data, numel, "the training state is not saved")) goto out;
     }
     snprintf(v[0], sizeof v[0], "%" PRIu64, t->seed);
     snprintf(v[1], sizeof v[1], "%d", t->epoch);
@@ -707,7 +730,12 @@ static int checkpoint_save(const char *path, const nnc_model_desc *d, void *m, c
     snprintf(v[15], sizeof v[15], "%d", cb->rlr_wait);
     snprintf(v[16], sizeof v[16], "%d", cb->rlr_cooldown);
     for (int k = 0; k < N_CKPT_KEYS; k++) meta[3 + k].key = ckpt_keys[k], meta[3 + k].value = v[k];
-    rc = nnc_st_write(path, e, n, meta, 3 + N_CKPT_KEYS);
+    if (resumed && !strcmp(path, resumed)) {
+        rc = nnc_st_write(path, e, n, meta, 3 + N_CKPT_KEYS);
+    } else if ((rc = nnc_st_write_new(path, e, n, meta, 3 + N_CKPT_KEYS)) == NNC_OUT_EXISTS) {
+        snprintf(path, cap, "%s.interrupted.%ld.safetensors", d->name, (long)getpid());
+        rc = nnc_st_write(path, e, n, meta, 3 + N_CKPT_KEYS);
+    }
 out:
     free(e);
     free(names);
@@ -766,7 +794,8 @@ static int checkpoint_load(const char *path, const nnc_model_desc *d, void *m, t
             nnc_errorf("%s: error: tensor '%s' is %s", path, name, ft ? "of another shape" : "missing");
             goto out;
         }
-        if (nnc_st_to_f32(&f, ft, data)) goto out;
+        if (nnc_st_to_f32(&f, ft, data) || nnc_check_finite(path, name, data, (size_t)numel, "cannot resume"))
+            goto out;
     }
     ok = ok && sscanf(v[0], "%" SCNu64, &t->seed) == 1 && sscanf(v[1], "%d", &t->epoch) == 1 &&
          sscanf(v[2], "%d", &t->done) == 1 && sscanf(v[3], "%d", &samples) == 1 && sscanf(v[4], "%ld", &step) == 1 &&
@@ -923,8 +952,9 @@ static int cmd_train(const nnc_model_desc *d, void *m, const opts *o) {
     ev_buf evb = {NULL, NULL};
     epoch_logs logs;
     train_pos pos;
-    struct sigaction old_int, on_int;
+    struct sigaction old_act[N_STOP_SIGNALS], on_stop;
     int handler = 0, batches = 0, first = 1;
+    long parent = parent_to_watch();
     char ckpt[4096];
 
     memset(&pos, 0, sizeof pos);
@@ -994,12 +1024,13 @@ static int cmd_train(const nnc_model_desc *d, void *m, const opts *o) {
     } else {
         nnc_rng_seed(&rng, o->seed);
     }
-    /* Ctrl-C: finish the batch, save a checkpoint, exit 130 */
-    got_sigint = 0;
-    memset(&on_int, 0, sizeof on_int);
-    on_int.sa_handler = on_sigint;
-    sigemptyset(&on_int.sa_mask);
-    handler = sigaction(SIGINT, &on_int, &old_int) == 0;
+    /* Ctrl-C, SIGTERM, SIGHUP: finish the batch, save a checkpoint, exit 128 + the signal */
+    got_signal = 0;
+    memset(&on_stop, 0, sizeof on_stop);
+    on_stop.sa_handler = on_stop_signal;
+    sigemptyset(&on_stop.sa_mask);
+    for (int k = 0; k < N_STOP_SIGNALS; k++) sigaction(stop_signals[k], &on_stop, &old_act[k]);
+    handler = 1;
     snprintf(ckpt, sizeof ckpt, "%s.interrupted.safetensors", d->name);
 
     if (csv_open(&cb, d, va.n > 0, o->resume != NULL)) goto done;
@@ -1036,7 +1067,9 @@ static int cmd_train(const nnc_model_desc *d, void *m, const opts *o) {
                 if (d->learning_rate) printf(lr >= 1e-4 ? " - lr: %.6f" : " - lr: %.4e", lr);
                 printf(" - %.2f ms\n", now_ms() - tb);
             }
-            if (got_sigint || ++batches == o->stop_after) {
+            if (parent && getppid() != (pid_t)parent) got_signal = SIGTERM;
+            if (got_signal || ++batches == o->stop_after) {
+                int sig = got_signal ? got_signal : SIGINT;
                 pos.epoch = epoch;
                 pos.done = i + nb;
                 pos.rng = rng;
@@ -1044,13 +1077,14 @@ static int cmd_train(const nnc_model_desc *d, void *m, const opts *o) {
                 pos.n = run.n;
                 if (tty) printf("\n");
                 fflush(stdout);
-                if (d->state && checkpoint_save(ckpt, d, m, &pos, tr.n, &cb) == 0) {
-                    fprintf(stderr, "interrupted in epoch %d after %d of %d samples; saved the training state to %s\n"
+                if (d->state && checkpoint_save(ckpt, sizeof ckpt, o->resume, d, m, &pos, tr.n, &cb) == 0) {
+                    fprintf(stderr, "interrupted%s%s in epoch %d after %d of %d samples; saved the training state to %s\n"
                                     "resume with: nnc train %s",
-                            epoch, pos.done, tr.n, ckpt, d->source ? d->source : "MODEL.nn");
+                            sig == SIGINT ? "" : " by ", sig == SIGINT ? "" : signal_name(sig), epoch, pos.done, tr.n,
+                            ckpt, d->source ? d->source : "MODEL.nn");
                     print_flags(stderr, o);
                     fprintf(stderr, " --resume %s\n", ckpt);
-                    rc = INTERRUPTED;
+                    rc = 128 + sig;
                 } else {
                     if (!d->state) nnc_errorf("error: model '%s' has no optimizer state table", d->name);
                     nnc_error_addf("interrupted in epoch %d: the training state could not be saved", epoch);
@@ -1076,7 +1110,7 @@ static int cmd_train(const nnc_model_desc *d, void *m, const opts *o) {
         }
         if (callbacks_epoch_end(&cb, d, m, &prep, epoch, &logs, o->quiet)) goto done;
     }
-    if (handler) sigaction(SIGINT, &old_int, NULL), handler = 0;
+    if (handler) restore_signals(old_act), handler = 0;
     if (callbacks_train_end(&cb, d, m, o->quiet)) goto done;
 
     const nnc_dataset *final = test.n ? &test : va.n ? &va : &tr;
@@ -1104,7 +1138,7 @@ done:
     free(idx);
     ev_free(&evb);
     callbacks_free(&cb);
-    if (handler) sigaction(SIGINT, &old_int, NULL);
+    if (handler) restore_signals(old_act);
     return rc;
 }
 
@@ -1397,7 +1431,7 @@ int nnc_main(const nnc_model_desc *d, void *model, int argc, char **argv) {
     o.argv = argv;
     if ((st = parse_args(d, cmd, argc, argv, prog, &o))) return st;
     st = cmd == TRAIN ? cmd_train(d, model, &o) : cmd == EVAL ? cmd_eval(d, model, &o) : cmd_predict(d, model, &o);
-    if (st == INTERRUPTED) return 130;
+    if (st > 128) return st; /* interrupted by a signal, checkpoint saved */
     if (st) {
         fflush(stdout);
         fprintf(stderr, "%s\n", nnc_error());

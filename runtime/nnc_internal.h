@@ -29,12 +29,27 @@ int nnc_error_addf(const char *fmt, ...)
  * '?', long text is cut with "...". */
 void nnc_printable(char *dst, size_t cap, const char *s, size_t len);
 
-/* Atomic replacement of a file: write to PATH.tmp, then rename over PATH, so
- * that a crash never leaves a half-written PATH. */
-typedef struct nnc_outfile { FILE *f; char *tmp; const char *path; } nnc_outfile;
+/* Atomic replacement of a file: write to a unique PATH.tmp.PID.XXXXXX
+ * (O_EXCL), then rename over PATH, so that a crash never leaves a
+ * half-written PATH and two writers of one PATH never mix: the last rename
+ * wins. A device or pipe is written in place (tmp NULL). */
+typedef struct nnc_outfile {
+    FILE *f;
+    char *tmp;
+    const char *path;
+    int keep_existing;  /* commit with link(): an existing PATH is kept and commit returns NNC_OUT_EXISTS */
+} nnc_outfile;
+enum { NNC_OUT_EXISTS = -2 };
 int nnc_out_open(nnc_outfile *o, const char *path);
 int nnc_out_commit(nnc_outfile *o);   /* flush, fsync, close, rename */
-void nnc_out_abort(nnc_outfile *o);   /* close and remove PATH.tmp */
+void nnc_out_abort(nnc_outfile *o);   /* close and remove the temporary */
+
+/* safetensors.c: nnc_st_write that never replaces an existing PATH
+ * (NNC_OUT_EXISTS then, and nothing written). */
+int nnc_st_write_new(const char *path, const nnc_st_entry *t, int n, const nnc_st_kv *meta, int n_meta);
+/* 0 if data[0..n) are all finite, else an error naming PATH, the tensor and
+ * the first bad index; `what` says what is refused ("cannot load", ...). */
+int nnc_check_finite(const char *path, const char *tensor, const float *data, size_t n, const char *what);
 
 /* npy.c: 1 if the file starts with the NumPy magic, 0 if not, -1 if it
  * cannot be opened; a .npy file (and the .npy labels file, NULL: the

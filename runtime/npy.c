@@ -63,6 +63,65 @@ static const char *dict_value(const char *h, const char *key) {
     return NULL;
 }
 
+/* The header must be exactly a dict literal of 'descr' (a string),
+ * 'fortran_order' (True or False) and 'shape' (a tuple of whole numbers),
+ * each once, nothing else, then only the padding: spaces and the final
+ * newline. 0 if so; else -1 with *at the offset into h of the first byte
+ * that is not. Checked before the values are read, so no key can hide in
+ * trailing junk or inside another value. */
+static int dict_strict(const char *h, size_t n, size_t *at) {
+    static const char *const keys[] = {"descr", "fortran_order", "shape"};
+    int seen[3] = {0, 0, 0};
+    size_t i = 0;
+#define WS() while (i < n && h[i] == ' ') i++
+#define FAIL() do { *at = i; return -1; } while (0)
+    WS();
+    if (i == n || h[i++] != '{') FAIL();
+    for (;;) {
+        WS();
+        if (i < n && h[i] == '}') break;
+        if (i == n || (h[i] != '\'' && h[i] != '"')) FAIL();
+        char qc = h[i++];
+        size_t k0 = i;
+        while (i < n && h[i] != qc && h[i] >= 0x20) i++;
+        if (i == n || h[i] != qc) FAIL();
+        int key = -1;
+        for (int k = 0; k < 3; k++)
+            if (i - k0 == strlen(keys[k]) && !memcmp(h + k0, keys[k], i - k0)) key = k;
+        if (key < 0 || seen[key]++) { i = k0; FAIL(); }
+        i++;
+        WS();
+        if (i == n || h[i++] != ':') FAIL();
+        WS();
+        if (key == 0) {             /* a string without quotes or control bytes inside */
+            if (i == n || (h[i] != '\'' && h[i] != '"')) FAIL();
+            qc = h[i++];
+            while (i < n && h[i] != qc && h[i] != '\'' && h[i] != '"' && h[i] >= 0x20) i++;
+            if (i == n || h[i++] != qc) FAIL();
+        } else if (key == 1) {
+            if (n - i >= 4 && !memcmp(h + i, "True", 4)) i += 4;
+            else if (n - i >= 5 && !memcmp(h + i, "False", 5)) i += 5;
+            else FAIL();
+        } else {                    /* digits, commas, blanks; the numbers are checked later */
+            if (i == n || h[i++] != '(') FAIL();
+            while (i < n && ((h[i] >= '0' && h[i] <= '9') || h[i] == ',' || h[i] == ' ' || h[i] == 'L')) i++;
+            if (i == n || h[i++] != ')') FAIL();
+        }
+        WS();
+        if (i < n && h[i] == ',') i++;
+        else if (i < n && h[i] == '}') break;
+        else FAIL();
+    }
+    i++;
+    for (int k = 0; k < 3; k++)
+        if (!seen[k]) FAIL();
+    while (i < n && (h[i] == ' ' || h[i] == '\n')) i++;
+    if (i != n) FAIL();
+    return 0;
+#undef WS
+#undef FAIL
+}
+
 static int npy_read(npy_file *f, const char *path) {
     unsigned char pre[12];
     char *header = NULL, descr[32];
@@ -99,8 +158,14 @@ static int npy_read(npy_file *f, const char *path) {
         goto out;
     }
     header[hlen] = 0;
-    for (unsigned long i = 0; i < hlen; i++)
-        if (!header[i]) header[i] = ' ';
+    size_t bad;
+    if (dict_strict(header, hlen, &bad)) {
+        char shown[48];
+        nnc_printable(shown, sizeof shown, header + bad, hlen - bad < 40 ? hlen - bad : 40);
+        nnc_errorf("%s: error: offset %lu: the .npy header is not a dict of 'descr', 'fortran_order' and 'shape' "
+                   "followed by spaces (at '%s')", path, (unsigned long)(8 + hsize) + (unsigned long)bad, shown);
+        goto out;
+    }
     /* descr: a byte order, a kind and a size, e.g. '<f4' or '|u1' */
     if (!(v = dict_value(header, "descr")) || (*v != '\'' && *v != '"') ||
         sscanf(v + 1, "%31[^'\"]", descr) != 1) {

@@ -692,7 +692,8 @@ static int is_int64(const char *name) {
     return n >= k && strcmp(name + n - k, suffix) == 0;
 }
 
-int nnc_st_write(const char *path, const nnc_st_entry *t, int n, const nnc_st_kv *meta, int n_meta) {
+static int st_write(const char *path, const nnc_st_entry *t, int n, const nnc_st_kv *meta, int n_meta,
+                    int keep_existing) {
     sbuf h = {0};
     char num[64];
     uint64_t off = 0;
@@ -749,6 +750,7 @@ int nnc_st_write(const char *path, const nnc_st_entry *t, int n, const nnc_st_kv
         free(h.s);
         return -1;
     }
+    o.keep_existing = keep_existing;
     for (int k = 0; k < 8; k++) chunk[k] = (unsigned char)((uint64_t)h.len >> (8 * k));
     int ok = fwrite(chunk, 1, 8, o.f) == 8 && fwrite(h.s, 1, h.len, o.f) == h.len;
     for (int i = 0; i < n && ok; i++) {
@@ -783,7 +785,24 @@ int nnc_st_write(const char *path, const nnc_st_entry *t, int n, const nnc_st_kv
     return rc;
 }
 
+int nnc_st_write(const char *path, const nnc_st_entry *t, int n, const nnc_st_kv *meta, int n_meta) {
+    return st_write(path, t, n, meta, n_meta, 0);
+}
+
+int nnc_st_write_new(const char *path, const nnc_st_entry *t, int n, const nnc_st_kv *meta, int n_meta) {
+    return st_write(path, t, n, meta, n_meta, 1);
+}
+
 /* ---- model weights */
+
+int nnc_check_finite(const char *path, const char *tensor, const float *data, size_t n, const char *what) {
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(data[i]))
+            return nnc_errorf("%s: error: %s: tensor '%s' holds %g at index %zu; only finite weights are "
+                              "accepted (did training diverge? a lower learning rate may help)",
+                              path, what, q(tensor).s, (double)data[i], i);
+    return 0;
+}
 
 /* Error lines after the first are appended, up to a limit. */
 static void problem(int *count, const char *line) {
@@ -838,6 +857,8 @@ int nnc_weights_save(const char *path, const nnc_model_desc *d, void *m, const n
         e[i].name = d->tensors[i].name;
         e[i].ndim = d->tensors[i].ndim;
         e[i].data = params + d->tensors[i].offset;
+        /* a diverged run keeps the file it had rather than NaN in it */
+        if (nnc_check_finite(path, e[i].name, e[i].data, numel, "not saved, the file is left as it was")) goto out;
     }
     if (p && p->kind != NNC_PRE_NONE) {
         meta[2].value = nnc_prep_name(p->kind);
@@ -912,6 +933,14 @@ int nnc_weights_load(const char *path, const nnc_model_desc *d, void *m, nnc_pre
     char want[160], got[160], line[512];
 
     if (nnc_st_read(&f, path)) return -1;
+    /* weights nnc saved name their model; another model's are refused even
+     * when the shapes happen to agree (PyTorch's files name none) */
+    const char *owner = nnc_st_meta(&f, "nnc.model");
+    if (owner && strcmp(owner, d->name)) {
+        nnc_errorf("%s: error: these are the weights of model '%s' (metadata nnc.model), not of model '%s'", path,
+                   q(owner).s, d->name);
+        goto out;
+    }
     for (int i = 0; i < d->n_tensors; i++) {
         const nnc_tensor *mt = &d->tensors[i];
         const nnc_st_tensor *ft = nnc_st_find(&f, mt->name);
@@ -953,8 +982,12 @@ int nnc_weights_load(const char *path, const nnc_model_desc *d, void *m, nnc_pre
     /* load into a copy so that a failure leaves the model as it was */
     if (!(tmp = nnc_alloc(d->n_params ? d->n_params : 1, sizeof(float)))) goto out;
     memcpy(tmp, params, d->n_params * sizeof(float));
-    for (int i = 0; i < d->n_tensors; i++)
-        if (nnc_st_to_f32(&f, nnc_st_find(&f, d->tensors[i].name), tmp + d->tensors[i].offset)) goto out;
+    for (int i = 0; i < d->n_tensors; i++) {
+        const nnc_st_tensor *ft = nnc_st_find(&f, d->tensors[i].name);
+        if (nnc_st_to_f32(&f, ft, tmp + d->tensors[i].offset) ||
+            nnc_check_finite(path, ft->name, tmp + d->tensors[i].offset, (size_t)ft->numel, "cannot load"))
+            goto out;
+    }
     if (p && load_prep(&f, d, &prep)) goto out;
     memcpy(params, tmp, d->n_params * sizeof(float));
     if (p) {

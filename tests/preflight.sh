@@ -46,6 +46,10 @@ need bison "bison" command -v bison
 need zlib1g-dev "zlib's header <zlib.h>" compiles cc -c <<<'#include <zlib.h>
 int main(void) { return zlibVersion() == 0; }'
 need clang "clang" command -v clang
+need libclang-rt-14-dev "libFuzzer and clang's sanitizer runtimes (tests/fuzz)" \
+    compiles clang -fsanitize=fuzzer,address,undefined <<<'#include <stdint.h>
+#include <stddef.h>
+int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n) { return (int)(d && n && 0); }'
 
 # Tools the suites run.
 need valgrind "valgrind" command -v valgrind

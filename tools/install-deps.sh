@@ -6,10 +6,11 @@
 # here that provides it, and refuses a package missing from this list.
 # newlib (libnewlib-arm-none-eabi, about 430 MB, most of it multilibs) gives
 # arm-none-eabi-gcc its <math.h> and <string.h> for the Cortex-M4 builds;
+# libclang-rt-14-dev is libFuzzer and clang's ASan/UBSan runtimes (tests/fuzz);
 # chromium renders the training report in tests/workflow (nnc train --report).
 # --embedded adds QEMU's Arm boards for `make check-embedded`.
 set -eu
-pkgs="build-essential procps clang flex bison zlib1g-dev dataset-fashion-mnist python3 python3-numpy python3-torch python3-sklearn libfann-dev valgrind gcc-arm-none-eabi libnewlib-arm-none-eabi chromium"
+pkgs="build-essential procps clang libclang-rt-14-dev flex bison zlib1g-dev dataset-fashion-mnist python3 python3-numpy python3-torch python3-sklearn libfann-dev valgrind gcc-arm-none-eabi libnewlib-arm-none-eabi chromium"
 case "${1:-}" in
     --embedded) pkgs="$pkgs qemu-system-arm" ;;
     "") ;;
