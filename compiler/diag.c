@@ -67,7 +67,9 @@ static void show_line(Loc loc) {
             from--;
         if (to >= n)
             to = n;
-        while (to < n && (p[to] & 0xc0) == 0x80)
+        /* back to a character's first byte, but never before `from`: a
+         * line of nothing but continuation bytes (binary) has none */
+        while (to < n && to > from && (p[to] & 0xc0) == 0x80)
             to--;
         cut_left = from > 0, cut_right = to < n;
         p += from, n = to - from, a -= from;

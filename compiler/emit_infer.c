@@ -71,6 +71,14 @@ static const char load_decimals[] =
     ;
 
 /* NAME_load: parse and check everything, then copy (and fold). */
+/* Where a parameter stands in NAME_load's tensor table (G->params order). */
+static int param_index(const Node *p) {
+    for (int i = 0; i < G->params.n; i++)
+        if (G->params.v[i] == p)
+            return i;
+    internal_error("%s is not a parameter", p->label);
+}
+
 static void emit_loader(void) {
     int nt = G->params.n;
     fputs(load_helpers, out);
@@ -199,6 +207,23 @@ static void emit_loader(void) {
             emit("        if (shift[i] != 0.0f)");
             emit("            return %s_LOAD_PREPROCESS; /* no bias to fold a shift into */", U);
         }
+        emit("    /* The folded weights and biases must be finite floats too: computed");
+        emit("     * first from the image, as below, so a refusal leaves w as it was. */");
+        emit("    for (int j = 0; j < %ld; j++) {", o);
+        emit("        double sum = 0.0;");
+        emit("        for (int i = 0; i < %ld; i++) {", k);
+        emit("            const float wji = (float)((double)st_f32(data + at[%d] + 4 * (size_t)(j * %ld + i)) * scale[i]);",
+             param_index(wn), k);
+        emit("            if (wji - wji != 0.0f)");
+        emit("                return %s_LOAD_VALUE;", U);
+        emit("            sum += (double)wji * shift[i];");
+        emit("        }");
+        if (bn) {
+            emit("        const float bj = (float)((double)st_f32(data + at[%d] + 4 * (size_t)j) - sum);", param_index(bn));
+            emit("        if (bj - bj != 0.0f)");
+            emit("            return %s_LOAD_VALUE;", U);
+        }
+        emit("    }");
         emit("    for (int t = 0; t < %d; t++)", nt);
         emit("        for (long i = 0; i < tensors[t].numel; i++)");
         emit("            dst[t][i] = st_f32(data + at[t] + 4 * (size_t)i);");

@@ -49,6 +49,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             autodiff(g);
             optim(g);
             fuse(g);
+            schedule(g);
             plan(g);
             Graph *gi = lower(spec, 1);
             gi->in_ram = 1;
@@ -57,6 +58,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             fold_target(gi);
             fold_norm(gi, 1);
             fuse(gi);
+            schedule(gi);
             plan(gi);
         }
     }

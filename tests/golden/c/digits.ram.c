@@ -233,6 +233,20 @@ int digits_load(digits_weights *w, const void *safetensors, size_t len) {
     if (!kind || !st_is(kind, kind_n, "min_max") || !scale_s || !shift_s ||
         !st_decimals(scale_s, scale_n, scale, 64) || !st_decimals(shift_s, shift_n, shift, 64))
         return DIGITS_LOAD_PREPROCESS;
+    /* The folded weights and biases must be finite floats too: computed
+     * first from the image, as below, so a refusal leaves w as it was. */
+    for (int j = 0; j < 32; j++) {
+        double sum = 0.0;
+        for (int i = 0; i < 64; i++) {
+            const float wji = (float)((double)st_f32(data + at[0] + 4 * (size_t)(j * 64 + i)) * scale[i]);
+            if (wji - wji != 0.0f)
+                return DIGITS_LOAD_VALUE;
+            sum += (double)wji * shift[i];
+        }
+        const float bj = (float)((double)st_f32(data + at[1] + 4 * (size_t)j) - sum);
+        if (bj - bj != 0.0f)
+            return DIGITS_LOAD_VALUE;
+    }
     for (int t = 0; t < 6; t++)
         for (long i = 0; i < tensors[t].numel; i++)
             dst[t][i] = st_f32(data + at[t] + 4 * (size_t)i);

@@ -232,6 +232,20 @@ int housing_load(housing_weights *w, const void *safetensors, size_t len) {
     if (!kind || !st_is(kind, kind_n, "standardize") || !scale_s || !shift_s ||
         !st_decimals(scale_s, scale_n, scale, 13) || !st_decimals(shift_s, shift_n, shift, 13))
         return HOUSING_LOAD_PREPROCESS;
+    /* The folded weights and biases must be finite floats too: computed
+     * first from the image, as below, so a refusal leaves w as it was. */
+    for (int j = 0; j < 64; j++) {
+        double sum = 0.0;
+        for (int i = 0; i < 13; i++) {
+            const float wji = (float)((double)st_f32(data + at[0] + 4 * (size_t)(j * 13 + i)) * scale[i]);
+            if (wji - wji != 0.0f)
+                return HOUSING_LOAD_VALUE;
+            sum += (double)wji * shift[i];
+        }
+        const float bj = (float)((double)st_f32(data + at[1] + 4 * (size_t)j) - sum);
+        if (bj - bj != 0.0f)
+            return HOUSING_LOAD_VALUE;
+    }
     for (int t = 0; t < 6; t++)
         for (long i = 0; i < tensors[t].numel; i++)
             dst[t][i] = st_f32(data + at[t] + 4 * (size_t)i);
