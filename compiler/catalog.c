@@ -306,6 +306,25 @@ const Entry catalog[] = {
         NAME,
      }, "token ids [T] (integers stored as numbers) to their vectors [T, output_dim]; the first layer only",
      "embedding(1000, 16)"},
+    /* Merges: their operands are the names written before any argument
+     * (graph.c takes them out); the result continues the stack. */
+    {"add", K_LAYER, OP_MERGE_ADD, L_MERGE, {NAME}, "the sum of two or more outputs of one shape",
+     "add(stem, b)"},
+    {"subtract", K_LAYER, OP_MERGE_SUB, L_MERGE, {NAME}, "the first of two outputs of one shape minus the second",
+     "subtract(a, b)"},
+    {"multiply", K_LAYER, OP_MERGE_MUL, L_MERGE, {NAME}, "the product of two or more outputs of one shape",
+     "multiply(a, b)"},
+    {"average", K_LAYER, OP_MERGE_ADD, L_MERGE, {NAME}, "the mean of two or more outputs of one shape",
+     "average(a, b)"},
+    {"maximum", K_LAYER, OP_MERGE_MAX, L_MERGE, {NAME}, "the elementwise maximum of two or more outputs of one shape",
+     "maximum(a, b)"},
+    {"minimum", K_LAYER, OP_MERGE_MIN, L_MERGE, {NAME}, "the elementwise minimum of two or more outputs of one shape",
+     "minimum(a, b)"},
+    {"concatenate", K_LAYER, 0, L_CONCATENATE, {
+        {"axis", T_INT, "-1", -MAX_DIMS + 1, MAX_DIMS - 2, 0, 0,
+         "the sample axis joined, channels first ([C, H, W]: 0 joins channels); negative counts from the end"},
+        NAME,
+     }, "two or more outputs joined along one axis, equal on every other", "concatenate(a, b, axis = 0)"},
     {"activation", K_LAYER, 0, L_ACTIVATION, {
         {"activation", T_ACTIVATION, NULL, ANY, "the activation to apply"},
         NAME,

@@ -391,7 +391,8 @@ static int shape_window(const Spec *spec, int i, Shape *cur) { return window_sha
 static int shape_reshape(const Spec *spec, int i, Shape *cur) { return reshape_shape(&spec->layers[i], cur); }
 
 static int shape_recurrent(const Spec *spec, int i, Shape *cur) {
-    return recurrent_shape(&spec->layers[i], i ? &spec->layers[i - 1] : NULL, cur);
+    const Layer *l = &spec->layers[i];
+    return recurrent_shape(l, l->from[0] >= 0 ? &spec->layers[l->from[0]] : NULL, cur);
 }
 
 static int shape_repeat(const Spec *spec, int i, Shape *cur) { return repeat_shape(&spec->layers[i], cur); }
@@ -400,8 +401,10 @@ static int shape_time_distributed(const Spec *spec, int i, Shape *cur) {
     return time_distributed_shape(&spec->layers[i], cur);
 }
 
+static int shape_merge(const Spec *spec, int i, Shape *cur) { return merge_shape(spec, i, cur); }
+
 static int shape_embedding(const Spec *spec, int i, Shape *cur) {
-    return embedding_shape(spec, &spec->layers[i], i == 0, cur);
+    return embedding_shape(spec, &spec->layers[i], spec->layers[i].from[0] < 0, cur);
 }
 
 typedef int LayerShapeRule(const Spec *spec, int i, Shape *cur);
@@ -430,6 +433,8 @@ int infer_shapes(Spec *spec, Loc input_loc) {
     }
     for (int i = 0; i < spec->nlayers; i++) {
         Layer *l = &spec->layers[i];
+        if (l->nfrom)   /* the output it reads (graph.c) */
+            cur = l->from[0] < 0 ? spec->input : spec->layers[l->from[0]].out;
         l->in = cur;
         if (!shape_rules[l->c->e->layer](spec, i, &cur))
             return 0;

@@ -181,6 +181,34 @@ static Node *lower_time_distributed(Graph *g, const Layer *l, Node *h) {
     return lower_dense(g, &inner, h);
 }
 
+/* Every layer's output node so far, by layer index, for the merges (and
+ * input = NAME) to read; lower() fills it in order. */
+static Node **outputs;
+
+static Node *output_of(Graph *g, int j) { return j < 0 ? g->x : outputs[j]; }
+
+/* add, subtract, multiply, maximum, minimum: one op per further operand,
+ * from the left as Keras folds them; average, the sum scaled by 1 / n. */
+static Node *lower_merge(Graph *g, const Layer *l, Node *h) {
+    for (int k = 1; k < l->nfrom; k++)
+        h = node_new(g, (Op)l->c->e->op, h, output_of(g, l->from[k]), NULL, NULL);
+    if (!strcmp(l->c->e->name, "average")) {
+        h = op_unary(g, OP_SCALE, h);
+        h->f[0] = 1.0 / l->nfrom;
+    }
+    return h;
+}
+
+/* concatenate: the sample axis is the batched value's next one. */
+static Node *lower_concatenate(Graph *g, const Layer *l, Node *h) {
+    int axis = (int)call_num(l->c, "axis");
+    if (axis < 0)
+        axis += l->in.ndim;
+    for (int k = 1; k < l->nfrom; k++)
+        h = op_concat(g, h, output_of(g, l->from[k]), axis + 1);
+    return h;
+}
+
 typedef Node *Lowering(Graph *g, const Layer *l, Node *h);
 
 static Lowering *const lowerings[L_COUNT] = {
@@ -245,12 +273,14 @@ Graph *lower(const Spec *spec, int batch) {
     cur_layer = "input";
     g->x = op_leaf(g, OP_INPUT, batched(batch, &spec->input), 1, "x");
     Node *h = g->x;
+    outputs = xalloc(sizeof(Node *) * (size_t)(spec->nlayers + 1));
     for (int i = 0; i < spec->nlayers; i++) {
         const Layer *l = &spec->layers[i];
         LayerParam ps[MAX_LAYER_PARAMS];
         int before = g->params.n;
         cur_layer = l->name;
-        h = lowerings[l->c->e->layer](g, l, h);
+        h = lowerings[l->c->e->layer](g, l, output_of(g, l->from[0]));
+        outputs[i] = h;
         if (g->params.n - before != layer_params(l, ps))
             internal_error("layer %s made %d of its %d parameters", l->name, g->params.n - before,
                            layer_params(l, ps));
