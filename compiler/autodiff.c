@@ -178,6 +178,12 @@ static void grad_recurrence_out(Grads *gr, Node *n, Node *dy) {
     acc(gr, xp, dxp);
 }
 
+/* The steps' order reversed back. */
+static void grad_reverse(Grads *gr, Node *n, Node *dy) {
+    if (gr->needs[n->in[0]->id])
+        acc(gr, n->in[0], op_unary(gr->g, OP_REVERSE, dy));
+}
+
 /* repeat_vector: every copy's gradient summed back. */
 static void grad_repeat(Grads *gr, Node *n, Node *dy) {
     if (gr->needs[n->in[0]->id])

@@ -325,6 +325,13 @@ const Entry catalog[] = {
          "the sample axis joined, channels first ([C, H, W]: 0 joins channels); negative counts from the end"},
         NAME,
      }, "two or more outputs joined along one axis, equal on every other", "concatenate(a, b, axis = 0)"},
+    {"bidirectional", K_LAYER, 0, L_BIDIRECTIONAL, {
+        {"layer", T_LAYER, NULL, ANY, "the recurrent layer run both ways: lstm(...), gru(...) or simple_rnn(...)"},
+        {"merge_mode", T_NAME, "concat", ANY, "concat (on the features), sum, mul or ave of the two directions"},
+        NAME,
+     }, "a recurrent layer over the steps forward and reversed, the two outputs merged (PyTorch's "
+        "bidirectional = true: parameters NAME.weight_ih_l0 and NAME.weight_ih_l0_reverse, ...)",
+     "bidirectional(lstm(32))"},
     {"activation", K_LAYER, 0, L_ACTIVATION, {
         {"activation", T_ACTIVATION, NULL, ANY, "the activation to apply"},
         NAME,

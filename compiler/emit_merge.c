@@ -1,5 +1,6 @@
 /* emit_merge.c — the kernels of merge layers (add, subtract, multiply,
- * average, maximum, minimum, concatenate) and their gradients. Elementwise
+ * average, maximum, minimum, concatenate) and their gradients, and the time
+ * reversal of bidirectional layers. Elementwise
  * merges may write over an operand that dies at them (plan.c), so they read
  * each element before writing it and take no restrict pointers. */
 #include "emit.h"
@@ -93,5 +94,17 @@ void emit_slice(Node *n) {
         emit("(void)n;");
     emit("for (int r = 0; r < %s; r++)", outer_of(n, axis));
     emit("    for (int k = 0; k < %ld; k++) dx[r * %ld + k] = dy[r * %ld + %ld + k];", len, len, all, off);
+    CLOSE();
+}
+
+/* bidirectional: out[b, t] = x[b, T - 1 - t], its own gradient. */
+void emit_reverse(Node *n) {
+    long t = n->shape.dim[1], f = node_row(n) / t;
+    emit("/* %s: out %s = x with its %ld steps in reverse order */", n->layer, dims(n), t);
+    OPEN("static void %s($ *out, const $ *x, int n) {", funcs[n->id]);
+    emit("for (int b = 0; b < n; b++)");
+    emit("    for (int t = 0; t < %ld; t++)", t);
+    emit("        for (int k = 0; k < %ld; k++) out[(b * %ld + t) * %ld + k] = x[(b * %ld + %ld - t) * %ld + k];",
+         f, t, f, t, t - 1, f);
     CLOSE();
 }

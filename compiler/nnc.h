@@ -355,7 +355,7 @@ typedef struct LayerParam {
     const Call *reg;        /* its regularizer, or NULL */
     int buffer;             /* saved and loaded, never trained (running statistics) */
 } LayerParam;
-#define MAX_LAYER_PARAMS 6
+#define MAX_LAYER_PARAMS 8
 /* The layer's parameters in state_dict order; their number. Needs l->in. */
 int layer_params(const Layer *l, LayerParam p[MAX_LAYER_PARAMS]);
 /* A convolution or pooling layer's window: kernel, strides, top/left

@@ -69,6 +69,7 @@ OP(LAYER_NORM, "layer_norm", 3 | OPF_OPTIONAL(1),                shape_same, gra
 OP(RECURRENCE,     "recurrence",     3 | OPF_MACS_STEPS | OPF_OPTIONAL(2), shape_recurrence,     grad_never,          emit_recurrence) /* xp, W_hh, b_hh or NULL */
 OP(RECURRENCE_OUT, "recurrence_out", 1,                                    shape_recurrence_out, grad_recurrence_out, emit_recurrence_out) /* cache -> h: every step or the last */
 OP(REPEAT,         "repeat",         1,                                    shape_repeat,         grad_repeat,         emit_repeat) /* [n, F] -> [n, f[0], F] */
+OP(REVERSE,        "reverse",        1,                                    shape_same,           grad_reverse,        emit_reverse) /* [n, T, F]: the steps in reverse order */
 OP(EMBED,          "embed",          2,                                    shape_embed,          grad_embed,          emit_embed) /* ids [n, T], W [V, D] -> [n, T, D] */
 
 /* Merges of two values (lower.c chains more): elementwise on equal shapes,

@@ -332,6 +332,28 @@ def recurrent(L):
     return m, lambda out: out[0][:, -1] if last else out[0]
 
 
+def bidirectional(L):
+    """PyTorch's bidirectional = True module under the layer's name; its output
+    [n, T, 2U] is (forward, backward) per step. The backward direction's last
+    h is the one it ends with, at step 0. merge_mode combines the two."""
+    r = dict(L["layer"], name=L["name"], input_shape=L["input_shape"])
+    kind, units, f = r["type"], r["units"], r["input_shape"][1]
+    act, ract = r["activation"], r.get("recurrent_activation", "sigmoid")
+    if (act, ract) != ("tanh", "sigmoid"):
+        die("bidirectional: only PyTorch's own cells (tanh, sigmoid)")
+    cls = {"simple_rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[kind]
+    m = cls(f, units, bias=r["use_bias"], batch_first=True, bidirectional=True)
+    merge = {"concat": lambda a, b: torch.cat([a, b], -1), "sum": torch.add, "mul": torch.mul,
+             "ave": lambda a, b: (a + b) / 2}[L["merge_mode"]]
+
+    def out(o):
+        o = o[0]
+        if not r["return_sequences"]:
+            return merge(o[:, -1, :units], o[:, 0, units:])
+        return merge(o[..., :units], o[..., units:])
+    return m, out
+
+
 class TimeDistributed(nn.Linear):
     """Keras' TimeDistributed(Dense): nn.Linear on the last axis, which is
     every step at once; its parameters under the outer layer's name."""
@@ -390,6 +412,7 @@ LAYERS = {
     "time_distributed": {"keys": COMMON + ("layer",), "build": time_distributed},
     "embedding": {"keys": COMMON + ("input_dim", "output_dim", "embeddings_initializer"),
                   "build": lambda L: (Embedding(L["input_dim"], L["output_dim"]), lambda x: x)},
+    "bidirectional": {"keys": COMMON + ("layer", "merge_mode"), "build": bidirectional},
     "flatten": {"keys": COMMON, "build": lambda L: (None, lambda x: x.reshape(len(x), -1))},
     # Merges: act receives the list of the outputs the layer names, in order.
     "add": {"keys": COMMON, "build": lambda L: (None, lambda xs: functools.reduce(torch.add, xs))},
