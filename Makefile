@@ -6,10 +6,10 @@ BUILD   := build
 
 # Pipeline order; see README "Internals".
 SRCS := compiler/main.c compiler/util.c compiler/diag.c compiler/ast.c \
-        compiler/catalog.c compiler/ops.c compiler/layers.c compiler/check.c compiler/ir.c compiler/lower.c \
+        compiler/catalog.c compiler/ops.c compiler/layers.c compiler/graph.c compiler/check.c compiler/ir.c compiler/lower.c \
         compiler/autodiff.c compiler/optim.c compiler/fuse.c compiler/schedule.c compiler/plan.c \
         compiler/weights.c compiler/nolibm.c compiler/summary.c compiler/emit.c compiler/emit_dense.c compiler/emit_conv.c \
-        compiler/emit_seq.c compiler/emit_norm.c compiler/emit_loss.c compiler/emit_optim.c \
+        compiler/emit_seq.c compiler/emit_merge.c compiler/emit_norm.c compiler/emit_loss.c compiler/emit_optim.c \
         compiler/emit_model.c compiler/emit_driver.c compiler/emit_infer.c
 GEN  := $(BUILD)/parse.c $(BUILD)/lex.c
 # nnc --inference reads .safetensors with the runtime's own reader.

@@ -178,6 +178,12 @@ static void grad_recurrence_out(Grads *gr, Node *n, Node *dy) {
     acc(gr, xp, dxp);
 }
 
+/* The steps' order reversed back. */
+static void grad_reverse(Grads *gr, Node *n, Node *dy) {
+    if (gr->needs[n->in[0]->id])
+        acc(gr, n->in[0], op_unary(gr->g, OP_REVERSE, dy));
+}
+
 /* repeat_vector: every copy's gradient summed back. */
 static void grad_repeat(Grads *gr, Node *n, Node *dy) {
     if (gr->needs[n->in[0]->id])
@@ -191,6 +197,50 @@ static void grad_embed(Grads *gr, Node *n, Node *dy) {
     Node *dw = node_new(gr->g, OP_EMBED_DW, dy, n->in[0], NULL, NULL);
     dw->shape = w->shape;
     acc(gr, w, dw);
+}
+
+/* Merges of a and b. add: dy to both; subtract: dy and -dy; multiply:
+ * dy b and dy a; maximum and minimum: dy where each operand won (ties to a,
+ * as TensorFlow). add(a, a) reads a twice and gets both contributions. */
+static void grad_merge(Grads *gr, Node *n, Node *dy) {
+    Graph *g = gr->g;
+    for (int j = 0; j < 2; j++) {
+        Node *x = n->in[j], *dx = dy;
+        if (!gr->needs[x->id])
+            continue;
+        if (n->op == OP_MERGE_SUB && j == 1) {
+            dx = op_unary(g, OP_SCALE, dy);
+            dx->f[0] = -1;
+        } else if (n->op == OP_MERGE_MUL) {
+            dx = node_new(g, OP_MERGE_MUL, dy, n->in[1 - j], NULL, NULL);
+        } else if (n->op == OP_MERGE_MAX || n->op == OP_MERGE_MIN) {
+            dx = node_new(g, OP_SELECT_BWD, dy, n->in[0], n->in[1], NULL);
+            dx->act = n->op;
+            dx->f[1] = j;
+        }   /* add: one node is the gradient of both (values are never
+             * written after they are made; acc sums into new nodes) */
+        acc(gr, x, dx);
+    }
+}
+
+static void grad_scale(Grads *gr, Node *n, Node *dy) {
+    if (!gr->needs[n->in[0]->id])
+        return;
+    Node *dx = op_unary(gr->g, OP_SCALE, dy);
+    dx->f[0] = n->f[0];
+    acc(gr, n->in[0], dx);
+}
+
+/* concatenate: each operand takes its slice of dy back. */
+static void grad_concat(Grads *gr, Node *n, Node *dy) {
+    int axis = (int)n->f[0];
+    long off = 0;
+    for (int j = 0; j < 2; j++) {
+        Node *x = n->in[j];
+        if (gr->needs[x->id])
+            acc(gr, x, op_slice(gr->g, dy, axis, off, x->shape.dim[axis]));
+        off += x->shape.dim[axis];
+    }
 }
 
 /* Losses and penalties are summed into the total loss with weight 1, so

@@ -306,6 +306,32 @@ const Entry catalog[] = {
         NAME,
      }, "token ids [T] (integers stored as numbers) to their vectors [T, output_dim]; the first layer only",
      "embedding(1000, 16)"},
+    /* Merges: their operands are the names written before any argument
+     * (graph.c takes them out); the result continues the stack. */
+    {"add", K_LAYER, OP_MERGE_ADD, L_MERGE, {NAME}, "the sum of two or more outputs of one shape",
+     "add(stem, b)"},
+    {"subtract", K_LAYER, OP_MERGE_SUB, L_MERGE, {NAME}, "the first of two outputs of one shape minus the second",
+     "subtract(a, b)"},
+    {"multiply", K_LAYER, OP_MERGE_MUL, L_MERGE, {NAME}, "the product of two or more outputs of one shape",
+     "multiply(a, b)"},
+    {"average", K_LAYER, OP_MERGE_ADD, L_MERGE, {NAME}, "the mean of two or more outputs of one shape",
+     "average(a, b)"},
+    {"maximum", K_LAYER, OP_MERGE_MAX, L_MERGE, {NAME}, "the elementwise maximum of two or more outputs of one shape",
+     "maximum(a, b)"},
+    {"minimum", K_LAYER, OP_MERGE_MIN, L_MERGE, {NAME}, "the elementwise minimum of two or more outputs of one shape",
+     "minimum(a, b)"},
+    {"concatenate", K_LAYER, 0, L_CONCATENATE, {
+        {"axis", T_INT, "-1", -MAX_DIMS + 1, MAX_DIMS - 2, 0, 0,
+         "the sample axis joined, channels first ([C, H, W]: 0 joins channels); negative counts from the end"},
+        NAME,
+     }, "two or more outputs joined along one axis, equal on every other", "concatenate(a, b, axis = 0)"},
+    {"bidirectional", K_LAYER, 0, L_BIDIRECTIONAL, {
+        {"layer", T_LAYER, NULL, ANY, "the recurrent layer run both ways: lstm(...), gru(...) or simple_rnn(...)"},
+        {"merge_mode", T_NAME, "concat", ANY, "concat (on the features), sum, mul or ave of the two directions"},
+        NAME,
+     }, "a recurrent layer over the steps forward and reversed, the two outputs merged (PyTorch's "
+        "bidirectional = true: parameters NAME.weight_ih_l0 and NAME.weight_ih_l0_reverse, ...)",
+     "bidirectional(lstm(32))"},
     {"activation", K_LAYER, 0, L_ACTIVATION, {
         {"activation", T_ACTIVATION, NULL, ANY, "the activation to apply"},
         NAME,

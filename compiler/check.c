@@ -530,7 +530,7 @@ static Call *bind(const Entry *e, const Arg *args, int nargs, Loc loc) {
 /* ---- statements ------------------------------------------------------------ */
 
 /* One statement's catalogue entry and checked arguments, or NULL. */
-static Call *statement(const Stmt *s) {
+static Call *statement(const Stmt *s, Vec *srcs) {
     const Entry *e = catalog_find(s->name, K_STATEMENT);
     if (!e)
         e = catalog_find(s->name, K_LAYER);
@@ -547,6 +547,11 @@ static Call *statement(const Stmt *s) {
         }
         Arg a = {NULL, s->operand->loc, s->operand};
         return bind(e, &a, 1, s->loc);
+    }
+    if (s->call && e->kind == K_LAYER) {     /* its operand names go to graph.c */
+        int n;
+        const Arg *args = graph_args(e, s->call, &n, srcs);
+        return args ? bind(e, args, n, s->loc) : NULL;
     }
     if (s->call)
         return bind(e, s->call->args, s->call->nargs, s->loc);
@@ -1165,7 +1170,8 @@ Spec *check(const Ast *ast) {
                 spec->metrics = list_statement(s, &spec->nmetrics);
             continue;
         }
-        Call *c = statement(s);
+        Vec srcs = {0};
+        Call *c = statement(s, &srcs);
         if (!e) {
             layers_ok = 0;      /* perhaps a misspelled layer: shapes would mislead */
             continue;
@@ -1180,6 +1186,7 @@ Spec *check(const Ast *ast) {
             Layer *l = xalloc(sizeof *l);
             l->c = c;
             l->loc = s->loc;
+            l->src = srcs;
             vec_push(&layers, l);
         } else if (strcmp(e->name, "input") == 0) {
             if (once(s, &input) && c) {
@@ -1236,7 +1243,7 @@ Spec *check(const Ast *ast) {
     if (layers_ok && spec->nlayers) {
         name_layers(spec);
         check_initializers(spec);
-        shapes_ok = input_ok && infer_shapes(spec, input_loc);
+        shapes_ok = resolve_inputs(spec) && input_ok && infer_shapes(spec, input_loc);
         if (shapes_ok) {
             check_norm(spec);
             if (!check_step(spec) && spec->loss)

@@ -43,6 +43,12 @@ static void shape_linear(Node *n) {
  * (f[0] is set after construction), so op_maxout divides the last axis. */
 static void shape_maxout(Node *n) { shape_same(n); }
 
+/* CONCAT and SLICE: like their first input; op_concat and op_slice set
+ * the joined axis, which the rule cannot see (f[] comes after). Elementwise
+ * merges check that their operands agree. */
+static void shape_concat(Node *n) { shape_same(n); }
+static void shape_slice(Node *n) { shape_same(n); }
+
 /* MAXOUT_BWD: dy [..., units], x [..., units * pieces] -> dx like x. */
 static void shape_maxout_bwd(Node *n) {
     n->shape = n->in[1]->shape;
@@ -295,6 +301,28 @@ Node *op_maxout(Graph *g, Node *x, int pieces) {
         internal_error("maxout: %ld values in groups of %d", *last, pieces);
     *last /= pieces;
     n->f[0] = pieces;
+    return n;
+}
+
+/* a and b joined along axis (of the batched shape); equal elsewhere. */
+Node *op_concat(Graph *g, Node *a, Node *b, int axis) {
+    Node *n = node_new(g, OP_CONCAT, a, b, NULL, NULL);
+    if (axis < 1 || axis >= a->shape.ndim || a->shape.ndim != b->shape.ndim)
+        internal_error("concatenate %s and %s on axis %d", shape_str(&a->shape), shape_str(&b->shape), axis);
+    n->shape.dim[axis] += b->shape.dim[axis];
+    n->f[0] = axis;
+    return n;
+}
+
+/* x's values at offsets off .. off + len - 1 of axis: a concatenation's
+ * gradient, handed back to each operand. */
+Node *op_slice(Graph *g, Node *x, int axis, long off, long len) {
+    Node *n = node_new(g, OP_SLICE, x, NULL, NULL, NULL);
+    if (axis < 1 || axis >= x->shape.ndim || off < 0 || off + len > x->shape.dim[axis])
+        internal_error("slice %ld+%ld of axis %d of %s", off, len, axis, shape_str(&x->shape));
+    n->shape.dim[axis] = len;
+    n->f[0] = axis;
+    n->f[1] = (double)off;
     return n;
 }
 

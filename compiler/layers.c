@@ -391,7 +391,8 @@ static int shape_window(const Spec *spec, int i, Shape *cur) { return window_sha
 static int shape_reshape(const Spec *spec, int i, Shape *cur) { return reshape_shape(&spec->layers[i], cur); }
 
 static int shape_recurrent(const Spec *spec, int i, Shape *cur) {
-    return recurrent_shape(&spec->layers[i], i ? &spec->layers[i - 1] : NULL, cur);
+    const Layer *l = &spec->layers[i];
+    return recurrent_shape(l, l->from[0] >= 0 ? &spec->layers[l->from[0]] : NULL, cur);
 }
 
 static int shape_repeat(const Spec *spec, int i, Shape *cur) { return repeat_shape(&spec->layers[i], cur); }
@@ -400,8 +401,40 @@ static int shape_time_distributed(const Spec *spec, int i, Shape *cur) {
     return time_distributed_shape(&spec->layers[i], cur);
 }
 
+static int shape_merge(const Spec *spec, int i, Shape *cur) { return merge_shape(spec, i, cur); }
+
+/* bidirectional: the inner recurrent layer's shape, twice the features if
+ * the directions are concatenated. */
+static int shape_bidirectional(const Spec *spec, int i, Shape *cur) {
+    const Layer *l = &spec->layers[i];
+    const ArgVal *a = call_arg(l->c, "layer");
+    const char *mode = call_str(l->c, "merge_mode");
+    if (!(layer_flags(a->call->e->layer) & LF_RECURRENT)) {
+        error_at(a->loc, "bidirectional runs a recurrent layer both ways, not %s", a->call->e->name);
+        hint("for example: bidirectional(lstm(32))");
+        return 0;
+    }
+    if (call_arg(a->call, "name")->given) {
+        error_at(call_arg(a->call, "name")->loc, "the layer inside bidirectional takes the outer layer's name");
+        hint("name the bidirectional layer: bidirectional(%s(...), name = \"%s\")", a->call->e->name,
+             call_str(a->call, "name"));
+        return 0;
+    }
+    if (strcmp(mode, "concat") && strcmp(mode, "sum") && strcmp(mode, "mul") && strcmp(mode, "ave")) {
+        error_at(call_arg(l->c, "merge_mode")->loc, "merge_mode is concat, sum, mul or ave, not '%s'", mode);
+        return 0;
+    }
+    Layer inner = *l;
+    inner.c = a->call;
+    if (!recurrent_shape(&inner, l->from[0] >= 0 ? &spec->layers[l->from[0]] : NULL, cur))
+        return 0;
+    if (!strcmp(mode, "concat"))
+        cur->dim[cur->ndim - 1] *= 2;
+    return 1;
+}
+
 static int shape_embedding(const Spec *spec, int i, Shape *cur) {
-    return embedding_shape(spec, &spec->layers[i], i == 0, cur);
+    return embedding_shape(spec, &spec->layers[i], spec->layers[i].from[0] < 0, cur);
 }
 
 typedef int LayerShapeRule(const Spec *spec, int i, Shape *cur);
@@ -430,6 +463,8 @@ int infer_shapes(Spec *spec, Loc input_loc) {
     }
     for (int i = 0; i < spec->nlayers; i++) {
         Layer *l = &spec->layers[i];
+        if (l->nfrom)   /* the output it reads (graph.c) */
+            cur = l->from[0] < 0 ? spec->input : spec->layers[l->from[0]].out;
         l->in = cur;
         if (!shape_rules[l->c->e->layer](spec, i, &cur))
             return 0;
@@ -572,6 +607,19 @@ static int params_time_distributed(const Layer *l, LayerParam *p) {
     Layer inner = *l;
     inner.c = call_sub(l->c, "layer");
     return params_dense(&inner, p);
+}
+
+/* bidirectional: the inner layer's tensors, then the same again for the
+ * reverse direction with PyTorch's suffix. */
+static int params_bidirectional(const Layer *l, LayerParam *p) {
+    Layer inner = *l;
+    inner.c = call_sub(l->c, "layer");
+    int n = params_recurrent(&inner, p);
+    for (int k = 0; k < n; k++) {
+        p[n + k] = p[k];
+        p[n + k].name = fmt("%s_reverse", p[k].name);
+    }
+    return 2 * n;
 }
 
 /* embedding: torch.nn.Embedding's weight [input_dim, output_dim]. */

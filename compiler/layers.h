@@ -43,3 +43,12 @@ LAYER(GRU,         LF_RECURRENT | LF_GATES(3) | LF_CACHE(5), shape_recurrent, pa
 LAYER(REPEAT,      0, shape_repeat, params_none, lower_repeat)
 LAYER(TIME_DISTRIBUTED, 0, shape_time_distributed, params_time_distributed, lower_time_distributed)
 LAYER(EMBEDDING,   0, shape_embedding, params_embedding, lower_embedding)
+/* bidirectional(lstm(...)): the cell over the steps forward and over them
+ * reversed, its second set of parameters PyTorch's NAME.weight_ih_l0_reverse,
+ * the two outputs merged by merge_mode (concat on the features, sum, mul, ave). */
+LAYER(BIDIRECTIONAL, 0, shape_bidirectional, params_bidirectional, lower_bidirectional)
+/* Merges of several outputs (graph.c resolves which, Layer.from): add,
+ * subtract, multiply, average, maximum, minimum (e->op says which) of equal
+ * shapes; concatenate along one sample axis. */
+LAYER(MERGE,       0, shape_merge, params_none, lower_merge)
+LAYER(CONCATENATE, 0, shape_merge, params_none, lower_concatenate)

@@ -155,13 +155,36 @@ static Node *lower_layer_norm(Graph *g, const Layer *l, Node *h) {
  * batch_first = True and one layer. The input projection of every step is
  * one LINEAR over [n, T, F]; the recurrence runs the steps from h_0 = 0 (and
  * c_0 = 0). */
-static Node *lower_recurrent(Graph *g, const Layer *l, Node *h) {
-    Node *w_ih = param(g, l, "weight_ih_l0"), *w_hh = param(g, l, "weight_hh_l0");
-    Node *b_ih = param(g, l, "bias_ih_l0"), *b_hh = param(g, l, "bias_hh_l0");
+static Node *recurrence(Graph *g, const Layer *l, const Call *cell, Node *h, const char *suffix) {
+    Node *w_ih = param(g, l, fmt("weight_ih_l0%s", suffix)), *w_hh = param(g, l, fmt("weight_hh_l0%s", suffix));
+    Node *b_ih = param(g, l, fmt("bias_ih_l0%s", suffix)), *b_hh = param(g, l, fmt("bias_hh_l0%s", suffix));
     Node *xp = op_linear(g, h, w_ih, b_ih);
-    const Call *ract = call_has(l->c, "recurrent_activation") ? call_sub(l->c, "recurrent_activation") : NULL;
-    Node *cache = op_recurrence(g, xp, w_hh, b_hh, call_sub(l->c, "activation"), ract);
-    return op_recurrence_out(g, cache, (int)call_num(l->c, "return_sequences"));
+    const Call *ract = call_has(cell, "recurrent_activation") ? call_sub(cell, "recurrent_activation") : NULL;
+    Node *cache = op_recurrence(g, xp, w_hh, b_hh, call_sub(cell, "activation"), ract);
+    return op_recurrence_out(g, cache, (int)call_num(cell, "return_sequences"));
+}
+
+static Node *lower_recurrent(Graph *g, const Layer *l, Node *h) { return recurrence(g, l, l->c, h, ""); }
+
+/* bidirectional: the backward direction runs over the steps reversed; its
+ * sequence of h's is reversed back so step t of both outputs is step t of
+ * the input (Keras's and PyTorch's convention); its last h is the one it
+ * ends with, at step 0. */
+static Node *lower_bidirectional(Graph *g, const Layer *l, Node *h) {
+    const Call *cell = call_sub(l->c, "layer");
+    const char *mode = call_str(l->c, "merge_mode");
+    Node *f = recurrence(g, l, cell, h, "");
+    Node *b = recurrence(g, l, cell, op_unary(g, OP_REVERSE, h), "_reverse");
+    if (call_num(cell, "return_sequences"))
+        b = op_unary(g, OP_REVERSE, b);
+    if (!strcmp(mode, "concat"))
+        return op_concat(g, f, b, f->shape.ndim - 1);
+    Node *y = node_new(g, strcmp(mode, "mul") ? OP_MERGE_ADD : OP_MERGE_MUL, f, b, NULL, NULL);
+    if (!strcmp(mode, "ave")) {
+        y = op_unary(g, OP_SCALE, y);
+        y->f[0] = 0.5;
+    }
+    return y;
 }
 
 static Node *lower_repeat(Graph *g, const Layer *l, Node *h) {
@@ -179,6 +202,34 @@ static Node *lower_time_distributed(Graph *g, const Layer *l, Node *h) {
     Layer inner = *l;
     inner.c = call_sub(l->c, "layer");
     return lower_dense(g, &inner, h);
+}
+
+/* Every layer's output node so far, by layer index, for the merges (and
+ * input = NAME) to read; lower() fills it in order. */
+static Node **outputs;
+
+static Node *output_of(Graph *g, int j) { return j < 0 ? g->x : outputs[j]; }
+
+/* add, subtract, multiply, maximum, minimum: one op per further operand,
+ * from the left as Keras folds them; average, the sum scaled by 1 / n. */
+static Node *lower_merge(Graph *g, const Layer *l, Node *h) {
+    for (int k = 1; k < l->nfrom; k++)
+        h = node_new(g, (Op)l->c->e->op, h, output_of(g, l->from[k]), NULL, NULL);
+    if (!strcmp(l->c->e->name, "average")) {
+        h = op_unary(g, OP_SCALE, h);
+        h->f[0] = 1.0 / l->nfrom;
+    }
+    return h;
+}
+
+/* concatenate: the sample axis is the batched value's next one. */
+static Node *lower_concatenate(Graph *g, const Layer *l, Node *h) {
+    int axis = (int)call_num(l->c, "axis");
+    if (axis < 0)
+        axis += l->in.ndim;
+    for (int k = 1; k < l->nfrom; k++)
+        h = op_concat(g, h, output_of(g, l->from[k]), axis + 1);
+    return h;
 }
 
 typedef Node *Lowering(Graph *g, const Layer *l, Node *h);
@@ -245,12 +296,14 @@ Graph *lower(const Spec *spec, int batch) {
     cur_layer = "input";
     g->x = op_leaf(g, OP_INPUT, batched(batch, &spec->input), 1, "x");
     Node *h = g->x;
+    outputs = xalloc(sizeof(Node *) * (size_t)(spec->nlayers + 1));
     for (int i = 0; i < spec->nlayers; i++) {
         const Layer *l = &spec->layers[i];
         LayerParam ps[MAX_LAYER_PARAMS];
         int before = g->params.n;
         cur_layer = l->name;
-        h = lowerings[l->c->e->layer](g, l, h);
+        h = lowerings[l->c->e->layer](g, l, output_of(g, l->from[0]));
+        outputs[i] = h;
         if (g->params.n - before != layer_params(l, ps))
             internal_error("layer %s made %d of its %d parameters", l->name, g->params.n - before,
                            layer_params(l, ps));

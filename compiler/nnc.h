@@ -316,6 +316,9 @@ typedef struct Layer {
     const char *name;       /* given, or Keras-style default: dense, dense_1, ... */
     Loc loc;
     Shape in, out;          /* per-sample shapes (no batch dim) */
+    Vec src;                /* Value *: the outputs it names (merge operands, input =) */
+    int *from;              /* the outputs it reads: layer indices, -1 the input (graph.c) */
+    int nfrom;              /* 1, or a merge's operands */
 } Layer;
 
 typedef struct Spec {
@@ -352,7 +355,7 @@ typedef struct LayerParam {
     const Call *reg;        /* its regularizer, or NULL */
     int buffer;             /* saved and loaded, never trained (running statistics) */
 } LayerParam;
-#define MAX_LAYER_PARAMS 6
+#define MAX_LAYER_PARAMS 8
 /* The layer's parameters in state_dict order; their number. Needs l->in. */
 int layer_params(const Layer *l, LayerParam p[MAX_LAYER_PARAMS]);
 /* A convolution or pooling layer's window: kernel, strides, top/left
@@ -364,6 +367,21 @@ double shape_values(const Shape *s);    /* the same in floating point: never ove
 char *shape_str(const Shape *s);        /* "[32, 10]" */
 char *count_str(double n);              /* a count of values, exact unless absurd */
 char *size_str(double bytes);           /* "1.5 GiB" */
+
+/* ---- graph.c: the layers as a graph: names, inputs, merges ------------ */
+
+/* The arguments of a layer call left for binding, its operand names (a
+ * merge's leading positional names, any layer's input = NAME) pushed on
+ * srcs; NULL after reporting a malformed one. */
+const Arg *graph_args(const Entry *e, const Value *call, int *nargs, Vec *srcs);
+/* Resolve every layer's operand names (l->src) to the layers before it
+ * (l->from), the line before by default; report unknown names, names used
+ * before they are defined, cycles and outputs nobody reads. 0 after an error. */
+int resolve_inputs(Spec *spec);
+/* A merge layer's output shape from its operands' (errors at the layer). */
+int merge_shape(const Spec *spec, int i, Shape *cur);
+/* Whether the layers form a plain stack: each reads the one before it. */
+int is_stack(const Spec *spec);
 
 /* ---- check.c: the rest of the checking -------------------------------- */
 
@@ -531,6 +549,9 @@ Node *op_loss(Graph *g, Op op, Node *pred, Node *target);
  * the calls), and the h's it leaves: every step or the last. */
 Node *op_recurrence(Graph *g, Node *xp, Node *w_hh, Node *b_hh, const Call *act, const Call *ract);
 Node *op_recurrence_out(Graph *g, Node *cache, int sequences);
+/* Merges: a and b joined along a batched axis; x's part along one. */
+Node *op_concat(Graph *g, Node *a, Node *b, int axis);
+Node *op_slice(Graph *g, Node *x, int axis, long off, long len);
 Node *op_repeat(Graph *g, Node *x, int times);     /* [n, F] -> [n, times, F] */
 /* A recurrent cell's gates per step, its layer kind (L_SIMPLE_RNN, L_LSTM,
  * L_GRU: layers.h has their gates) and its cached floats per step. */

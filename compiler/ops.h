@@ -69,7 +69,18 @@ OP(LAYER_NORM, "layer_norm", 3 | OPF_OPTIONAL(1),                shape_same, gra
 OP(RECURRENCE,     "recurrence",     3 | OPF_MACS_STEPS | OPF_OPTIONAL(2), shape_recurrence,     grad_never,          emit_recurrence) /* xp, W_hh, b_hh or NULL */
 OP(RECURRENCE_OUT, "recurrence_out", 1,                                    shape_recurrence_out, grad_recurrence_out, emit_recurrence_out) /* cache -> h: every step or the last */
 OP(REPEAT,         "repeat",         1,                                    shape_repeat,         grad_repeat,         emit_repeat) /* [n, F] -> [n, f[0], F] */
+OP(REVERSE,        "reverse",        1,                                    shape_same,           grad_reverse,        emit_reverse) /* [n, T, F]: the steps in reverse order */
 OP(EMBED,          "embed",          2,                                    shape_embed,          grad_embed,          emit_embed) /* ids [n, T], W [V, D] -> [n, T, D] */
+
+/* Merges of two values (lower.c chains more): elementwise on equal shapes,
+ * or joined along axis f[0] of the batched shape. SCALE: f[0] x (average). */
+OP(MERGE_ADD, "merge_add",      2 | OPF_IN_PLACE,                   shape_same,   grad_merge,  emit_merge)
+OP(MERGE_SUB, "merge_subtract", 2 | OPF_IN_PLACE,                   shape_same,   grad_merge,  emit_merge)
+OP(MERGE_MUL, "merge_multiply", 2 | OPF_IN_PLACE,                   shape_same,   grad_merge,  emit_merge)
+OP(MERGE_MAX, "merge_maximum",  2,                                  shape_same,   grad_merge,  emit_merge)
+OP(MERGE_MIN, "merge_minimum",  2,                                  shape_same,   grad_merge,  emit_merge)
+OP(SCALE,     "scale",          1 | OPF_IN_PLACE,                   shape_same,   grad_scale,  emit_scale) /* f[0] x */
+OP(CONCAT,    "concatenate",    2,                                  shape_concat, grad_concat, emit_concat) /* f[0] = axis */
 
 /* Layout variants chosen by fuse.c after autodiff, for speed. */
 OP(TRANSPOSE, "transpose", 1 | OPF_WEIGHTS_ONLY,                    shape_transpose, grad_never, emit_transpose) /* W[out,in] -> [in,out] */
@@ -123,6 +134,12 @@ OP(RECURRENCE_DW, "recurrence_dw",   2, shape_recurrence_dw, grad_never, emit_re
 OP(RECURRENCE_DB, "recurrence_db",   2, shape_recurrence_db, grad_never, emit_recurrence_db) /* dxp, cache -> db_hh */
 OP(REPEAT_BWD,    "repeat_backward", 1, shape_repeat_bwd,    grad_never, emit_repeat_bwd) /* dy [n, R, F] -> [n, F] */
 OP(EMBED_DW,      "embed_dw",        2, shape_embed_dw,      grad_never, emit_embed_dw) /* dy, ids -> dW [V, D]; f[0] = V */
+
+/* Merge gradients: the part of dy that was a's (f[1] = 0) or b's (f[1] =
+ * 1) where a >= b (MERGE_MAX) or a <= b (MERGE_MIN), as TensorFlow gives
+ * ties to a; a slice of dy along axis f[0] from offset f[1]. */
+OP(SELECT_BWD, "select_backward", 3, shape_same,  grad_never, emit_select_bwd) /* dy, a, b; a->act: MAX/MIN */
+OP(SLICE,      "slice",           1, shape_slice, grad_never, emit_slice) /* dy -> its part */
 
 /* Gradient clipping, made by optim.c: in place on one gradient, before the
  * update. f[0] is the limit. clip_global_norm nodes share one norm taken over

@@ -69,18 +69,24 @@ long graph_macs(Graph *g) { return macs(g); }
 
 void summary(Graph *g, FILE *out) {
     const Spec *s = g->spec;
-    const char *rule = "----------------------------------------------------------------";
+    /* Keras's "Connected to" column only for a graph: a stack's is obvious. */
+    int graph = !is_stack(s);
+    const char *rule = graph ? "--------------------------------------------------------------------------------------------"
+                             : "----------------------------------------------------------------";
     fprintf(out, "Model: \"%s\"\n%s\n", s->name, rule);
-    fprintf(out, "%-30s %-20s %12s\n", "Layer (type)", "Output Shape", "Param #");
+    fprintf(out, "%-30s %-20s %12s%s\n", "Layer (type)", "Output Shape", "Param #", graph ? "  Connected to" : "");
     fprintf(out, "%s\n", rule);
-    fprintf(out, "%-30s %-20s %12s\n", "input (input)", keras_shape(&s->input), "0");
+    fprintf(out, "%-30s %-20s %12s%s\n", "input (input)", keras_shape(&s->input), "0", graph ? "  -" : "");
     long total = 0;
     for (int i = 0; i < s->nlayers; i++) {
         const Layer *l = &s->layers[i];
         long k = layer_values(g, l->name);
         total += k;
-        fprintf(out, "%-30s %-20s %12s\n", fmt("%s (%s)", l->name, l->c->e->name),
-                keras_shape(&l->out), commas(k));
+        const char *to = "";
+        for (int j = 0; graph && j < l->nfrom; j++)
+            to = fmt("%s%s%s[0][0]", to, j ? ", " : "  ", l->from[j] < 0 ? "input" : s->layers[l->from[j]].name);
+        fprintf(out, "%-30s %-20s %12s%s\n", fmt("%s (%s)", l->name, l->c->e->name),
+                keras_shape(&l->out), commas(k), to);
     }
     fprintf(out, "%s\n", rule);
     fprintf(out, "Total params: %s (%s)\n", commas(total), bytes(total));
@@ -254,6 +260,14 @@ void emit_json(Graph *g, FILE *out) {
         }
         fputs(",\"name\":", out);
         json_str(out, l->name);
+        if (!is_stack(s)) {     /* a graph: the outputs each layer reads */
+            fputs(",\"inputs\":[", out);
+            for (int j = 0; j < l->nfrom; j++) {
+                fputs(j ? "," : "", out);
+                json_str(out, l->from[j] < 0 ? "input" : s->layers[l->from[j]].name);
+            }
+            fputc(']', out);
+        }
         fputs(",\"input_shape\":", out);
         json_shape(out, &l->in);
         fputs(",\"output_shape\":", out);

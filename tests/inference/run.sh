@@ -98,6 +98,7 @@ run_case digits examples/digits.nn 5 1 1e-6 1
 run_case digits_batch8 examples/digits.nn 5 8 1e-6 1
 run_case housing examples/housing.nn 20 1 1e-6 0
 run_case sine examples/sine.nn 3 1 1e-6 0
+run_case graph tests/inference/digits_graph.nn 3 4 1e-5 1
 
 # Weights that do not fit the model: refused, naming the tensor (xor's
 # tensors, without the metadata that would name xor as their model).

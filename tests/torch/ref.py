@@ -16,6 +16,7 @@ that is not there stops the script, so a new nnc feature can never be
 silently ignored: add its entry here.
 """
 import argparse
+import functools
 import json
 import math
 import os
@@ -331,6 +332,28 @@ def recurrent(L):
     return m, lambda out: out[0][:, -1] if last else out[0]
 
 
+def bidirectional(L):
+    """PyTorch's bidirectional = True module under the layer's name; its output
+    [n, T, 2U] is (forward, backward) per step. The backward direction's last
+    h is the one it ends with, at step 0. merge_mode combines the two."""
+    r = dict(L["layer"], name=L["name"], input_shape=L["input_shape"])
+    kind, units, f = r["type"], r["units"], r["input_shape"][1]
+    act, ract = r["activation"], r.get("recurrent_activation", "sigmoid")
+    if (act, ract) != ("tanh", "sigmoid"):
+        die("bidirectional: only PyTorch's own cells (tanh, sigmoid)")
+    cls = {"simple_rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[kind]
+    m = cls(f, units, bias=r["use_bias"], batch_first=True, bidirectional=True)
+    merge = {"concat": lambda a, b: torch.cat([a, b], -1), "sum": torch.add, "mul": torch.mul,
+             "ave": lambda a, b: (a + b) / 2}[L["merge_mode"]]
+
+    def out(o):
+        o = o[0]
+        if not r["return_sequences"]:
+            return merge(o[:, -1, :units], o[:, 0, units:])
+        return merge(o[..., :units], o[..., units:])
+    return m, out
+
+
 class TimeDistributed(nn.Linear):
     """Keras' TimeDistributed(Dense): nn.Linear on the last axis, which is
     every step at once; its parameters under the outer layer's name."""
@@ -356,7 +379,7 @@ class Embedding(nn.Embedding):
 
 # Layer keys every layer has; kernel/bias initializers are ignored because the
 # oracle always starts from weights it writes itself (ref.py init, nnc --init).
-COMMON = ("name", "input_shape", "output_shape")
+COMMON = ("name", "inputs", "input_shape", "output_shape")
 LAYERS = {
     "dense": {"keys": COMMON + ("units", "use_bias", "activation",
                                 "kernel_initializer", "bias_initializer",
@@ -389,7 +412,18 @@ LAYERS = {
     "time_distributed": {"keys": COMMON + ("layer",), "build": time_distributed},
     "embedding": {"keys": COMMON + ("input_dim", "output_dim", "embeddings_initializer"),
                   "build": lambda L: (Embedding(L["input_dim"], L["output_dim"]), lambda x: x)},
+    "bidirectional": {"keys": COMMON + ("layer", "merge_mode"), "build": bidirectional},
     "flatten": {"keys": COMMON, "build": lambda L: (None, lambda x: x.reshape(len(x), -1))},
+    # Merges: act receives the list of the outputs the layer names, in order.
+    "add": {"keys": COMMON, "build": lambda L: (None, lambda xs: functools.reduce(torch.add, xs))},
+    "subtract": {"keys": COMMON, "build": lambda L: (None, lambda xs: xs[0] - xs[1])},
+    "multiply": {"keys": COMMON, "build": lambda L: (None, lambda xs: functools.reduce(torch.mul, xs))},
+    "average": {"keys": COMMON, "build": lambda L: (None, lambda xs: functools.reduce(torch.add, xs) / len(xs))},
+    "maximum": {"keys": COMMON, "build": lambda L: (None, lambda xs: functools.reduce(torch.maximum, xs))},
+    "minimum": {"keys": COMMON, "build": lambda L: (None, lambda xs: functools.reduce(torch.minimum, xs))},
+    "concatenate": {"keys": COMMON + ("axis",),
+                    "build": lambda L: (None, lambda xs: torch.cat(xs, dim=L["axis"] + 1 if L["axis"] >= 0
+                                                                   else L["axis"]))},
     "reshape": {"keys": COMMON + ("shape",),
                 "build": lambda L: (None, lambda x: x.reshape([len(x)] + L["shape"]))},
     # 1-D layers and depthwise convolution (a grouped Conv2d) read the same window
@@ -673,12 +707,15 @@ PREPROCESS = {"none": {"keys": ()}}
 
 # ---- the model -------------------------------------------------------------
 
+MERGES = ("add", "subtract", "multiply", "average", "maximum", "minimum", "concatenate")
+
 class Model(nn.Module):
     """The layers in order; a layer with parameters is registered under its
     nnc name so that state_dict() keys are nnc's tensor names."""
 
     def __init__(self, spec):
         super().__init__()
+        self.layers = spec["layers"]
         self.steps = []
         for i, L in enumerate(spec["layers"]):
             L = dict(L, index=i) if isinstance(L, dict) and L.get("type") == "dropout" else L
@@ -688,10 +725,23 @@ class Model(nn.Module):
                 self.add_module(L["name"], module)
             self.steps.append((module, act))
 
+    def outputs(self, x):
+        """Every layer's output in order. A graph's layers name what they
+        read ("inputs"); a merge's act takes the list, any other layer one."""
+        outs, h = {"input": x}, x
+        for L, (module, act) in zip(self.layers, self.steps):
+            xs = [outs[n] for n in L.get("inputs", ())] or [h]
+            if L["type"] in MERGES:
+                h = act(xs)
+            else:
+                h = act(module(xs[0]) if module is not None else xs[0])
+            outs[L["name"]] = h
+            yield h
+
     def forward(self, x):
-        for module, act in self.steps:
-            x = act(module(x) if module is not None else x)
-        return x
+        for h in self.outputs(x):
+            pass
+        return h
 
 
 def build(spec, dtype=torch.float32):
@@ -705,8 +755,7 @@ def build(spec, dtype=torch.float32):
     # And every layer's output shape must be the JSON's.
     x = torch.zeros([2] + list(spec["input"]), dtype=dtype)
     model.eval()                # leaves batch norm's running statistics alone
-    for L, (module, act) in zip(spec["layers"], model.steps):
-        x = act(module(x) if module is not None else x)
+    for L, x in zip(spec["layers"], model.outputs(x)):
         if list(x.shape[1:]) != list(L["output_shape"]):
             die(f"layer {L['name']}: output {list(x.shape[1:])}, "
                 f"JSON says {L['output_shape']}")

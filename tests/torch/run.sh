@@ -97,6 +97,10 @@ seq_sce_softmax          30  no
 seq_bce_steps            30  yes
 seq_bce_logits_steps     30  yes
 seq_kld_steps            30  yes
+graph_residual           43  yes
+graph_branches           37  yes
+rnn_bidirectional        37  yes
+rnn_bidirectional_mul    29  no
 "
 
 if [ ! -x "$NNC" ]; then
