@@ -4,7 +4,7 @@
  *
  *   lenet_bench train IMAGES.gz LABELS.gz EPOCHS BLOCK
  *       seconds per block of BLOCK images of lenet5_train_step (batches of
- *       32, file order), over EPOCHS whole passes of the training set after
+ *       LENET5_BATCH, file order), over EPOCHS whole passes of the training set after
  *       one untimed warm-up block
  *   lenet_bench infer IMAGES.gz BLOCKS CALLS
  *       µs per lenet5_forward(n = 1) call (needs the --batch 1 build)
@@ -15,11 +15,22 @@
 #include <stdint.h>
 #include <zlib.h>
 
-#ifndef LENET5_BATCH
-#error "compile with -include lenet5.h (the header nnc generated)"
+/* The same program times any Fashion-MNIST image model: -DNET=kcnn -DNETU=KCNN
+ * -DTAG='"kcnn"' with -include kcnn.h picks the generated functions and names
+ * the output lines (bench/run.sh builds it for lenet5 and the Keras CNN). */
+#ifndef NET
+#define NET lenet5
+#define NETU LENET5
+#define TAG "lenet"
 #endif
+#define CAT_(a, b) a##b
+#define CAT(a, b) CAT_(a, b)
+#define FN(f) CAT(NET, f)           /* FN(_forward): FN(_forward) */
+#define BATCH CAT(NETU, _BATCH)
+#define IN CAT(NETU, _IN)
+#define OUT CAT(NETU, _OUT)
 
-static lenet5_model model;
+static FN(_model) model;
 
 /* An IDX file (gzipped): count items of `each` bytes after a header of
  * `header` bytes whose second word is the count. Exits on any error. */
@@ -37,33 +48,33 @@ static unsigned char *read_idx(const char *path, int header, long each, int *cou
 
 /* Pixels / 255 as floats, as data(scale = 255) reads them. */
 static float *images(const char *path, int *count) {
-    unsigned char *b = read_idx(path, 16, LENET5_IN, count);
-    float *x = malloc(sizeof(float) * (size_t)*count * LENET5_IN);
-    for (size_t i = 0; i < (size_t)*count * LENET5_IN; i++) x[i] = b[i] / 255.0f;
+    unsigned char *b = read_idx(path, 16, IN, count);
+    float *x = malloc(sizeof(float) * (size_t)*count * IN);
+    for (size_t i = 0; i < (size_t)*count * IN; i++) x[i] = b[i] / 255.0f;
     free(b);
     return x;
 }
 
-/* Batches of LENET5_BATCH over rows [r0, r1); returns the summed loss. */
+/* Batches of BATCH over rows [r0, r1); returns the summed loss. */
 static double steps(const float *x, const float *y, int r0, int r1) {
     double sum = 0;
-    for (int r = r0; r < r1; r += LENET5_BATCH) {
-        int n = r1 - r < LENET5_BATCH ? r1 - r : LENET5_BATCH;
-        sum += lenet5_train_step(&model, x + (size_t)r * LENET5_IN, y + r, n) * n;
+    for (int r = r0; r < r1; r += BATCH) {
+        int n = r1 - r < BATCH ? r1 - r : BATCH;
+        sum += FN(_train_step)(&model, x + (size_t)r * IN, y + r, n) * n;
     }
     return sum;
 }
 
 static double accuracy(const float *x, const float *y, int rows) {
-    static float out[LENET5_BATCH * LENET5_OUT];
+    static float out[BATCH * OUT];
     int right = 0;
-    for (int r = 0; r < rows; r += LENET5_BATCH) {
-        int n = rows - r < LENET5_BATCH ? rows - r : LENET5_BATCH;
-        lenet5_forward(&model, x + (size_t)r * LENET5_IN, out, n);
+    for (int r = 0; r < rows; r += BATCH) {
+        int n = rows - r < BATCH ? rows - r : BATCH;
+        FN(_forward)(&model, x + (size_t)r * IN, out, n);
         for (int i = 0; i < n; i++) {
             int best = 0;
-            for (int k = 1; k < LENET5_OUT; k++)
-                if (out[i * LENET5_OUT + k] > out[i * LENET5_OUT + best]) best = k;
+            for (int k = 1; k < OUT; k++)
+                if (out[i * OUT + k] > out[i * OUT + best]) best = k;
             right += best == (int)y[r + i];
         }
     }
@@ -77,7 +88,7 @@ int main(int argc, char **argv) {
     }
     int rows;
     float *x = images(argv[2], &rows);
-    lenet5_init(&model, 42);
+    FN(_init)(&model, 42);
     if (!strcmp(argv[1], "train")) {
         int nl, epochs = atoi(argv[4]), block = atoi(argv[5]);
         unsigned char *lb = read_idx(argv[3], 8, 1, &nl);
@@ -92,26 +103,26 @@ int main(int argc, char **argv) {
                 steps(x, y, k * block, (k + 1) * block);
                 s[e * blocks + k] = now_sec() - t0;
             }
-        print_samples("lenet_nnc_block_s", s, blocks * epochs);
-        printf("lenet_block_images %d\nlenet_train_images %d\n", block, rows);
-        printf("lenet_nnc_train_acc %.4f\n", accuracy(x, y, rows));
+        print_samples(TAG "_nnc_block_s", s, blocks * epochs);
+        printf(TAG "_block_images %d\n" TAG "_train_images %d\n", block, rows);
+        printf(TAG "_nnc_train_acc %.4f\n", accuracy(x, y, rows));
     } else {
         int nb = atoi(argv[3]), calls = atoi(argv[4]);
         double *us = malloc(sizeof(double) * (size_t)nb);
-        float out[LENET5_OUT];
+        float out[OUT];
         volatile float sink = 0;
-        for (int i = 0; i < calls; i++) lenet5_forward(&model, x + (size_t)(i % rows) * LENET5_IN, out, 1);
+        for (int i = 0; i < calls; i++) FN(_forward)(&model, x + (size_t)(i % rows) * IN, out, 1);
         for (int b = 0; b < nb; b++) {
             float acc = 0;
             double t0 = now_sec();
             for (int i = 0; i < calls; i++) {
-                lenet5_forward(&model, x + (size_t)(i % rows) * LENET5_IN, out, 1);
+                FN(_forward)(&model, x + (size_t)(i % rows) * IN, out, 1);
                 acc += out[0];
             }
             us[b] = 1e6 * (now_sec() - t0) / calls;
             sink += acc;
         }
-        print_samples("lenet_nnc_infer_us", us, nb);
+        print_samples(TAG "_nnc_infer_us", us, nb);
     }
     return 0;
 }

@@ -48,6 +48,14 @@ if [ -f "$FMNIST/train-images-idx3-ubyte.gz" ] && [ -f "$FMNIST/train-labels-idx
         $CC $NNC_FLAGS $STD -I"$W/$b" -include lenet5.h -o "$W/lenet_$b" \
             bench/lenet_bench.c "$W/$b/lenet5.c" -lz -lm || fail "the generated C of lenet5 ($b) did not build"
     done
+    # The textbook Keras CNN (batch 128), timed by the same program under the tag kcnn
+    mkdir -p "$W/k128" "$W/k1"
+    ./nnc bench/kcnn.nn -o "$W/k128/kcnn.c" || fail "nnc could not compile bench/kcnn.nn"
+    ./nnc bench/kcnn.nn --batch 1 -o "$W/k1/kcnn.c" || fail "nnc could not compile kcnn.nn --batch 1"
+    for b in k128 k1; do
+        $CC $NNC_FLAGS $STD -DNET=kcnn -DNETU=KCNN -DTAG='"kcnn"' -I"$W/$b" -include kcnn.h -o "$W/kcnn_$b" \
+            bench/lenet_bench.c "$W/$b/kcnn.c" -lz -lm || fail "the generated C of kcnn ($b) did not build"
+    done
 else
     echo "bench: no Fashion-MNIST in $FMNIST: skipping LeNet-5 (apt-get install dataset-fashion-mnist)" >&2
 fi
@@ -77,6 +85,10 @@ for r in $(seq 1 "$ROUNDS"); do
         "$PY" bench/torch_lenet.py train "$TI" "$TL" 1 6000 >> "$RAW"
         "$W/lenet_l1" infer "$TI" 11 3000 >> "$RAW"
         "$PY" bench/torch_lenet.py infer "$TI" 11 300 >> "$RAW"
+        "$W/kcnn_k128" train "$TI" "$TL" 1 6400 >> "$RAW"
+        KCNN=1 "$PY" bench/torch_lenet.py train "$TI" "$TL" 1 6400 >> "$RAW"
+        "$W/kcnn_k1" infer "$TI" 11 1000 >> "$RAW"
+        KCNN=1 "$PY" bench/torch_lenet.py infer "$TI" 11 300 >> "$RAW"
     fi
 done
 
