@@ -650,99 +650,10 @@ static void adam_step(float *p, const float *g, float *exp_avg, float *exp_avg_s
     }
 }
 
-void tagging_bilstm_forward(tagging_bilstm_model *m, const float *x, float *out, int n) {
-    if (n < 1 || n > 32) return; /* n must be 1..TAGGING_BILSTM_BATCH */
-    float *embedding_weight = m->params + 0; /* (10, 8) embedding.weight */
-    float *embedding = m->acts + 0; /* (n, 12, 8) embed */
-    float *bilstm_weight_ih_l0 = m->params + 80; /* (128, 8) bilstm.weight_ih_l0 */
-    float *bilstm_weight_hh_l0 = m->params + 1104; /* (128, 32) bilstm.weight_hh_l0 */
-    float *bilstm_bias_ih_l0 = m->params + 5200; /* (128) bilstm.bias_ih_l0 */
-    float *bilstm_bias_hh_l0 = m->params + 5328; /* (128) bilstm.bias_hh_l0 */
-    float *bilstm_weight_ih_l0_t = m->acts + 3072; /* (8, 128) transpose */
-    float *bilstm = m->acts + 4096; /* (n, 12, 128) linear_t */
-    float *bilstm_recurrence = m->acts + 53248; /* (n, 12, 192) recurrence + tanh */
-    float *bilstm_recurrence_out = m->acts + 3072; /* (n, 12, 32) recurrence_out */
-    float *bilstm_reverse = m->acts + 15360; /* (n, 12, 8) reverse */
-    float *bilstm_weight_ih_l0_reverse = m->params + 5456; /* (128, 8) bilstm.weight_ih_l0_reverse */
-    float *bilstm_weight_hh_l0_reverse = m->params + 6480; /* (128, 32) bilstm.weight_hh_l0_reverse */
-    float *bilstm_bias_ih_l0_reverse = m->params + 10576; /* (128) bilstm.bias_ih_l0_reverse */
-    float *bilstm_bias_hh_l0_reverse = m->params + 10704; /* (128) bilstm.bias_hh_l0_reverse */
-    float *bilstm_weight_ih_l0_reverse_t = m->acts + 18432; /* (8, 128) transpose */
-    float *bilstm_linear_t = m->acts + 126976; /* (n, 12, 128) linear_t */
-    float *bilstm_recurrence_2 = m->acts + 176128; /* (n, 12, 192) recurrence + tanh */
-    float *bilstm_recurrence_out_2 = m->acts + 18432; /* (n, 12, 32) recurrence_out */
-    float *bilstm_reverse_2 = m->acts + 30720; /* (n, 12, 32) reverse */
-    float *bilstm_concatenate = m->acts + 126976; /* (n, 12, 64) concatenate */
-    float *tag_weight = m->params + 10832; /* (2, 64) tag.weight */
-    float *tag_bias = m->params + 10960; /* (2) tag.bias */
-    float *tag_weight_t = m->acts + 3072; /* (64, 2) transpose */
-    float *tag = m->acts + 3200; /* (n, 12, 2) linear_t */
-    embedding_forward(embedding, x, embedding_weight, n);
-    bilstm_transpose(bilstm_weight_ih_l0_t, bilstm_weight_ih_l0);
-    bilstm_linear(bilstm, embedding, bilstm_weight_ih_l0_t, bilstm_bias_ih_l0, n);
-    bilstm_recurrence_3(bilstm_recurrence, bilstm, bilstm_weight_hh_l0, bilstm_bias_hh_l0, n);
-    bilstm_recurrence_out_3(bilstm_recurrence_out, bilstm_recurrence, n);
-    bilstm_reverse_3(bilstm_reverse, embedding, n);
-    bilstm_transpose_2(bilstm_weight_ih_l0_reverse_t, bilstm_weight_ih_l0_reverse);
-    bilstm_linear_2(bilstm_linear_t, bilstm_reverse, bilstm_weight_ih_l0_reverse_t, bilstm_bias_ih_l0_reverse, n);
-    bilstm_recurrence_4(bilstm_recurrence_2, bilstm_linear_t, bilstm_weight_hh_l0_reverse, bilstm_bias_hh_l0_reverse, n);
-    bilstm_recurrence_out_4(bilstm_recurrence_out_2, bilstm_recurrence_2, n);
-    bilstm_reverse_4(bilstm_reverse_2, bilstm_recurrence_out_2, n);
-    bilstm_concatenate_2(bilstm_concatenate, bilstm_recurrence_out, bilstm_reverse_2, n);
-    tag_transpose(tag_weight_t, tag_weight);
-    tag_linear(tag, bilstm_concatenate, tag_weight_t, tag_bias, n);
-    memcpy(out, tag, sizeof(*out) * n * 24);
-}
-
-float tagging_bilstm_evaluate(tagging_bilstm_model *m, const float *x, const float *y, float *out, int n) {
-    if (n < 1 || n > 32) return -1; /* n must be 1..TAGGING_BILSTM_BATCH */
-    float *embedding_weight = m->params + 0; /* (10, 8) embedding.weight */
-    float *embedding = m->acts + 0; /* (n, 12, 8) embed */
-    float *bilstm_weight_ih_l0 = m->params + 80; /* (128, 8) bilstm.weight_ih_l0 */
-    float *bilstm_weight_hh_l0 = m->params + 1104; /* (128, 32) bilstm.weight_hh_l0 */
-    float *bilstm_bias_ih_l0 = m->params + 5200; /* (128) bilstm.bias_ih_l0 */
-    float *bilstm_bias_hh_l0 = m->params + 5328; /* (128) bilstm.bias_hh_l0 */
-    float *bilstm_weight_ih_l0_t = m->acts + 3072; /* (8, 128) transpose */
-    float *bilstm = m->acts + 4096; /* (n, 12, 128) linear_t */
-    float *bilstm_recurrence = m->acts + 53248; /* (n, 12, 192) recurrence + tanh */
-    float *bilstm_recurrence_out = m->acts + 3072; /* (n, 12, 32) recurrence_out */
-    float *bilstm_reverse = m->acts + 15360; /* (n, 12, 8) reverse */
-    float *bilstm_weight_ih_l0_reverse = m->params + 5456; /* (128, 8) bilstm.weight_ih_l0_reverse */
-    float *bilstm_weight_hh_l0_reverse = m->params + 6480; /* (128, 32) bilstm.weight_hh_l0_reverse */
-    float *bilstm_bias_ih_l0_reverse = m->params + 10576; /* (128) bilstm.bias_ih_l0_reverse */
-    float *bilstm_bias_hh_l0_reverse = m->params + 10704; /* (128) bilstm.bias_hh_l0_reverse */
-    float *bilstm_weight_ih_l0_reverse_t = m->acts + 18432; /* (8, 128) transpose */
-    float *bilstm_linear_t = m->acts + 126976; /* (n, 12, 128) linear_t */
-    float *bilstm_recurrence_2 = m->acts + 176128; /* (n, 12, 192) recurrence + tanh */
-    float *bilstm_recurrence_out_2 = m->acts + 18432; /* (n, 12, 32) recurrence_out */
-    float *bilstm_reverse_2 = m->acts + 30720; /* (n, 12, 32) reverse */
-    float *bilstm_concatenate = m->acts + 126976; /* (n, 12, 64) concatenate */
-    float *tag_weight = m->params + 10832; /* (2, 64) tag.weight */
-    float *tag_bias = m->params + 10960; /* (2) tag.bias */
-    float *tag_weight_t = m->acts + 3072; /* (64, 2) transpose */
-    float *tag = m->acts + 3200; /* (n, 12, 2) linear_t */
-    float *loss_value = m->acts + 3072; /* (1) sce_logits */
-    embedding_forward(embedding, x, embedding_weight, n);
-    bilstm_transpose(bilstm_weight_ih_l0_t, bilstm_weight_ih_l0);
-    bilstm_linear(bilstm, embedding, bilstm_weight_ih_l0_t, bilstm_bias_ih_l0, n);
-    bilstm_recurrence_3(bilstm_recurrence, bilstm, bilstm_weight_hh_l0, bilstm_bias_hh_l0, n);
-    bilstm_recurrence_out_3(bilstm_recurrence_out, bilstm_recurrence, n);
-    bilstm_reverse_3(bilstm_reverse, embedding, n);
-    bilstm_transpose_2(bilstm_weight_ih_l0_reverse_t, bilstm_weight_ih_l0_reverse);
-    bilstm_linear_2(bilstm_linear_t, bilstm_reverse, bilstm_weight_ih_l0_reverse_t, bilstm_bias_ih_l0_reverse, n);
-    bilstm_recurrence_4(bilstm_recurrence_2, bilstm_linear_t, bilstm_weight_hh_l0_reverse, bilstm_bias_hh_l0_reverse, n);
-    bilstm_recurrence_out_4(bilstm_recurrence_out_2, bilstm_recurrence_2, n);
-    bilstm_reverse_4(bilstm_reverse_2, bilstm_recurrence_out_2, n);
-    bilstm_concatenate_2(bilstm_concatenate, bilstm_recurrence_out, bilstm_reverse_2, n);
-    tag_transpose(tag_weight_t, tag_weight);
-    tag_linear(tag, bilstm_concatenate, tag_weight_t, tag_bias, n);
-    loss_sce_logits(loss_value, tag, y, n);
-    memcpy(out, tag, sizeof(*out) * n * 24);
-    return loss_value[0];
-}
-
-float tagging_bilstm_backward(tagging_bilstm_model *m, const float *x, const float *y, int n) {
-    if (n < 1 || n > 32) return -1; /* n must be 1..TAGGING_BILSTM_BATCH */
+/* The forward pass (upto 0), then the loss (upto 1), then the backward
+ * pass (upto 2, in training mode: dropout and batch norm's batch
+ * statistics). Buffers the plan never keeps alive together share storage. */
+static float tagging_bilstm_run(tagging_bilstm_model *m, const float *x, const float *y, float *out, int n, int upto) {
     float *embedding_weight = m->params + 0; /* (10, 8) embedding.weight */
     float *embedding = m->acts + 0; /* (n, 12, 8) embed */
     float *bilstm_weight_ih_l0 = m->params + 80; /* (128, 8) bilstm.weight_ih_l0 */
@@ -805,7 +716,10 @@ float tagging_bilstm_backward(tagging_bilstm_model *m, const float *x, const flo
     bilstm_concatenate_2(bilstm_concatenate, bilstm_recurrence_out, bilstm_reverse_2, n);
     tag_transpose(tag_weight_t, tag_weight);
     tag_linear(tag, bilstm_concatenate, tag_weight_t, tag_bias, n);
+    if (out) memcpy(out, tag, sizeof(*out) * n * 24);
+    if (upto == 0) return 0;
     loss_sce_logits(loss_value, tag, y, n);
+    if (upto == 1) return loss_value[0];
     loss_sce_logits_backward(d_tag, tag, y, n);
     tag_linear_dw(d_tag_weight, d_tag, bilstm_concatenate, n);
     tag_linear_db(d_tag_bias, d_tag, n);
@@ -829,6 +743,21 @@ float tagging_bilstm_backward(tagging_bilstm_model *m, const float *x, const flo
     bilstm_add(d_embedding_3, d_embedding, d_embedding_2, n);
     embedding_embed_dw(d_embedding_weight, d_embedding_3, x, n);
     return loss_value[0];
+}
+
+void tagging_bilstm_forward(tagging_bilstm_model *m, const float *x, float *out, int n) {
+    if (n < 1 || n > 32) return; /* n must be 1..TAGGING_BILSTM_BATCH */
+    tagging_bilstm_run(m, x, NULL, out, n, 0);
+}
+
+float tagging_bilstm_evaluate(tagging_bilstm_model *m, const float *x, const float *y, float *out, int n) {
+    if (n < 1 || n > 32) return -1; /* n must be 1..TAGGING_BILSTM_BATCH */
+    return tagging_bilstm_run(m, x, y, out, n, 1);
+}
+
+float tagging_bilstm_backward(tagging_bilstm_model *m, const float *x, const float *y, int n) {
+    if (n < 1 || n > 32) return -1; /* n must be 1..TAGGING_BILSTM_BATCH */
+    return tagging_bilstm_run(m, x, y, NULL, n, 2);
 }
 
 void tagging_bilstm_update(tagging_bilstm_model *m) {
