@@ -119,15 +119,32 @@ int main(int argc, char **argv) {
     cb.ckpt_monitor = monitor(getenv("CKPT_MONITOR"));
     cb.csv_log = getenv("CSV");
     nnc_model_desc d = {
-        "curve", "curve.nn", BATCH, 1, 1, 1, NNC_REGRESSION, 0, 1, tensors, 1,
-        params, init, train_step, evaluate, predict, n_curve, 0, 0, getenv("VAL_DATA") ? 0 : 0.2,
-        NULL, NULL, NNC_PRE_NONE, learning_rate, &cb, metric_names[0] ? metrics : NULL,
-        NULL, 0, 0, NULL, NULL /* no optimizer state */,
-        NULL, NULL, 1.0, /* IDX labels, scale */
-        0, /* not token ids */
-        getenv("VAL_DATA"), NULL, lr_scale, 0, NULL, /* validation_data, lr_scale, cross_validate, summary */
-        NNC_FORMAT_AUTO, NULL, 0, 0, /* format, class_weight */
-        1, /* steps: one classified row per sample */
+        .name = "curve",
+        .source = "curve.nn",
+        .batch = BATCH,
+        .n_in = 1,
+        .n_out = 1,
+        .n_target = 1,
+        .task = NNC_REGRESSION,
+        .steps = 1, /* one row per sample */
+        .n_params = 1,
+        .tensors = tensors,
+        .n_tensors = 1,
+        .params = params,
+        .init = init,
+        .train_step = train_step,
+        .evaluate = evaluate,
+        .predict = predict,
+        .learning_rate = learning_rate,
+        .lr_scale = lr_scale,
+        .epochs = n_curve,
+        .validation_split = getenv("VAL_DATA") ? 0 : 0.2,
+        .callbacks = &cb,
+        .metrics = metric_names[0] ? metrics : NULL,
+        .val_path = getenv("VAL_DATA"),
+        .data_format = NNC_FORMAT_AUTO,
+        .input_scale = 1.0,
+        .preprocess = NNC_PRE_NONE,
     };
     return nnc_main(&d, &model, argc, argv);
 }
