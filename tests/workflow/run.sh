@@ -668,6 +668,9 @@ fi
 "$ROOT/nnc" train "$ROOT/tests/workflow/models/xor_callbacks.nn" --report nodir/sub >/dev/null 2>err.txt
 same "report: a directory that cannot be made" "$?: $(cat err.txt)" \
     "1: nodir/sub: error: cannot make the report directory: No such file or directory"
+"$ROOT/nnc" trian "$ROOT/tests/workflow/models/xor_callbacks.nn" >/dev/null 2>err.txt
+same "a mistyped subcommand is named, with the nearest one" "$?: $(cat err.txt)" \
+    "1: nnc: error: unknown command 'trian'; did you mean 'nnc train'?"
 cd "$T" || exit 1
 
 echo "workflow: $npass passed, $nfail failed"
