@@ -506,6 +506,11 @@ else fail "data(format = npy)" "$(head -c 300 npy.txt)"; fi
 "$ROOT/nnc" train npy.nn --data sparse.csv >/dev/null 2>err.txt
 same "data(format = npy) refuses a CSV file" "$?: $(cat err.txt)" \
     "1: sparse.csv: error: data(format = npy), but the file does not start as NumPy .npy files do"
+tr , ';' <sparse.csv >semi.csv
+"$ROOT/nnc" train "$ROOT/tests/workflow/models/metrics_sparse.nn" --data semi.csv >/dev/null 2>err.txt
+same "a semicolon-separated CSV gets a hint" "$?: $(cat err.txt)" \
+    "1: semi.csv:1:2: error: column 2: row has 1 field, expected 5 (4 inputs + 1 target)
+  = hint: the row is separated by semicolons; nnc reads comma-separated values"
 # .npy samples with axes of their own must have the model's input axes: a
 # channels-last (N, 4, 4, 3) file has the size of input [3, 4, 4] but not its pixels
 /usr/bin/python3 -c '
