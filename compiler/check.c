@@ -54,6 +54,17 @@ static int names_of(Kind k, int k2, const char **out) {
     return n;
 }
 
+/* Keras abbreviations whose nearest nnc name by spelling is another one
+ * ("acc" is one edit from "auc"): the nnc name meant, if it is a candidate. */
+static const char *keras_alias(const char *name, const char **names, int n) {
+    static const char *const alias[][2] = {{"acc", "accuracy"}, {"binary_acc", "binary_accuracy"}};
+    for (size_t i = 0; i < sizeof alias / sizeof alias[0]; i++)
+        for (int j = 0; j < n && !strcmp(name, alias[i][0]); j++)
+            if (!strcmp(names[j], alias[i][1]))
+                return names[j];
+    return NULL;
+}
+
 /* Long names and numbers are cut in messages. */
 static char *cut(const char *s) {
     return strlen(s) > 24 ? fmt("%.20s...", s) : (char *)s;
@@ -138,8 +149,11 @@ static void unknown_name(Loc loc, const char *name, Kind kind, int kind2) {
     }
     const char **names = xalloc(sizeof(char *) * (size_t)catalog_len);
     int n = names_of(kind, kind2, names);
-    const char *near = nearest(name, names, n);
-    error_at(loc, "unknown %s '%s'", noun, cut(name));
+    const char *near = keras_alias(name, names, n);
+    if (!near)
+        near = nearest(name, names, n);
+    /* a name is quoted whole unless it is absurdly long: a cut typo is hard to see */
+    error_at(loc, "unknown %s '%s'", noun, strlen(name) > 64 ? cut(name) : name);
     if (near)
         hint("did you mean '%s'?", near);
     else if (kind2 < 0)

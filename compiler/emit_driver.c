@@ -147,6 +147,15 @@ static void emit_callbacks(const Spec *s) {
     emit("};");
 }
 
+/* The input shape the runtime checks a data file's sample axes against,
+ * not only its value count. */
+static void emit_input_shape(const Shape *in) {
+    char *r = "";
+    for (int i = 0; i < in->ndim; i++)
+        r = fmt("%s%s%ld", r, i ? ", " : "", in->dim[i]);
+    emit("static const int in_shape[] = {%s};", r);
+}
+
 void emit_driver(Graph *g, FILE *f, const char *h_name) {
     const Spec *s = g->spec;
     const char *pre = s->preprocess->e->name;
@@ -185,6 +194,7 @@ void emit_driver(Graph *g, FILE *f, const char *h_name) {
         emit_callbacks(s);
     if (s->nmetrics)
         emit_metrics(s);
+    emit_input_shape(&s->input);
     emit("");
     emit("int main(int argc, char **argv) {");
     emit("    static const nnc_model_desc d = {");
@@ -194,6 +204,8 @@ void emit_driver(Graph *g, FILE *f, const char *h_name) {
     emit("        .summary = %s,", summary_string(G));
     emit("        .batch = %s_BATCH,", U);
     emit("        .n_in = %s_IN,", U);
+    emit("        .in_ndim = %d,", s->input.ndim);
+    emit("        .in_shape = in_shape,");
     emit("        .n_out = %s_OUT,", U);
     emit("        .n_target = %s_TARGET,", U);
     emit("        .task = %s,", task_names[g->task]);

@@ -126,6 +126,19 @@ static long conv_filters(const Layer *l) {
     return l->in.dim[0] * (long)call_num(l->c, "depth_multiplier");
 }
 
+/* An image input [H, W, C] as Keras writes it (a few channels last, many
+ * "channels" first) read as nnc's [C, H, W]: say so, since with padding =
+ * same such a model builds, but not the model meant. 1 if hinted. */
+static int channels_last_hint(const Layer *l) {
+    const Shape *in = &l->in;
+    if (in->ndim != 3 || in->dim[2] > 4 || in->dim[0] <= 4 || in->dim[1] <= 4)
+        return 0;
+    hint("nnc images are channels first [C, H, W]: input %s reads as %ld channels of %ldx%ld; "
+         "a Keras [H, W, C] image is input [%ld, %ld, %ld]", shape_str(in), in->dim[0], in->dim[1], in->dim[2],
+         in->dim[2], in->dim[0], in->dim[1]);
+    return 1;
+}
+
 /* [C, H, W] -> [filters or C, H', W'] with H' = (H + 2p - d (f - 1) - 1) / s + 1,
  * the failing arithmetic shown when it does not give a size >= 1; [C, L]
  * likewise for 1-D layers. Global pooling: [C, ...] -> [C]. */
@@ -189,17 +202,18 @@ static int window_shape(const Layer *l, Shape *cur) {
                 const ArgVal *k = call_arg(l->c, kname);
                 if (d > 1) {
                     error_at(k->loc, "%s %d dilated by %d spans %ld, larger than the %s of the input %s of "
-                             "layer '%s': %ld + 2*%ld = %ld < %ld", kname, f, d, span, an, shape_str(cur), l->name,
+                             "layer '%s': %ld + 2*%ld = %ld < %ld", kname, f, d, span, an, shape_str(&l->in), l->name,
                              n, pad, n + 2 * pad, span);
                     note_at(l->loc, "output %s = (n + 2p - d(f - 1) - 1) / s + 1 = (%ld + 2*%ld - %d*(%d - 1) - 1)"
                             " / %d + 1 < 1", an, n, pad, d, f, s);
                     hint("use a smaller %s or dilation_rate, padding = same, or a larger input", kname);
                 } else {
                     error_at(k->loc, "%s %d of layer '%s' is larger than its input %s: %s %ld + 2*%ld = %ld < %d",
-                             kname, f, l->name, shape_str(cur), an, n, pad, n + 2 * pad, f);
+                             kname, f, l->name, shape_str(&l->in), an, n, pad, n + 2 * pad, f);
                     note_at(l->loc, "output %s = (n + 2p - f) / s + 1 = (%ld + 2*%ld - %d) / %d + 1 < 1",
                             an, n, pad, f, s);
-                    hint("use a smaller %s, padding = same, or a larger input", kname);
+                    if (!channels_last_hint(l))
+                        hint("use a smaller %s, padding = same, or a larger input", kname);
                 }
                 return 0;
             }

@@ -387,6 +387,16 @@ static int run_program(const char *cmd, int argc, char **argv) {
     return run(&pv, 0, 1);
 }
 
+/* `nnc trian m.nn`: a first word that is no file but a typo of a
+ * subcommand is named as such, not taken for a second model file. */
+static void check_subcommand(const char *cmd) {
+    static const char *const cmds[] = {"train", "eval", "predict", "summary"};
+    struct stat st;
+    const char *near = cmd[0] != '-' && stat(cmd, &st) ? nearest(cmd, cmds, 4) : NULL;
+    if (near)
+        fatal("unknown command '%s'; did you mean 'nnc %s'?", cmd, near);
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
         fputs(usage, stderr);
@@ -416,6 +426,7 @@ int main(int argc, char **argv) {
     }
     if (!strcmp(cmd, "train") || !strcmp(cmd, "eval") || !strcmp(cmd, "predict"))
         return run_program(cmd, argc - 2, argv + 2);
+    check_subcommand(cmd);
 
     const char *model = NULL, *outp = NULL, *emit_kind = "c", *real = NULL, *weights = NULL;
     int want_summary = !strcmp(cmd, "summary"), inference = 0, no_libm = 0, in_ram = 0;

@@ -251,6 +251,15 @@ static int is_blank(const char *s, const char *end) {
 
 static const char *pl(long long n) { return n == 1 ? "" : "s"; }
 
+/* A row of one field holding ';' or tabs is a file with another separator
+ * (European spreadsheets write ';'): say so, nnc reads commas only. */
+static void separator_hint(const char *s, const char *end, int fields) {
+    const char *semi = memchr(s, ';', (size_t)(end - s)), *tab = memchr(s, '\t', (size_t)(end - s));
+    if (fields == 1 && (semi || tab))
+        nnc_error_addf("  = hint: the row is separated by %s; nnc reads comma-separated values",
+                       semi ? "semicolons" : "tabs");
+}
+
 static int count_error(const char *name, long long row, int got, int ncol, const nnc_model_desc *d,
                        int optional) {
     char with[96], without[64];
@@ -411,6 +420,7 @@ int nnc_data_read(nnc_dataset *ds, FILE *f, const char *name, const nnc_model_de
         if (!ncol) {
             if (m != d->n_in + d->n_target && !(targets_optional && m == d->n_in)) {
                 count_error(name, row, m, 0, d, targets_optional);
+                separator_hint(s, end, m);
                 goto out;
             }
             ncol = m;

@@ -165,6 +165,10 @@ typedef struct nnc_model_desc {
     /* ---- reading the inputs */
     double input_scale;      /* data(scale): the divisor of every input value read (0 or 1: none) */
     int preprocess;          /* preprocess(): NNC_PRE_* */
+    /* the per-sample input shape (in_ndim axes of in_shape), so that a data
+     * file with axes of its own is checked axis by axis; 0: unknown */
+    int in_ndim;
+    const int *in_shape;
 } nnc_model_desc;
 
 /* Entry point of a training/eval/predict program; returns the exit status. */

@@ -294,6 +294,33 @@ static char *shape_str(const npy_file *f, char *buf, size_t cap) {
     return buf;
 }
 
+/* A file whose samples have axes of their own ((N, 8, 8, 3)) must have the
+ * model's input axes, not only as many values: a channels-last image read
+ * as channels first is the same size with its pixels scrambled. A flat
+ * (N, values) file is taken as the model's sample, row-major. 0 if it fits. */
+static int check_sample_axes(const npy_file *x, const char *path, const nnc_model_desc *d) {
+    char s1[128], s2[128], s3[128];
+    int same = x->ndim - 1 == d->in_ndim;
+    if (x->ndim <= 2 || !d->in_shape) return 0;
+    for (int i = 0; same && i < d->in_ndim; i++)
+        same = x->dim[i + 1] == d->in_shape[i];
+    if (same) return 0;
+    size_t n = 0, m = 0;
+    for (int i = 0; i < MAX_DIMS; i++) {
+        if (i + 1 < x->ndim && n < sizeof s2)
+            n += (size_t)snprintf(s2 + n, sizeof s2 - n, "%s%lld", i ? ", " : "[", x->dim[i + 1]);
+        if (i < d->in_ndim && m < sizeof s3)
+            m += (size_t)snprintf(s3 + m, sizeof s3 - m, "%s%d", i ? ", " : "[", d->in_shape[i]);
+    }
+    int last = x->ndim == 4 && d->in_ndim == 3 && x->dim[3] == d->in_shape[0] && x->dim[1] == d->in_shape[1];
+    nnc_errorf("%s: error: offset 0: shape %s: each sample is %s], but the model's input is %s]%s", path,
+               shape_str(x, s1, sizeof s1), s2, s3,
+               last ? "\n  = hint: the file is channels last [H, W, C] and the model channels first [C, H, W]: "
+                      "transpose it, np.transpose(x, (0, 3, 1, 2))"
+                    : "");
+    return -1;
+}
+
 int nnc_npy_load(nnc_dataset *ds, const char *path, const char *labels, const nnc_model_desc *d,
                  int targets_optional) {
     npy_file x, y = {0};
@@ -321,6 +348,7 @@ int nnc_npy_load(nnc_dataset *ds, const char *path, const char *labels, const nn
                        d->n_target == 1 ? "" : "s");
         goto out;
     }
+    if (per == d->n_in && check_sample_axes(&x, path, d)) goto out;
     if (labels) {
         long long lper = y.ndim == 1 ? 1 : y.dim[0] ? y.numel / y.dim[0] : 1;
         /* class indices (one per step), made one-hot */

@@ -506,6 +506,41 @@ else fail "data(format = npy)" "$(head -c 300 npy.txt)"; fi
 "$ROOT/nnc" train npy.nn --data sparse.csv >/dev/null 2>err.txt
 same "data(format = npy) refuses a CSV file" "$?: $(cat err.txt)" \
     "1: sparse.csv: error: data(format = npy), but the file does not start as NumPy .npy files do"
+tr , ';' <sparse.csv >semi.csv
+"$ROOT/nnc" train "$ROOT/tests/workflow/models/metrics_sparse.nn" --data semi.csv >/dev/null 2>err.txt
+same "a semicolon-separated CSV gets a hint" "$?: $(cat err.txt)" \
+    "1: semi.csv:1:2: error: column 2: row has 1 field, expected 5 (4 inputs + 1 target)
+  = hint: the row is separated by semicolons; nnc reads comma-separated values"
+# .npy samples with axes of their own must have the model's input axes: a
+# channels-last (N, 4, 4, 3) file has the size of input [3, 4, 4] but not its pixels
+/usr/bin/python3 -c '
+import numpy as np
+r = np.random.default_rng(0)
+x = r.random((8, 3, 4, 4), dtype=np.float32)
+np.save("img.npy", x); np.save("img_hwc.npy", x.transpose(0, 2, 3, 1)); np.save("img_flat.npy", x.reshape(8, -1))
+np.save("imgy.npy", np.arange(8) % 2)'
+cat >img.nn <<'EOF'
+model img {
+  input [3, 4, 4]
+  conv2d(2, 3)
+  flatten
+  dense(2)
+  loss sparse_categorical_crossentropy(from_logits = true)
+  optimizer adam
+  fit(epochs = 1, batch_size = 4)
+  data(train = "img.npy", train_labels = "imgy.npy")
+}
+EOF
+"$ROOT/nnc" train img.nn >/dev/null 2>err.txt
+same ".npy with the model's sample axes trains" "$?: $(cat err.txt)" "0: "
+sed s/img.npy/img_flat.npy/ img.nn >img_flat.nn
+"$ROOT/nnc" train img_flat.nn >/dev/null 2>err.txt
+same ".npy of flat samples trains" "$?: $(cat err.txt)" "0: "
+sed s/img.npy/img_hwc.npy/ img.nn >img_hwc.nn
+"$ROOT/nnc" train img_hwc.nn >/dev/null 2>err.txt
+same ".npy channels last for a channels-first model is refused" "$?: $(cat err.txt)" \
+    "1: ./img_hwc.npy: error: offset 0: shape (8, 4, 4, 3): each sample is [4, 4, 3], but the model's input is [3, 4, 4]
+  = hint: the file is channels last [H, W, C] and the model channels first [C, H, W]: transpose it, np.transpose(x, (0, 3, 1, 2))"
 "$ROOT/nnc" train cv.nn --data sparse.csv --save cv.st >/dev/null 2>err.txt
 same "cross_validate refuses --save" "$?: $(cat err.txt)" \
     "1: error: cross_validate(4) trains 4 models from fresh weights and keeps none: --save does not apply (--cross-validate 0 trains one model)"
@@ -638,6 +673,9 @@ fi
 "$ROOT/nnc" train "$ROOT/tests/workflow/models/xor_callbacks.nn" --report nodir/sub >/dev/null 2>err.txt
 same "report: a directory that cannot be made" "$?: $(cat err.txt)" \
     "1: nodir/sub: error: cannot make the report directory: No such file or directory"
+"$ROOT/nnc" trian "$ROOT/tests/workflow/models/xor_callbacks.nn" >/dev/null 2>err.txt
+same "a mistyped subcommand is named, with the nearest one" "$?: $(cat err.txt)" \
+    "1: nnc: error: unknown command 'trian'; did you mean 'nnc train'?"
 cd "$T" || exit 1
 
 echo "workflow: $npass passed, $nfail failed"

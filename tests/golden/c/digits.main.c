@@ -40,6 +40,7 @@ static void predict(void *m, const float *x, int n, float *out) {
 }
 static float learning_rate(void *m) { return (float)digits_learning_rate(m); }
 static float *lr_scale(void *m) { return &((digits_model *)m)->lr_scale; }
+static const int in_shape[] = {64};
 
 int main(int argc, char **argv) {
     static const nnc_model_desc d = {
@@ -49,6 +50,8 @@ int main(int argc, char **argv) {
         .summary = "Model: \"digits\"\012----------------------------------------------------------------\012Layer (type)                   Output Shape              Param #\012----------------------------------------------------------------\012input (input)                  (None, 64)                      0\012fc1 (dense)                    (None, 32)                  2,080\012fc2 (dense)                    (None, 16)                    528\012fc3 (dense)                    (None, 10)                    170\012----------------------------------------------------------------\012Total params: 2,778 (10.9 KiB)\012Trainable params: 2,778\012Non-trainable params: 0\012MACs per sample: 2,720\012Storage at batch 32 (model struct, floats padded to 64 bytes per tensor):\012  parameters           10.9 KiB\012  gradients            10.9 KiB\012  optimizer state      21.8 KiB  (adam)\012  activations          16.0 KiB\012  total                59.5 KiB\012",
         .batch = DIGITS_BATCH,
         .n_in = DIGITS_IN,
+        .in_ndim = 1,
+        .in_shape = in_shape,
         .n_out = DIGITS_OUT,
         .n_target = DIGITS_TARGET,
         .task = NNC_SPARSE,

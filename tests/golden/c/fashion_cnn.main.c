@@ -64,6 +64,7 @@ static void predict(void *m, const float *x, int n, float *out) {
 }
 static float learning_rate(void *m) { return (float)fashion_cnn_learning_rate(m); }
 static float *lr_scale(void *m) { return &((fashion_cnn_model *)m)->lr_scale; }
+static const int in_shape[] = {1, 28, 28};
 
 int main(int argc, char **argv) {
     static const nnc_model_desc d = {
@@ -73,6 +74,8 @@ int main(int argc, char **argv) {
         .summary = "Model: \"fashion_cnn\"\012----------------------------------------------------------------\012Layer (type)                   Output Shape              Param #\012----------------------------------------------------------------\012input (input)                  (None, 1, 28, 28)               0\012conv1 (conv2d)                 (None, 16, 28, 28)            144\012bn1 (batch_normalization)      (None, 16, 28, 28)             65\012relu (relu)                    (None, 16, 28, 28)              0\012max_pooling2d (max_pooling2d)  (None, 16, 14, 14)              0\012conv2 (conv2d)                 (None, 32, 14, 14)          4,608\012bn2 (batch_normalization)      (None, 32, 14, 14)            129\012relu_1 (relu)                  (None, 32, 14, 14)              0\012max_pooling2d_1 (max_pooling2d) (None, 32, 7, 7)                0\012flatten (flatten)              (None, 1568)                    0\012dropout (dropout)              (None, 1568)                    0\012fc1 (dense)                    (None, 128)               200,704\012bn3 (batch_normalization)      (None, 128)                   513\012relu_2 (relu)                  (None, 128)                     0\012dropout_1 (dropout)            (None, 128)                     0\012fc2 (dense)                    (None, 10)                  1,290\012----------------------------------------------------------------\012Total params: 207,453 (810.4 KiB)\012Trainable params: 207,098\012Non-trainable params: 355\012MACs per sample: 1,218,048\012Storage at batch 64 (model struct, floats padded to 64 bytes per tensor):\012  parameters          810.6 KiB\012  gradients           810.6 KiB\012  optimizer state       1.6 MiB  (adam)\012  activations          12.7 MiB\012  total                15.9 MiB\012",
         .batch = FASHION_CNN_BATCH,
         .n_in = FASHION_CNN_IN,
+        .in_ndim = 3,
+        .in_shape = in_shape,
         .n_out = FASHION_CNN_OUT,
         .n_target = FASHION_CNN_TARGET,
         .task = NNC_SPARSE,

@@ -40,6 +40,7 @@ static void predict(void *m, const float *x, int n, float *out) {
 }
 static float learning_rate(void *m) { return (float)fashion_lstm_learning_rate(m); }
 static float *lr_scale(void *m) { return &((fashion_lstm_model *)m)->lr_scale; }
+static const int in_shape[] = {28, 28};
 
 int main(int argc, char **argv) {
     static const nnc_model_desc d = {
@@ -49,6 +50,8 @@ int main(int argc, char **argv) {
         .summary = "Model: \"fashion_lstm\"\012----------------------------------------------------------------\012Layer (type)                   Output Shape              Param #\012----------------------------------------------------------------\012input (input)                  (None, 28, 28)                  0\012lstm (lstm)                    (None, 64)                 24,064\012dense (dense)                  (None, 10)                    650\012----------------------------------------------------------------\012Total params: 24,714 (96.5 KiB)\012Trainable params: 24,714\012Non-trainable params: 0\012MACs per sample: 660,096\012Storage at batch 64 (model struct, floats padded to 64 bytes per tensor):\012  parameters           96.6 KiB\012  gradients            96.6 KiB\012  optimizer state     193.1 KiB  (adam)\012  activations           4.4 MiB\012  total                 4.8 MiB\012",
         .batch = FASHION_LSTM_BATCH,
         .n_in = FASHION_LSTM_IN,
+        .in_ndim = 2,
+        .in_shape = in_shape,
         .n_out = FASHION_LSTM_OUT,
         .n_target = FASHION_LSTM_TARGET,
         .task = NNC_SPARSE,

@@ -40,6 +40,7 @@ static void predict(void *m, const float *x, int n, float *out) {
 }
 static float learning_rate(void *m) { return (float)housing_learning_rate(m); }
 static float *lr_scale(void *m) { return &((housing_model *)m)->lr_scale; }
+static const int in_shape[] = {13};
 
 int main(int argc, char **argv) {
     static const nnc_model_desc d = {
@@ -49,6 +50,8 @@ int main(int argc, char **argv) {
         .summary = "Model: \"housing\"\012----------------------------------------------------------------\012Layer (type)                   Output Shape              Param #\012----------------------------------------------------------------\012input (input)                  (None, 13)                      0\012dense (dense)                  (None, 64)                    896\012dense_1 (dense)                (None, 32)                  2,080\012dense_2 (dense)                (None, 1)                      33\012----------------------------------------------------------------\012Total params: 3,009 (11.8 KiB)\012Trainable params: 3,009\012Non-trainable params: 0\012MACs per sample: 2,912\012Storage at batch 16 (model struct, floats padded to 64 bytes per tensor):\012  parameters           11.8 KiB\012  gradients            11.8 KiB\012  optimizer state      23.6 KiB  (adam)\012  activations          15.2 KiB\012  total                62.5 KiB\012",
         .batch = HOUSING_BATCH,
         .n_in = HOUSING_IN,
+        .in_ndim = 1,
+        .in_shape = in_shape,
         .n_out = HOUSING_OUT,
         .n_target = HOUSING_TARGET,
         .task = NNC_REGRESSION,

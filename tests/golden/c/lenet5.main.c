@@ -52,6 +52,7 @@ static void predict(void *m, const float *x, int n, float *out) {
 }
 static float learning_rate(void *m) { return (float)lenet5_learning_rate(m); }
 static float *lr_scale(void *m) { return &((lenet5_model *)m)->lr_scale; }
+static const int in_shape[] = {1, 28, 28};
 
 int main(int argc, char **argv) {
     static const nnc_model_desc d = {
@@ -61,6 +62,8 @@ int main(int argc, char **argv) {
         .summary = "Model: \"lenet5\"\012----------------------------------------------------------------\012Layer (type)                   Output Shape              Param #\012----------------------------------------------------------------\012input (input)                  (None, 1, 28, 28)               0\012conv1 (conv2d)                 (None, 6, 28, 28)             156\012max_pooling2d (max_pooling2d)  (None, 6, 14, 14)               0\012conv2 (conv2d)                 (None, 16, 10, 10)          2,416\012max_pooling2d_1 (max_pooling2d) (None, 16, 5, 5)                0\012flatten (flatten)              (None, 400)                     0\012fc1 (dense)                    (None, 120)                48,120\012fc2 (dense)                    (None, 84)                 10,164\012fc3 (dense)                    (None, 10)                    850\012----------------------------------------------------------------\012Total params: 61,706 (241.0 KiB)\012Trainable params: 61,706\012Non-trainable params: 0\012MACs per sample: 416,520\012Storage at batch 32 (model struct, floats padded to 64 bytes per tensor):\012  parameters          241.2 KiB\012  gradients           241.2 KiB\012  optimizer state     482.5 KiB  (adam)\012  activations           1.5 MiB\012  total                 2.5 MiB\012",
         .batch = LENET5_BATCH,
         .n_in = LENET5_IN,
+        .in_ndim = 3,
+        .in_shape = in_shape,
         .n_out = LENET5_OUT,
         .n_target = LENET5_TARGET,
         .task = NNC_SPARSE,

@@ -25,6 +25,7 @@ static void predict(void *m, const float *x, int n, float *out) {
 }
 static float learning_rate(void *m) { return (float)perceptron_learning_rate(m); }
 static float *lr_scale(void *m) { return &((perceptron_model *)m)->lr_scale; }
+static const int in_shape[] = {2};
 
 int main(int argc, char **argv) {
     static const nnc_model_desc d = {
@@ -34,6 +35,8 @@ int main(int argc, char **argv) {
         .summary = "Model: \"perceptron\"\012----------------------------------------------------------------\012Layer (type)                   Output Shape              Param #\012----------------------------------------------------------------\012input (input)                  (None, 2)                       0\012unit (dense)                   (None, 1)                       3\012----------------------------------------------------------------\012Total params: 3 (12 B)\012Trainable params: 3\012Non-trainable params: 0\012MACs per sample: 2\012Storage at batch 1 (model struct, floats padded to 64 bytes per tensor):\012  parameters              128 B\012  gradients               128 B\012  optimizer state           0 B  (sgd)\012  activations             192 B\012  total                   448 B\012",
         .batch = PERCEPTRON_BATCH,
         .n_in = PERCEPTRON_IN,
+        .in_ndim = 1,
+        .in_shape = in_shape,
         .n_out = PERCEPTRON_OUT,
         .n_target = PERCEPTRON_TARGET,
         .task = NNC_REGRESSION,

@@ -40,6 +40,7 @@ static void predict(void *m, const float *x, int n, float *out) {
 }
 static float learning_rate(void *m) { return (float)sine_learning_rate(m); }
 static float *lr_scale(void *m) { return &((sine_model *)m)->lr_scale; }
+static const int in_shape[] = {16, 1};
 
 int main(int argc, char **argv) {
     static const nnc_model_desc d = {
@@ -49,6 +50,8 @@ int main(int argc, char **argv) {
         .summary = "Model: \"sine\"\012----------------------------------------------------------------\012Layer (type)                   Output Shape              Param #\012----------------------------------------------------------------\012input (input)                  (None, 16, 1)                   0\012lstm (lstm)                    (None, 16, 32)              4,480\012next (time_distributed)        (None, 16, 1)                  33\012----------------------------------------------------------------\012Total params: 4,513 (17.6 KiB)\012Trainable params: 4,513\012Non-trainable params: 0\012MACs per sample: 68,096\012Storage at batch 32 (model struct, floats padded to 64 bytes per tensor):\012  parameters           17.7 KiB\012  gradients            17.7 KiB\012  optimizer state      35.4 KiB  (adam)\012  activations         896.5 KiB\012  total               967.2 KiB\012",
         .batch = SINE_BATCH,
         .n_in = SINE_IN,
+        .in_ndim = 2,
+        .in_shape = in_shape,
         .n_out = SINE_OUT,
         .n_target = SINE_TARGET,
         .task = NNC_REGRESSION,

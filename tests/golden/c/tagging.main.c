@@ -43,6 +43,7 @@ static void predict(void *m, const float *x, int n, float *out) {
 }
 static float learning_rate(void *m) { return (float)tagging_learning_rate(m); }
 static float *lr_scale(void *m) { return &((tagging_model *)m)->lr_scale; }
+static const int in_shape[] = {12};
 
 int main(int argc, char **argv) {
     static const nnc_model_desc d = {
@@ -52,6 +53,8 @@ int main(int argc, char **argv) {
         .summary = "Model: \"tagging\"\012----------------------------------------------------------------\012Layer (type)                   Output Shape              Param #\012----------------------------------------------------------------\012input (input)                  (None, 12)                      0\012embedding (embedding)          (None, 12, 8)                  80\012gru (gru)                      (None, 12, 32)              4,032\012tag (time_distributed)         (None, 12, 2)                  66\012----------------------------------------------------------------\012Total params: 4,178 (16.3 KiB)\012Trainable params: 4,178\012Non-trainable params: 0\012MACs per sample: 46,848\012Storage at batch 32 (model struct, floats padded to 64 bytes per tensor):\012  parameters           16.4 KiB\012  gradients            16.4 KiB\012  optimizer state      32.8 KiB  (adam)\012  activations         543.0 KiB\012  total               608.5 KiB\012",
         .batch = TAGGING_BATCH,
         .n_in = TAGGING_IN,
+        .in_ndim = 1,
+        .in_shape = in_shape,
         .n_out = TAGGING_OUT,
         .n_target = TAGGING_TARGET,
         .task = NNC_SPARSE,

@@ -55,6 +55,7 @@ static void predict(void *m, const float *x, int n, float *out) {
 }
 static float learning_rate(void *m) { return (float)tagging_bilstm_learning_rate(m); }
 static float *lr_scale(void *m) { return &((tagging_bilstm_model *)m)->lr_scale; }
+static const int in_shape[] = {12};
 
 int main(int argc, char **argv) {
     static const nnc_model_desc d = {
@@ -64,6 +65,8 @@ int main(int argc, char **argv) {
         .summary = "Model: \"tagging_bilstm\"\012----------------------------------------------------------------\012Layer (type)                   Output Shape              Param #\012----------------------------------------------------------------\012input (input)                  (None, 12)                      0\012embedding (embedding)          (None, 12, 8)                  80\012bilstm (bidirectional)         (None, 12, 64)             10,752\012tag (time_distributed)         (None, 12, 2)                 130\012----------------------------------------------------------------\012Total params: 10,962 (42.8 KiB)\012Trainable params: 10,962\012Non-trainable params: 0\012MACs per sample: 124,416\012Storage at batch 32 (model struct, floats padded to 64 bytes per tensor):\012  parameters           42.9 KiB\012  gradients            42.9 KiB\012  optimizer state      85.8 KiB  (adam)\012  activations           1.1 MiB\012  total                 1.3 MiB\012",
         .batch = TAGGING_BILSTM_BATCH,
         .n_in = TAGGING_BILSTM_IN,
+        .in_ndim = 1,
+        .in_shape = in_shape,
         .n_out = TAGGING_BILSTM_OUT,
         .n_target = TAGGING_BILSTM_TARGET,
         .task = NNC_SPARSE,

@@ -34,6 +34,7 @@ static void predict(void *m, const float *x, int n, float *out) {
 }
 static float learning_rate(void *m) { return (float)xor_learning_rate(m); }
 static float *lr_scale(void *m) { return &((xor_model *)m)->lr_scale; }
+static const int in_shape[] = {2};
 
 int main(int argc, char **argv) {
     static const nnc_model_desc d = {
@@ -43,6 +44,8 @@ int main(int argc, char **argv) {
         .summary = "Model: \"xor\"\012----------------------------------------------------------------\012Layer (type)                   Output Shape              Param #\012----------------------------------------------------------------\012input (input)                  (None, 2)                       0\012hidden (dense)                 (None, 4)                      12\012out (dense)                    (None, 1)                       5\012----------------------------------------------------------------\012Total params: 17 (68 B)\012Trainable params: 17\012Non-trainable params: 0\012MACs per sample: 12\012Storage at batch 4 (model struct, floats padded to 64 bytes per tensor):\012  parameters              256 B\012  gradients               256 B\012  optimizer state         512 B  (adam)\012  activations             320 B\012  total                 1.3 KiB\012",
         .batch = XOR_BATCH,
         .n_in = XOR_IN,
+        .in_ndim = 1,
+        .in_shape = in_shape,
         .n_out = XOR_OUT,
         .n_target = XOR_TARGET,
         .task = NNC_BINARY,
