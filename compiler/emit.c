@@ -3506,6 +3506,14 @@ void emit_driver(Graph *g, FILE *f, const char *h_name) {
     emit("}");
     emit("static float learning_rate(void *m) { return (float)%s_learning_rate(m); }", P);
     emit("static float *lr_scale(void *m) { return &((%s_model *)m)->lr_scale; }", P);
+    /* ---- dist: train_step's halves and the gradient block, for --processes */
+    emit("static float backward(void *m, const float *x, const float *y, int n) {");
+    emit("    return %s_backward(m, x, y, n);", P);
+    emit("}");
+    emit("static void update(void *m) { %s_update(m); }", P);
+    emit("static float *grads(void *m) { return ((%s_model *)m)->grads; }", P);
+    if (has_op(OP_DROPOUT))
+        emit("static uint64_t *mask_seed(void *m) { return &((%s_model *)m)->seed; }", P);
     if (class_weights())
         emit("static float *class_weight(void *m) { return ((%s_model *)m)->class_weight; }", P);
     if (s->ncallbacks)
@@ -3551,6 +3559,8 @@ void emit_driver(Graph *g, FILE *f, const char *h_name) {
         emit("        NULL, 0, 0, /* no class_weight */");
     /* ---- seqce: a class at every step of a [T, K] output */
     emit("        %d, /* steps: classified rows per output sample */", g->steps > 1 ? g->steps : 1);
+    /* ---- dist: training on several processes */
+    emit("        backward, update, grads, %s,", has_op(OP_DROPOUT) ? "mask_seed" : "NULL");
     emit("    };");
     emit("    return nnc_main(&d, &model, argc, argv);");
     emit("}");

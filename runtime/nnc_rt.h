@@ -157,6 +157,17 @@ typedef struct nnc_model_desc {
      * targets `steps` labels (sparse, binary) or `steps` rows of n_out /
      * steps (one-hot); every step is scored as a sample. 0 or 1: one row */
     int steps;
+    /* ---- dist: training on several processes (runtime/dist.c, nnc train
+     * --processes N). train_step's two halves, so that the gradients can be
+     * summed across processes between them: backward leaves the gradient of
+     * the batch mean loss in the n_params floats at grads(m) and returns
+     * that loss; update applies one optimizer step from them. mask_seed:
+     * dropout's mask seed in the model, made different on every process
+     * (NULL: no dropout). All NULL: this program trains in one process. */
+    float (*backward)(void *m, const float *x, const float *y, int n);
+    void (*update)(void *m);
+    float *(*grads)(void *m);
+    uint64_t *(*mask_seed)(void *m);
 } nnc_model_desc;
 
 /* Entry point of a training/eval/predict program; returns the exit status. */
