@@ -78,6 +78,7 @@ check-embedded: all
 
 bench: all
 	bash bench/run.sh
+	bash bench/dist.sh
 
 # The main job: build, train the digits example, print its test accuracy.
 demo: all

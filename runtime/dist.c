@@ -33,6 +33,8 @@ static float *buf;                  /* the reduction: n_params gradients, then l
 static size_t buf_len;
 static double t_reduce, t_step;     /* seconds in MPI_Allreduce, in whole steps */
 static long n_steps;
+static float *zeros;                /* one sample of zero inputs and targets (batch norm, see below) */
+static double step_w;               /* this step's weight of this process's gradient, n / nb */
 
 /* SIGUSR1 (which mpirun forwards to every process; nnc train --processes
  * sends it on Ctrl-C) and SIGTERM (what mpirun sends when it is itself
@@ -75,6 +77,7 @@ int nnc_dist_finish(int status)
         fprintf(stderr, "dist: %d process%s, %ld steps, %.6f s in steps, %.6f s in MPI_Allreduce, %zu floats each\n",
                 size, size == 1 ? "" : "es", n_steps, t_step, t_reduce, buf_len);
     free(buf);
+    free(zeros);
     /* A failed process must not leave the others waiting in a reduction:
      * MPI_Abort ends the whole job (an interrupt, 130, stops all together). */
     if (size > 1 && status != 0 && status != 130) {
@@ -103,6 +106,26 @@ void nnc_dist_shard(int n, int *lo, int *count)
     *lo = rank * base + (rank < extra ? rank : extra);
 }
 
+/* Batch norm over the whole global batch (PyTorch's SyncBatchNorm): the
+ * model's batch-norm functions call this with their per-channel sums. The
+ * statistics' sums (grad 0) are plain sums over the processes with samples;
+ * the gradient's (grad 1, the sums of dy and dy xhat) are weighted as the
+ * gradients are, n / nb, then divided by this process's weight again,
+ * because this process's dy is that of its own mean loss: so its dx is the
+ * serial dx over the global batch, divided by its weight, which the
+ * gradient's weighting then restores. A process without samples runs its
+ * backward on one sample of zeros with weight 0, so that it takes part in
+ * these sums without adding to them. */
+static void batch_sum(void *ctx, double *v, int n, int grad)
+{
+    const double w = grad ? step_w : step_w > 0;
+    (void)ctx;
+    for (int i = 0; i < n; i++) v[i] *= w;
+    MPI_Allreduce(MPI_IN_PLACE, v, n, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+    if (grad && step_w > 0)
+        for (int i = 0; i < n; i++) v[i] /= step_w;
+}
+
 int nnc_dist_bcast_model(const nnc_model_desc *d, void *m, int n_train)
 {
     int lo = n_train, hi = n_train;
@@ -121,8 +144,10 @@ int nnc_dist_bcast_model(const nnc_model_desc *d, void *m, int n_train)
     if (d->lr_scale) MPI_Bcast(d->lr_scale(m), 1, MPI_FLOAT, 0, MPI_COMM_WORLD);
     /* dropout: masks independent across processes, not the same on every shard */
     if (d->mask_seed) *d->mask_seed(m) += (uint64_t)rank * UINT64_C(0x9e3779b97f4a7c15);
+    if (d->set_batch_sum) d->set_batch_sum(m, batch_sum, NULL);
     buf_len = d->n_params + 2;
     if (!(buf = nnc_alloc(buf_len, sizeof(float)))) return -1;
+    if (!(zeros = calloc((size_t)d->n_in + (size_t)d->n_target, sizeof(float)))) return nnc_errorf("error: out of memory");
     return 0;
 }
 
@@ -137,11 +162,14 @@ float nnc_dist_step(const nnc_model_desc *d, void *m, const float *x, const floa
         return loss;
     }
     g = d->grads(m);
+    step_w = (double)n / nb;
     if (n > 0) {
-        const float w = (float)((double)n / nb);
+        const float w = (float)step_w;
         loss = d->backward(m, x, y, n);
         for (size_t i = 0; i < np; i++) buf[i] = g[i] * w;
     } else {
+        /* with batch norm every process must join its sums (batch_sum) */
+        if (d->set_batch_sum) d->backward(m, zeros, zeros + d->n_in, 1);
         memset(buf, 0, np * sizeof *buf);
     }
     buf[np] = loss * (float)n;

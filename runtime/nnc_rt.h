@@ -163,11 +163,15 @@ typedef struct nnc_model_desc {
      * the batch mean loss in the n_params floats at grads(m) and returns
      * that loss; update applies one optimizer step from them. mask_seed:
      * dropout's mask seed in the model, made different on every process
-     * (NULL: no dropout). All NULL: this program trains in one process. */
+     * (NULL: no dropout). set_batch_sum: installs the model's batch norm
+     * hook, which sums its per-channel statistics over every process
+     * (SyncBatchNorm; NULL: no batch norm). backward, update, grads NULL:
+     * this program trains in one process only. */
     float (*backward)(void *m, const float *x, const float *y, int n);
     void (*update)(void *m);
     float *(*grads)(void *m);
     uint64_t *(*mask_seed)(void *m);
+    void (*set_batch_sum)(void *m, void (*sum)(void *ctx, double *v, int n, int grad), void *ctx);
 } nnc_model_desc;
 
 /* Entry point of a training/eval/predict program; returns the exit status. */

@@ -46,6 +46,9 @@ need bison "bison" command -v bison
 need zlib1g-dev "zlib's header <zlib.h>" compiles cc -c <<<'#include <zlib.h>
 int main(void) { return zlibVersion() == 0; }'
 need clang "clang" command -v clang
+need libopenmpi-dev "Open MPI's mpicc and <mpi.h> (training on several processes)" compiles mpicc <<<'#include <mpi.h>
+int main(int argc, char **argv) { MPI_Init(&argc, &argv); return MPI_Finalize(); }'
+need openmpi-bin "Open MPI's mpirun" command -v mpirun
 
 # Tools the suites run.
 need valgrind "valgrind" command -v valgrind

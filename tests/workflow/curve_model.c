@@ -136,7 +136,7 @@ int main(int argc, char **argv)
         getenv("VAL_DATA"), NULL, lr_scale, 0, NULL, /* validation_data, lr_scale, cross_validate, summary */
         NNC_FORMAT_AUTO, NULL, 0, 0, /* format, class_weight */
         1, /* steps: one classified row per sample */
-        NULL, NULL, NULL, NULL, /* dist: one process only */
+        NULL, NULL, NULL, NULL, NULL, /* dist: one process only */
     };
     return nnc_main(&d, &model, argc, argv);
 }
