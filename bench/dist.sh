@@ -4,7 +4,8 @@
 # LeNet-5 and the textbook Keras CNN (bench/keras_cnn.nn). Each program is
 # built once (nnc train --build-only --mpi) and run under mpirun -np 1 and
 # -np 2, interleaved in rounds; the runtime reports (NNC_DIST_STATS=1) its
-# steps, the seconds spent in them and in MPI_Allreduce. Prints the table and
+# steps, the seconds spent in them, waiting for the slower process (a barrier
+# it adds only when measuring) and in MPI_Allreduce. Prints the table and
 # writes it to bench/dist_results.txt. Not a test: see bench/README.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,7 +23,7 @@ command -v mpirun >/dev/null || fail "mpirun is missing (openmpi-bin)"
 
 W=$(mktemp -d "${TMPDIR:-/tmp}/nnc-bench-dist.XXXXXX")
 trap 'rm -rf "$W"' EXIT
-MPIRUN="mpirun"
+MPIRUN="mpirun --mca mpi_yield_when_idle 1"   # as nnc train --processes runs it
 [ "$(id -u)" = 0 ] && MPIRUN="$MPIRUN --allow-run-as-root"
 
 # the first IMAGES training images (and 1000 test images) as plain IDX files
@@ -40,7 +41,7 @@ done
 
 RAW=$W/raw.txt
 echo "setup $(date -u '+%Y-%m-%d %H:%M UTC'); $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(nproc) cores;" \
-     "$(mpirun --version | head -n 1); $IMAGES Fashion-MNIST images" >"$RAW"
+     "$(mpirun --version | head -n 1); $IMAGES Fashion-MNIST images; load average $(cut -d' ' -f1-3 /proc/loadavg)" >"$RAW"
 for r in $(seq 1 "$ROUNDS"); do
     echo "bench/dist: round $r of $ROUNDS" >&2
     for i in 0 1 2; do
@@ -59,25 +60,28 @@ raw, out = sys.argv[1], sys.argv[2]
 lines = open(raw).read().splitlines()
 runs = {}
 for l in lines[1:]:
-    m = re.match(r"(\S+) (\d) dist: \d+ process(?:es)?, (\d+) steps, ([\d.]+) s in steps, ([\d.]+) s in MPI_Allreduce, (\d+) floats", l)
+    m = re.match(r"(\S+) (\d) dist: \d+ process(?:es)?, (\d+) steps, ([\d.]+) s in steps, ([\d.]+) s in MPI_Allreduce, "
+                 r"([\d.]+) s waiting before it, (\d+) floats each, the fastest in ([\d.]+) us", l)
     if not m:
         sys.exit("bench/dist: cannot read: " + l)
-    name, p, steps, t, tr, floats = m.group(1), int(m.group(2)), int(m.group(3)), float(m.group(4)), float(m.group(5)), int(m.group(6))
-    runs.setdefault((name, p), []).append((steps / t, t / steps * 1e3, tr / steps * 1e6, floats))
+    name, p, steps = m.group(1), int(m.group(2)), int(m.group(3))
+    t, tr, tw, floats = float(m.group(4)), float(m.group(5)), float(m.group(6)), int(m.group(7))
+    runs.setdefault((name, p), []).append((steps / t, t / steps * 1e3, tr / steps * 1e6, floats, tw / steps * 1e6,
+                                           float(m.group(8))))
 rows = [lines[0], "medians of %d runs each; a step is one global batch (backward, allreduce, update)" % len(next(iter(runs.values()))), "",
-        "| model | gradient | processes | steps/s | ms/step | MPI_Allreduce µs/step | share of the step | speed-up |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+        "| model | gradient | processes | steps/s | ms/step | MPI_Allreduce µs/step | fastest MPI_Allreduce µs | waiting µs/step | allreduce + wait, share of the step | speed-up |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
 for name in ("digits", "lenet5", "keras_cnn"):
-    base = statistics.median(s for s, _, _, _ in runs[(name, 1)])
+    base = statistics.median(r[0] for r in runs[(name, 1)])
     for p in (1, 2):
         r = runs[(name, p)]
-        sps = statistics.median(s for s, _, _, _ in r)
-        ms = statistics.median(m for _, m, _, _ in r)
-        us = statistics.median(u for _, _, u, _ in r)
+        sps, ms, us, wait = (statistics.median(x[i] for x in r) for i in (0, 1, 2, 4))
+        fastest = min(x[5] for x in r)
         kb = (r[0][3] - 2) * 4 / 1024 if p > 1 else None
-        rows.append("| %s | %s | %d | %.0f | %.3f | %s | %s | %.2f× |" % (
+        rows.append("| %s | %s | %d | %.0f | %.3f | %s | %s | %s | %s | %.2f× |" % (
             name, "%.1f KiB" % kb if kb else "", p, sps, ms, "%.1f" % us if p > 1 else "-",
-            "%.0f%%" % (us / 1e3 / ms * 100) if p > 1 else "-", sps / base))
+            "%.1f" % fastest if p > 1 else "-",
+            "%.1f" % wait if p > 1 else "-", "%.0f%%" % ((us + wait) / 1e3 / ms * 100) if p > 1 else "-", sps / base))
 text = "\n".join(rows) + "\n"
 open(out, "w").write(text)
 print(text, end="")

@@ -32,6 +32,9 @@ static int rank, size = 1, per_process;
 static float *buf;                  /* the reduction: n_params gradients, then loss * n, stop */
 static size_t buf_len;
 static double t_reduce, t_step;     /* seconds in MPI_Allreduce, in whole steps */
+static double t_wait;               /* NNC_DIST_STATS: seconds waiting for the slowest process */
+static double t_fastest = 1e30;     /* NNC_DIST_STATS: the fastest MPI_Allreduce of the gradients */
+static int stats;                   /* NNC_DIST_STATS set: time the steps */
 static long n_steps;
 static float *zeros;                /* one sample of zero inputs and targets (batch norm, see below) */
 static double step_w;               /* this step's weight of this process's gradient, n / nb */
@@ -49,6 +52,7 @@ static void on_signal(int sig)
 int nnc_dist_init(int *argc, char **argv)
 {
     int k = 1;
+    stats = getenv("NNC_DIST_STATS") != NULL;
     MPI_Init(argc, &argv);
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
@@ -58,7 +62,7 @@ int nnc_dist_init(int *argc, char **argv)
     }
     *argc = k;
     argv[k] = NULL;
-    if (size > 1) {
+    {
         struct sigaction sa;
         memset(&sa, 0, sizeof sa);
         sa.sa_handler = on_signal;
@@ -73,9 +77,12 @@ int nnc_dist_init(int *argc, char **argv)
 
 int nnc_dist_finish(int status)
 {
-    if (rank == 0 && n_steps && getenv("NNC_DIST_STATS"))
-        fprintf(stderr, "dist: %d process%s, %ld steps, %.6f s in steps, %.6f s in MPI_Allreduce, %zu floats each\n",
-                size, size == 1 ? "" : "es", n_steps, t_step, t_reduce, buf_len);
+    if (rank == 0 && n_steps && stats)
+        fprintf(stderr,
+                "dist: %d process%s, %ld steps, %.6f s in steps, %.6f s in MPI_Allreduce, %.6f s waiting before it, "
+                "%zu floats each, the fastest in %.1f us\n",
+                size, size == 1 ? "" : "es", n_steps, t_step, t_reduce, t_wait, buf_len,
+                size > 1 ? t_fastest * 1e6 : 0.0);
     free(buf);
     free(zeros);
     /* A failed process must not leave the others waiting in a reduction:
@@ -90,6 +97,7 @@ int nnc_dist_finish(int status)
 }
 
 int nnc_dist_size(void) { return size; }
+int nnc_dist_mpi(void) { return 1; }
 int nnc_dist_writer(void) { return rank == 0; }
 
 int nnc_dist_tty(int fd)
@@ -156,8 +164,9 @@ float nnc_dist_step(const nnc_model_desc *d, void *m, const float *x, const floa
     double t0 = MPI_Wtime(), t1;
     size_t np = d->n_params;
     float loss = 0, *g;
-    if (size == 1) {
+    if (size == 1) { /* one process of a program built for mpirun: timed, for bench/dist.sh */
         loss = d->train_step(m, x, y, n);
+        *stop = *stop || got_signal;
         n_steps++, t_step += MPI_Wtime() - t0;
         return loss;
     }
@@ -175,8 +184,15 @@ float nnc_dist_step(const nnc_model_desc *d, void *m, const float *x, const floa
     buf[np] = loss * (float)n;
     buf[np + 1] = (float)(*stop || got_signal);
     t1 = MPI_Wtime();
+    if (stats) { /* measuring: the wait for the slowest process apart from the reduction itself */
+        MPI_Barrier(MPI_COMM_WORLD);
+        t_wait += MPI_Wtime() - t1;
+        t1 = MPI_Wtime();
+    }
     MPI_Allreduce(MPI_IN_PLACE, buf, (int)buf_len, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
-    t_reduce += MPI_Wtime() - t1;
+    t1 = MPI_Wtime() - t1;
+    t_reduce += t1;
+    if (t1 < t_fastest) t_fastest = t1;
     memcpy(g, buf, np * sizeof *g);
     *stop = buf[np + 1] > 0;
     d->update(m);

@@ -22,6 +22,7 @@ int nnc_dist_init(int *argc, char **argv)
 
 int nnc_dist_finish(int status) { return status; }
 int nnc_dist_size(void) { return 1; }
+int nnc_dist_mpi(void) { return 0; }
 int nnc_dist_writer(void) { return 1; }
 int nnc_dist_tty(int fd) { return isatty(fd); }
 int nnc_dist_global_batch(const nnc_model_desc *d) { return d->batch; }

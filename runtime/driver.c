@@ -1058,7 +1058,7 @@ static int cmd_train(const nnc_model_desc *d, void *m, const opts *o)
     if (o->verbose)
         verbose_data(d, &tr, &va, val_path ? val_path : va.n ? "validation_split" : "none", &test, &prep);
     /* dist: a step takes gb samples across the processes, each its shard */
-    const int gb = nnc_dist_global_batch(d), dist = nnc_dist_size() > 1;
+    const int gb = nnc_dist_global_batch(d), dist = nnc_dist_mpi();
     for (int epoch = pos.epoch; epoch <= epochs && !cb.stop; epoch++, first = 0) {
         double t0 = now_ms();
         int n_batches = (tr.n + gb - 1) / gb, start = 0;

@@ -23,6 +23,7 @@ int nnc_dist_init(int *argc, char **argv);
 int nnc_dist_finish(int status);
 
 int nnc_dist_size(void);        /* processes; 1 without MPI */
+int nnc_dist_mpi(void);         /* 1 in a program built for mpirun (dist.c), even as one process */
 int nnc_dist_writer(void);      /* 1 on the process that writes files (rank 0) */
 /* isatty(fd), except under mpirun, whose processes write to a pseudo-terminal
  * of its own whatever the real output is: there $NNC_TTY=1 says that it is a
