@@ -10,7 +10,7 @@ SRCS := compiler/main.c compiler/util.c compiler/diag.c compiler/ast.c \
         compiler/autodiff.c compiler/optim.c compiler/fuse.c compiler/schedule.c compiler/plan.c \
         compiler/weights.c compiler/nolibm.c compiler/summary.c compiler/emit.c compiler/emit_dense.c compiler/emit_conv.c \
         compiler/emit_seq.c compiler/emit_merge.c compiler/emit_norm.c compiler/emit_loss.c compiler/emit_optim.c \
-        compiler/emit_model.c compiler/emit_driver.c compiler/emit_infer.c
+        compiler/emit_model.c compiler/emit_driver.c compiler/emit_infer.c compiler/mpirun.c
 GEN  := $(BUILD)/parse.c $(BUILD)/lex.c
 # nnc --inference reads .safetensors with the runtime's own reader.
 RT_IN_NNC := $(BUILD)/rt/safetensors.o $(BUILD)/rt/data.o $(BUILD)/rt/npy.o
@@ -18,11 +18,18 @@ OBJS := $(SRCS:compiler/%.c=$(BUILD)/%.o) $(BUILD)/parse.o $(BUILD)/lex.o $(RT_I
 HDRS := compiler/nnc.h compiler/emit.h compiler/ops.h compiler/layers.h $(BUILD)/parse.h
 
 # The runtime that nnc train links: built once here, found beside nnc.
-RT_SRCS := $(wildcard runtime/*.c)
+RT_SRCS := $(filter-out runtime/dist.c,$(wildcard runtime/*.c))
 RT_OBJS := $(RT_SRCS:runtime/%.c=$(BUILD)/rt/%.o)
 RT_LIB  := $(BUILD)/libnncrt.a
 
-all: nnc $(RT_LIB)
+# Training on several processes (nnc train --processes N) needs Open MPI:
+# with mpicc on the PATH, runtime/dist.c becomes build/dist_mpi.o, which nnc
+# links into programs for mpirun; without it nnc builds and trains as before
+# and --processes says that it was built without MPI.
+MPICC   ?= mpicc
+RT_MPI  := $(if $(shell command -v $(MPICC) 2>/dev/null),$(BUILD)/dist_mpi.o)
+
+all: nnc $(RT_LIB) $(RT_MPI)
 
 nnc: $(OBJS)
 	$(CC) $(CFLAGS) -o $@ $(OBJS) -lz -lm
@@ -63,6 +70,9 @@ $(BUILD)/rt/%.o: runtime/%.c $(wildcard runtime/*.h) | $(BUILD)
 	@mkdir -p $(BUILD)/rt
 	$(CC) $(CFLAGS) -O2 -Iruntime -c -o $@ $<
 
+$(BUILD)/dist_mpi.o: runtime/dist.c $(wildcard runtime/*.h) | $(BUILD)
+	$(MPICC) $(CFLAGS) -O2 -Iruntime -c -o $@ $<
+
 $(BUILD):
 	mkdir -p $@
 
@@ -80,6 +90,7 @@ check-embedded: all
 
 bench: all
 	bash bench/run.sh
+	bash bench/dist.sh
 
 # The main job: build, train the digits example, print its test accuracy.
 demo: all

@@ -15,8 +15,8 @@
 #include <stdint.h>
 #include <zlib.h>
 
-/* The same program times any Fashion-MNIST image model: -DNET=kcnn -DNETU=KCNN
- * -DTAG='"kcnn"' with -include kcnn.h picks the generated functions and names
+/* The same program times any Fashion-MNIST image model: -DNET=keras_cnn -DNETU=KERAS_CNN
+ * -DTAG='"kcnn"' with -include keras_cnn.h picks the generated functions and names
  * the output lines (bench/run.sh builds it for lenet5 and the Keras CNN). */
 #ifndef NET
 #define NET lenet5

@@ -18,7 +18,7 @@ TIMED = ("nnc_train_ms", "torch_train_ms", "fann_online_ms", "fann_batch_ms",
 # LeNet-5 on Fashion-MNIST (examples/lenet5.nn): absent when the data is not installed
 LENET_TIMED = ("lenet_nnc_block_s", "lenet_torch_block_s", "lenet_nnc_infer_us", "lenet_torch_infer_us")
 LENET_MACS = 6 * 28 * 28 * 25 + 16 * 10 * 10 * 150 + 400 * 120 + 120 * 84 + 84 * 10   # per image, forward
-# The textbook Keras CNN (bench/kcnn.nn): conv 32 3x3, pool, conv 64 3x3, pool, dense 10
+# The textbook Keras CNN (bench/keras_cnn.nn): conv 32 3x3, pool, conv 64 3x3, pool, dense 10
 KCNN_MACS = 32 * 26 * 26 * 9 + 64 * 11 * 11 * 32 * 9 + 1600 * 10
 
 
@@ -177,7 +177,7 @@ def main():
     w("setup: %s" % info.get("setup", "?"))
     lenet(lines, samples, per_round, med, half_iqr, info, ratio_range, peak)
     lenet(lines, samples, per_round, med, half_iqr, info, ratio_range, peak,
-          "kcnn", "Keras CNN (bench/kcnn.nn) on Fashion-MNIST, batch 128", KCNN_MACS, 3)
+          "kcnn", "Keras CNN (bench/keras_cnn.nn) on Fashion-MNIST, batch 128", KCNN_MACS, 3)
 
     text = "\n".join(lines) + "\n"
     sys.stdout.write(text)

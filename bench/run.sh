@@ -50,11 +50,11 @@ if [ -f "$FMNIST/train-images-idx3-ubyte.gz" ] && [ -f "$FMNIST/train-labels-idx
     done
     # The textbook Keras CNN (batch 128), timed by the same program under the tag kcnn
     mkdir -p "$W/k128" "$W/k1"
-    ./nnc bench/kcnn.nn -o "$W/k128/kcnn.c" || fail "nnc could not compile bench/kcnn.nn"
-    ./nnc bench/kcnn.nn --batch 1 -o "$W/k1/kcnn.c" || fail "nnc could not compile kcnn.nn --batch 1"
+    ./nnc bench/keras_cnn.nn -o "$W/k128/keras_cnn.c" || fail "nnc could not compile bench/keras_cnn.nn"
+    ./nnc bench/keras_cnn.nn --batch 1 -o "$W/k1/keras_cnn.c" || fail "nnc could not compile keras_cnn.nn --batch 1"
     for b in k128 k1; do
-        $CC $NNC_FLAGS $STD -DNET=kcnn -DNETU=KCNN -DTAG='"kcnn"' -I"$W/$b" -include kcnn.h -o "$W/kcnn_$b" \
-            bench/lenet_bench.c "$W/$b/kcnn.c" -lz -lm || fail "the generated C of kcnn ($b) did not build"
+        $CC $NNC_FLAGS $STD -DNET=keras_cnn -DNETU=KERAS_CNN -DTAG='"kcnn"' -I"$W/$b" -include keras_cnn.h -o "$W/kcnn_$b" \
+            bench/lenet_bench.c "$W/$b/keras_cnn.c" -lz -lm || fail "the generated C of kcnn ($b) did not build"
     done
 else
     echo "bench: no Fashion-MNIST in $FMNIST: skipping LeNet-5 (apt-get install dataset-fashion-mnist)" >&2

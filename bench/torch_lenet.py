@@ -30,7 +30,7 @@ def idx(path, header):
         return np.frombuffer(f.read(), dtype=np.uint8, offset=header)
 
 
-# KCNN=1 in the environment: the textbook Keras CNN (bench/kcnn.nn) instead, batches of 128:
+# KCNN=1 in the environment: the textbook Keras CNN (bench/keras_cnn.nn) instead, batches of 128:
 # Conv2d(1, 32, 3), ReLU, MaxPool2d(2), Conv2d(32, 64, 3), ReLU, MaxPool2d(2), Flatten,
 # Dropout(0.5), Linear(1600, 10); output lines named kcnn_* instead of lenet_*.
 KCNN = os.environ.get("KCNN") == "1"

@@ -188,6 +188,20 @@ void emit_driver(Graph *g, FILE *f, const char *h_name) {
     emit("}");
     emit("static float learning_rate(void *m) { return (float)%s_learning_rate(m); }", P);
     emit("static float *lr_scale(void *m) { return &((%s_model *)m)->lr_scale; }", P);
+    /* train_step's halves and the gradient block, for --processes */
+    emit("static float backward(void *m, const float *x, const float *y, int n) {");
+    emit("    return %s_backward(m, x, y, n);", P);
+    emit("}");
+    emit("static void update(void *m) { %s_update(m); }", P);
+    emit("static float *grads(void *m) { return ((%s_model *)m)->grads; }", P);
+    if (has_op(OP_DROPOUT))
+        emit("static uint64_t *mask_seed(void *m) { return &((%s_model *)m)->seed; }", P);
+    if (has_op(OP_BATCH_NORM)) {
+        emit("static void set_batch_sum(void *m, void (*sum)(void *ctx, double *v, int n, int grad), void *ctx) {");
+        emit("    ((%s_model *)m)->batch_sum = sum;", P);
+        emit("    ((%s_model *)m)->batch_ctx = ctx;", P);
+        emit("}");
+    }
     if (class_weights())
         emit("static float *class_weight(void *m) { return ((%s_model *)m)->class_weight; }", P);
     if (s->ncallbacks)
@@ -225,6 +239,14 @@ void emit_driver(Graph *g, FILE *f, const char *h_name) {
     emit("        .predict = predict,");
     emit("        .learning_rate = learning_rate,");
     emit("        .lr_scale = lr_scale,");
+    emit("        /* training on several processes (--processes N) */");
+    emit("        .backward = backward,");
+    emit("        .update = update,");
+    emit("        .grads = grads,");
+    if (has_op(OP_DROPOUT))
+        emit("        .mask_seed = mask_seed,");
+    if (has_op(OP_BATCH_NORM))
+        emit("        .set_batch_sum = set_batch_sum,");
     emit("        /* the optimizer state, for checkpoints */");
     emit("        .state_tensors = state_tensors,");
     emit("        .n_state_tensors = %s_NUM_STATE_TENSORS,", U);

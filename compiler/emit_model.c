@@ -62,7 +62,8 @@ void declare(int end, int max_phase) {
 
 /* Dropout and batch norm act by mode: NAME_run's `training` (set when it
  * goes on to the backward pass), dropout's mask seed and step, batch norm's
- * running statistics. */
+ * running statistics and the model, whose batch_sum its statistics and
+ * their gradients go through (several processes). */
 
 static const char *modal_args(Node *n) {
     switch (n->op) {
@@ -73,7 +74,10 @@ static const char *modal_args(Node *n) {
     case OP_BATCH_NORM:
         if (G->inference)   /* a per-channel affine map (weights.c) */
             return "";
-        return fmt(", training, %s, %s, %s", var(n->buf[0]), var(n->buf[1]), var(n->buf[2]));
+        return fmt(", training, %s, %s, %s, m", var(n->buf[0]), var(n->buf[1]), var(n->buf[2]));
+    case OP_BATCH_NORM_DX:
+    case OP_BATCH_NORM_DGAMMA:     /* the model, for its batch_sum (several processes) */
+        return ", m";
     default:
         return "";
     }
@@ -528,6 +532,14 @@ static void emit_header(const EmitOpts *o, long stack) {
     if (has_op(OP_DROPOUT))
         emit("    uint64_t seed; /* of %s_init: dropout's masks are drawn from it and step */", P);
     emit("    float lr_scale; /* multiplies the learning rate (reduce_lr_on_plateau); 0 means 1 */");
+    if (has_op(OP_BATCH_NORM)) {    /* SyncBatchNorm on several processes (runtime/dist.c) */
+        emit("    /* Batch norm over several processes' samples (PyTorch's SyncBatchNorm): when set,");
+        emit("     * batch_sum(batch_ctx, v, n, grad) replaces v[0..n) by its sum over every process");
+        emit("     * (grad: gradient sums, weighted as the caller weights each process's gradient);");
+        emit("     * NULL, as %s_init leaves it: the batch is the n samples of the call. */", P);
+        emit("    void (*batch_sum)(void *ctx, double *v, int n, int grad);");
+        emit("    void *batch_ctx;");
+    }
     if (class_weights())
         emit("    $ class_weight[%d]; /* fit(class_weight), by class; the training loss only */", class_count(G->spec));
     emit("} %s_model;", P);

@@ -5,12 +5,15 @@
 
 /* ---- dropout and normalization ------------------------------------------ */
 
-int has_op(Op op) {
+/* The first node of op, or NULL. */
+static Node *first_op(Op op) {
     for (int i = 0; i < G->nodes.n; i++)
         if (((Node *)G->nodes.v[i])->op == op)
-            return 1;
-    return 0;
+            return G->nodes.v[i];
+    return NULL;
 }
+
+int has_op(Op op) { return first_op(op) != NULL; }
 
 /* Dropout's masks come from a counter-based hash, not a random generator: the
  * decision for value i of a batch is a function of (seed, step, layer, i), so
@@ -97,19 +100,51 @@ static const char *bn_at(Node *x) {
     return fmt("((long)b * %ld + c) * %ld + s", bn_channels(x), bn_inner(x));
 }
 
-/* The batch's mean and biased variance of channel c, in double: bm, bv,
- * over `count` values. */
-static void emit_bn_stats(Node *x) {
-    long in = bn_inner(x);
-    emit(in == 1 ? "const double count = n;" : "const double count = (double)n * %ld;", in);
-    emit("double sum = 0, ss = 0;");
-    emit("%s sum += x[%s];", bn_loop(x), bn_at(x));
-    emit("const double bm = sum / count;");
-    OPEN("%s {", bn_loop(x));
-    emit("const double d = x[%s] - bm;", bn_at(x));
+/* The batch's statistics of every channel, once per layer function, so
+ * that a training run on several processes (runtime/dist.c) can sum them
+ * over every process's samples as PyTorch's SyncBatchNorm does, through the
+ * model's batch_sum; without it the sums are this call's, in the order the
+ * per-channel loops always used. Printed once, before the first batch norm. */
+static void emit_bn_stats_helper(void) {
+    emit("/* Batch norm's mean bm[c] and biased variance bv[c] of each channel of x");
+    emit(" * [n, ch, in], in double; returns how many values each is over: n * in, or,");
+    emit(" * with m->batch_sum (several processes), every process's. bm has ch + 1 slots. */");
+    OPEN("static double bn_stats(const $ *x, long ch, long in, int n, double *bm, double *bv, const %s_model *m) {", P);
+    emit("double count = (double)n * in;");
+    OPEN("for (long c = 0; c < ch; c++) {");
+    emit("double sum = 0;");
+    emit("for (int b = 0; b < n; b++) for (long s = 0; s < in; s++) sum += x[((long)b * ch + c) * in + s];");
+    emit("bm[c] = sum;");
+    CLOSE();
+    OPEN("if (m->batch_sum) {");
+    emit("bm[ch] = count;");
+    emit("m->batch_sum(m->batch_ctx, bm, (int)ch + 1, 0);");
+    emit("count = bm[ch];");
+    CLOSE();
+    OPEN("for (long c = 0; c < ch; c++) {");
+    emit("const double mean = bm[c] / count;");
+    emit("double ss = 0;");
+    OPEN("for (int b = 0; b < n; b++) for (long s = 0; s < in; s++) {");
+    emit("const double d = x[((long)b * ch + c) * in + s] - mean;");
     emit("ss += d * d;");
     CLOSE();
-    emit("const double bv = ss / count;");
+    emit("bm[c] = mean;");
+    emit("bv[c] = ss;");
+    CLOSE();
+    emit("if (m->batch_sum) m->batch_sum(m->batch_ctx, bv, (int)ch, 0);");
+    emit("for (long c = 0; c < ch; c++) bv[c] /= count;");
+    emit("return count;");
+    CLOSE();
+    emit("");
+}
+
+/* The statistics of all of x's channels into local bm and bv (and count):
+ * schedule.c counts these arrays in the function's frame. */
+static void emit_bn_stats(Node *x, int with_count) {
+    long ch = bn_channels(x);
+    emit("double bm[%ld];", ch + 1);
+    emit("double bv[%ld];", ch);
+    emit("%sbn_stats(x, %ld, %ld, n, bm, bv, m);", with_count ? "const double count = " : "", ch, bn_inner(x));
 }
 
 /* The parameters of a function over x, gamma and beta as call() passes them:
@@ -144,18 +179,22 @@ void emit_batch_norm(Node *n) {
         CLOSE();
         return;
     }
+    if (n == first_op(OP_BATCH_NORM))
+        emit_bn_stats_helper();
     emit("/* %s: out %s = gamma (x - mean) / sqrt(var + %g) + beta per channel (momentum %g) */", n->layer,
          dims(n), n->f[1], mom);
-    OPEN("static void %s(%s, int training, $ *running_mean, $ *running_var, $ *num_batches_tracked, int n) {",
-         funcs[n->id], norm_params(n, "$ *out"));
+    OPEN("static void %s(%s, int training, $ *running_mean, $ *running_var, $ *num_batches_tracked, "
+         "const %s_model *m, int n) {", funcs[n->id], norm_params(n, "$ *out"), P);
+    emit("double bm[%ld];", ch + 1);
+    emit("double bv[%ld];", ch);
+    emit("const double count = training ? bn_stats(x, %ld, %ld, n, bm, bv, m) : 0;", ch, bn_inner(x));
     OPEN("for (long c = 0; c < %ld; c++) {", ch);
     emit("double mean = running_mean[c], var = running_var[c];");
     OPEN("if (training) {");
-    emit_bn_stats(x);
-    emit("mean = bm, var = bv;");
+    emit("mean = bm[c], var = bv[c];");
     emit("/* the running variance is unbiased: var count / (count - 1) */");
-    emit("const double unbiased = count > 1 ? bv * count / (count - 1) : bv;");
-    emit("running_mean[c] = ($)(%s * running_mean[c] + (1 - %s) * bm);", dbl(mom), dbl(mom));
+    emit("const double unbiased = count > 1 ? bv[c] * count / (count - 1) : bv[c];");
+    emit("running_mean[c] = ($)(%s * running_mean[c] + (1 - %s) * bm[c]);", dbl(mom), dbl(mom));
     emit("running_var[c] = ($)(%s * running_var[c] + (1 - %s) * unbiased);", dbl(mom), dbl(mom));
     CLOSE();
     emit("const double inv = 1.0 / sqrt(var + %s);", dbl(n->f[1]));
@@ -176,21 +215,29 @@ void emit_batch_norm_dx(Node *n) {
     Node *x = n->in[1];
     long ch = bn_channels(x);
     emit("/* %s: dx %s through the batch statistics (training mode) */", n->layer, dims(n));
-    OPEN("static void %s($ *dx, const $ *dy, const $ *x%s, int n) {", funcs[n->id],
-         n->in[2] ? ", const $ *gamma" : "");
+    OPEN("static void %s($ *dx, const $ *dy, const $ *x%s, const %s_model *m, int n) {", funcs[n->id],
+         n->in[2] ? ", const $ *gamma" : "", P);
+    emit_bn_stats(x, 1);
+    emit("double sums[%ld]; /* sum of dy, then of dy xhat, per channel */", 2 * ch);
     OPEN("for (long c = 0; c < %ld; c++) {", ch);
-    emit_bn_stats(x);
-    emit("const double inv = 1.0 / sqrt(bv + %s);", dbl(n->f[1]));
+    emit("const double inv = 1.0 / sqrt(bv[c] + %s);", dbl(n->f[1]));
     emit("double sdy = 0, sdyx = 0;");
     OPEN("%s {", bn_loop(x));
     emit("const long i = %s;", bn_at(x));
     emit("sdy += dy[i];");
-    emit("sdyx += dy[i] * (x[i] - bm) * inv;");
+    emit("sdyx += dy[i] * (x[i] - bm[c]) * inv;");
     CLOSE();
-    emit("const double k = %sinv, mdy = sdy / count, mdyx = sdyx / count;", n->in[2] ? "gamma[c] * " : "");
+    emit("sums[c] = sdy, sums[%ld + c] = sdyx;", ch);
+    CLOSE();
+    emit("/* several processes: sums of the gradient, weighted as the runtime weights each process's */");
+    emit("if (m->batch_sum) m->batch_sum(m->batch_ctx, sums, %ld, 1);", 2 * ch);
+    OPEN("for (long c = 0; c < %ld; c++) {", ch);
+    emit("const double inv = 1.0 / sqrt(bv[c] + %s);", dbl(n->f[1]));
+    emit("const double k = %sinv, mdy = sums[c] / count, mdyx = sums[%ld + c] / count;",
+         n->in[2] ? "gamma[c] * " : "", ch);
     OPEN("%s {", bn_loop(x));
     emit("const long i = %s;", bn_at(x));
-    emit("dx[i] = ($)(k * (dy[i] - mdy - (x[i] - bm) * inv * mdyx));");
+    emit("dx[i] = ($)(k * (dy[i] - mdy - (x[i] - bm[c]) * inv * mdyx));");
     CLOSE();
     CLOSE();
     CLOSE();
@@ -201,14 +248,14 @@ void emit_batch_norm_dgamma(Node *n) {
     Node *x = n->in[1];
     long ch = bn_channels(x);
     emit("/* %s: dweight %s = sum of dy xhat per channel */", n->layer, dims(n));
-    OPEN("static void %s($ *dgamma, const $ *dy, const $ *x, int n) {", funcs[n->id]);
+    OPEN("static void %s($ *dgamma, const $ *dy, const $ *x, const %s_model *m, int n) {", funcs[n->id], P);
+    emit_bn_stats(x, 0);
     OPEN("for (long c = 0; c < %ld; c++) {", ch);
-    emit_bn_stats(x);
-    emit("const double inv = 1.0 / sqrt(bv + %s);", dbl(n->f[1]));
+    emit("const double inv = 1.0 / sqrt(bv[c] + %s);", dbl(n->f[1]));
     emit("double acc = 0;");
     OPEN("%s {", bn_loop(x));
     emit("const long i = %s;", bn_at(x));
-    emit("acc += dy[i] * (x[i] - bm) * inv;");
+    emit("acc += dy[i] * (x[i] - bm[c]) * inv;");
     CLOSE();
     emit("dgamma[c] = ($)acc;");
     CLOSE();

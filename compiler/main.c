@@ -25,7 +25,8 @@ static const char usage[] =
     "       nnc train MODEL.nn [--data CSV] [--test CSV] [--epochs N] [--batch-size N]\n"
     "                 [--seed N] [--init W.safetensors] [--save W.safetensors] [--quiet | --verbose]\n"
     "                 [--resume CHECKPOINT.safetensors] [--report DIR] [--validation-data FILE]\n"
-    "                 [--cross-validate K]\n"
+    "                 [--cross-validate K] [--processes N [--hostfile FILE]] [--per-process-batch]\n"
+    "       nnc train MODEL.nn --build-only PROG [--mpi] [--batch-size N]\n"
     "       nnc eval MODEL.nn --weights W.safetensors [--data CSV]\n"
     "       nnc predict MODEL.nn --weights W.safetensors --data CSV [--out OUT.csv]\n"
     "       nnc MODEL.nn --inference --weights W.safetensors [-o OUT.c] [--batch N] [--no-libm]\n"
@@ -320,9 +321,24 @@ static int run_program(const char *cmd, int argc, char **argv) {
     const char *model = NULL;
     long batch = 0;
     Vec pass = {0};
+    /* dist: --processes N [--hostfile F] runs under mpirun (mpirun.c);
+     * --build-only PROG [--mpi] writes the program instead of running it */
+    long processes = 0;
+    const char *hostfile = NULL, *build_only = NULL;
+    int mpi = 0;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
-        if (!strcmp(a, "--batch-size") || !strcmp(a, "--batch")) {
+        if (!strcmp(cmd, "train") && (!strcmp(a, "--processes") || !strcmp(a, "--hostfile") ||
+                                      !strcmp(a, "--build-only") || !strcmp(a, "--mpi"))) {
+            if (!strcmp(a, "--processes"))
+                processes = parse_count(a, i + 1 < argc ? argv[++i] : NULL, 1, 1 << 16);
+            else if (!strcmp(a, "--mpi"))
+                mpi = 1;
+            else if (i + 1 >= argc)
+                fatal("%s needs a file name", a);
+            else
+                *(!strcmp(a, "--hostfile") ? &hostfile : &build_only) = argv[++i];
+        } else if (!strcmp(a, "--batch-size") || !strcmp(a, "--batch")) {
             if (strcmp(cmd, "train"))
                 fatal("%s takes no %s: the batch only changes training", cmd, a);
             batch = parse_count(a, i + 1 < argc ? argv[++i] : NULL, 1, 1 << 20);
@@ -334,6 +350,11 @@ static int run_program(const char *cmd, int argc, char **argv) {
     }
     if (!model)
         fatal("nnc %s needs a model file\n%s", cmd, usage);
+    if (hostfile && !processes)
+        fatal("--hostfile places the processes of --processes N: give N too");
+    if (build_only && processes)
+        fatal("--build-only writes the program for your own mpirun line: it takes no --processes");
+    mpi |= processes > 0;
     Graph *g = compile(model, batch, 0, NULL, 0);
 
     const char *tmpdir = getenv("TMPDIR");
@@ -361,15 +382,19 @@ static int run_program(const char *cmd, int argc, char **argv) {
 
     const char *root = project_root();
     const char *cc = getenv("CC"), *cflags = getenv("NNC_CFLAGS");
+    const char *dist_obj = mpi ? mpi_runtime(root) : NULL;   /* dist: MPI's half of the runtime */
+    const char *prog = build_only ? build_only : fmt("%s/prog", tmp_root);
     Vec cv = {0};
-    push_words(&cv, cc && *cc ? cc : "cc");
+    push_words(&cv, mpi ? "mpicc" : cc && *cc ? cc : "cc");  /* mpicc runs $OMPI_CC, default cc */
     push_words(&cv, "-std=c99 -w");
     push_words(&cv, cflags ? cflags : default_cflags);
     vec_push(&cv, fmt("-I%s/runtime", root));
     vec_push(&cv, "-o");
-    vec_push(&cv, fmt("%s/prog", tmp_root));
+    vec_push(&cv, (void *)prog);
     vec_push(&cv, fmt("%s/model.c", tmp_root));
     vec_push(&cv, fmt("%s/main.c", tmp_root));
+    if (dist_obj)   /* before the library, so its serial stand-in is not linked */
+        vec_push(&cv, (void *)dist_obj);
     vec_push(&cv, fmt("%s/build/libnncrt.a", root));
     vec_push(&cv, "-lz");    /* the runtime reads gzipped IDX files */
     vec_push(&cv, "-lm");
@@ -379,11 +404,20 @@ static int run_program(const char *cmd, int argc, char **argv) {
     if (rc)
         fatal("compiling the generated model failed (kept in %s)", (getenv("NNC_KEEP") ? tmp_root : "a removed directory; set NNC_KEEP=1 to keep it"));
 
+    if (build_only) {   /* dist: the user runs it, e.g. under their own mpirun */
+        if (pass.n)
+            fatal("--build-only runs nothing: give %s to the program instead", (char *)pass.v[0]);
+        printf("wrote %s; run it with: %s%s train [--epochs N] [--save W.safetensors] ...\n", build_only,
+               mpi ? "mpirun -np N " : "", build_only);
+        return 0;
+    }
     Vec pv = {0};
-    vec_push(&pv, fmt("%s/prog", tmp_root));
+    vec_push(&pv, (void *)prog);
     vec_push(&pv, (void *)cmd);
     for (int i = 0; i < pass.n; i++)
         vec_push(&pv, pass.v[i]);
+    if (processes)   /* the build directory stays until mpirun has started every process */
+        return run_mpirun(&pv, (int)processes, hostfile);
     return run(&pv, 0, 1);
 }
 

@@ -496,7 +496,8 @@ struct Node {
     long scratch_off;
     struct Tile *tile;      /* schedule.c: a convolution's blocked form, or NULL */
     long local_reals;       /* schedule.c: local arrays its function declares, in */
-    long local_ints;        /*   reals (float or double) and ints */
+    long local_ints;        /*   reals (float or double), ints */
+    long local_doubles;     /*   and doubles (batch norm's statistics) */
 };
 
 /* What the targets are, as the runtime's NNC_REGRESSION ... NNC_HINGE
@@ -665,5 +666,13 @@ const char *nolibm_all(void);   /* every definition (tests/nolibm) */
 /* ---- summary.c: nnc summary -------------------------------------------- */
 void summary(Graph *g, FILE *out);
 long graph_macs(Graph *g);      /* multiply-accumulates per sample, forward pass */
+
+/* ---- mpirun.c: nnc train --processes N (training under Open MPI) -------- */
+/* The MPI half of the runtime, build/dist_mpi.o, which make builds when it
+ * finds mpicc; fatal() saying this nnc was built without MPI if it is absent. */
+const char *mpi_runtime(const char *root);
+/* Runs `mpirun -np processes [--hostfile F] prog ARGS...` and returns the
+ * program's exit status; Ctrl-C asks every process for a checkpoint. */
+int run_mpirun(Vec *prog_argv, int processes, const char *hostfile);
 
 #endif

@@ -139,10 +139,10 @@ static long conv_scratch(const Node *n) {
 }
 
 /* The local arrays of n's function, as the emitter declares them: reals
- * ($: float or double) and ints. All arrays of a function count, inner
- * blocks included: an upper bound on what they take at once. */
-static void kernel_locals(Node *n, long *reals, long *ints) {
-    *reals = *ints = 0;
+ * ($: float or double), ints and doubles. All arrays of a function count,
+ * inner blocks included: an upper bound on what they take at once. */
+static void kernel_locals(const Graph *g, Node *n, long *reals, long *ints, long *doubles) {
+    *reals = *ints = *doubles = 0;
     const Tile *t = n->tile;
     switch (n->op) {
     case OP_LINEAR: {
@@ -205,6 +205,18 @@ static void kernel_locals(Node *n, long *reals, long *ints) {
     case OP_RECURRENCE_DW:
         *reals = n->shape.dim[1];
         break;
+    /* batch norm's per-channel statistics in training: mean (and the count,
+     * summed with it across processes) and variance; the gradient adds two
+     * sums per channel. An inference build's is an affine map. */
+    case OP_BATCH_NORM:
+        *doubles = g->inference ? 0 : 2 * n->in[0]->shape.dim[1] + 1;
+        break;
+    case OP_BATCH_NORM_DGAMMA:
+        *doubles = 2 * n->in[1]->shape.dim[1] + 1;
+        break;
+    case OP_BATCH_NORM_DX:
+        *doubles = 4 * n->in[1]->shape.dim[1] + 1;
+        break;
     default:
         break;
     }
@@ -227,7 +239,7 @@ void schedule(Graph *g) {
         Node *n = g->nodes.v[i];
         n->tile = conv_form(n);
         n->scratch = conv_scratch(n);
-        kernel_locals(n, &n->local_reals, &n->local_ints);
+        kernel_locals(g, n, &n->local_reals, &n->local_ints, &n->local_doubles);
     }
     g->load_locals = g->in_ram ? load_locals(g) : 0;
 }
@@ -236,7 +248,7 @@ long stack_bytes(const Graph *g, int real_bytes) {
     long most = g->load_locals;
     for (int i = 0; i < g->nodes.n; i++) {
         const Node *n = g->nodes.v[i];
-        long bytes = n->local_reals * real_bytes + n->local_ints * 4;
+        long bytes = n->local_reals * real_bytes + n->local_ints * 4 + n->local_doubles * 8;
         if (bytes > most)
             most = bytes;
     }

@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "nnc_internal.h"
+#include "nnc_dist.h" /* dist: several processes under mpirun */
 
 enum { TRAIN = 1, EVAL = 2, PREDICT = 4 };
 
@@ -309,13 +310,16 @@ static void evaluate_all(const nnc_model_desc *d, void *m, const nnc_dataset *ds
         mt->confusion = w->cm;
     }
     if (w) mt->scores = w->scores;
-    for (int i = 0; i < ds->n; i += d->batch) {
-        int nb = ds->n - i < d->batch ? ds->n - i : d->batch;
+    int lo, count; /* dist: this process's rows; one process: all */
+    nnc_dist_shard(ds->n, &lo, &count);
+    for (int i = lo; i < lo + count; i += d->batch) {
+        int nb = lo + count - i < d->batch ? lo + count - i : d->batch;
         const float *x = ds->x + (size_t)i * (size_t)d->n_in;
         const float *y = ds->y + (size_t)i * (size_t)d->n_target;
         float loss = d->evaluate(m, x, y, nb, out);
         nnc_metrics_add(mt, loss, out, y, nb);
     }
+    nnc_dist_metrics(mt); /* dist: the sums over every process's rows */
 }
 
 /* " - accuracy: 0.9722 - auc: 0.9811", each metric of the list. */
@@ -481,6 +485,7 @@ static int csv_open(cb_state *s, const nnc_model_desc *d, int val, int append) {
     nnc_metric list[MAX_METRICS];
     int n = metric_list(d, list);
     s->csv_val = val;
+    if (!nnc_dist_writer()) return 0; /* dist: one process writes the files */
     for (int pass = 0; pass < 2; pass++) {
         /* pass 0: csv_logger's file, with the rate when reduce_lr_on_plateau
          * changes it (Keras adds it to the logs then); pass 1: --report's */
@@ -549,7 +554,7 @@ static int callbacks_epoch_end(cb_state *s, const nnc_model_desc *d, void *m, co
             char path[4096];
             if (c->ckpt_save_best_only) s->ckpt_best = cur;
             checkpoint_path(path, sizeof path, c->checkpoint, epoch);
-            if (nnc_weights_save(path, d, m, prep)) return -1;
+            if (nnc_dist_writer() && nnc_weights_save(path, d, m, prep)) return -1; /* dist: one writes */
         }
     }
     if (c->early_stopping) {
@@ -947,7 +952,7 @@ static int cmd_train(const nnc_model_desc *d, void *m, const opts *o) {
     int *idx = NULL, rc = -1;
     int epochs = o->epochs >= 0 ? o->epochs : d->epochs;
     int folds = o->cv >= 0 ? o->cv : d->cross_validate;
-    int tty = !o->quiet && !o->verbose && isatty(fileno(stdout));
+    int tty = !o->quiet && !o->verbose && nnc_dist_tty(fileno(stdout)); /* dist: mpirun's pty is not one */
     cb_state cb;
     ev_buf evb = {NULL, NULL};
     epoch_logs logs;
@@ -967,6 +972,10 @@ static int cmd_train(const nnc_model_desc *d, void *m, const opts *o) {
                           d->name);
     if (nnc_data_load(&all, train_path, d, 0)) goto done;
     if (folds > 1) {
+        if (nnc_dist_size() > 1) { /* dist */
+            nnc_errorf("error: cross_validate(%d) runs in one process, not under mpirun", folds);
+            goto done;
+        }
         if (o->save || o->report || o->init) {
             nnc_errorf("error: cross_validate(%d) trains %d models from fresh weights and keeps none: "
                        "--%s does not apply (--cross-validate 0 trains one model)",
@@ -978,13 +987,13 @@ static int cmd_train(const nnc_model_desc *d, void *m, const opts *o) {
     }
     if (callbacks_begin(&cb, d)) goto done;
     if (o->report) {
-        if (mkdir(o->report, 0777) && errno != EEXIST) {
+        if (nnc_dist_writer() && mkdir(o->report, 0777) && errno != EEXIST) {
             nnc_errorf("%s: error: cannot make the report directory: %s", o->report, strerror(errno));
             goto done;
         }
         snprintf(cb.hist_path, sizeof cb.hist_path, "%s/history.csv", o->report);
     }
-    if (o->save && check_writable(o->save)) goto done;
+    if (o->save && nnc_dist_writer() && check_writable(o->save)) goto done;
     if (test_path && nnc_data_load(&test, test_path, d, 0)) goto done;
     if (val_path && nnc_data_load(&vfile, val_path, d, 0)) goto done;
     if (nnc_data_split(&all, val_path ? 0 : d->validation_split, train_path, &tr, &va)) goto done;
@@ -1024,6 +1033,8 @@ static int cmd_train(const nnc_model_desc *d, void *m, const opts *o) {
     } else {
         nnc_rng_seed(&rng, o->seed);
     }
+    /* dist: every process starts from rank 0's model */
+    if (nnc_dist_bcast_model(d, m, tr.n)) goto done;
     /* Ctrl-C, SIGTERM, SIGHUP: finish the batch, save a checkpoint, exit 128 + the signal */
     got_signal = 0;
     memset(&on_stop, 0, sizeof on_stop);
@@ -1036,9 +1047,11 @@ static int cmd_train(const nnc_model_desc *d, void *m, const opts *o) {
     if (csv_open(&cb, d, va.n > 0, o->resume != NULL)) goto done;
     if (o->verbose)
         verbose_data(d, &tr, &va, val_path ? val_path : va.n ? "validation_split" : "none", &test, &prep);
+    /* dist: a step takes gb samples across the processes, each its shard */
+    const int gb = nnc_dist_global_batch(d), dist = nnc_dist_mpi();
     for (int epoch = pos.epoch; epoch <= epochs && !cb.stop; epoch++, first = 0) {
         double t0 = now_ms();
-        int n_batches = (tr.n + d->batch - 1) / d->batch, start = 0;
+        int n_batches = (tr.n + gb - 1) / gb, start = 0;
         progress bar = {0};
         nnc_metrics_init(&run, d);
         if (first && o->resume) { /* continue the epoch where it stopped, its shuffle done */
@@ -1048,27 +1061,36 @@ static int cmd_train(const nnc_model_desc *d, void *m, const opts *o) {
         } else if (d->shuffle) {
             nnc_shuffle(idx, tr.n, &rng);
         }
-        for (int i = start; i < tr.n; i += d->batch) {
-            int nb = tr.n - i < d->batch ? tr.n - i : d->batch;
-            const float *x = tr.x + (size_t)i * (size_t)d->n_in;
-            const float *y = tr.y + (size_t)i * (size_t)d->n_target;
+        for (int i = start; i < tr.n; i += gb) {
+            int nb = tr.n - i < gb ? tr.n - i : gb, lo, ns, stop = 0;
+            nnc_dist_shard(nb, &lo, &ns); /* dist: rows [i + lo, i + lo + ns); one process: all */
+            const float *x = tr.x + (size_t)(i + lo) * (size_t)d->n_in;
+            const float *y = tr.y + (size_t)(i + lo) * (size_t)d->n_target;
             double lr = o->verbose && d->learning_rate ? d->learning_rate(m) : 0, tb = o->verbose ? now_ms() : 0;
             if (d->shuffle) {
-                nnc_data_gather(&tr, idx + i, nb, bx, by);
+                nnc_data_gather(&tr, idx + i + lo, ns, bx, by);
                 x = bx;
                 y = by;
             }
-            float loss = d->train_step(m, x, y, nb);
+            float loss;
+            if (dist) { /* every process stops after the same batch, if any was asked to */
+                stop = got_signal || batches + 1 == o->stop_after;
+                loss = nnc_dist_step(d, m, x, y, ns, nb, &stop);
+            } else {
+                loss = d->train_step(m, x, y, nb);
+            }
             nnc_metrics_add(&run, loss, NULL, NULL, nb);
-            if (tty) progress_draw(&bar, epoch, epochs, i / d->batch + 1, n_batches, t0, nnc_metrics_loss(&run));
+            if (tty) progress_draw(&bar, epoch, epochs, i / gb + 1, n_batches, t0, nnc_metrics_loss(&run));
             if (o->verbose) {
                 printf("epoch %d/%d - batch %d/%d - %d samples - loss: %s - mean loss: %s", epoch, epochs,
-                       i / d->batch + 1, n_batches, nb, f4(loss).s, f4(nnc_metrics_loss(&run)).s);
+                       i / gb + 1, n_batches, nb, f4(loss).s, f4(nnc_metrics_loss(&run)).s);
                 if (d->learning_rate) printf(lr >= 1e-4 ? " - lr: %.6f" : " - lr: %.4e", lr);
                 printf(" - %.2f ms\n", now_ms() - tb);
             }
             if (parent && getppid() != (pid_t)parent) got_signal = SIGTERM;
-            if (got_signal || ++batches == o->stop_after) {
+            if (dist ? (++batches, stop) : got_signal || ++batches == o->stop_after) {
+                /* dist: a stop asked for on another process (SIGUSR1 from
+                 * nnc --processes, a signal there) reads as Ctrl-C here */
                 int sig = got_signal ? got_signal : SIGINT;
                 pos.epoch = epoch;
                 pos.done = i + nb;
@@ -1077,13 +1099,18 @@ static int cmd_train(const nnc_model_desc *d, void *m, const opts *o) {
                 pos.n = run.n;
                 if (tty) printf("\n");
                 fflush(stdout);
-                if (d->state && checkpoint_save(ckpt, sizeof ckpt, o->resume, d, m, &pos, tr.n, &cb) == 0) {
-                    fprintf(stderr, "interrupted%s%s in epoch %d after %d of %d samples; saved the training state to %s\n"
-                                    "resume with: nnc train %s",
-                            sig == SIGINT ? "" : " by ", sig == SIGINT ? "" : signal_name(sig), epoch, pos.done, tr.n,
-                            ckpt, d->source ? d->source : "MODEL.nn");
-                    print_flags(stderr, o);
-                    fprintf(stderr, " --resume %s\n", ckpt);
+                /* dist: one process saves and says so */
+                if (d->state &&
+                    (!nnc_dist_writer() || checkpoint_save(ckpt, sizeof ckpt, o->resume, d, m, &pos, tr.n, &cb) == 0)) {
+                    if (nnc_dist_writer()) {
+                        fprintf(stderr,
+                                "interrupted%s%s in epoch %d after %d of %d samples; saved the training state to %s\n"
+                                "resume with: nnc train %s",
+                                sig == SIGINT ? "" : " by ", sig == SIGINT ? "" : signal_name(sig), epoch, pos.done,
+                                tr.n, ckpt, d->source ? d->source : "MODEL.nn");
+                        print_flags(stderr, o);
+                        fprintf(stderr, " --resume %s\n", ckpt);
+                    }
                     rc = 128 + sig;
                 } else {
                     if (!d->state) nnc_errorf("error: model '%s' has no optimizer state table", d->name);
@@ -1099,6 +1126,10 @@ static int cmd_train(const nnc_model_desc *d, void *m, const opts *o) {
          * weights: a forward pass costs about a third of a training step,
          * and --quiet skips it unless a callback or the report needs it. */
         epoch_measure(d, m, &run, &tr, &va, out, &evb, &logs);
+        /* dist: rank 0's logs, so that every callback decides once for all */
+        nnc_dist_bcast(logs.v, NNC_MON_COUNT);
+        nnc_dist_bcast(logs.train, MAX_METRICS);
+        nnc_dist_bcast(logs.val, MAX_METRICS);
         if (!o->quiet) {
             char line[1024];
             int len = epoch_line(line, sizeof line, d, epoch, epochs, &logs, va.n > 0);
@@ -1120,12 +1151,13 @@ static int cmd_train(const nnc_model_desc *d, void *m, const opts *o) {
     print_metrics(d, &mt);
     printf("\n");
     fflush(stdout);
-    if (o->report) {
+    if (nnc_dist_check_same(d, m)) goto done; /* dist: a bug if the processes' weights differ */
+    if (o->report && nnc_dist_writer()) { /* dist: one process writes */
         if (cb.hist) fclose(cb.hist), cb.hist = NULL;
         if (report_write(d, o, &cb, &mt, final_name)) goto done;
     }
     /* silent on success: the evaluation stays the last line, for scripts */
-    if (o->save && nnc_weights_save(o->save, d, m, &prep)) goto done;
+    if (o->save && nnc_dist_writer() && nnc_weights_save(o->save, d, m, &prep)) goto done;
     rc = 0;
 done:
     nnc_data_free(&all);
@@ -1400,7 +1432,7 @@ done:
     return rc;
 }
 
-int nnc_main(const nnc_model_desc *d, void *model, int argc, char **argv) {
+static int run_main(const nnc_model_desc *d, void *model, int argc, char **argv) {
     const char *prog = d->name ? d->name : "nnc";
     opts o;
     int cmd, st;
@@ -1438,4 +1470,15 @@ int nnc_main(const nnc_model_desc *d, void *model, int argc, char **argv) {
         return 1;
     }
     return 0;
+}
+
+/* dist: MPI around the whole program when it is built for mpirun (dist.c),
+ * nothing otherwise (dist_serial.c); only training is spread. */
+int nnc_main(const nnc_model_desc *d, void *model, int argc, char **argv) {
+    int st = nnc_dist_init(&argc, argv);
+    if (!st && nnc_dist_size() > 1 && (argc < 2 || strcmp(argv[1], "train"))) {
+        fprintf(stderr, "error: only train runs on several processes; run eval and predict in one\n");
+        st = 2;
+    }
+    return nnc_dist_finish(st ? st : run_main(d, model, argc, argv));
 }

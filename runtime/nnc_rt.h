@@ -122,6 +122,22 @@ typedef struct nnc_model_desc {
     float (*learning_rate)(void *m);
     float *(*lr_scale)(void *m);
 
+    /* ---- training on several processes (runtime/dist.c, nnc train
+     * --processes N): train_step's two halves, so that the gradients can be
+     * summed across processes between them. backward leaves the gradient of
+     * the batch mean loss in the n_params floats at grads(m) and returns
+     * that loss; update applies one optimizer step from them. mask_seed:
+     * dropout's mask seed in the model, made different on every process
+     * (NULL: no dropout). set_batch_sum: installs the model's batch norm
+     * hook, which sums its per-channel statistics over every process
+     * (SyncBatchNorm; NULL: no batch norm). backward, update, grads NULL:
+     * this program trains in one process only. */
+    float (*backward)(void *m, const float *x, const float *y, int n);
+    void (*update)(void *m);
+    float *(*grads)(void *m);
+    uint64_t *(*mask_seed)(void *m);
+    void (*set_batch_sum)(void *m, void (*sum)(void *ctx, double *v, int n, int grad), void *ctx);
+
     /* ---- the optimizer state, for the checkpoint an interrupted run saves
      * and --resume reads; state NULL: the model cannot be resumed */
     const nnc_tensor *state_tensors; /* offsets in floats from state(m) */

@@ -50,6 +50,9 @@ need libclang-rt-14-dev "libFuzzer and clang's sanitizer runtimes (tests/fuzz)" 
     compiles clang -fsanitize=fuzzer,address,undefined <<<'#include <stdint.h>
 #include <stddef.h>
 int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n) { return (int)(d && n && 0); }'
+need libopenmpi-dev "Open MPI's mpicc and <mpi.h> (training on several processes)" compiles mpicc <<<'#include <mpi.h>
+int main(int argc, char **argv) { MPI_Init(&argc, &argv); return MPI_Finalize(); }'
+need openmpi-bin "Open MPI's mpirun" command -v mpirun
 
 # Tools the suites run.
 need valgrind "valgrind" command -v valgrind

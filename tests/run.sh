@@ -9,7 +9,7 @@ export LC_ALL=C
 suites=(tests/errors/run.sh tests/golden/run.sh tests/gradcheck/run.sh tests/init/run.sh
         tests/runtime/run.sh tests/torch/run.sh tests/e2e/run.sh tests/inference/run.sh
         tests/workflow/run.sh tests/nolibm/run.sh tests/inference/embed.sh tests/norm/run.sh
-        tests/inference/stack.sh tests/fuzz/run.sh tests/reliability/run.sh)
+        tests/inference/stack.sh tests/fuzz/run.sh tests/reliability/run.sh tests/dist/run.sh)
 [ $# -gt 0 ] && suites=("$@")
 
 log=$(mktemp)

@@ -10,7 +10,7 @@
 # chromium renders the training report in tests/workflow (nnc train --report).
 # --embedded adds QEMU's Arm boards for `make check-embedded`.
 set -eu
-pkgs="build-essential procps clang libclang-rt-14-dev flex bison zlib1g-dev dataset-fashion-mnist python3 python3-numpy python3-torch python3-sklearn libfann-dev valgrind gcc-arm-none-eabi libnewlib-arm-none-eabi chromium"
+pkgs="build-essential procps clang libclang-rt-14-dev flex bison zlib1g-dev libopenmpi-dev openmpi-bin dataset-fashion-mnist python3 python3-numpy python3-torch python3-sklearn libfann-dev valgrind gcc-arm-none-eabi libnewlib-arm-none-eabi chromium"
 case "${1:-}" in
     --embedded) pkgs="$pkgs qemu-system-arm" ;;
     "") ;;

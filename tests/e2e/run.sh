@@ -184,18 +184,7 @@ fi
 
 FM=/usr/share/datasets/fashion-mnist
 if [ -f $FM/train-images-idx3-ubyte.gz ]; then
-    $PY - "$FM" "$W" <<'PYEOF'
-import gzip, sys
-src, dst = sys.argv[1], sys.argv[2]
-for split, n in (("train", 3000), ("t10k", 1000)):
-    for kind, per in (("images-idx3", 784), ("labels-idx1", 1)):
-        with gzip.open(f"{src}/{split}-{kind}-ubyte.gz") as f:
-            head = bytearray(f.read(16 if per > 1 else 8))
-            data = f.read(n * per)
-        head[4:8] = n.to_bytes(4, "big")
-        with open(f"{dst}/{split}-{kind}-ubyte", "wb") as f:
-            f.write(head + data)
-PYEOF
+    $PY tools/fashion_subset.py "$FM" "$W" 3000 1000
     run lenet5 --data "$W/train-images-idx3-ubyte" --test "$W/t10k-images-idx3-ubyte" --epochs 2 &&
         expect lenet5 accuracy ">=" 0.72 "2 epochs on 3000 images"
     # fashion_lstm in short, on the same subsets: the images as 28 steps of

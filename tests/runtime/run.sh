@@ -17,7 +17,7 @@ PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
 FLAGS="-std=c99 -Wall -Wextra -pedantic -Werror -O2"
 SAN="-std=c99 -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all"
-RT="$ROOT/runtime/rng.c $ROOT/runtime/data.c $ROOT/runtime/safetensors.c $ROOT/runtime/metrics.c $ROOT/runtime/driver.c $ROOT/runtime/report.c $ROOT/runtime/npy.c"
+RT="$ROOT/runtime/rng.c $ROOT/runtime/data.c $ROOT/runtime/safetensors.c $ROOT/runtime/metrics.c $ROOT/runtime/driver.c $ROOT/runtime/report.c $ROOT/runtime/npy.c $ROOT/runtime/dist_serial.c"
 TR=$ROOT/tests/runtime
 npass=0
 nfail=0

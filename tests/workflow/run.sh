@@ -20,7 +20,7 @@ same() { if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "got '$2', want '$3'
 P=$T/curve
 if ! $CC -std=c99 -Wall -Wextra -pedantic -Werror -D_POSIX_C_SOURCE=200809L -I"$ROOT/runtime" \
         tests/workflow/curve_model.c runtime/rng.c runtime/data.c runtime/safetensors.c runtime/metrics.c \
-        runtime/driver.c runtime/report.c runtime/npy.c -o "$P" -lz -lm 2>"$T/build.err"; then
+        runtime/driver.c runtime/report.c runtime/npy.c runtime/dist_serial.c -o "$P" -lz -lm 2>"$T/build.err"; then
     fail build "$(head -c 600 "$T/build.err")"
     echo "workflow: $npass passed, $nfail failed"; exit 1
 fi
@@ -153,7 +153,7 @@ same "--quiet --verbose is refused" "$?" 2
 # eval's confusion matrix and per-class precision/recall on a constructed
 # case: a linear model with identity weights predicts the largest input.
 cd "$ROOT" || exit 1
-FAKE="tests/runtime/fake_model.c runtime/rng.c runtime/data.c runtime/safetensors.c runtime/metrics.c runtime/driver.c runtime/report.c runtime/npy.c"
+FAKE="tests/runtime/fake_model.c runtime/rng.c runtime/data.c runtime/safetensors.c runtime/metrics.c runtime/driver.c runtime/report.c runtime/npy.c runtime/dist_serial.c"
 FLAGS="-std=c99 -Wall -Wextra -pedantic -Werror -Iruntime"
 if $CC $FLAGS -DTASK=NNC_SPARSE -DN_IN=3 $FAKE -o "$T/sparse" -lz -lm && \
    $CC $FLAGS -DTASK=NNC_HINGE -DN_IN=1 $FAKE -o "$T/hinge" -lz -lm; then

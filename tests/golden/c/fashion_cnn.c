@@ -147,24 +147,48 @@ static void conv1_conv2d(float *out, const float *x, const float *weight, float 
     }
 }
 
+/* Batch norm's mean bm[c] and biased variance bv[c] of each channel of x
+ * [n, ch, in], in double; returns how many values each is over: n * in, or,
+ * with m->batch_sum (several processes), every process's. bm has ch + 1 slots. */
+static double bn_stats(const float *x, long ch, long in, int n, double *bm, double *bv, const fashion_cnn_model *m) {
+    double count = (double)n * in;
+    for (long c = 0; c < ch; c++) {
+        double sum = 0;
+        for (int b = 0; b < n; b++) for (long s = 0; s < in; s++) sum += x[((long)b * ch + c) * in + s];
+        bm[c] = sum;
+    }
+    if (m->batch_sum) {
+        bm[ch] = count;
+        m->batch_sum(m->batch_ctx, bm, (int)ch + 1, 0);
+        count = bm[ch];
+    }
+    for (long c = 0; c < ch; c++) {
+        const double mean = bm[c] / count;
+        double ss = 0;
+        for (int b = 0; b < n; b++) for (long s = 0; s < in; s++) {
+            const double d = x[((long)b * ch + c) * in + s] - mean;
+            ss += d * d;
+        }
+        bm[c] = mean;
+        bv[c] = ss;
+    }
+    if (m->batch_sum) m->batch_sum(m->batch_ctx, bv, (int)ch, 0);
+    for (long c = 0; c < ch; c++) bv[c] /= count;
+    return count;
+}
+
 /* bn1: out (n, 16, 28, 28) = gamma (x - mean) / sqrt(var + 0.001) + beta per channel (momentum 0.9) */
-static void bn1_batch_norm(float *out, const float *x, const float *gamma, const float *beta, int training, float *running_mean, float *running_var, float *num_batches_tracked, int n) {
+static void bn1_batch_norm(float *out, const float *x, const float *gamma, const float *beta, int training, float *running_mean, float *running_var, float *num_batches_tracked, const fashion_cnn_model *m, int n) {
+    double bm[17];
+    double bv[16];
+    const double count = training ? bn_stats(x, 16, 784, n, bm, bv, m) : 0;
     for (long c = 0; c < 16; c++) {
         double mean = running_mean[c], var = running_var[c];
         if (training) {
-            const double count = (double)n * 784;
-            double sum = 0, ss = 0;
-            for (int b = 0; b < n; b++) for (long s = 0; s < 784; s++) sum += x[((long)b * 16 + c) * 784 + s];
-            const double bm = sum / count;
-            for (int b = 0; b < n; b++) for (long s = 0; s < 784; s++) {
-                const double d = x[((long)b * 16 + c) * 784 + s] - bm;
-                ss += d * d;
-            }
-            const double bv = ss / count;
-            mean = bm, var = bv;
+            mean = bm[c], var = bv[c];
             /* the running variance is unbiased: var count / (count - 1) */
-            const double unbiased = count > 1 ? bv * count / (count - 1) : bv;
-            running_mean[c] = (float)(0.9 * running_mean[c] + (1 - 0.9) * bm);
+            const double unbiased = count > 1 ? bv[c] * count / (count - 1) : bv[c];
+            running_mean[c] = (float)(0.9 * running_mean[c] + (1 - 0.9) * bm[c]);
             running_var[c] = (float)(0.9 * running_var[c] + (1 - 0.9) * unbiased);
         }
         const double inv = 1.0 / sqrt(var + 0.001);
@@ -240,23 +264,17 @@ static void conv2_conv2d(float *out, const float *x, const float *weight, float 
 }
 
 /* bn2: out (n, 32, 14, 14) = gamma (x - mean) / sqrt(var + 0.001) + beta per channel (momentum 0.9) */
-static void bn2_batch_norm(float *out, const float *x, const float *gamma, const float *beta, int training, float *running_mean, float *running_var, float *num_batches_tracked, int n) {
+static void bn2_batch_norm(float *out, const float *x, const float *gamma, const float *beta, int training, float *running_mean, float *running_var, float *num_batches_tracked, const fashion_cnn_model *m, int n) {
+    double bm[33];
+    double bv[32];
+    const double count = training ? bn_stats(x, 32, 196, n, bm, bv, m) : 0;
     for (long c = 0; c < 32; c++) {
         double mean = running_mean[c], var = running_var[c];
         if (training) {
-            const double count = (double)n * 196;
-            double sum = 0, ss = 0;
-            for (int b = 0; b < n; b++) for (long s = 0; s < 196; s++) sum += x[((long)b * 32 + c) * 196 + s];
-            const double bm = sum / count;
-            for (int b = 0; b < n; b++) for (long s = 0; s < 196; s++) {
-                const double d = x[((long)b * 32 + c) * 196 + s] - bm;
-                ss += d * d;
-            }
-            const double bv = ss / count;
-            mean = bm, var = bv;
+            mean = bm[c], var = bv[c];
             /* the running variance is unbiased: var count / (count - 1) */
-            const double unbiased = count > 1 ? bv * count / (count - 1) : bv;
-            running_mean[c] = (float)(0.9 * running_mean[c] + (1 - 0.9) * bm);
+            const double unbiased = count > 1 ? bv[c] * count / (count - 1) : bv[c];
+            running_mean[c] = (float)(0.9 * running_mean[c] + (1 - 0.9) * bm[c]);
             running_var[c] = (float)(0.9 * running_var[c] + (1 - 0.9) * unbiased);
         }
         const double inv = 1.0 / sqrt(var + 0.001);
@@ -336,23 +354,17 @@ static void fc1_linear(float *out, const float *x, const float *wt, int n) {
 }
 
 /* bn3: out (n, 128) = gamma (x - mean) / sqrt(var + 0.001) + beta per channel (momentum 0.9) */
-static void bn3_batch_norm(float *out, const float *x, const float *gamma, const float *beta, int training, float *running_mean, float *running_var, float *num_batches_tracked, int n) {
+static void bn3_batch_norm(float *out, const float *x, const float *gamma, const float *beta, int training, float *running_mean, float *running_var, float *num_batches_tracked, const fashion_cnn_model *m, int n) {
+    double bm[129];
+    double bv[128];
+    const double count = training ? bn_stats(x, 128, 1, n, bm, bv, m) : 0;
     for (long c = 0; c < 128; c++) {
         double mean = running_mean[c], var = running_var[c];
         if (training) {
-            const double count = n;
-            double sum = 0, ss = 0;
-            for (int b = 0; b < n; b++) sum += x[(long)b * 128 + c];
-            const double bm = sum / count;
-            for (int b = 0; b < n; b++) {
-                const double d = x[(long)b * 128 + c] - bm;
-                ss += d * d;
-            }
-            const double bv = ss / count;
-            mean = bm, var = bv;
+            mean = bm[c], var = bv[c];
             /* the running variance is unbiased: var count / (count - 1) */
-            const double unbiased = count > 1 ? bv * count / (count - 1) : bv;
-            running_mean[c] = (float)(0.9 * running_mean[c] + (1 - 0.9) * bm);
+            const double unbiased = count > 1 ? bv[c] * count / (count - 1) : bv[c];
+            running_mean[c] = (float)(0.9 * running_mean[c] + (1 - 0.9) * bm[c]);
             running_var[c] = (float)(0.9 * running_var[c] + (1 - 0.9) * unbiased);
         }
         const double inv = 1.0 / sqrt(var + 0.001);
@@ -487,22 +499,16 @@ static void relu_2_relu_backward(float *dx, const float *dy, const float *y, int
 }
 
 /* bn3: dweight (128) = sum of dy xhat per channel */
-static void bn3_batch_norm_dgamma(float *dgamma, const float *dy, const float *x, int n) {
+static void bn3_batch_norm_dgamma(float *dgamma, const float *dy, const float *x, const fashion_cnn_model *m, int n) {
+    double bm[129];
+    double bv[128];
+    bn_stats(x, 128, 1, n, bm, bv, m);
     for (long c = 0; c < 128; c++) {
-        const double count = n;
-        double sum = 0, ss = 0;
-        for (int b = 0; b < n; b++) sum += x[(long)b * 128 + c];
-        const double bm = sum / count;
-        for (int b = 0; b < n; b++) {
-            const double d = x[(long)b * 128 + c] - bm;
-            ss += d * d;
-        }
-        const double bv = ss / count;
-        const double inv = 1.0 / sqrt(bv + 0.001);
+        const double inv = 1.0 / sqrt(bv[c] + 0.001);
         double acc = 0;
         for (int b = 0; b < n; b++) {
             const long i = (long)b * 128 + c;
-            acc += dy[i] * (x[i] - bm) * inv;
+            acc += dy[i] * (x[i] - bm[c]) * inv;
         }
         dgamma[c] = (float)acc;
     }
@@ -523,28 +529,29 @@ static void bn3_channel_db(float *db, const float *dy, int n) {
 }
 
 /* bn3: dx (n, 128) through the batch statistics (training mode) */
-static void bn3_batch_norm_dx(float *dx, const float *dy, const float *x, const float *gamma, int n) {
+static void bn3_batch_norm_dx(float *dx, const float *dy, const float *x, const float *gamma, const fashion_cnn_model *m, int n) {
+    double bm[129];
+    double bv[128];
+    const double count = bn_stats(x, 128, 1, n, bm, bv, m);
+    double sums[256]; /* sum of dy, then of dy xhat, per channel */
     for (long c = 0; c < 128; c++) {
-        const double count = n;
-        double sum = 0, ss = 0;
-        for (int b = 0; b < n; b++) sum += x[(long)b * 128 + c];
-        const double bm = sum / count;
-        for (int b = 0; b < n; b++) {
-            const double d = x[(long)b * 128 + c] - bm;
-            ss += d * d;
-        }
-        const double bv = ss / count;
-        const double inv = 1.0 / sqrt(bv + 0.001);
+        const double inv = 1.0 / sqrt(bv[c] + 0.001);
         double sdy = 0, sdyx = 0;
         for (int b = 0; b < n; b++) {
             const long i = (long)b * 128 + c;
             sdy += dy[i];
-            sdyx += dy[i] * (x[i] - bm) * inv;
+            sdyx += dy[i] * (x[i] - bm[c]) * inv;
         }
-        const double k = gamma[c] * inv, mdy = sdy / count, mdyx = sdyx / count;
+        sums[c] = sdy, sums[128 + c] = sdyx;
+    }
+    /* several processes: sums of the gradient, weighted as the runtime weights each process's */
+    if (m->batch_sum) m->batch_sum(m->batch_ctx, sums, 256, 1);
+    for (long c = 0; c < 128; c++) {
+        const double inv = 1.0 / sqrt(bv[c] + 0.001);
+        const double k = gamma[c] * inv, mdy = sums[c] / count, mdyx = sums[128 + c] / count;
         for (int b = 0; b < n; b++) {
             const long i = (long)b * 128 + c;
-            dx[i] = (float)(k * (dy[i] - mdy - (x[i] - bm) * inv * mdyx));
+            dx[i] = (float)(k * (dy[i] - mdy - (x[i] - bm[c]) * inv * mdyx));
         }
     }
 }
@@ -610,22 +617,16 @@ static void max_pooling2d_1_pool2d_dx(float *dx, const float *dy, const float *x
 }
 
 /* bn2: dweight (32) = sum of dy xhat per channel */
-static void bn2_batch_norm_dgamma(float *dgamma, const float *dy, const float *x, int n) {
+static void bn2_batch_norm_dgamma(float *dgamma, const float *dy, const float *x, const fashion_cnn_model *m, int n) {
+    double bm[33];
+    double bv[32];
+    bn_stats(x, 32, 196, n, bm, bv, m);
     for (long c = 0; c < 32; c++) {
-        const double count = (double)n * 196;
-        double sum = 0, ss = 0;
-        for (int b = 0; b < n; b++) for (long s = 0; s < 196; s++) sum += x[((long)b * 32 + c) * 196 + s];
-        const double bm = sum / count;
-        for (int b = 0; b < n; b++) for (long s = 0; s < 196; s++) {
-            const double d = x[((long)b * 32 + c) * 196 + s] - bm;
-            ss += d * d;
-        }
-        const double bv = ss / count;
-        const double inv = 1.0 / sqrt(bv + 0.001);
+        const double inv = 1.0 / sqrt(bv[c] + 0.001);
         double acc = 0;
         for (int b = 0; b < n; b++) for (long s = 0; s < 196; s++) {
             const long i = ((long)b * 32 + c) * 196 + s;
-            acc += dy[i] * (x[i] - bm) * inv;
+            acc += dy[i] * (x[i] - bm[c]) * inv;
         }
         dgamma[c] = (float)acc;
     }
@@ -647,28 +648,29 @@ static void bn2_channel_db(float *db, const float *dy, int n) {
 }
 
 /* bn2: dx (n, 32, 14, 14) through the batch statistics (training mode) */
-static void bn2_batch_norm_dx(float *dx, const float *dy, const float *x, const float *gamma, int n) {
+static void bn2_batch_norm_dx(float *dx, const float *dy, const float *x, const float *gamma, const fashion_cnn_model *m, int n) {
+    double bm[33];
+    double bv[32];
+    const double count = bn_stats(x, 32, 196, n, bm, bv, m);
+    double sums[64]; /* sum of dy, then of dy xhat, per channel */
     for (long c = 0; c < 32; c++) {
-        const double count = (double)n * 196;
-        double sum = 0, ss = 0;
-        for (int b = 0; b < n; b++) for (long s = 0; s < 196; s++) sum += x[((long)b * 32 + c) * 196 + s];
-        const double bm = sum / count;
-        for (int b = 0; b < n; b++) for (long s = 0; s < 196; s++) {
-            const double d = x[((long)b * 32 + c) * 196 + s] - bm;
-            ss += d * d;
-        }
-        const double bv = ss / count;
-        const double inv = 1.0 / sqrt(bv + 0.001);
+        const double inv = 1.0 / sqrt(bv[c] + 0.001);
         double sdy = 0, sdyx = 0;
         for (int b = 0; b < n; b++) for (long s = 0; s < 196; s++) {
             const long i = ((long)b * 32 + c) * 196 + s;
             sdy += dy[i];
-            sdyx += dy[i] * (x[i] - bm) * inv;
+            sdyx += dy[i] * (x[i] - bm[c]) * inv;
         }
-        const double k = gamma[c] * inv, mdy = sdy / count, mdyx = sdyx / count;
+        sums[c] = sdy, sums[32 + c] = sdyx;
+    }
+    /* several processes: sums of the gradient, weighted as the runtime weights each process's */
+    if (m->batch_sum) m->batch_sum(m->batch_ctx, sums, 64, 1);
+    for (long c = 0; c < 32; c++) {
+        const double inv = 1.0 / sqrt(bv[c] + 0.001);
+        const double k = gamma[c] * inv, mdy = sums[c] / count, mdyx = sums[32 + c] / count;
         for (int b = 0; b < n; b++) for (long s = 0; s < 196; s++) {
             const long i = ((long)b * 32 + c) * 196 + s;
-            dx[i] = (float)(k * (dy[i] - mdy - (x[i] - bm) * inv * mdyx));
+            dx[i] = (float)(k * (dy[i] - mdy - (x[i] - bm[c]) * inv * mdyx));
         }
     }
 }
@@ -789,22 +791,16 @@ static void max_pooling2d_pool2d_dx(float *dx, const float *dy, const float *x, 
 }
 
 /* bn1: dweight (16) = sum of dy xhat per channel */
-static void bn1_batch_norm_dgamma(float *dgamma, const float *dy, const float *x, int n) {
+static void bn1_batch_norm_dgamma(float *dgamma, const float *dy, const float *x, const fashion_cnn_model *m, int n) {
+    double bm[17];
+    double bv[16];
+    bn_stats(x, 16, 784, n, bm, bv, m);
     for (long c = 0; c < 16; c++) {
-        const double count = (double)n * 784;
-        double sum = 0, ss = 0;
-        for (int b = 0; b < n; b++) for (long s = 0; s < 784; s++) sum += x[((long)b * 16 + c) * 784 + s];
-        const double bm = sum / count;
-        for (int b = 0; b < n; b++) for (long s = 0; s < 784; s++) {
-            const double d = x[((long)b * 16 + c) * 784 + s] - bm;
-            ss += d * d;
-        }
-        const double bv = ss / count;
-        const double inv = 1.0 / sqrt(bv + 0.001);
+        const double inv = 1.0 / sqrt(bv[c] + 0.001);
         double acc = 0;
         for (int b = 0; b < n; b++) for (long s = 0; s < 784; s++) {
             const long i = ((long)b * 16 + c) * 784 + s;
-            acc += dy[i] * (x[i] - bm) * inv;
+            acc += dy[i] * (x[i] - bm[c]) * inv;
         }
         dgamma[c] = (float)acc;
     }
@@ -825,28 +821,29 @@ static void bn1_channel_db(float *db, const float *dy, int n) {
 }
 
 /* bn1: dx (n, 16, 28, 28) through the batch statistics (training mode) */
-static void bn1_batch_norm_dx(float *dx, const float *dy, const float *x, const float *gamma, int n) {
+static void bn1_batch_norm_dx(float *dx, const float *dy, const float *x, const float *gamma, const fashion_cnn_model *m, int n) {
+    double bm[17];
+    double bv[16];
+    const double count = bn_stats(x, 16, 784, n, bm, bv, m);
+    double sums[32]; /* sum of dy, then of dy xhat, per channel */
     for (long c = 0; c < 16; c++) {
-        const double count = (double)n * 784;
-        double sum = 0, ss = 0;
-        for (int b = 0; b < n; b++) for (long s = 0; s < 784; s++) sum += x[((long)b * 16 + c) * 784 + s];
-        const double bm = sum / count;
-        for (int b = 0; b < n; b++) for (long s = 0; s < 784; s++) {
-            const double d = x[((long)b * 16 + c) * 784 + s] - bm;
-            ss += d * d;
-        }
-        const double bv = ss / count;
-        const double inv = 1.0 / sqrt(bv + 0.001);
+        const double inv = 1.0 / sqrt(bv[c] + 0.001);
         double sdy = 0, sdyx = 0;
         for (int b = 0; b < n; b++) for (long s = 0; s < 784; s++) {
             const long i = ((long)b * 16 + c) * 784 + s;
             sdy += dy[i];
-            sdyx += dy[i] * (x[i] - bm) * inv;
+            sdyx += dy[i] * (x[i] - bm[c]) * inv;
         }
-        const double k = gamma[c] * inv, mdy = sdy / count, mdyx = sdyx / count;
+        sums[c] = sdy, sums[16 + c] = sdyx;
+    }
+    /* several processes: sums of the gradient, weighted as the runtime weights each process's */
+    if (m->batch_sum) m->batch_sum(m->batch_ctx, sums, 32, 1);
+    for (long c = 0; c < 16; c++) {
+        const double inv = 1.0 / sqrt(bv[c] + 0.001);
+        const double k = gamma[c] * inv, mdy = sums[c] / count, mdyx = sums[16 + c] / count;
         for (int b = 0; b < n; b++) for (long s = 0; s < 784; s++) {
             const long i = ((long)b * 16 + c) * 784 + s;
-            dx[i] = (float)(k * (dy[i] - mdy - (x[i] - bm) * inv * mdyx));
+            dx[i] = (float)(k * (dy[i] - mdy - (x[i] - bm[c]) * inv * mdyx));
         }
     }
 }
@@ -995,17 +992,17 @@ static float fashion_cnn_run(fashion_cnn_model *m, const float *x, const float *
     float *d_conv1_weight = m->grads + 0; /* (16, 1, 3, 3) gradient of conv1_weight */
     float *conv1_conv2d_dw_scratch = m->acts + 0; /* 13712 floats, conv1_conv2d_dw's working space while it runs */
     conv1_conv2d(conv1, x, conv1_weight, conv1_conv2d_scratch, n);
-    bn1_batch_norm(bn1, conv1, bn1_weight, bn1_bias, training, bn1_running_mean, bn1_running_var, bn1_num_batches_tracked, n);
+    bn1_batch_norm(bn1, conv1, bn1_weight, bn1_bias, training, bn1_running_mean, bn1_running_var, bn1_num_batches_tracked, m, n);
     relu_forward(relu, bn1, n);
     max_pooling2d_forward(max_pooling2d, relu, n);
     conv2_conv2d(conv2, max_pooling2d, conv2_weight, conv2_conv2d_scratch, n);
-    bn2_batch_norm(bn2, conv2, bn2_weight, bn2_bias, training, bn2_running_mean, bn2_running_var, bn2_num_batches_tracked, n);
+    bn2_batch_norm(bn2, conv2, bn2_weight, bn2_bias, training, bn2_running_mean, bn2_running_var, bn2_num_batches_tracked, m, n);
     relu_1_forward(relu_1, bn2, n);
     max_pooling2d_1_forward(max_pooling2d_1, relu_1, n);
     dropout_forward(dropout, flatten, training, m->seed, m->step, n);
     fc1_transpose(fc1_weight_t, fc1_weight);
     fc1_linear(fc1, dropout, fc1_weight_t, n);
-    bn3_batch_norm(bn3, fc1, bn3_weight, bn3_bias, training, bn3_running_mean, bn3_running_var, bn3_num_batches_tracked, n);
+    bn3_batch_norm(bn3, fc1, bn3_weight, bn3_bias, training, bn3_running_mean, bn3_running_var, bn3_num_batches_tracked, m, n);
     relu_2_forward(relu_2, bn3, n);
     dropout_1_forward(dropout_1, relu_2, training, m->seed, m->step, n);
     fc2_transpose(fc2_weight_t, fc2_weight);
@@ -1020,22 +1017,22 @@ static float fashion_cnn_run(fashion_cnn_model *m, const float *x, const float *
     fc2_linear_dx(d_dropout_1, d_fc2, fc2_weight, n);
     dropout_1_dropout_backward(d_relu_2, d_dropout_1, m->seed, m->step, n);
     relu_2_relu_backward(d_bn3, d_relu_2, relu_2, n);
-    bn3_batch_norm_dgamma(d_bn3_weight, d_bn3, fc1, n);
+    bn3_batch_norm_dgamma(d_bn3_weight, d_bn3, fc1, m, n);
     bn3_channel_db(d_bn3_bias, d_bn3, n);
-    bn3_batch_norm_dx(d_fc1, d_bn3, fc1, bn3_weight, n);
+    bn3_batch_norm_dx(d_fc1, d_bn3, fc1, bn3_weight, m, n);
     fc1_linear_dw(d_fc1_weight, d_fc1, dropout, n);
     fc1_linear_dx(d_dropout, d_fc1, fc1_weight, n);
     dropout_dropout_backward(d_flatten, d_dropout, m->seed, m->step, n);
     max_pooling2d_1_pool2d_dx(d_bn2, d_max_pooling2d_1, relu_1, max_pooling2d_1, n);
-    bn2_batch_norm_dgamma(d_bn2_weight, d_bn2, conv2, n);
+    bn2_batch_norm_dgamma(d_bn2_weight, d_bn2, conv2, m, n);
     bn2_channel_db(d_bn2_bias, d_bn2, n);
-    bn2_batch_norm_dx(d_conv2, d_bn2, conv2, bn2_weight, n);
+    bn2_batch_norm_dx(d_conv2, d_bn2, conv2, bn2_weight, m, n);
     conv2_conv2d_dw(d_conv2_weight, d_conv2, max_pooling2d, conv2_conv2d_dw_scratch, n);
     conv2_conv2d_dx(d_max_pooling2d, d_conv2, conv2_weight, max_pooling2d, conv2_conv2d_dx_scratch, n);
     max_pooling2d_pool2d_dx(d_bn1, d_max_pooling2d, relu, max_pooling2d, n);
-    bn1_batch_norm_dgamma(d_bn1_weight, d_bn1, conv1, n);
+    bn1_batch_norm_dgamma(d_bn1_weight, d_bn1, conv1, m, n);
     bn1_channel_db(d_bn1_bias, d_bn1, n);
-    bn1_batch_norm_dx(d_conv1, d_bn1, conv1, bn1_weight, n);
+    bn1_batch_norm_dx(d_conv1, d_bn1, conv1, bn1_weight, m, n);
     conv1_conv2d_dw(d_conv1_weight, d_conv1, x, conv1_conv2d_dw_scratch, n);
     return loss_value[0];
 }

@@ -52,6 +52,11 @@ static void predict(void *m, const float *x, int n, float *out) {
 }
 static float learning_rate(void *m) { return (float)lenet5_learning_rate(m); }
 static float *lr_scale(void *m) { return &((lenet5_model *)m)->lr_scale; }
+static float backward(void *m, const float *x, const float *y, int n) {
+    return lenet5_backward(m, x, y, n);
+}
+static void update(void *m) { lenet5_update(m); }
+static float *grads(void *m) { return ((lenet5_model *)m)->grads; }
 static const int in_shape[] = {1, 28, 28};
 
 int main(int argc, char **argv) {
@@ -81,6 +86,10 @@ int main(int argc, char **argv) {
         .predict = predict,
         .learning_rate = learning_rate,
         .lr_scale = lr_scale,
+        /* training on several processes (--processes N) */
+        .backward = backward,
+        .update = update,
+        .grads = grads,
         /* the optimizer state, for checkpoints */
         .state_tensors = state_tensors,
         .n_state_tensors = LENET5_NUM_STATE_TENSORS,

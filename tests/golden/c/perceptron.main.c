@@ -25,6 +25,11 @@ static void predict(void *m, const float *x, int n, float *out) {
 }
 static float learning_rate(void *m) { return (float)perceptron_learning_rate(m); }
 static float *lr_scale(void *m) { return &((perceptron_model *)m)->lr_scale; }
+static float backward(void *m, const float *x, const float *y, int n) {
+    return perceptron_backward(m, x, y, n);
+}
+static void update(void *m) { perceptron_update(m); }
+static float *grads(void *m) { return ((perceptron_model *)m)->grads; }
 static const int in_shape[] = {2};
 
 int main(int argc, char **argv) {
@@ -54,6 +59,10 @@ int main(int argc, char **argv) {
         .predict = predict,
         .learning_rate = learning_rate,
         .lr_scale = lr_scale,
+        /* training on several processes (--processes N) */
+        .backward = backward,
+        .update = update,
+        .grads = grads,
         /* the optimizer state, for checkpoints */
         .state_tensors = state_tensors,
         .n_state_tensors = PERCEPTRON_NUM_STATE_TENSORS,

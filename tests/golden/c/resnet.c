@@ -210,24 +210,48 @@ static void conv2d_forward(float *out, const float *x, const float *weight, floa
     }
 }
 
+/* Batch norm's mean bm[c] and biased variance bv[c] of each channel of x
+ * [n, ch, in], in double; returns how many values each is over: n * in, or,
+ * with m->batch_sum (several processes), every process's. bm has ch + 1 slots. */
+static double bn_stats(const float *x, long ch, long in, int n, double *bm, double *bv, const resnet_model *m) {
+    double count = (double)n * in;
+    for (long c = 0; c < ch; c++) {
+        double sum = 0;
+        for (int b = 0; b < n; b++) for (long s = 0; s < in; s++) sum += x[((long)b * ch + c) * in + s];
+        bm[c] = sum;
+    }
+    if (m->batch_sum) {
+        bm[ch] = count;
+        m->batch_sum(m->batch_ctx, bm, (int)ch + 1, 0);
+        count = bm[ch];
+    }
+    for (long c = 0; c < ch; c++) {
+        const double mean = bm[c] / count;
+        double ss = 0;
+        for (int b = 0; b < n; b++) for (long s = 0; s < in; s++) {
+            const double d = x[((long)b * ch + c) * in + s] - mean;
+            ss += d * d;
+        }
+        bm[c] = mean;
+        bv[c] = ss;
+    }
+    if (m->batch_sum) m->batch_sum(m->batch_ctx, bv, (int)ch, 0);
+    for (long c = 0; c < ch; c++) bv[c] /= count;
+    return count;
+}
+
 /* batch_normalization: out (n, 16, 28, 28) = gamma (x - mean) / sqrt(var + 0.001) + beta per channel (momentum 0.9) */
-static void batch_normalization_forward(float *out, const float *x, const float *gamma, const float *beta, int training, float *running_mean, float *running_var, float *num_batches_tracked, int n) {
+static void batch_normalization_forward(float *out, const float *x, const float *gamma, const float *beta, int training, float *running_mean, float *running_var, float *num_batches_tracked, const resnet_model *m, int n) {
+    double bm[17];
+    double bv[16];
+    const double count = training ? bn_stats(x, 16, 784, n, bm, bv, m) : 0;
     for (long c = 0; c < 16; c++) {
         double mean = running_mean[c], var = running_var[c];
         if (training) {
-            const double count = (double)n * 784;
-            double sum = 0, ss = 0;
-            for (int b = 0; b < n; b++) for (long s = 0; s < 784; s++) sum += x[((long)b * 16 + c) * 784 + s];
-            const double bm = sum / count;
-            for (int b = 0; b < n; b++) for (long s = 0; s < 784; s++) {
-                const double d = x[((long)b * 16 + c) * 784 + s] - bm;
-                ss += d * d;
-            }
-            const double bv = ss / count;
-            mean = bm, var = bv;
+            mean = bm[c], var = bv[c];
             /* the running variance is unbiased: var count / (count - 1) */
-            const double unbiased = count > 1 ? bv * count / (count - 1) : bv;
-            running_mean[c] = (float)(0.9 * running_mean[c] + (1 - 0.9) * bm);
+            const double unbiased = count > 1 ? bv[c] * count / (count - 1) : bv[c];
+            running_mean[c] = (float)(0.9 * running_mean[c] + (1 - 0.9) * bm[c]);
             running_var[c] = (float)(0.9 * running_var[c] + (1 - 0.9) * unbiased);
         }
         const double inv = 1.0 / sqrt(var + 0.001);
@@ -303,23 +327,17 @@ static void conv2d_1_forward(float *out, const float *x, const float *weight, fl
 }
 
 /* batch_normalization_1: out (n, 16, 14, 14) = gamma (x - mean) / sqrt(var + 0.001) + beta per channel (momentum 0.9) */
-static void batch_normalization_1_forward(float *out, const float *x, const float *gamma, const float *beta, int training, float *running_mean, float *running_var, float *num_batches_tracked, int n) {
+static void batch_normalization_1_forward(float *out, const float *x, const float *gamma, const float *beta, int training, float *running_mean, float *running_var, float *num_batches_tracked, const resnet_model *m, int n) {
+    double bm[17];
+    double bv[16];
+    const double count = training ? bn_stats(x, 16, 196, n, bm, bv, m) : 0;
     for (long c = 0; c < 16; c++) {
         double mean = running_mean[c], var = running_var[c];
         if (training) {
-            const double count = (double)n * 196;
-            double sum = 0, ss = 0;
-            for (int b = 0; b < n; b++) for (long s = 0; s < 196; s++) sum += x[((long)b * 16 + c) * 196 + s];
-            const double bm = sum / count;
-            for (int b = 0; b < n; b++) for (long s = 0; s < 196; s++) {
-                const double d = x[((long)b * 16 + c) * 196 + s] - bm;
-                ss += d * d;
-            }
-            const double bv = ss / count;
-            mean = bm, var = bv;
+            mean = bm[c], var = bv[c];
             /* the running variance is unbiased: var count / (count - 1) */
-            const double unbiased = count > 1 ? bv * count / (count - 1) : bv;
-            running_mean[c] = (float)(0.9 * running_mean[c] + (1 - 0.9) * bm);
+            const double unbiased = count > 1 ? bv[c] * count / (count - 1) : bv[c];
+            running_mean[c] = (float)(0.9 * running_mean[c] + (1 - 0.9) * bm[c]);
             running_var[c] = (float)(0.9 * running_var[c] + (1 - 0.9) * unbiased);
         }
         const double inv = 1.0 / sqrt(var + 0.001);
@@ -378,23 +396,17 @@ static void conv2d_2_forward(float *out, const float *x, const float *weight, fl
 }
 
 /* b1: out (n, 16, 14, 14) = gamma (x - mean) / sqrt(var + 0.001) + beta per channel (momentum 0.9) */
-static void b1_batch_norm(float *out, const float *x, const float *gamma, const float *beta, int training, float *running_mean, float *running_var, float *num_batches_tracked, int n) {
+static void b1_batch_norm(float *out, const float *x, const float *gamma, const float *beta, int training, float *running_mean, float *running_var, float *num_batches_tracked, const resnet_model *m, int n) {
+    double bm[17];
+    double bv[16];
+    const double count = training ? bn_stats(x, 16, 196, n, bm, bv, m) : 0;
     for (long c = 0; c < 16; c++) {
         double mean = running_mean[c], var = running_var[c];
         if (training) {
-            const double count = (double)n * 196;
-            double sum = 0, ss = 0;
-            for (int b = 0; b < n; b++) for (long s = 0; s < 196; s++) sum += x[((long)b * 16 + c) * 196 + s];
-            const double bm = sum / count;
-            for (int b = 0; b < n; b++) for (long s = 0; s < 196; s++) {
-                const double d = x[((long)b * 16 + c) * 196 + s] - bm;
-                ss += d * d;
-            }
-            const double bv = ss / count;
-            mean = bm, var = bv;
+            mean = bm[c], var = bv[c];
             /* the running variance is unbiased: var count / (count - 1) */
-            const double unbiased = count > 1 ? bv * count / (count - 1) : bv;
-            running_mean[c] = (float)(0.9 * running_mean[c] + (1 - 0.9) * bm);
+            const double unbiased = count > 1 ? bv[c] * count / (count - 1) : bv[c];
+            running_mean[c] = (float)(0.9 * running_mean[c] + (1 - 0.9) * bm[c]);
             running_var[c] = (float)(0.9 * running_var[c] + (1 - 0.9) * unbiased);
         }
         const double inv = 1.0 / sqrt(var + 0.001);
@@ -458,23 +470,17 @@ static void conv2d_3_forward(float *out, const float *x, const float *weight, fl
 }
 
 /* batch_normalization_2: out (n, 32, 14, 14) = gamma (x - mean) / sqrt(var + 0.001) + beta per channel (momentum 0.9) */
-static void batch_normalization_2_forward(float *out, const float *x, const float *gamma, const float *beta, int training, float *running_mean, float *running_var, float *num_batches_tracked, int n) {
+static void batch_normalization_2_forward(float *out, const float *x, const float *gamma, const float *beta, int training, float *running_mean, float *running_var, float *num_batches_tracked, const resnet_model *m, int n) {
+    double bm[33];
+    double bv[32];
+    const double count = training ? bn_stats(x, 32, 196, n, bm, bv, m) : 0;
     for (long c = 0; c < 32; c++) {
         double mean = running_mean[c], var = running_var[c];
         if (training) {
-            const double count = (double)n * 196;
-            double sum = 0, ss = 0;
-            for (int b = 0; b < n; b++) for (long s = 0; s < 196; s++) sum += x[((long)b * 32 + c) * 196 + s];
-            const double bm = sum / count;
-            for (int b = 0; b < n; b++) for (long s = 0; s < 196; s++) {
-                const double d = x[((long)b * 32 + c) * 196 + s] - bm;
-                ss += d * d;
-            }
-            const double bv = ss / count;
-            mean = bm, var = bv;
+            mean = bm[c], var = bv[c];
             /* the running variance is unbiased: var count / (count - 1) */
-            const double unbiased = count > 1 ? bv * count / (count - 1) : bv;
-            running_mean[c] = (float)(0.9 * running_mean[c] + (1 - 0.9) * bm);
+            const double unbiased = count > 1 ? bv[c] * count / (count - 1) : bv[c];
+            running_mean[c] = (float)(0.9 * running_mean[c] + (1 - 0.9) * bm[c]);
             running_var[c] = (float)(0.9 * running_var[c] + (1 - 0.9) * unbiased);
         }
         const double inv = 1.0 / sqrt(var + 0.001);
@@ -550,23 +556,17 @@ static void conv2d_4_forward(float *out, const float *x, const float *weight, fl
 }
 
 /* batch_normalization_3: out (n, 32, 7, 7) = gamma (x - mean) / sqrt(var + 0.001) + beta per channel (momentum 0.9) */
-static void batch_normalization_3_forward(float *out, const float *x, const float *gamma, const float *beta, int training, float *running_mean, float *running_var, float *num_batches_tracked, int n) {
+static void batch_normalization_3_forward(float *out, const float *x, const float *gamma, const float *beta, int training, float *running_mean, float *running_var, float *num_batches_tracked, const resnet_model *m, int n) {
+    double bm[33];
+    double bv[32];
+    const double count = training ? bn_stats(x, 32, 49, n, bm, bv, m) : 0;
     for (long c = 0; c < 32; c++) {
         double mean = running_mean[c], var = running_var[c];
         if (training) {
-            const double count = (double)n * 49;
-            double sum = 0, ss = 0;
-            for (int b = 0; b < n; b++) for (long s = 0; s < 49; s++) sum += x[((long)b * 32 + c) * 49 + s];
-            const double bm = sum / count;
-            for (int b = 0; b < n; b++) for (long s = 0; s < 49; s++) {
-                const double d = x[((long)b * 32 + c) * 49 + s] - bm;
-                ss += d * d;
-            }
-            const double bv = ss / count;
-            mean = bm, var = bv;
+            mean = bm[c], var = bv[c];
             /* the running variance is unbiased: var count / (count - 1) */
-            const double unbiased = count > 1 ? bv * count / (count - 1) : bv;
-            running_mean[c] = (float)(0.9 * running_mean[c] + (1 - 0.9) * bm);
+            const double unbiased = count > 1 ? bv[c] * count / (count - 1) : bv[c];
+            running_mean[c] = (float)(0.9 * running_mean[c] + (1 - 0.9) * bm[c]);
             running_var[c] = (float)(0.9 * running_var[c] + (1 - 0.9) * unbiased);
         }
         const double inv = 1.0 / sqrt(var + 0.001);
@@ -625,23 +625,17 @@ static void conv2d_5_forward(float *out, const float *x, const float *weight, fl
 }
 
 /* b2: out (n, 32, 7, 7) = gamma (x - mean) / sqrt(var + 0.001) + beta per channel (momentum 0.9) */
-static void b2_batch_norm(float *out, const float *x, const float *gamma, const float *beta, int training, float *running_mean, float *running_var, float *num_batches_tracked, int n) {
+static void b2_batch_norm(float *out, const float *x, const float *gamma, const float *beta, int training, float *running_mean, float *running_var, float *num_batches_tracked, const resnet_model *m, int n) {
+    double bm[33];
+    double bv[32];
+    const double count = training ? bn_stats(x, 32, 49, n, bm, bv, m) : 0;
     for (long c = 0; c < 32; c++) {
         double mean = running_mean[c], var = running_var[c];
         if (training) {
-            const double count = (double)n * 49;
-            double sum = 0, ss = 0;
-            for (int b = 0; b < n; b++) for (long s = 0; s < 49; s++) sum += x[((long)b * 32 + c) * 49 + s];
-            const double bm = sum / count;
-            for (int b = 0; b < n; b++) for (long s = 0; s < 49; s++) {
-                const double d = x[((long)b * 32 + c) * 49 + s] - bm;
-                ss += d * d;
-            }
-            const double bv = ss / count;
-            mean = bm, var = bv;
+            mean = bm[c], var = bv[c];
             /* the running variance is unbiased: var count / (count - 1) */
-            const double unbiased = count > 1 ? bv * count / (count - 1) : bv;
-            running_mean[c] = (float)(0.9 * running_mean[c] + (1 - 0.9) * bm);
+            const double unbiased = count > 1 ? bv[c] * count / (count - 1) : bv[c];
+            running_mean[c] = (float)(0.9 * running_mean[c] + (1 - 0.9) * bm[c]);
             running_var[c] = (float)(0.9 * running_var[c] + (1 - 0.9) * unbiased);
         }
         const double inv = 1.0 / sqrt(var + 0.001);
@@ -789,22 +783,16 @@ static void relu_5_relu_backward(float *dx, const float *dy, const float *y, int
 }
 
 /* b2: dweight (32) = sum of dy xhat per channel */
-static void b2_batch_norm_dgamma(float *dgamma, const float *dy, const float *x, int n) {
+static void b2_batch_norm_dgamma(float *dgamma, const float *dy, const float *x, const resnet_model *m, int n) {
+    double bm[33];
+    double bv[32];
+    bn_stats(x, 32, 49, n, bm, bv, m);
     for (long c = 0; c < 32; c++) {
-        const double count = (double)n * 49;
-        double sum = 0, ss = 0;
-        for (int b = 0; b < n; b++) for (long s = 0; s < 49; s++) sum += x[((long)b * 32 + c) * 49 + s];
-        const double bm = sum / count;
-        for (int b = 0; b < n; b++) for (long s = 0; s < 49; s++) {
-            const double d = x[((long)b * 32 + c) * 49 + s] - bm;
-            ss += d * d;
-        }
-        const double bv = ss / count;
-        const double inv = 1.0 / sqrt(bv + 0.001);
+        const double inv = 1.0 / sqrt(bv[c] + 0.001);
         double acc = 0;
         for (int b = 0; b < n; b++) for (long s = 0; s < 49; s++) {
             const long i = ((long)b * 32 + c) * 49 + s;
-            acc += dy[i] * (x[i] - bm) * inv;
+            acc += dy[i] * (x[i] - bm[c]) * inv;
         }
         dgamma[c] = (float)acc;
     }
@@ -826,28 +814,29 @@ static void b2_channel_db(float *db, const float *dy, int n) {
 }
 
 /* b2: dx (n, 32, 7, 7) through the batch statistics (training mode) */
-static void b2_batch_norm_dx(float *dx, const float *dy, const float *x, const float *gamma, int n) {
+static void b2_batch_norm_dx(float *dx, const float *dy, const float *x, const float *gamma, const resnet_model *m, int n) {
+    double bm[33];
+    double bv[32];
+    const double count = bn_stats(x, 32, 49, n, bm, bv, m);
+    double sums[64]; /* sum of dy, then of dy xhat, per channel */
     for (long c = 0; c < 32; c++) {
-        const double count = (double)n * 49;
-        double sum = 0, ss = 0;
-        for (int b = 0; b < n; b++) for (long s = 0; s < 49; s++) sum += x[((long)b * 32 + c) * 49 + s];
-        const double bm = sum / count;
-        for (int b = 0; b < n; b++) for (long s = 0; s < 49; s++) {
-            const double d = x[((long)b * 32 + c) * 49 + s] - bm;
-            ss += d * d;
-        }
-        const double bv = ss / count;
-        const double inv = 1.0 / sqrt(bv + 0.001);
+        const double inv = 1.0 / sqrt(bv[c] + 0.001);
         double sdy = 0, sdyx = 0;
         for (int b = 0; b < n; b++) for (long s = 0; s < 49; s++) {
             const long i = ((long)b * 32 + c) * 49 + s;
             sdy += dy[i];
-            sdyx += dy[i] * (x[i] - bm) * inv;
+            sdyx += dy[i] * (x[i] - bm[c]) * inv;
         }
-        const double k = gamma[c] * inv, mdy = sdy / count, mdyx = sdyx / count;
+        sums[c] = sdy, sums[32 + c] = sdyx;
+    }
+    /* several processes: sums of the gradient, weighted as the runtime weights each process's */
+    if (m->batch_sum) m->batch_sum(m->batch_ctx, sums, 64, 1);
+    for (long c = 0; c < 32; c++) {
+        const double inv = 1.0 / sqrt(bv[c] + 0.001);
+        const double k = gamma[c] * inv, mdy = sums[c] / count, mdyx = sums[32 + c] / count;
         for (int b = 0; b < n; b++) for (long s = 0; s < 49; s++) {
             const long i = ((long)b * 32 + c) * 49 + s;
-            dx[i] = (float)(k * (dy[i] - mdy - (x[i] - bm) * inv * mdyx));
+            dx[i] = (float)(k * (dy[i] - mdy - (x[i] - bm[c]) * inv * mdyx));
         }
     }
 }
@@ -945,22 +934,16 @@ static void relu_4_relu_backward(float *dx, const float *dy, const float *y, int
 }
 
 /* batch_normalization_3: dweight (32) = sum of dy xhat per channel */
-static void batch_normalization_3_batch_norm_dgamma(float *dgamma, const float *dy, const float *x, int n) {
+static void batch_normalization_3_batch_norm_dgamma(float *dgamma, const float *dy, const float *x, const resnet_model *m, int n) {
+    double bm[33];
+    double bv[32];
+    bn_stats(x, 32, 49, n, bm, bv, m);
     for (long c = 0; c < 32; c++) {
-        const double count = (double)n * 49;
-        double sum = 0, ss = 0;
-        for (int b = 0; b < n; b++) for (long s = 0; s < 49; s++) sum += x[((long)b * 32 + c) * 49 + s];
-        const double bm = sum / count;
-        for (int b = 0; b < n; b++) for (long s = 0; s < 49; s++) {
-            const double d = x[((long)b * 32 + c) * 49 + s] - bm;
-            ss += d * d;
-        }
-        const double bv = ss / count;
-        const double inv = 1.0 / sqrt(bv + 0.001);
+        const double inv = 1.0 / sqrt(bv[c] + 0.001);
         double acc = 0;
         for (int b = 0; b < n; b++) for (long s = 0; s < 49; s++) {
             const long i = ((long)b * 32 + c) * 49 + s;
-            acc += dy[i] * (x[i] - bm) * inv;
+            acc += dy[i] * (x[i] - bm[c]) * inv;
         }
         dgamma[c] = (float)acc;
     }
@@ -982,28 +965,29 @@ static void batch_normalization_3_channel_db(float *db, const float *dy, int n) 
 }
 
 /* batch_normalization_3: dx (n, 32, 7, 7) through the batch statistics (training mode) */
-static void batch_normalization_3_batch_norm_dx(float *dx, const float *dy, const float *x, const float *gamma, int n) {
+static void batch_normalization_3_batch_norm_dx(float *dx, const float *dy, const float *x, const float *gamma, const resnet_model *m, int n) {
+    double bm[33];
+    double bv[32];
+    const double count = bn_stats(x, 32, 49, n, bm, bv, m);
+    double sums[64]; /* sum of dy, then of dy xhat, per channel */
     for (long c = 0; c < 32; c++) {
-        const double count = (double)n * 49;
-        double sum = 0, ss = 0;
-        for (int b = 0; b < n; b++) for (long s = 0; s < 49; s++) sum += x[((long)b * 32 + c) * 49 + s];
-        const double bm = sum / count;
-        for (int b = 0; b < n; b++) for (long s = 0; s < 49; s++) {
-            const double d = x[((long)b * 32 + c) * 49 + s] - bm;
-            ss += d * d;
-        }
-        const double bv = ss / count;
-        const double inv = 1.0 / sqrt(bv + 0.001);
+        const double inv = 1.0 / sqrt(bv[c] + 0.001);
         double sdy = 0, sdyx = 0;
         for (int b = 0; b < n; b++) for (long s = 0; s < 49; s++) {
             const long i = ((long)b * 32 + c) * 49 + s;
             sdy += dy[i];
-            sdyx += dy[i] * (x[i] - bm) * inv;
+            sdyx += dy[i] * (x[i] - bm[c]) * inv;
         }
-        const double k = gamma[c] * inv, mdy = sdy / count, mdyx = sdyx / count;
+        sums[c] = sdy, sums[32 + c] = sdyx;
+    }
+    /* several processes: sums of the gradient, weighted as the runtime weights each process's */
+    if (m->batch_sum) m->batch_sum(m->batch_ctx, sums, 64, 1);
+    for (long c = 0; c < 32; c++) {
+        const double inv = 1.0 / sqrt(bv[c] + 0.001);
+        const double k = gamma[c] * inv, mdy = sums[c] / count, mdyx = sums[32 + c] / count;
         for (int b = 0; b < n; b++) for (long s = 0; s < 49; s++) {
             const long i = ((long)b * 32 + c) * 49 + s;
-            dx[i] = (float)(k * (dy[i] - mdy - (x[i] - bm) * inv * mdyx));
+            dx[i] = (float)(k * (dy[i] - mdy - (x[i] - bm[c]) * inv * mdyx));
         }
     }
 }
@@ -1129,22 +1113,16 @@ static void s2_pool2d_dx(float *dx, const float *dy, const float *x, const float
 }
 
 /* batch_normalization_2: dweight (32) = sum of dy xhat per channel */
-static void batch_normalization_2_batch_norm_dgamma(float *dgamma, const float *dy, const float *x, int n) {
+static void batch_normalization_2_batch_norm_dgamma(float *dgamma, const float *dy, const float *x, const resnet_model *m, int n) {
+    double bm[33];
+    double bv[32];
+    bn_stats(x, 32, 196, n, bm, bv, m);
     for (long c = 0; c < 32; c++) {
-        const double count = (double)n * 196;
-        double sum = 0, ss = 0;
-        for (int b = 0; b < n; b++) for (long s = 0; s < 196; s++) sum += x[((long)b * 32 + c) * 196 + s];
-        const double bm = sum / count;
-        for (int b = 0; b < n; b++) for (long s = 0; s < 196; s++) {
-            const double d = x[((long)b * 32 + c) * 196 + s] - bm;
-            ss += d * d;
-        }
-        const double bv = ss / count;
-        const double inv = 1.0 / sqrt(bv + 0.001);
+        const double inv = 1.0 / sqrt(bv[c] + 0.001);
         double acc = 0;
         for (int b = 0; b < n; b++) for (long s = 0; s < 196; s++) {
             const long i = ((long)b * 32 + c) * 196 + s;
-            acc += dy[i] * (x[i] - bm) * inv;
+            acc += dy[i] * (x[i] - bm[c]) * inv;
         }
         dgamma[c] = (float)acc;
     }
@@ -1166,28 +1144,29 @@ static void batch_normalization_2_channel_db(float *db, const float *dy, int n) 
 }
 
 /* batch_normalization_2: dx (n, 32, 14, 14) through the batch statistics (training mode) */
-static void batch_normalization_2_batch_norm_dx(float *dx, const float *dy, const float *x, const float *gamma, int n) {
+static void batch_normalization_2_batch_norm_dx(float *dx, const float *dy, const float *x, const float *gamma, const resnet_model *m, int n) {
+    double bm[33];
+    double bv[32];
+    const double count = bn_stats(x, 32, 196, n, bm, bv, m);
+    double sums[64]; /* sum of dy, then of dy xhat, per channel */
     for (long c = 0; c < 32; c++) {
-        const double count = (double)n * 196;
-        double sum = 0, ss = 0;
-        for (int b = 0; b < n; b++) for (long s = 0; s < 196; s++) sum += x[((long)b * 32 + c) * 196 + s];
-        const double bm = sum / count;
-        for (int b = 0; b < n; b++) for (long s = 0; s < 196; s++) {
-            const double d = x[((long)b * 32 + c) * 196 + s] - bm;
-            ss += d * d;
-        }
-        const double bv = ss / count;
-        const double inv = 1.0 / sqrt(bv + 0.001);
+        const double inv = 1.0 / sqrt(bv[c] + 0.001);
         double sdy = 0, sdyx = 0;
         for (int b = 0; b < n; b++) for (long s = 0; s < 196; s++) {
             const long i = ((long)b * 32 + c) * 196 + s;
             sdy += dy[i];
-            sdyx += dy[i] * (x[i] - bm) * inv;
+            sdyx += dy[i] * (x[i] - bm[c]) * inv;
         }
-        const double k = gamma[c] * inv, mdy = sdy / count, mdyx = sdyx / count;
+        sums[c] = sdy, sums[32 + c] = sdyx;
+    }
+    /* several processes: sums of the gradient, weighted as the runtime weights each process's */
+    if (m->batch_sum) m->batch_sum(m->batch_ctx, sums, 64, 1);
+    for (long c = 0; c < 32; c++) {
+        const double inv = 1.0 / sqrt(bv[c] + 0.001);
+        const double k = gamma[c] * inv, mdy = sums[c] / count, mdyx = sums[32 + c] / count;
         for (int b = 0; b < n; b++) for (long s = 0; s < 196; s++) {
             const long i = ((long)b * 32 + c) * 196 + s;
-            dx[i] = (float)(k * (dy[i] - mdy - (x[i] - bm) * inv * mdyx));
+            dx[i] = (float)(k * (dy[i] - mdy - (x[i] - bm[c]) * inv * mdyx));
         }
     }
 }
@@ -1285,22 +1264,16 @@ static void relu_2_relu_backward(float *dx, const float *dy, const float *y, int
 }
 
 /* b1: dweight (16) = sum of dy xhat per channel */
-static void b1_batch_norm_dgamma(float *dgamma, const float *dy, const float *x, int n) {
+static void b1_batch_norm_dgamma(float *dgamma, const float *dy, const float *x, const resnet_model *m, int n) {
+    double bm[17];
+    double bv[16];
+    bn_stats(x, 16, 196, n, bm, bv, m);
     for (long c = 0; c < 16; c++) {
-        const double count = (double)n * 196;
-        double sum = 0, ss = 0;
-        for (int b = 0; b < n; b++) for (long s = 0; s < 196; s++) sum += x[((long)b * 16 + c) * 196 + s];
-        const double bm = sum / count;
-        for (int b = 0; b < n; b++) for (long s = 0; s < 196; s++) {
-            const double d = x[((long)b * 16 + c) * 196 + s] - bm;
-            ss += d * d;
-        }
-        const double bv = ss / count;
-        const double inv = 1.0 / sqrt(bv + 0.001);
+        const double inv = 1.0 / sqrt(bv[c] + 0.001);
         double acc = 0;
         for (int b = 0; b < n; b++) for (long s = 0; s < 196; s++) {
             const long i = ((long)b * 16 + c) * 196 + s;
-            acc += dy[i] * (x[i] - bm) * inv;
+            acc += dy[i] * (x[i] - bm[c]) * inv;
         }
         dgamma[c] = (float)acc;
     }
@@ -1322,28 +1295,29 @@ static void b1_channel_db(float *db, const float *dy, int n) {
 }
 
 /* b1: dx (n, 16, 14, 14) through the batch statistics (training mode) */
-static void b1_batch_norm_dx(float *dx, const float *dy, const float *x, const float *gamma, int n) {
+static void b1_batch_norm_dx(float *dx, const float *dy, const float *x, const float *gamma, const resnet_model *m, int n) {
+    double bm[17];
+    double bv[16];
+    const double count = bn_stats(x, 16, 196, n, bm, bv, m);
+    double sums[32]; /* sum of dy, then of dy xhat, per channel */
     for (long c = 0; c < 16; c++) {
-        const double count = (double)n * 196;
-        double sum = 0, ss = 0;
-        for (int b = 0; b < n; b++) for (long s = 0; s < 196; s++) sum += x[((long)b * 16 + c) * 196 + s];
-        const double bm = sum / count;
-        for (int b = 0; b < n; b++) for (long s = 0; s < 196; s++) {
-            const double d = x[((long)b * 16 + c) * 196 + s] - bm;
-            ss += d * d;
-        }
-        const double bv = ss / count;
-        const double inv = 1.0 / sqrt(bv + 0.001);
+        const double inv = 1.0 / sqrt(bv[c] + 0.001);
         double sdy = 0, sdyx = 0;
         for (int b = 0; b < n; b++) for (long s = 0; s < 196; s++) {
             const long i = ((long)b * 16 + c) * 196 + s;
             sdy += dy[i];
-            sdyx += dy[i] * (x[i] - bm) * inv;
+            sdyx += dy[i] * (x[i] - bm[c]) * inv;
         }
-        const double k = gamma[c] * inv, mdy = sdy / count, mdyx = sdyx / count;
+        sums[c] = sdy, sums[16 + c] = sdyx;
+    }
+    /* several processes: sums of the gradient, weighted as the runtime weights each process's */
+    if (m->batch_sum) m->batch_sum(m->batch_ctx, sums, 32, 1);
+    for (long c = 0; c < 16; c++) {
+        const double inv = 1.0 / sqrt(bv[c] + 0.001);
+        const double k = gamma[c] * inv, mdy = sums[c] / count, mdyx = sums[16 + c] / count;
         for (int b = 0; b < n; b++) for (long s = 0; s < 196; s++) {
             const long i = ((long)b * 16 + c) * 196 + s;
-            dx[i] = (float)(k * (dy[i] - mdy - (x[i] - bm) * inv * mdyx));
+            dx[i] = (float)(k * (dy[i] - mdy - (x[i] - bm[c]) * inv * mdyx));
         }
     }
 }
@@ -1441,22 +1415,16 @@ static void relu_1_relu_backward(float *dx, const float *dy, const float *y, int
 }
 
 /* batch_normalization_1: dweight (16) = sum of dy xhat per channel */
-static void batch_normalization_1_batch_norm_dgamma(float *dgamma, const float *dy, const float *x, int n) {
+static void batch_normalization_1_batch_norm_dgamma(float *dgamma, const float *dy, const float *x, const resnet_model *m, int n) {
+    double bm[17];
+    double bv[16];
+    bn_stats(x, 16, 196, n, bm, bv, m);
     for (long c = 0; c < 16; c++) {
-        const double count = (double)n * 196;
-        double sum = 0, ss = 0;
-        for (int b = 0; b < n; b++) for (long s = 0; s < 196; s++) sum += x[((long)b * 16 + c) * 196 + s];
-        const double bm = sum / count;
-        for (int b = 0; b < n; b++) for (long s = 0; s < 196; s++) {
-            const double d = x[((long)b * 16 + c) * 196 + s] - bm;
-            ss += d * d;
-        }
-        const double bv = ss / count;
-        const double inv = 1.0 / sqrt(bv + 0.001);
+        const double inv = 1.0 / sqrt(bv[c] + 0.001);
         double acc = 0;
         for (int b = 0; b < n; b++) for (long s = 0; s < 196; s++) {
             const long i = ((long)b * 16 + c) * 196 + s;
-            acc += dy[i] * (x[i] - bm) * inv;
+            acc += dy[i] * (x[i] - bm[c]) * inv;
         }
         dgamma[c] = (float)acc;
     }
@@ -1478,28 +1446,29 @@ static void batch_normalization_1_channel_db(float *db, const float *dy, int n) 
 }
 
 /* batch_normalization_1: dx (n, 16, 14, 14) through the batch statistics (training mode) */
-static void batch_normalization_1_batch_norm_dx(float *dx, const float *dy, const float *x, const float *gamma, int n) {
+static void batch_normalization_1_batch_norm_dx(float *dx, const float *dy, const float *x, const float *gamma, const resnet_model *m, int n) {
+    double bm[17];
+    double bv[16];
+    const double count = bn_stats(x, 16, 196, n, bm, bv, m);
+    double sums[32]; /* sum of dy, then of dy xhat, per channel */
     for (long c = 0; c < 16; c++) {
-        const double count = (double)n * 196;
-        double sum = 0, ss = 0;
-        for (int b = 0; b < n; b++) for (long s = 0; s < 196; s++) sum += x[((long)b * 16 + c) * 196 + s];
-        const double bm = sum / count;
-        for (int b = 0; b < n; b++) for (long s = 0; s < 196; s++) {
-            const double d = x[((long)b * 16 + c) * 196 + s] - bm;
-            ss += d * d;
-        }
-        const double bv = ss / count;
-        const double inv = 1.0 / sqrt(bv + 0.001);
+        const double inv = 1.0 / sqrt(bv[c] + 0.001);
         double sdy = 0, sdyx = 0;
         for (int b = 0; b < n; b++) for (long s = 0; s < 196; s++) {
             const long i = ((long)b * 16 + c) * 196 + s;
             sdy += dy[i];
-            sdyx += dy[i] * (x[i] - bm) * inv;
+            sdyx += dy[i] * (x[i] - bm[c]) * inv;
         }
-        const double k = gamma[c] * inv, mdy = sdy / count, mdyx = sdyx / count;
+        sums[c] = sdy, sums[16 + c] = sdyx;
+    }
+    /* several processes: sums of the gradient, weighted as the runtime weights each process's */
+    if (m->batch_sum) m->batch_sum(m->batch_ctx, sums, 32, 1);
+    for (long c = 0; c < 16; c++) {
+        const double inv = 1.0 / sqrt(bv[c] + 0.001);
+        const double k = gamma[c] * inv, mdy = sums[c] / count, mdyx = sums[16 + c] / count;
         for (int b = 0; b < n; b++) for (long s = 0; s < 196; s++) {
             const long i = ((long)b * 16 + c) * 196 + s;
-            dx[i] = (float)(k * (dy[i] - mdy - (x[i] - bm) * inv * mdyx));
+            dx[i] = (float)(k * (dy[i] - mdy - (x[i] - bm[c]) * inv * mdyx));
         }
     }
 }
@@ -1625,22 +1594,16 @@ static void s1_pool2d_dx(float *dx, const float *dy, const float *x, const float
 }
 
 /* batch_normalization: dweight (16) = sum of dy xhat per channel */
-static void batch_normalization_batch_norm_dgamma(float *dgamma, const float *dy, const float *x, int n) {
+static void batch_normalization_batch_norm_dgamma(float *dgamma, const float *dy, const float *x, const resnet_model *m, int n) {
+    double bm[17];
+    double bv[16];
+    bn_stats(x, 16, 784, n, bm, bv, m);
     for (long c = 0; c < 16; c++) {
-        const double count = (double)n * 784;
-        double sum = 0, ss = 0;
-        for (int b = 0; b < n; b++) for (long s = 0; s < 784; s++) sum += x[((long)b * 16 + c) * 784 + s];
-        const double bm = sum / count;
-        for (int b = 0; b < n; b++) for (long s = 0; s < 784; s++) {
-            const double d = x[((long)b * 16 + c) * 784 + s] - bm;
-            ss += d * d;
-        }
-        const double bv = ss / count;
-        const double inv = 1.0 / sqrt(bv + 0.001);
+        const double inv = 1.0 / sqrt(bv[c] + 0.001);
         double acc = 0;
         for (int b = 0; b < n; b++) for (long s = 0; s < 784; s++) {
             const long i = ((long)b * 16 + c) * 784 + s;
-            acc += dy[i] * (x[i] - bm) * inv;
+            acc += dy[i] * (x[i] - bm[c]) * inv;
         }
         dgamma[c] = (float)acc;
     }
@@ -1661,28 +1624,29 @@ static void batch_normalization_channel_db(float *db, const float *dy, int n) {
 }
 
 /* batch_normalization: dx (n, 16, 28, 28) through the batch statistics (training mode) */
-static void batch_normalization_batch_norm_dx(float *dx, const float *dy, const float *x, const float *gamma, int n) {
+static void batch_normalization_batch_norm_dx(float *dx, const float *dy, const float *x, const float *gamma, const resnet_model *m, int n) {
+    double bm[17];
+    double bv[16];
+    const double count = bn_stats(x, 16, 784, n, bm, bv, m);
+    double sums[32]; /* sum of dy, then of dy xhat, per channel */
     for (long c = 0; c < 16; c++) {
-        const double count = (double)n * 784;
-        double sum = 0, ss = 0;
-        for (int b = 0; b < n; b++) for (long s = 0; s < 784; s++) sum += x[((long)b * 16 + c) * 784 + s];
-        const double bm = sum / count;
-        for (int b = 0; b < n; b++) for (long s = 0; s < 784; s++) {
-            const double d = x[((long)b * 16 + c) * 784 + s] - bm;
-            ss += d * d;
-        }
-        const double bv = ss / count;
-        const double inv = 1.0 / sqrt(bv + 0.001);
+        const double inv = 1.0 / sqrt(bv[c] + 0.001);
         double sdy = 0, sdyx = 0;
         for (int b = 0; b < n; b++) for (long s = 0; s < 784; s++) {
             const long i = ((long)b * 16 + c) * 784 + s;
             sdy += dy[i];
-            sdyx += dy[i] * (x[i] - bm) * inv;
+            sdyx += dy[i] * (x[i] - bm[c]) * inv;
         }
-        const double k = gamma[c] * inv, mdy = sdy / count, mdyx = sdyx / count;
+        sums[c] = sdy, sums[16 + c] = sdyx;
+    }
+    /* several processes: sums of the gradient, weighted as the runtime weights each process's */
+    if (m->batch_sum) m->batch_sum(m->batch_ctx, sums, 32, 1);
+    for (long c = 0; c < 16; c++) {
+        const double inv = 1.0 / sqrt(bv[c] + 0.001);
+        const double k = gamma[c] * inv, mdy = sums[c] / count, mdyx = sums[16 + c] / count;
         for (int b = 0; b < n; b++) for (long s = 0; s < 784; s++) {
             const long i = ((long)b * 16 + c) * 784 + s;
-            dx[i] = (float)(k * (dy[i] - mdy - (x[i] - bm) * inv * mdyx));
+            dx[i] = (float)(k * (dy[i] - mdy - (x[i] - bm[c]) * inv * mdyx));
         }
     }
 }
@@ -1889,25 +1853,25 @@ static float resnet_run(resnet_model *m, const float *x, const float *y, float *
     float *d_conv2d_weight = m->grads + 0; /* (16, 1, 3, 3) gradient of conv2d_weight */
     float *conv2d_conv2d_dw_scratch = m->acts + 0; /* 13712 floats, conv2d_conv2d_dw's working space while it runs */
     conv2d_forward(conv2d, x, conv2d_weight, conv2d_forward_scratch, n);
-    batch_normalization_forward(batch_normalization, conv2d, batch_normalization_weight, batch_normalization_bias, training, batch_normalization_running_mean, batch_normalization_running_var, batch_normalization_num_batches_tracked, n);
+    batch_normalization_forward(batch_normalization, conv2d, batch_normalization_weight, batch_normalization_bias, training, batch_normalization_running_mean, batch_normalization_running_var, batch_normalization_num_batches_tracked, m, n);
     relu_forward(relu, batch_normalization, n);
     s1_max_pool2d(s1, relu, n);
     conv2d_1_forward(conv2d_1, s1, conv2d_1_weight, conv2d_1_forward_scratch, n);
-    batch_normalization_1_forward(batch_normalization_1, conv2d_1, batch_normalization_1_weight, batch_normalization_1_bias, training, batch_normalization_1_running_mean, batch_normalization_1_running_var, batch_normalization_1_num_batches_tracked, n);
+    batch_normalization_1_forward(batch_normalization_1, conv2d_1, batch_normalization_1_weight, batch_normalization_1_bias, training, batch_normalization_1_running_mean, batch_normalization_1_running_var, batch_normalization_1_num_batches_tracked, m, n);
     relu_1_forward(relu_1, batch_normalization_1, n);
     conv2d_2_forward(conv2d_2, relu_1, conv2d_2_weight, conv2d_2_forward_scratch, n);
-    b1_batch_norm(b1, conv2d_2, b1_weight, b1_bias, training, b1_running_mean, b1_running_var, b1_num_batches_tracked, n);
+    b1_batch_norm(b1, conv2d_2, b1_weight, b1_bias, training, b1_running_mean, b1_running_var, b1_num_batches_tracked, m, n);
     add_merge_add(add, s1, b1, n);
     relu_2_forward(relu_2, add, n);
     conv2d_3_forward(conv2d_3, relu_2, conv2d_3_weight, conv2d_3_forward_scratch, n);
-    batch_normalization_2_forward(batch_normalization_2, conv2d_3, batch_normalization_2_weight, batch_normalization_2_bias, training, batch_normalization_2_running_mean, batch_normalization_2_running_var, batch_normalization_2_num_batches_tracked, n);
+    batch_normalization_2_forward(batch_normalization_2, conv2d_3, batch_normalization_2_weight, batch_normalization_2_bias, training, batch_normalization_2_running_mean, batch_normalization_2_running_var, batch_normalization_2_num_batches_tracked, m, n);
     relu_3_forward(relu_3, batch_normalization_2, n);
     s2_max_pool2d(s2, relu_3, n);
     conv2d_4_forward(conv2d_4, s2, conv2d_4_weight, conv2d_4_forward_scratch, n);
-    batch_normalization_3_forward(batch_normalization_3, conv2d_4, batch_normalization_3_weight, batch_normalization_3_bias, training, batch_normalization_3_running_mean, batch_normalization_3_running_var, batch_normalization_3_num_batches_tracked, n);
+    batch_normalization_3_forward(batch_normalization_3, conv2d_4, batch_normalization_3_weight, batch_normalization_3_bias, training, batch_normalization_3_running_mean, batch_normalization_3_running_var, batch_normalization_3_num_batches_tracked, m, n);
     relu_4_forward(relu_4, batch_normalization_3, n);
     conv2d_5_forward(conv2d_5, relu_4, conv2d_5_weight, conv2d_5_forward_scratch, n);
-    b2_batch_norm(b2, conv2d_5, b2_weight, b2_bias, training, b2_running_mean, b2_running_var, b2_num_batches_tracked, n);
+    b2_batch_norm(b2, conv2d_5, b2_weight, b2_bias, training, b2_running_mean, b2_running_var, b2_num_batches_tracked, m, n);
     add_1_merge_add(add_1, s2, b2, n);
     relu_5_forward(relu_5, add_1, n);
     dropout_forward(dropout, flatten, training, m->seed, m->step, n);
@@ -1923,41 +1887,41 @@ static float resnet_run(resnet_model *m, const float *x, const float *y, float *
     dense_linear_dx(d_dropout, d_dense, dense_weight, n);
     dropout_dropout_backward(d_flatten, d_dropout, m->seed, m->step, n);
     relu_5_relu_backward(d_b2, d_relu_5, relu_5, n);
-    b2_batch_norm_dgamma(d_b2_weight, d_b2, conv2d_5, n);
+    b2_batch_norm_dgamma(d_b2_weight, d_b2, conv2d_5, m, n);
     b2_channel_db(d_b2_bias, d_b2, n);
-    b2_batch_norm_dx(d_conv2d_5, d_b2, conv2d_5, b2_weight, n);
+    b2_batch_norm_dx(d_conv2d_5, d_b2, conv2d_5, b2_weight, m, n);
     conv2d_5_conv2d_dw(d_conv2d_5_weight, d_conv2d_5, relu_4, conv2d_5_conv2d_dw_scratch, n);
     conv2d_5_conv2d_dx(d_relu_4, d_conv2d_5, conv2d_5_weight, relu_4, conv2d_5_conv2d_dx_scratch, n);
     relu_4_relu_backward(d_batch_normalization_3, d_relu_4, relu_4, n);
-    batch_normalization_3_batch_norm_dgamma(d_batch_normalization_3_weight, d_batch_normalization_3, conv2d_4, n);
+    batch_normalization_3_batch_norm_dgamma(d_batch_normalization_3_weight, d_batch_normalization_3, conv2d_4, m, n);
     batch_normalization_3_channel_db(d_batch_normalization_3_bias, d_batch_normalization_3, n);
-    batch_normalization_3_batch_norm_dx(d_conv2d_4, d_batch_normalization_3, conv2d_4, batch_normalization_3_weight, n);
+    batch_normalization_3_batch_norm_dx(d_conv2d_4, d_batch_normalization_3, conv2d_4, batch_normalization_3_weight, m, n);
     conv2d_4_conv2d_dw(d_conv2d_4_weight, d_conv2d_4, s2, conv2d_4_conv2d_dw_scratch, n);
     conv2d_4_conv2d_dx(d_s2, d_conv2d_4, conv2d_4_weight, s2, conv2d_4_conv2d_dx_scratch, n);
     conv2d_4_add(d_s2_2, d_b2, d_s2, n);
     s2_pool2d_dx(d_batch_normalization_2, d_s2_2, relu_3, s2, n);
-    batch_normalization_2_batch_norm_dgamma(d_batch_normalization_2_weight, d_batch_normalization_2, conv2d_3, n);
+    batch_normalization_2_batch_norm_dgamma(d_batch_normalization_2_weight, d_batch_normalization_2, conv2d_3, m, n);
     batch_normalization_2_channel_db(d_batch_normalization_2_bias, d_batch_normalization_2, n);
-    batch_normalization_2_batch_norm_dx(d_conv2d_3, d_batch_normalization_2, conv2d_3, batch_normalization_2_weight, n);
+    batch_normalization_2_batch_norm_dx(d_conv2d_3, d_batch_normalization_2, conv2d_3, batch_normalization_2_weight, m, n);
     conv2d_3_conv2d_dw(d_conv2d_3_weight, d_conv2d_3, relu_2, conv2d_3_conv2d_dw_scratch, n);
     conv2d_3_conv2d_dx(d_relu_2, d_conv2d_3, conv2d_3_weight, relu_2, conv2d_3_conv2d_dx_scratch, n);
     relu_2_relu_backward(d_b1, d_relu_2, relu_2, n);
-    b1_batch_norm_dgamma(d_b1_weight, d_b1, conv2d_2, n);
+    b1_batch_norm_dgamma(d_b1_weight, d_b1, conv2d_2, m, n);
     b1_channel_db(d_b1_bias, d_b1, n);
-    b1_batch_norm_dx(d_conv2d_2, d_b1, conv2d_2, b1_weight, n);
+    b1_batch_norm_dx(d_conv2d_2, d_b1, conv2d_2, b1_weight, m, n);
     conv2d_2_conv2d_dw(d_conv2d_2_weight, d_conv2d_2, relu_1, conv2d_2_conv2d_dw_scratch, n);
     conv2d_2_conv2d_dx(d_relu_1, d_conv2d_2, conv2d_2_weight, relu_1, conv2d_2_conv2d_dx_scratch, n);
     relu_1_relu_backward(d_batch_normalization_1, d_relu_1, relu_1, n);
-    batch_normalization_1_batch_norm_dgamma(d_batch_normalization_1_weight, d_batch_normalization_1, conv2d_1, n);
+    batch_normalization_1_batch_norm_dgamma(d_batch_normalization_1_weight, d_batch_normalization_1, conv2d_1, m, n);
     batch_normalization_1_channel_db(d_batch_normalization_1_bias, d_batch_normalization_1, n);
-    batch_normalization_1_batch_norm_dx(d_conv2d_1, d_batch_normalization_1, conv2d_1, batch_normalization_1_weight, n);
+    batch_normalization_1_batch_norm_dx(d_conv2d_1, d_batch_normalization_1, conv2d_1, batch_normalization_1_weight, m, n);
     conv2d_1_conv2d_dw(d_conv2d_1_weight, d_conv2d_1, s1, conv2d_1_conv2d_dw_scratch, n);
     conv2d_1_conv2d_dx(d_s1, d_conv2d_1, conv2d_1_weight, s1, conv2d_1_conv2d_dx_scratch, n);
     conv2d_1_add(d_s1_2, d_b1, d_s1, n);
     s1_pool2d_dx(d_batch_normalization, d_s1_2, relu, s1, n);
-    batch_normalization_batch_norm_dgamma(d_batch_normalization_weight, d_batch_normalization, conv2d, n);
+    batch_normalization_batch_norm_dgamma(d_batch_normalization_weight, d_batch_normalization, conv2d, m, n);
     batch_normalization_channel_db(d_batch_normalization_bias, d_batch_normalization, n);
-    batch_normalization_batch_norm_dx(d_conv2d, d_batch_normalization, conv2d, batch_normalization_weight, n);
+    batch_normalization_batch_norm_dx(d_conv2d, d_batch_normalization, conv2d, batch_normalization_weight, m, n);
     conv2d_conv2d_dw(d_conv2d_weight, d_conv2d, x, conv2d_conv2d_dw_scratch, n);
     return loss_value[0];
 }

@@ -21,7 +21,7 @@ extern "C" {
 #define RESNET_NUM_ACTS 4130752    /* floats of activations for one batch */
 #define RESNET_NUM_TENSORS 38  /* named parameter tensors */
 #define RESNET_NUM_STATE_TENSORS 40 /* named optimizer state tensors */
-#define RESNET_STACK_BYTES 512  /* local arrays of the largest function's frame */
+#define RESNET_STACK_BYTES 1032  /* local arrays of the largest function's frame */
 
 /* Everything the model needs, owned by the caller: no malloc, no globals.
  * Instances are independent, so threads may each use their own. */
@@ -33,6 +33,12 @@ typedef struct resnet_model {
     long step;     /* optimizer steps taken */
     uint64_t seed; /* of resnet_init: dropout's masks are drawn from it and step */
     float lr_scale; /* multiplies the learning rate (reduce_lr_on_plateau); 0 means 1 */
+    /* Batch norm over several processes' samples (PyTorch's SyncBatchNorm): when set,
+     * batch_sum(batch_ctx, v, n, grad) replaces v[0..n) by its sum over every process
+     * (grad: gradient sums, weighted as the caller weights each process's gradient);
+     * NULL, as resnet_init leaves it: the batch is the n samples of the call. */
+    void (*batch_sum)(void *ctx, double *v, int n, int grad);
+    void *batch_ctx;
 } resnet_model;
 
 /* A named tensor in params, as PyTorch names it (fc1.weight is [out, in]). */

@@ -100,6 +100,16 @@ static void predict(void *m, const float *x, int n, float *out) {
 }
 static float learning_rate(void *m) { return (float)resnet_learning_rate(m); }
 static float *lr_scale(void *m) { return &((resnet_model *)m)->lr_scale; }
+static float backward(void *m, const float *x, const float *y, int n) {
+    return resnet_backward(m, x, y, n);
+}
+static void update(void *m) { resnet_update(m); }
+static float *grads(void *m) { return ((resnet_model *)m)->grads; }
+static uint64_t *mask_seed(void *m) { return &((resnet_model *)m)->seed; }
+static void set_batch_sum(void *m, void (*sum)(void *ctx, double *v, int n, int grad), void *ctx) {
+    ((resnet_model *)m)->batch_sum = sum;
+    ((resnet_model *)m)->batch_ctx = ctx;
+}
 static const int in_shape[] = {1, 28, 28};
 
 int main(int argc, char **argv) {
@@ -129,6 +139,12 @@ int main(int argc, char **argv) {
         .predict = predict,
         .learning_rate = learning_rate,
         .lr_scale = lr_scale,
+        /* training on several processes (--processes N) */
+        .backward = backward,
+        .update = update,
+        .grads = grads,
+        .mask_seed = mask_seed,
+        .set_batch_sum = set_batch_sum,
         /* the optimizer state, for checkpoints */
         .state_tensors = state_tensors,
         .n_state_tensors = RESNET_NUM_STATE_TENSORS,
